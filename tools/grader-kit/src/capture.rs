@@ -1,0 +1,254 @@
+//! An in-memory subscriber layer, and the queries graders ask of what it saw.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::record::{EventRecord, FieldVisitor, SpanRecord};
+
+/// Runs `f` with a capturing subscriber as the thread's default and returns
+/// what it recorded. Every level is captured: filtering is the learner's job,
+/// and a grader that wants to check it does so on the records.
+pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Captured) {
+    let layer = CaptureLayer::default();
+    let captured = layer.captured();
+    let subscriber = tracing_subscriber::registry().with(layer);
+    let result = tracing::subscriber::with_default(subscriber, f);
+    (result, captured)
+}
+
+/// Everything a [`CaptureLayer`] recorded. Cheap to clone: clones share the
+/// same records, so a handle taken before the code runs sees what it records.
+#[derive(Clone, Default)]
+pub struct Captured {
+    inner: Arc<Mutex<Records>>,
+}
+
+#[derive(Default)]
+struct Records {
+    spans: Vec<SpanRecord>,
+    events: Vec<EventRecord>,
+}
+
+impl Captured {
+    fn lock(&self) -> MutexGuard<'_, Records> {
+        // A learner's panic inside a span can poison the lock; the records
+        // are still whole (each is pushed in one step), so keep reading them.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Every span, in creation order.
+    pub fn spans(&self) -> Vec<SpanRecord> {
+        self.lock().spans.clone()
+    }
+
+    /// Every event, in the order they happened.
+    pub fn events(&self) -> Vec<EventRecord> {
+        self.lock().events.clone()
+    }
+
+    /// The first span with this name.
+    pub fn span(&self, name: &str) -> Option<SpanRecord> {
+        self.lock().spans.iter().find(|s| s.name == name).cloned()
+    }
+
+    /// The parent of a span, if it has one.
+    pub fn parent(&self, span: &SpanRecord) -> Option<SpanRecord> {
+        let records = self.lock();
+        span.parent.map(|p| records.spans[p].clone())
+    }
+
+    /// Events at exactly this level.
+    pub fn events_at(&self, level: Level) -> Vec<EventRecord> {
+        self.lock()
+            .events
+            .iter()
+            .filter(|e| e.level == level)
+            .cloned()
+            .collect()
+    }
+
+    /// Whether `event` happened inside `span`, directly or in a descendant.
+    pub fn is_within(&self, event: &EventRecord, span: &SpanRecord) -> bool {
+        let records = self.lock();
+        let mut current = event.span;
+        while let Some(index) = current {
+            if index == span.index {
+                return true;
+            }
+            current = records.spans[index].parent;
+        }
+        false
+    }
+
+    /// Every piece of text a log line could show: span names, field names and
+    /// values, event messages. For checks that a secret never leaks.
+    pub fn all_text(&self) -> Vec<String> {
+        let records = self.lock();
+        let fields = |map: &BTreeMap<String, crate::Value>| {
+            map.iter()
+                .flat_map(|(k, v)| [k.clone(), v.to_string()])
+                .collect::<Vec<_>>()
+        };
+        let spans = records
+            .spans
+            .iter()
+            .flat_map(|s| std::iter::once(s.name.to_owned()).chain(fields(&s.fields)));
+        let events = records
+            .events
+            .iter()
+            .flat_map(|e| e.message.iter().cloned().chain(fields(&e.fields)));
+        spans.chain(events).collect()
+    }
+
+    /// A readable tree of what was recorded, for failure messages: a learner
+    /// sees what their code produced next to what the check wanted.
+    pub fn describe(&self) -> String {
+        let records = self.lock();
+        if records.spans.is_empty() && records.events.is_empty() {
+            return "  (nothing was recorded: no spans, no events)\n".to_owned();
+        }
+        let mut out = String::new();
+        let roots = records.spans.iter().filter(|s| s.parent.is_none());
+        for root in roots {
+            describe_span(&records, root, 1, &mut out);
+        }
+        for event in records.events.iter().filter(|e| e.span.is_none()) {
+            describe_event(event, 1, &mut out);
+        }
+        out
+    }
+}
+
+fn describe_span(records: &Records, span: &SpanRecord, depth: usize, out: &mut String) {
+    let indent = "  ".repeat(depth);
+    let _ = writeln!(
+        out,
+        "{indent}span {} [{}]{}",
+        span.name,
+        span.level,
+        format_fields(&span.fields)
+    );
+    for event in records.events.iter().filter(|e| e.span == Some(span.index)) {
+        describe_event(event, depth + 1, out);
+    }
+    for child in records
+        .spans
+        .iter()
+        .filter(|s| s.parent == Some(span.index))
+    {
+        describe_span(records, child, depth + 1, out);
+    }
+}
+
+fn describe_event(event: &EventRecord, depth: usize, out: &mut String) {
+    let indent = "  ".repeat(depth);
+    let message = event.message.as_deref().unwrap_or("");
+    let _ = writeln!(
+        out,
+        "{indent}event [{}] {message:?}{}",
+        event.level,
+        format_fields(&event.fields)
+    );
+}
+
+fn format_fields(fields: &BTreeMap<String, crate::Value>) -> String {
+    fields.iter().fold(String::new(), |mut s, (k, v)| {
+        let _ = write!(s, " {k}={v}");
+        s
+    })
+}
+
+/// The layer behind [`capture`], for graders that compose their own
+/// subscriber (for example to put a learner's filter in front of it).
+#[derive(Default)]
+pub struct CaptureLayer {
+    captured: Captured,
+}
+
+impl CaptureLayer {
+    /// A handle on the records this layer will collect.
+    pub fn captured(&self) -> Captured {
+        self.captured.clone()
+    }
+}
+
+/// Stored in each span's extensions: where its record lives.
+struct RecordIndex(usize);
+
+impl<S> Layer<S> for CaptureLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let parent = span
+            .parent()
+            .and_then(|p| p.extensions().get::<RecordIndex>().map(|i| i.0));
+        let mut fields = BTreeMap::new();
+        attrs.record(&mut FieldVisitor {
+            fields: &mut fields,
+            message: None,
+        });
+        let mut records = self.captured.lock();
+        let index = records.spans.len();
+        records.spans.push(SpanRecord {
+            index,
+            name: attrs.metadata().name(),
+            target: attrs.metadata().target().to_owned(),
+            level: *attrs.metadata().level(),
+            parent,
+            fields,
+            closed: false,
+        });
+        span.extensions_mut().insert(RecordIndex(index));
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(index) = ctx
+            .span(id)
+            .and_then(|s| s.extensions().get::<RecordIndex>().map(|i| i.0))
+        else {
+            return;
+        };
+        let mut records = self.captured.lock();
+        values.record(&mut FieldVisitor {
+            fields: &mut records.spans[index].fields,
+            message: None,
+        });
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let span = ctx
+            .event_span(event)
+            .and_then(|s| s.extensions().get::<RecordIndex>().map(|i| i.0));
+        let mut fields = BTreeMap::new();
+        let mut message = None;
+        event.record(&mut FieldVisitor {
+            fields: &mut fields,
+            message: Some(&mut message),
+        });
+        self.captured.lock().events.push(EventRecord {
+            level: *event.metadata().level(),
+            target: event.metadata().target().to_owned(),
+            message,
+            fields,
+            span,
+        });
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        if let Some(index) = ctx
+            .span(&id)
+            .and_then(|s| s.extensions().get::<RecordIndex>().map(|i| i.0))
+        {
+            self.captured.lock().spans[index].closed = true;
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! What the lab graders share.
+//!
+//! A grader runs a learner's code under [`capture`], which installs a
+//! subscriber for the duration of one closure only (tracing's scoped
+//! `with_default`). Nothing global is touched, so checks can run in parallel
+//! threads, or in parallel processes, without seeing each other's spans.
+//!
+//! The records keep what a learner controls (names, levels, fields, nesting)
+//! and nothing they don't (ids, timestamps), so a check can compare them with
+//! plain equality and print them in a failure message that a person can read.
+
+mod capture;
+mod record;
+
+pub use capture::{CaptureLayer, Captured, capture};
+pub use record::{EventRecord, SpanRecord, Value};

@@ -1,0 +1,351 @@
+//! Grading one lab: check integrity, build, run every check, score.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::build::{self, BuildOutput, CompileError, Progress, TestBinary};
+use crate::catalog::{Lab, Workspace};
+use crate::checksums::{self, Checksums};
+use crate::runner::{self, Outcome};
+
+/// Which code the lab's grader is run against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    /// The learner's work in `labs/NN-slug`.
+    Starter,
+    /// The reference solution in `solutions/NN-slug`.
+    Solution,
+}
+
+impl Subject {
+    pub fn package(self, lab: &Lab) -> String {
+        match self {
+            Subject::Starter => lab.package(),
+            Subject::Solution => lab.solution_package(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabStatus {
+    Passed,
+    Failing,
+    CompileError,
+    Tampered,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Passed,
+    Failed,
+    Panicked,
+    TimedOut,
+    Crashed,
+    /// Listed in `lab.toml` but not found in the grader.
+    Missing,
+    /// Not run: the code did not compile, or the grader was tampered with.
+    NotRun,
+}
+
+/// The result of grading one lab, as shown, stored and exported.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LabReport {
+    pub number: u32,
+    pub slug: String,
+    pub title: String,
+    pub status: LabStatus,
+    pub points: u32,
+    pub max_points: u32,
+    pub duration_ms: u64,
+    pub checks: Vec<CheckReport>,
+    /// The first compiler error, when the code did not compile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compile_error: Option<String>,
+    /// Grading files that differ from the committed checksums.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tampered: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CheckReport {
+    pub name: String,
+    pub status: CheckStatus,
+    pub points: u32,
+    pub max_points: u32,
+    pub duration_ms: u64,
+    /// What went wrong and what to do next; absent when the check passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// What the check printed, kept only with `--verbose`.
+    #[serde(skip)]
+    pub output: String,
+}
+
+impl LabReport {
+    pub fn passed(&self) -> bool {
+        self.status == LabStatus::Passed
+    }
+
+    pub fn checks_passed(&self) -> usize {
+        self.checks
+            .iter()
+            .filter(|c| c.status == CheckStatus::Passed)
+            .count()
+    }
+}
+
+pub struct Options {
+    pub verbose: bool,
+    /// Checks run at once; one per core by default.
+    pub jobs: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            verbose: false,
+            jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+/// Grades `subject` of `lab`, building it first.
+pub fn grade(ws: &Workspace, lab: &Lab, subject: Subject, options: &Options) -> Result<LabReport> {
+    let started = Instant::now();
+    let manifest = checksums::load(ws)?;
+    let tampered = checksums::tampered_files(ws, lab, &manifest)?;
+    if !tampered.is_empty() {
+        return Ok(not_run(lab, LabStatus::Tampered, None, tampered, started));
+    }
+    let package = subject.package(lab);
+    let build = build::build_tests(
+        ws,
+        std::slice::from_ref(&package),
+        Progress {
+            label: format!("Compiling {package}"),
+            total: None,
+        },
+    )?;
+    Ok(grade_built(ws, lab, &package, &build, &manifest, options, started))
+}
+
+/// Grades an already built package: used by [`grade`], and by `verify`,
+/// which builds every lab in one cargo invocation.
+pub fn grade_built(
+    ws: &Workspace,
+    lab: &Lab,
+    package: &str,
+    build: &BuildOutput,
+    manifest: &Checksums,
+    options: &Options,
+    started: Instant,
+) -> LabReport {
+    if let Some(error) = build.errors.get(package) {
+        let summary = describe_compile_error(error, options.verbose);
+        return not_run(lab, LabStatus::CompileError, Some(summary), Vec::new(), started);
+    }
+    if let Some(failure) = &build.cargo_failure {
+        let summary = format!("cargo could not build {package}:\n{failure}");
+        return not_run(lab, LabStatus::CompileError, Some(summary), Vec::new(), started);
+    }
+    let binaries: Vec<&TestBinary> = build
+        .binaries
+        .iter()
+        .filter(|b| b.package == package)
+        .collect();
+    // Only grader files the manifest vouches for may grade: a test file added
+    // next to them, or a `[[test]]` pointed elsewhere, is tampering.
+    let foreign: Vec<String> = binaries
+        .iter()
+        .map(|b| b.src_path.strip_prefix(&ws.root).unwrap_or(&b.src_path))
+        .map(|path| checksums::slash_path(&checksums::lexically_normal(path)))
+        .filter(|path| !manifest.contains_key(path))
+        .collect();
+    if !foreign.is_empty() {
+        return not_run(lab, LabStatus::Tampered, None, foreign, started);
+    }
+
+    let mut to_run: Vec<(TestBinary, String)> = Vec::new();
+    let mut list_errors = Vec::new();
+    for binary in &binaries {
+        match runner::list_checks(binary) {
+            Ok(names) => to_run.extend(names.into_iter().map(|n| ((*binary).clone(), n))),
+            Err(err) => list_errors.push(err.to_string()),
+        }
+    }
+    let limit = Duration::from_secs(lab.meta.timeout_secs);
+    let runs = runner::run_checks(&to_run, limit, options.jobs, options.verbose);
+
+    let mut checks = Vec::new();
+    for meta in &lab.meta.checks {
+        let check = match runs.iter().find(|r| r.name == meta.name) {
+            Some(run) => check_report(run, meta.points, options.verbose),
+            None => CheckReport {
+                name: meta.name.clone(),
+                status: CheckStatus::Missing,
+                points: 0,
+                max_points: meta.points,
+                duration_ms: 0,
+                message: Some(format!(
+                    "The grader has no check named `{}`{}.",
+                    meta.name,
+                    if list_errors.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", list_errors.join("; "))
+                    }
+                )),
+                output: String::new(),
+            },
+        };
+        checks.push(check);
+    }
+    // Checks the grader has but lab.toml does not list still show up (worth
+    // no points): `just verify` flags them for the maintainer.
+    for run in &runs {
+        if !lab.meta.checks.iter().any(|c| c.name == run.name) {
+            checks.push(check_report(run, 0, options.verbose));
+        }
+    }
+    let status = if checks.iter().all(|c| c.status == CheckStatus::Passed) {
+        LabStatus::Passed
+    } else {
+        LabStatus::Failing
+    };
+    LabReport {
+        number: lab.number,
+        slug: lab.slug.clone(),
+        title: lab.meta.title.clone(),
+        status,
+        points: checks.iter().map(|c| c.points).sum(),
+        max_points: lab.max_points(),
+        duration_ms: millis(started.elapsed()),
+        checks,
+        compile_error: None,
+        tampered: Vec::new(),
+    }
+}
+
+fn check_report(run: &runner::CheckRun, points: u32, verbose: bool) -> CheckReport {
+    let (status, message) = match &run.outcome {
+        Outcome::Passed => (CheckStatus::Passed, None),
+        Outcome::Failed { message } => (CheckStatus::Failed, Some(message.clone())),
+        Outcome::Panicked { message, location } => {
+            let what = if message.starts_with("not yet implemented") {
+                "Your code reached a `todo!()`".to_owned()
+            } else {
+                format!("Your code panicked: {message}")
+            };
+            (
+                CheckStatus::Panicked,
+                Some(format!("{what}\n  at {location}")),
+            )
+        }
+        Outcome::TimedOut { limit } => (
+            CheckStatus::TimedOut,
+            Some(format!(
+                "Stopped after {} s. Look for an infinite loop, or a lock or channel \
+                 that is waited on forever.",
+                limit.as_secs()
+            )),
+        ),
+        Outcome::Crashed { status } => (CheckStatus::Crashed, Some(status.clone())),
+    };
+    CheckReport {
+        name: run.name.clone(),
+        points: if status == CheckStatus::Passed {
+            points
+        } else {
+            0
+        },
+        status,
+        max_points: points,
+        duration_ms: millis(run.duration),
+        message,
+        output: if verbose {
+            run.output.clone()
+        } else {
+            String::new()
+        },
+    }
+}
+
+fn not_run(
+    lab: &Lab,
+    status: LabStatus,
+    compile_error: Option<String>,
+    tampered: Vec<String>,
+    started: Instant,
+) -> LabReport {
+    let reason = match status {
+        LabStatus::Tampered => "not run: the grader was edited",
+        _ => "not run: the code does not compile",
+    };
+    LabReport {
+        number: lab.number,
+        slug: lab.slug.clone(),
+        title: lab.meta.title.clone(),
+        status,
+        points: 0,
+        max_points: lab.max_points(),
+        duration_ms: millis(started.elapsed()),
+        checks: lab
+            .meta
+            .checks
+            .iter()
+            .map(|c| CheckReport {
+                name: c.name.clone(),
+                status: CheckStatus::NotRun,
+                points: 0,
+                max_points: c.points,
+                duration_ms: 0,
+                message: Some(reason.to_owned()),
+                output: String::new(),
+            })
+            .collect(),
+        compile_error,
+        tampered,
+    }
+}
+
+fn describe_compile_error(error: &CompileError, verbose: bool) -> String {
+    let location = error
+        .location
+        .as_deref()
+        .map(|l| format!(" at {l}"))
+        .unwrap_or_default();
+    let more = match error.count {
+        0 | 1 => String::new(),
+        n => format!(
+            "\n({} more error{} after this one: fix this first, it often causes the rest)",
+            n - 1,
+            if n == 2 { "" } else { "s" }
+        ),
+    };
+    if verbose {
+        format!("{}{more}", error.rendered.trim_end())
+    } else {
+        // The rendered error, cut to its first block: the compiler's own
+        // explanation with the code it points at is the most useful thing to
+        // read, and its later notes rarely are.
+        let first_block: Vec<&str> = error
+            .rendered
+            .lines()
+            .take_while(|line| !line.trim().is_empty())
+            .take(15)
+            .collect();
+        if first_block.is_empty() {
+            format!("{}{location}{more}", error.headline)
+        } else {
+            format!("{}{more}", first_block.join("\n"))
+        }
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,133 @@
+//! `workshop`: the command behind every `just` recipe.
+//!
+//! The justfile is the front door and stays thin; everything it does is a
+//! subcommand here, so that it behaves the same on every machine and can be
+//! tested like any other Rust code.
+
+mod build;
+mod catalog;
+mod checksums;
+mod commands;
+mod export;
+mod grade;
+mod report;
+mod runner;
+mod starter;
+mod store;
+
+use std::process::ExitCode;
+
+use anstream::eprintln;
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::catalog::Workspace;
+use crate::grade::Subject;
+use crate::report::RED;
+
+#[derive(Parser)]
+#[command(name = "workshop", about = "Observable Rust: labs, grading and tools", version)]
+struct Cli {
+    /// Show everything: full compiler errors, each check's output, backtraces.
+    #[arg(long, short, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Show a lab's goal and steps, and grade it.
+    Lab {
+        lab: String,
+        /// Grade the reference solution instead (for instructors).
+        #[arg(long)]
+        solution: bool,
+    },
+    /// Show the next hint for a lab.
+    Hint { lab: String },
+    /// Grade a lab again on every save.
+    Watch { lab: String },
+    /// List the labs with their status and your progress.
+    List,
+    /// Grade every lab; write target/workshop/grades.json and junit.xml.
+    Grade,
+    /// Restore a lab's starter code, backing up your work first.
+    Reset {
+        lab: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Show the diff from a lab's starter to its reference solution.
+    Solution { lab: String },
+    /// Check the toolchain, download and build everything for offline use.
+    Setup,
+    /// For maintainers and CI: every starter fails, every solution passes.
+    Verify,
+    /// For maintainers: check or update labs/checksums.txt.
+    Checksums {
+        /// Rewrite the manifest from the files as they are now.
+        #[arg(long)]
+        update: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("{RED}error:{RED:#} {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs a command; `Ok(false)` means it ran and the answer is "no" (a lab
+/// failing, a verify problem), which is an exit code, not an error.
+fn run(cli: Cli) -> Result<bool> {
+    let ws = Workspace::discover()?;
+    let verbose = cli.verbose;
+    match cli.command {
+        Cmd::Lab { lab, solution } => {
+            let subject = if solution {
+                Subject::Solution
+            } else {
+                Subject::Starter
+            };
+            Ok(commands::lab::run(&ws, &ws.lab(&lab)?, subject, verbose)?.passed())
+        }
+        Cmd::Hint { lab } => commands::hint::run(&ws, &ws.lab(&lab)?).map(|()| true),
+        Cmd::Watch { lab } => commands::watch::run(&ws, &ws.lab(&lab)?, verbose).map(|()| true),
+        Cmd::List => commands::list::run(&ws).map(|()| true),
+        Cmd::Grade => commands::grade_all::run(&ws, verbose),
+        Cmd::Reset { lab, yes } => commands::reset::run(&ws, &ws.lab(&lab)?, yes).map(|()| true),
+        Cmd::Solution { lab } => commands::solution::run(&ws, &ws.lab(&lab)?).map(|()| true),
+        Cmd::Setup => commands::setup::run(&ws).map(|()| true),
+        Cmd::Verify => commands::verify::run(&ws, verbose),
+        Cmd::Checksums { update } => checksums_command(&ws, update),
+    }
+}
+
+fn checksums_command(ws: &Workspace, update: bool) -> Result<bool> {
+    let labs = ws.labs()?;
+    let now = checksums::compute(ws, &labs)?;
+    if update {
+        checksums::write(ws, &now)?;
+        anstream::println!("Wrote {} ({} files).", checksums::MANIFEST, now.len());
+        return Ok(true);
+    }
+    let committed = checksums::load(ws)?;
+    let current = committed == now;
+    if current {
+        anstream::println!("{} is current ({} files).", checksums::MANIFEST, now.len());
+    } else {
+        anstream::println!(
+            "{} is out of date; `just checksums --update` rewrites it.",
+            checksums::MANIFEST
+        );
+    }
+    Ok(current)
+}
