@@ -281,11 +281,12 @@ fn card_number_never_logged() {
         let leaks: Vec<String> = captured
             .all_text()
             .into_iter()
-            .filter(|text| text.contains(card))
+            .filter(|(_, text)| text.contains(card))
+            .map(|(place, _)| place)
             .collect();
         assert!(
             leaks.is_empty(),
-            "The card number {card} appeared in the telemetry of {what}:\n  {}\n\
+            "The card number {card} appeared in the telemetry of {what}, in:\n  {}\n\
              #[instrument] records every argument with Debug, and `Order` holds \
              the card. Use `skip(order)` (or `skip_all`) and name the safe fields \
              yourself; on `charge`, `skip(card)` and record only `card.last4()` \

@@ -87,24 +87,29 @@ impl Captured {
         false
     }
 
-    /// Every piece of text a log line could show: span names, field names and
-    /// values, event messages. For checks that a secret never leaks.
-    pub fn all_text(&self) -> Vec<String> {
+    /// Every piece of text a log line could show (span names, field names
+    /// and values, event messages), each with where it was seen. For checks
+    /// that a secret never leaks.
+    pub fn all_text(&self) -> Vec<(String, String)> {
         let records = self.lock();
-        let fields = |map: &BTreeMap<String, crate::Value>| {
-            map.iter()
-                .flat_map(|(k, v)| [k.clone(), v.to_string()])
-                .collect::<Vec<_>>()
-        };
-        let spans = records
-            .spans
-            .iter()
-            .flat_map(|s| std::iter::once(s.name.to_owned()).chain(fields(&s.fields)));
-        let events = records
-            .events
-            .iter()
-            .flat_map(|e| e.message.iter().cloned().chain(fields(&e.fields)));
-        spans.chain(events).collect()
+        let mut found = Vec::new();
+        for span in &records.spans {
+            let place = format!("span `{}`", span.name);
+            found.push((place.clone(), span.name.to_owned()));
+            for (name, value) in &span.fields {
+                found.push((format!("{place}, field `{name}`"), format!("{name}={value}")));
+            }
+        }
+        for event in &records.events {
+            let place = format!("{} event", event.level);
+            if let Some(message) = &event.message {
+                found.push((format!("{place}, message"), message.clone()));
+            }
+            for (name, value) in &event.fields {
+                found.push((format!("{place}, field `{name}`"), format!("{name}={value}")));
+            }
+        }
+        found
     }
 
     /// A readable tree of what was recorded, for failure messages: a learner

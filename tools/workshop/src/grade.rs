@@ -235,8 +235,8 @@ fn check_report(run: &runner::CheckRun, points: u32, verbose: bool) -> CheckRepo
         Outcome::Passed => (CheckStatus::Passed, None),
         Outcome::Failed { message } => (CheckStatus::Failed, Some(message.clone())),
         Outcome::Panicked { message, location } => {
-            let what = if message.starts_with("not yet implemented") {
-                "Your code reached a `todo!()`".to_owned()
+            let what = if let Some(rest) = message.strip_prefix("not yet implemented") {
+                format!("Your code reached a `todo!()`{rest}")
             } else {
                 format!("Your code panicked: {message}")
             };
