@@ -256,7 +256,9 @@ fn declined_charge_emits_error_event() {
         captured.describe()
     );
     let charge = captured.span("charge").unwrap_or_else(|| {
-        panic!("No span named `charge` was recorded: add `#[instrument]` to `charge` (README step 2).")
+        panic!(
+            "No span named `charge` was recorded: add `#[instrument]` to `charge` (README step 2)."
+        )
     });
     assert!(
         captured.is_within(&errors[0], &charge),

@@ -40,7 +40,9 @@ impl Captured {
     fn lock(&self) -> MutexGuard<'_, Records> {
         // A learner's panic inside a span can poison the lock; the records
         // are still whole (each is pushed in one step), so keep reading them.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Every span, in creation order.
@@ -97,7 +99,10 @@ impl Captured {
             let place = format!("span `{}`", span.name);
             found.push((place.clone(), span.name.to_owned()));
             for (name, value) in &span.fields {
-                found.push((format!("{place}, field `{name}`"), format!("{name}={value}")));
+                found.push((
+                    format!("{place}, field `{name}`"),
+                    format!("{name}={value}"),
+                ));
             }
         }
         for event in &records.events {
@@ -106,7 +111,10 @@ impl Captured {
                 found.push((format!("{place}, message"), message.clone()));
             }
             for (name, value) in &event.fields {
-                found.push((format!("{place}, field `{name}`"), format!("{name}={value}")));
+                found.push((
+                    format!("{place}, field `{name}`"),
+                    format!("{name}={value}"),
+                ));
             }
         }
         found
@@ -255,5 +263,82 @@ where
         {
             self.captured.lock().spans[index].closed = true;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::{Level, field, info, info_span, warn};
+
+    use super::*;
+
+    #[test]
+    fn records_nesting_fields_and_events() {
+        let ((), captured) = capture(|| {
+            let outer = info_span!("outer", id = 7_u64, total = field::Empty);
+            let _entered = outer.enter();
+            outer.record("total", 30_u64);
+            let inner = tracing::debug_span!("inner", who = %"ada");
+            inner.in_scope(|| warn!(reason = "late", "order rejected"));
+            info!("done");
+        });
+        let outer = captured.span("outer").expect("outer span");
+        let inner = captured.span("inner").expect("inner span");
+        assert_eq!(outer.parent, None);
+        assert_eq!(inner.parent, Some(outer.index));
+        assert_eq!(inner.level, Level::DEBUG);
+        assert_eq!(outer.field("id").and_then(|v| v.as_u64()), Some(7));
+        assert_eq!(outer.field("total").and_then(|v| v.as_u64()), Some(30));
+        assert!(inner.field("who").is_some_and(|v| v.is_text("ada")));
+        assert!(outer.closed && inner.closed);
+
+        let warning = &captured.events_at(Level::WARN)[0];
+        assert_eq!(warning.message.as_deref(), Some("order rejected"));
+        assert!(warning.field("reason").is_some_and(|v| v.is_text("late")));
+        assert_eq!(warning.span, Some(inner.index));
+        assert!(captured.is_within(warning, &outer));
+        let done = &captured.events_at(Level::INFO)[0];
+        assert!(!captured.is_within(done, &inner));
+    }
+
+    #[test]
+    fn all_text_says_where_each_text_was_seen() {
+        let ((), captured) = capture(|| {
+            let _span = info_span!("charge", card = ?"4242").entered();
+            info!(last4 = "4242", "charged");
+        });
+        let places: Vec<String> = captured
+            .all_text()
+            .into_iter()
+            .filter(|(_, text)| text.contains("4242"))
+            .map(|(place, _)| place)
+            .collect();
+        assert_eq!(
+            places,
+            ["span `charge`, field `card`", "INFO event, field `last4`"]
+        );
+    }
+
+    #[test]
+    fn describe_draws_a_tree() {
+        let ((), captured) = capture(|| {
+            info_span!("a", n = 1).in_scope(|| info!("hello"));
+        });
+        assert_eq!(
+            captured.describe(),
+            "  span a [INFO] n=1\n    event [INFO] \"hello\"\n"
+        );
+        let ((), empty) = capture(|| {});
+        assert!(empty.describe().contains("nothing was recorded"));
+    }
+
+    #[test]
+    fn captures_on_other_threads_do_not_mix() {
+        let other = std::thread::spawn(|| capture(|| info!("elsewhere")).1);
+        let ((), here) = capture(|| info!("here"));
+        let there = other.join().expect("thread");
+        assert_eq!(here.events().len(), 1);
+        assert_eq!(there.events().len(), 1);
+        assert_eq!(here.events()[0].message.as_deref(), Some("here"));
     }
 }

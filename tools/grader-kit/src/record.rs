@@ -103,11 +103,11 @@ pub(crate) struct FieldVisitor<'a> {
 
 impl FieldVisitor<'_> {
     fn put(&mut self, field: &Field, value: Value) {
-        if field.name() == "message" {
-            if let Some(message) = self.message.as_deref_mut() {
-                *message = Some(value.to_string());
-                return;
-            }
+        if field.name() == "message"
+            && let Some(message) = self.message.as_deref_mut()
+        {
+            *message = Some(value.to_string());
+            return;
         }
         self.fields.insert(field.name().to_owned(), value);
     }

@@ -103,11 +103,11 @@ pub fn run_cargo(mut command: Command, progress: Progress) -> Result<BuildOutput
     let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
     for line in stdout.lines() {
         let line = line.context("cannot read cargo's output")?;
-        let Ok(message) = serde_json::from_str::<Message>(&line) else {
+        let Ok(message) = serde_json::from_str::<CargoLine>(&line) else {
             continue;
         };
         match message {
-            Message::CompilerArtifact {
+            CargoLine::CompilerArtifact {
                 package_id,
                 target,
                 profile,
@@ -129,7 +129,7 @@ pub fn run_cargo(mut command: Command, progress: Progress) -> Result<BuildOutput
                     });
                 }
             }
-            Message::CompilerMessage {
+            CargoLine::CompilerMessage {
                 package_id,
                 manifest_path,
                 message,
@@ -212,7 +212,8 @@ fn package_name(package_id: &str, manifest_path: &std::path::Path) -> String {
 
 #[derive(Deserialize)]
 #[serde(tag = "reason", rename_all = "kebab-case")]
-enum Message {
+/// One line of cargo's `--message-format=json` output, by its `reason`.
+enum CargoLine {
     CompilerArtifact {
         package_id: String,
         manifest_path: PathBuf,
@@ -280,7 +281,10 @@ mod tests {
     #[test]
     fn package_name_comes_from_the_package_id() {
         let id = "path+file:///w/labs/01-first-spans#lab01@0.1.0";
-        assert_eq!(package_name(id, std::path::Path::new("/x/y/Cargo.toml")), "lab01");
+        assert_eq!(
+            package_name(id, std::path::Path::new("/x/y/Cargo.toml")),
+            "lab01"
+        );
     }
 
     #[test]
@@ -291,7 +295,8 @@ mod tests {
 
     #[test]
     fn cargo_failure_summary_starts_at_the_error() {
-        let log = "   Compiling a v1\nwarning: x\nerror: failed to parse manifest\n  caused by: y\n";
+        let log =
+            "   Compiling a v1\nwarning: x\nerror: failed to parse manifest\n  caused by: y\n";
         assert_eq!(
             cargo_failure_summary(log),
             "error: failed to parse manifest\n  caused by: y"

@@ -31,7 +31,13 @@ impl Workspace {
             .to_path_buf();
         let target_dir = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
-            .map(|dir| if dir.is_absolute() { dir } else { root.join(dir) })
+            .map(|dir| {
+                if dir.is_absolute() {
+                    dir
+                } else {
+                    root.join(dir)
+                }
+            })
             .unwrap_or_else(|| root.join("target"));
         Ok(Self { root, target_dir })
     }
@@ -135,8 +141,8 @@ impl Lab {
         let manifest = dir.join("lab.toml");
         let text = std::fs::read_to_string(&manifest)
             .with_context(|| format!("cannot read {}", manifest.display()))?;
-        let meta: LabMeta =
-            toml::from_str(&text).with_context(|| format!("{} is malformed", manifest.display()))?;
+        let meta: LabMeta = toml::from_str(&text)
+            .with_context(|| format!("{} is malformed", manifest.display()))?;
         let relative = dir.strip_prefix(root).unwrap_or(dir).to_path_buf();
         Ok(Self {
             number,

@@ -191,7 +191,9 @@ mod tests {
     #[test]
     fn lexically_normal_resolves_parent_folders() {
         assert_eq!(
-            lexically_normal(Path::new("solutions/01-x/../../labs/01-x/./tests/grader.rs")),
+            lexically_normal(Path::new(
+                "solutions/01-x/../../labs/01-x/./tests/grader.rs"
+            )),
             Path::new("labs/01-x/tests/grader.rs")
         );
     }

@@ -182,13 +182,22 @@ mod tests {
             LabStatus::Failing,
             vec![
                 (CheckStatus::Passed, None),
-                (CheckStatus::Failed, Some("Add a span <here> & \"there\"\nmore")),
+                (
+                    CheckStatus::Failed,
+                    Some("Add a span <here> & \"there\"\nmore"),
+                ),
             ],
         )])
         .unwrap();
         assert!(xml.contains(r#"<testsuites name="workshop" tests="2" failures="1" errors="0">"#));
-        assert!(xml.contains(r#"<testsuite name="lab01-first-spans" tests="2" failures="1" errors="0" time="1.500">"#));
-        assert!(xml.contains(r#"<testcase name="check_0" classname="lab01-first-spans" time="0.012"/>"#));
+        assert!(xml.contains(
+            r#"<testsuite name="lab01-first-spans" tests="2" failures="1" errors="0" time="1.500">"#
+        ));
+        assert!(
+            xml.contains(
+                r#"<testcase name="check_0" classname="lab01-first-spans" time="0.012"/>"#
+            )
+        );
         assert!(xml.contains(
             r#"<failure message="Add a span &lt;here&gt; &amp; &quot;there&quot;" type="failed">"#
         ));

@@ -130,7 +130,9 @@ pub fn grade(ws: &Workspace, lab: &Lab, subject: Subject, options: &Options) -> 
             total: None,
         },
     )?;
-    Ok(grade_built(ws, lab, &package, &build, &manifest, options, started))
+    Ok(grade_built(
+        ws, lab, &package, &build, &manifest, options, started,
+    ))
 }
 
 /// Grades an already built package: used by [`grade`], and by `verify`,
@@ -146,11 +148,23 @@ pub fn grade_built(
 ) -> LabReport {
     if let Some(error) = build.errors.get(package) {
         let summary = describe_compile_error(error, options.verbose);
-        return not_run(lab, LabStatus::CompileError, Some(summary), Vec::new(), started);
+        return not_run(
+            lab,
+            LabStatus::CompileError,
+            Some(summary),
+            Vec::new(),
+            started,
+        );
     }
     if let Some(failure) = &build.cargo_failure {
         let summary = format!("cargo could not build {package}:\n{failure}");
-        return not_run(lab, LabStatus::CompileError, Some(summary), Vec::new(), started);
+        return not_run(
+            lab,
+            LabStatus::CompileError,
+            Some(summary),
+            Vec::new(),
+            started,
+        );
     }
     let binaries: Vec<&TestBinary> = build
         .binaries

@@ -26,7 +26,11 @@ use crate::grade::Subject;
 use crate::report::RED;
 
 #[derive(Parser)]
-#[command(name = "workshop", about = "Observable Rust: labs, grading and tools", version)]
+#[command(
+    name = "workshop",
+    about = "Observable Rust: labs, grading and tools",
+    version
+)]
 struct Cli {
     /// Show everything: full compiler errors, each check's output, backtraces.
     #[arg(long, short, global = true)]

@@ -32,7 +32,10 @@ pub fn intro(lab: &Lab) {
         let text = wrap(step, 78 - prefix.len(), &" ".repeat(prefix.len()));
         println!("{prefix}{text}");
     }
-    println!("{DIM}  Full instructions: {}/README.md{DIM:#}", lab.dir.display());
+    println!(
+        "{DIM}  Full instructions: {}/README.md{DIM:#}",
+        lab.dir.display()
+    );
     println!();
 }
 
@@ -115,7 +118,10 @@ pub fn report(lab: &Lab, report: &LabReport, next: Option<&Lab>, verbose: bool) 
                 "Lab {:02} done. Next: {BOLD}`just lab {}`{BOLD:#}: {}",
                 lab.number, next.number, next.meta.title
             ),
-            None => println!("Lab {:02} done, and that was the last lab. Well done!", lab.number),
+            None => println!(
+                "Lab {:02} done, and that was the last lab. Well done!",
+                lab.number
+            ),
         }
     } else {
         println!(

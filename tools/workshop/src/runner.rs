@@ -20,13 +20,22 @@ use crate::build::TestBinary;
 pub enum Outcome {
     Passed,
     /// The grader's assertion failed: its message says what to do.
-    Failed { message: String },
+    Failed {
+        message: String,
+    },
     /// The learner's own code panicked (a `todo!()`, an `unwrap()`…).
-    Panicked { message: String, location: String },
+    Panicked {
+        message: String,
+        location: String,
+    },
     /// Stopped after the lab's time limit.
-    TimedOut { limit: Duration },
+    TimedOut {
+        limit: Duration,
+    },
     /// The process died without a panic (a stack overflow, an abort).
-    Crashed { status: String },
+    Crashed {
+        status: String,
+    },
 }
 
 /// One check, run.
@@ -207,7 +216,9 @@ impl Panic {
     /// is a failed check; any other panic is the learner's code crashing.
     fn is_in_grader(&self) -> bool {
         let location = self.location.replace('\\', "/");
-        location.starts_with("tests/") || location.contains("/tests/") || location.contains("grader-kit/")
+        location.starts_with("tests/")
+            || location.contains("/tests/")
+            || location.contains("grader-kit/")
     }
 }
 

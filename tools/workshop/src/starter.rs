@@ -23,7 +23,11 @@ pub struct StarterFile {
 pub fn pristine(ws: &Workspace, lab: &Lab, manifest: &Checksums) -> Result<Vec<StarterFile>> {
     let files = checksums::starter_files(lab, manifest);
     if files.is_empty() {
-        bail!("{} lists no starter files for lab {:02}", checksums::MANIFEST, lab.number);
+        bail!(
+            "{} lists no starter files for lab {:02}",
+            checksums::MANIFEST,
+            lab.number
+        );
     }
     files
         .into_iter()
@@ -37,10 +41,10 @@ pub fn pristine(ws: &Workspace, lab: &Lab, manifest: &Checksums) -> Result<Vec<S
 }
 
 fn find_version(ws: &Workspace, path: &str, hash: &str) -> Result<Vec<u8>> {
-    if let Ok(bytes) = std::fs::read(ws.root.join(path)) {
-        if checksums::sha256_hex(&bytes) == hash {
-            return Ok(bytes);
-        }
+    if let Ok(bytes) = std::fs::read(ws.root.join(path))
+        && checksums::sha256_hex(&bytes) == hash
+    {
+        return Ok(bytes);
     }
     let history = git(ws, &["log", "--format=%H", "--", path]).with_context(|| {
         format!("cannot read the git history of {path}: the starter is restored from git")
@@ -68,7 +72,11 @@ fn git_bytes(ws: &Workspace, args: &[&str]) -> Result<Vec<u8>> {
         .output()
         .context("cannot run git: is it installed?")?;
     if !output.status.success() {
-        bail!("git {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim());
+        bail!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
     }
     Ok(output.stdout)
 }

@@ -15,7 +15,10 @@ pub fn run(ws: &Workspace, lab: &Lab) -> Result<()> {
     // learner asked because they are stuck.
     let index = shown.min(hints.len().saturating_sub(1));
     let Some(hint) = hints.get(index) else {
-        println!("Lab {:02} has no hints. `just solution {}` shows the solution.", lab.number, lab.number);
+        println!(
+            "Lab {:02} has no hints. `just solution {}` shows the solution.",
+            lab.number, lab.number
+        );
         return Ok(());
     };
     println!(
@@ -27,7 +30,10 @@ pub fn run(ws: &Workspace, lab: &Lab) -> Result<()> {
     println!("{}", report::wrap(hint, 78, ""));
     store.set_hints_shown(lab, (index + 1).min(hints.len()))?;
     if index + 1 < hints.len() {
-        println!("{DIM}Still stuck? `just hint {}` again for the next one.{DIM:#}", lab.number);
+        println!(
+            "{DIM}Still stuck? `just hint {}` again for the next one.{DIM:#}",
+            lab.number
+        );
     } else {
         println!(
             "{DIM}That was the last hint. `just solution {}` shows the reference solution as a diff.{DIM:#}",

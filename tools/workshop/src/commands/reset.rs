@@ -13,7 +13,10 @@ use crate::store::Store;
 pub fn run(ws: &Workspace, lab: &Lab, yes: bool) -> Result<()> {
     let manifest = checksums::load(ws)?;
     if checksums::is_untouched(ws, lab, &manifest)? {
-        println!("Lab {:02} is already the untouched starter: nothing to reset.", lab.number);
+        println!(
+            "Lab {:02} is already the untouched starter: nothing to reset.",
+            lab.number
+        );
         return Ok(());
     }
     // Find the starter before touching anything: if it cannot be found, the

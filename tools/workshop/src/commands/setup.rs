@@ -32,7 +32,13 @@ pub fn run(ws: &Workspace) -> Result<()> {
 
     println!("{BOLD}Building every lab, solution and tool{BOLD:#}");
     let mut command = build::cargo(ws);
-    command.args(["test", "--workspace", "--no-run", "--locked", "--message-format=json"]);
+    command.args([
+        "test",
+        "--workspace",
+        "--no-run",
+        "--locked",
+        "--message-format=json",
+    ]);
     let output = build::run_cargo(
         command,
         Progress {
@@ -48,10 +54,19 @@ pub fn run(ws: &Workspace) -> Result<()> {
             .chain(output.cargo_failure.clone())
             .collect::<Vec<_>>()
             .join("\n");
-        bail!("the build failed; nothing in the workshop should fail to build here:\n{}", indent(&detail, "  "));
+        bail!(
+            "the build failed; nothing in the workshop should fail to build here:\n{}",
+            indent(&detail, "  ")
+        );
     }
     let mut command = build::cargo(ws);
-    command.args(["build", "--workspace", "--bins", "--locked", "--message-format=json"]);
+    command.args([
+        "build",
+        "--workspace",
+        "--bins",
+        "--locked",
+        "--message-format=json",
+    ]);
     build::run_cargo(
         command,
         Progress {
@@ -89,15 +104,26 @@ fn check_toolchain(ws: &Workspace) -> Result<()> {
         .output()
         .context("rustc is not on PATH: install Rust with rustup first")?;
     let version_line = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    let have = version_line.split_whitespace().nth(1).unwrap_or("0.0.0").to_owned();
+    let have = version_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("0.0.0")
+        .to_owned();
     let need = required_rust(ws)?;
     if version_tuple(&have) < version_tuple(&need) {
-        bail!("the workshop needs Rust {need} or newer, and this is {have}: run `rustup update stable`");
+        bail!(
+            "the workshop needs Rust {need} or newer, and this is {have}: run `rustup update stable`"
+        );
     }
     println!("{GREEN}✓{GREEN:#} {version_line} (the workshop needs ≥ {need})");
     match Command::new("git").arg("--version").output() {
-        Ok(o) if o.status.success() => println!("{GREEN}✓{GREEN:#} {}", String::from_utf8_lossy(&o.stdout).trim()),
-        _ => println!("{YELLOW}!{YELLOW:#} git was not found: everything works except `just reset` and `just solution`"),
+        Ok(o) if o.status.success() => println!(
+            "{GREEN}✓{GREEN:#} {}",
+            String::from_utf8_lossy(&o.stdout).trim()
+        ),
+        _ => println!(
+            "{YELLOW}!{YELLOW:#} git was not found: everything works except `just reset` and `just solution`"
+        ),
     }
     Ok(())
 }

@@ -15,7 +15,10 @@ pub fn run(ws: &Workspace, lab: &Lab) -> Result<()> {
     let solution_src = lab.solution_dir.join("src");
     let solution_files = files_under(&ws.root, &solution_src)?;
 
-    println!("{BOLD}{}: from the starter to the solution{BOLD:#}", lab.heading());
+    println!(
+        "{BOLD}{}: from the starter to the solution{BOLD:#}",
+        lab.heading()
+    );
     let mut any = false;
     for file in &solution_files {
         let relative = file.strip_prefix(&lab.solution_dir).unwrap_or(file);

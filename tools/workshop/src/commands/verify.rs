@@ -32,7 +32,11 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
     problems.extend(check_checksums(ws, &labs)?);
     problems.extend(check_dependencies(ws)?);
     for lab in &labs {
-        problems.extend(check_files(ws, lab)?.into_iter().map(|p| format!("lab {:02}: {p}", lab.number)));
+        problems.extend(
+            check_files(ws, lab)?
+                .into_iter()
+                .map(|p| format!("lab {:02}: {p}", lab.number)),
+        );
     }
 
     let packages: Vec<String> = labs
@@ -53,7 +57,15 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
         ..Options::default()
     };
     for lab in &labs {
-        let starter = grade::grade_built(ws, lab, &lab.package(), &build, &manifest, &options, Instant::now());
+        let starter = grade::grade_built(
+            ws,
+            lab,
+            &lab.package(),
+            &build,
+            &manifest,
+            &options,
+            Instant::now(),
+        );
         let solution = grade::grade_built(
             ws,
             lab,
@@ -69,8 +81,13 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
                 "the starter does not compile:\n{}",
                 indent(starter.compile_error.as_deref().unwrap_or(""), "  ")
             )),
-            LabStatus::Tampered => lab_problems.push(format!("grading files differ from the checksums: {}", starter.tampered.join(", "))),
-            LabStatus::Passed => lab_problems.push("the starter passes its grader: it must fail".to_owned()),
+            LabStatus::Tampered => lab_problems.push(format!(
+                "grading files differ from the checksums: {}",
+                starter.tampered.join(", ")
+            )),
+            LabStatus::Passed => {
+                lab_problems.push("the starter passes its grader: it must fail".to_owned())
+            }
             LabStatus::Failing => {}
         }
         for check in &starter.checks {
@@ -90,7 +107,10 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
                 Some(_) => {}
             }
             if check.status == CheckStatus::Missing {
-                lab_problems.push(format!("lab.toml lists `{}`, which the grader lacks", check.name));
+                lab_problems.push(format!(
+                    "lab.toml lists `{}`, which the grader lacks",
+                    check.name
+                ));
             }
         }
         if !solution.passed() {
@@ -98,12 +118,33 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
                 .checks
                 .iter()
                 .filter(|c| c.status != CheckStatus::Passed)
-                .map(|c| format!("{} ({})", c.name, c.message.as_deref().unwrap_or("").lines().next().unwrap_or("")))
+                .map(|c| {
+                    format!(
+                        "{} ({})",
+                        c.name,
+                        c.message
+                            .as_deref()
+                            .unwrap_or("")
+                            .lines()
+                            .next()
+                            .unwrap_or("")
+                    )
+                })
                 .collect();
-            let detail = solution.compile_error.clone().unwrap_or_else(|| failing.join("\n"));
-            lab_problems.push(format!("the solution does not pass:\n{}", indent(&detail, "  ")));
+            let detail = solution
+                .compile_error
+                .clone()
+                .unwrap_or_else(|| failing.join("\n"));
+            lab_problems.push(format!(
+                "the solution does not pass:\n{}",
+                indent(&detail, "  ")
+            ));
         }
-        let (mark, style) = if lab_problems.is_empty() { ("✓", GREEN) } else { ("✗", RED) };
+        let (mark, style) = if lab_problems.is_empty() {
+            ("✓", GREEN)
+        } else {
+            ("✗", RED)
+        };
         println!(
             "{style}{mark}{style:#} {}: starter fails {}/{} checks, solution passes {}/{}",
             lab.heading(),
@@ -112,7 +153,11 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
             solution.checks_passed(),
             solution.checks.len()
         );
-        problems.extend(lab_problems.into_iter().map(|p| format!("lab {:02}: {p}", lab.number)));
+        problems.extend(
+            lab_problems
+                .into_iter()
+                .map(|p| format!("lab {:02}: {p}", lab.number)),
+        );
     }
 
     println!();
@@ -136,7 +181,11 @@ fn check_checksums(ws: &Workspace, labs: &[Lab]) -> Result<Vec<String>> {
     let committed = checksums::load(ws)?;
     let now = checksums::compute(ws, labs)?;
     let mut stale: BTreeSet<&String> = BTreeSet::new();
-    stale.extend(now.iter().filter(|(f, h)| committed.get(*f) != Some(*h)).map(|(f, _)| f));
+    stale.extend(
+        now.iter()
+            .filter(|(f, h)| committed.get(*f) != Some(*h))
+            .map(|(f, _)| f),
+    );
     stale.extend(committed.keys().filter(|f| !now.contains_key(*f)));
     if stale.is_empty() {
         return Ok(Vec::new());
@@ -165,7 +214,9 @@ fn check_files(ws: &Workspace, lab: &Lab) -> Result<Vec<String>> {
             }
             let minutes = format!("{} minutes", lab.meta.minutes);
             if !readme.contains(&minutes) {
-                problems.push(format!("README.md does not say `{minutes}` as lab.toml does"));
+                problems.push(format!(
+                    "README.md does not say `{minutes}` as lab.toml does"
+                ));
             }
         }
     }
@@ -177,10 +228,19 @@ fn check_files(ws: &Workspace, lab: &Lab) -> Result<Vec<String>> {
     }
 
     let solution_manifest = ws.root.join(&lab.solution_dir).join("Cargo.toml");
-    let text = std::fs::read_to_string(&solution_manifest)
-        .with_context(|| format!("lab {:02} has no solution at {}", lab.number, lab.solution_dir.display()))?;
+    let text = std::fs::read_to_string(&solution_manifest).with_context(|| {
+        format!(
+            "lab {:02} has no solution at {}",
+            lab.number,
+            lab.solution_dir.display()
+        )
+    })?;
     let manifest: toml::Table = toml::from_str(&text)?;
-    let tests = manifest.get("test").and_then(|t| t.as_array()).cloned().unwrap_or_default();
+    let tests = manifest
+        .get("test")
+        .and_then(|t| t.as_array())
+        .cloned()
+        .unwrap_or_default();
     let lab_tests = lab.dir.join("tests");
     let uses_lab_grader = !tests.is_empty()
         && tests.iter().all(|t| {
@@ -192,12 +252,18 @@ fn check_files(ws: &Workspace, lab: &Lab) -> Result<Vec<String>> {
     if !uses_lab_grader {
         problems.push(format!(
             "{} must point every [[test]] at {}/ so that one grader checks both",
-            solution_manifest.strip_prefix(&ws.root).unwrap_or(&solution_manifest).display(),
+            solution_manifest
+                .strip_prefix(&ws.root)
+                .unwrap_or(&solution_manifest)
+                .display(),
             lab_tests.display()
         ));
     }
     if ws.root.join(&lab.solution_dir).join("tests").exists() {
-        problems.push(format!("{}/tests exists: graders must not be copied", lab.solution_dir.display()));
+        problems.push(format!(
+            "{}/tests exists: graders must not be copied",
+            lab.solution_dir.display()
+        ));
     }
     Ok(problems)
 }
@@ -207,7 +273,8 @@ fn check_files(ws: &Workspace, lab: &Lab) -> Result<Vec<String>> {
 /// member's build selects a feature set of its own.
 fn check_dependencies(ws: &Workspace) -> Result<Vec<String>> {
     let read = |path: &Path| -> Result<toml::Table> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         Ok(toml::from_str(&text)?)
     };
     let root = read(&ws.root.join("Cargo.toml"))?;
@@ -217,7 +284,11 @@ fn check_dependencies(ws: &Workspace) -> Result<Vec<String>> {
         .and_then(|d| d.as_table())
         .cloned()
         .unwrap_or_default();
-    let third_party = |name: &str| pinned.get(name).is_some_and(|spec| spec.get("path").is_none());
+    let third_party = |name: &str| {
+        pinned
+            .get(name)
+            .is_some_and(|spec| spec.get("path").is_none())
+    };
     let hack = read(&ws.root.join("tools/workspace-hack/Cargo.toml"))?;
     let unified: BTreeSet<String> = hack
         .get("dependencies")
@@ -228,16 +299,24 @@ fn check_dependencies(ws: &Workspace) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     for group in ["labs", "solutions", "tools", "demo-services"] {
         let dir = ws.root.join(group);
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in entries {
             let manifest_path = entry?.path().join("Cargo.toml");
             if !manifest_path.is_file() {
                 continue;
             }
             let member = read(&manifest_path)?;
-            let shown = manifest_path.strip_prefix(&ws.root).unwrap_or(&manifest_path).display().to_string();
+            let shown = manifest_path
+                .strip_prefix(&ws.root)
+                .unwrap_or(&manifest_path)
+                .display()
+                .to_string();
             for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
-                let Some(deps) = member.get(section).and_then(|d| d.as_table()) else { continue };
+                let Some(deps) = member.get(section).and_then(|d| d.as_table()) else {
+                    continue;
+                };
                 for (name, spec) in deps {
                     let inherited = spec.get("workspace").and_then(|w| w.as_bool()) == Some(true);
                     if !inherited {
@@ -245,7 +324,10 @@ fn check_dependencies(ws: &Workspace) -> Result<Vec<String>> {
                             "{shown}: `{name}` is not pinned in [workspace.dependencies]; \
                              pin it there and use `{name}.workspace = true`"
                         ));
-                    } else if third_party(name) && !BENCH_ONLY.contains(&name.as_str()) && !unified.contains(name) {
+                    } else if third_party(name)
+                        && !BENCH_ONLY.contains(&name.as_str())
+                        && !unified.contains(name)
+                    {
                         problems.push(format!(
                             "{shown}: `{name}` is missing from tools/workspace-hack/Cargo.toml, \
                              so building this member alone would rebuild shared dependencies"

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anstream::println;
 use anyhow::{Context, Result};
-use notify_debouncer_mini::notify::RecursiveMode;
 use notify_debouncer_mini::new_debouncer;
+use notify_debouncer_mini::notify::RecursiveMode;
 
 use crate::catalog::{Lab, Workspace};
 use crate::commands;
