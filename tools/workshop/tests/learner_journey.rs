@@ -1,0 +1,250 @@
+//! End to end: the `workshop` binary on a copy of this workshop, walked
+//! through what a learner and a grading robot do. Real cargo builds, real
+//! graders, real files; the copy keeps the real checkout untouched.
+//!
+//! One test function on purpose: the steps share one copy and one build
+//! directory, and each builds on the state the previous one left.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const LAB: &str = "labs/01-first-spans";
+const SOLUTION: &str = "solutions/01-first-spans";
+
+struct Copy {
+    root: PathBuf,
+    target: PathBuf,
+}
+
+impl Copy {
+    /// A fresh copy of the workspace sources; the build directory is kept
+    /// between runs so that only the first run pays for compiling.
+    fn new() -> Self {
+        let original = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let root = scratch.join("journey-workspace");
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).expect("create the copy's folder");
+        for item in ["Cargo.toml", "Cargo.lock", "labs", "solutions", "tools"] {
+            copy_all(&original.join(item), &root.join(item));
+        }
+        Self {
+            root,
+            target: scratch.join("journey-target"),
+        }
+    }
+
+    fn workshop(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_workshop"))
+            .args(args)
+            .current_dir(&self.root)
+            .env("CARGO_TARGET_DIR", &self.target)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("the workshop binary runs")
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
+    }
+
+    fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative)).expect("file exists")
+    }
+
+    fn write(&self, relative: &str, text: &str) {
+        std::fs::write(self.path(relative), text).expect("file is writable");
+    }
+
+    fn git(&self, args: &[&str]) {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(&self.root)
+            .env("GIT_AUTHOR_NAME", "learner")
+            .env("GIT_AUTHOR_EMAIL", "learner@example.invalid")
+            .env("GIT_COMMITTER_NAME", "learner")
+            .env("GIT_COMMITTER_EMAIL", "learner@example.invalid")
+            .output()
+            .expect("git runs")
+            .status;
+        assert!(status.success(), "git {args:?} failed");
+    }
+}
+
+fn copy_all(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).expect("create folder");
+        for entry in std::fs::read_dir(from).expect("read folder") {
+            let entry = entry.expect("folder entry");
+            copy_all(&entry.path(), &to.join(entry.file_name()));
+        }
+    } else {
+        std::fs::copy(from, to).expect("copy file");
+    }
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn exit_code(output: &Output) -> i32 {
+    output.status.code().expect("exited normally")
+}
+
+#[test]
+fn a_learner_and_a_grading_robot_walk_through_lab_01() {
+    let ws = Copy::new();
+    let starter = ws.read(&format!("{LAB}/src/lib.rs"));
+
+    // The starter compiles and fails, with guidance rather than a raw dump.
+    let first = ws.workshop(&["lab", "1"]);
+    let text = stdout(&first);
+    assert_eq!(exit_code(&first), 1, "a failing lab exits 1:\n{text}");
+    assert!(text.contains("Lab 01 · First spans"), "{text}");
+    assert!(text.contains("0/8 checks passed"), "{text}");
+    assert!(
+        text.contains("No span named `place_order` was recorded."),
+        "{text}"
+    );
+    assert!(text.contains("README step 1"), "{text}");
+    assert!(
+        !text.contains("RUST_BACKTRACE"),
+        "no test-harness noise:\n{text}"
+    );
+    assert!(!text.contains('\x1b'), "no colour when NO_COLOR is set");
+
+    // A grading robot gets JSON and JUnit, with a result for every check.
+    let graded = ws.workshop(&["grade"]);
+    assert_eq!(
+        exit_code(&graded),
+        1,
+        "grade exits non-zero unless all pass"
+    );
+    let grades: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ws.target.join("workshop/grades.json")).expect("grades.json"),
+    )
+    .expect("grades.json is JSON");
+    assert_eq!(grades["passed"], false);
+    assert_eq!(grades["labs"][0]["status"], "failing");
+    assert_eq!(
+        grades["labs"][0]["checks"].as_array().map(Vec::len),
+        Some(8)
+    );
+    let junit = std::fs::read_to_string(ws.target.join("workshop/junit.xml")).expect("junit.xml");
+    let (cases, failures) = count_junit(&junit);
+    assert_eq!((cases, failures), (8, 8), "{junit}");
+
+    // An edited grader is reported as tampered, never as passed.
+    let grader = format!("{LAB}/tests/grader.rs");
+    let original_grader = ws.read(&grader);
+    ws.write(&grader, &format!("{original_grader}\n// made easier\n"));
+    let tampered = ws.workshop(&["grade"]);
+    assert_eq!(exit_code(&tampered), 1);
+    let grades = std::fs::read_to_string(ws.target.join("workshop/grades.json")).expect("grades");
+    assert!(grades.contains(r#""status": "tampered""#), "{grades}");
+    assert!(stdout(&tampered).contains("tampered"));
+    ws.write(&grader, &original_grader);
+
+    // A compile error is summarised: the first error, with file and line.
+    ws.write(
+        &format!("{LAB}/src/lib.rs"),
+        &starter.replace("Ok(())\n}", "Ok(()\n}"),
+    );
+    let broken = stdout(&ws.workshop(&["lab", "1"]));
+    assert!(
+        broken.contains("Your code does not compile yet."),
+        "{broken}"
+    );
+    assert!(broken.contains("src/lib.rs:"), "{broken}");
+
+    // A learner's panic is reported per check, where it happened.
+    ws.write(
+        &format!("{LAB}/src/lib.rs"),
+        &starter.replace(
+            "    if order.tickets.is_empty() {",
+            "    if order.tickets.is_empty() {\n        todo!(\"empty orders\");",
+        ),
+    );
+    let panicked = stdout(&ws.workshop(&["lab", "1"]));
+    assert!(
+        panicked.contains("Your code reached a `todo!()`: empty orders"),
+        "{panicked}"
+    );
+
+    // An infinite loop is stopped at the lab's time limit. The limit is the
+    // lab's own setting, so shorten it as a maintainer would: with the
+    // checksums rewritten.
+    let lab_toml = format!("{LAB}/lab.toml");
+    let original_toml = ws.read(&lab_toml);
+    ws.write(
+        &lab_toml,
+        &original_toml.replace("timeout_secs = 20", "timeout_secs = 1"),
+    );
+    ws.write(&format!("{LAB}/src/lib.rs"), &starter);
+    assert_eq!(exit_code(&ws.workshop(&["checksums", "--update"])), 0);
+    ws.write(
+        &format!("{LAB}/src/lib.rs"),
+        &starter.replace(
+            "    if order.tickets.is_empty() {",
+            "    if order.tickets.is_empty() {\n        #[allow(clippy::empty_loop)]\n        loop {}",
+        ),
+    );
+    let looped = stdout(&ws.workshop(&["lab", "1"]));
+    assert!(looped.contains("Stopped after 1 s"), "{looped}");
+    assert!(
+        looped.contains("✗ place_order_has_a_span"),
+        "the other checks still report:\n{looped}"
+    );
+    ws.write(&lab_toml, &original_toml);
+    ws.write(&format!("{LAB}/src/lib.rs"), &starter);
+    assert_eq!(exit_code(&ws.workshop(&["checksums", "--update"])), 0);
+
+    // The reference solution passes the very same grader.
+    ws.write(
+        &format!("{LAB}/src/lib.rs"),
+        &ws.read(&format!("{SOLUTION}/src/lib.rs")),
+    );
+    let solved = ws.workshop(&["lab", "1"]);
+    let text = stdout(&solved);
+    assert_eq!(exit_code(&solved), 0, "{text}");
+    assert!(text.contains("8/8 checks passed · 12/12 points"), "{text}");
+    assert!(stdout(&ws.workshop(&["list"])).contains("done"));
+
+    // Reset restores the starter from git history, even after the learner
+    // committed their work, and backs that work up first.
+    ws.write(&format!("{LAB}/src/lib.rs"), &starter);
+    ws.git(&["init", "-q"]);
+    ws.git(&["add", "-A"]);
+    ws.git(&["commit", "-q", "-m", "workshop"]);
+    ws.write(&format!("{LAB}/src/lib.rs"), "// my attempt\n");
+    ws.git(&["commit", "-q", "-am", "my attempt"]);
+    let reset = ws.workshop(&["reset", "1", "--yes"]);
+    assert_eq!(
+        exit_code(&reset),
+        0,
+        "{}{}",
+        stdout(&reset),
+        String::from_utf8_lossy(&reset.stderr)
+    );
+    assert_eq!(ws.read(&format!("{LAB}/src/lib.rs")), starter);
+    assert!(stdout(&reset).contains("Your work was saved in"));
+}
+
+/// (test cases, failures) in a JUnit document, read with a real XML parser.
+fn count_junit(xml: &str) -> (usize, usize) {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let (mut cases, mut failures) = (0, 0);
+    loop {
+        match reader.read_event().expect("junit.xml is well-formed XML") {
+            Event::Start(e) | Event::Empty(e) => match e.name().as_ref() {
+                "testcase" => cases += 1,
+                "failure" => failures += 1,
+                _ => {}
+            },
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    (cases, failures)
+}
