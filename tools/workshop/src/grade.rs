@@ -146,25 +146,14 @@ pub fn grade_built(
     options: &Options,
     started: Instant,
 ) -> LabReport {
-    if let Some(error) = build.errors.get(package) {
-        let summary = describe_compile_error(error, options.verbose);
-        return not_run(
-            lab,
-            LabStatus::CompileError,
-            Some(summary),
-            Vec::new(),
-            started,
-        );
-    }
-    if let Some(failure) = &build.cargo_failure {
-        let summary = format!("cargo could not build {package}:\n{failure}");
-        return not_run(
-            lab,
-            LabStatus::CompileError,
-            Some(summary),
-            Vec::new(),
-            started,
-        );
+    let compile_failure = match (build.errors.get(package), &build.cargo_failure) {
+        (Some(error), _) => Some(describe_compile_error(error, options.verbose)),
+        (None, Some(failure)) => Some(format!("cargo could not build {package}:\n{failure}")),
+        (None, None) => None,
+    };
+    if let Some(summary) = compile_failure {
+        let status = LabStatus::CompileError;
+        return not_run(lab, status, Some(summary), Vec::new(), started);
     }
     let binaries: Vec<&TestBinary> = build
         .binaries
