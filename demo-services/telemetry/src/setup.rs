@@ -1,0 +1,185 @@
+//! Building the subscriber and the OpenTelemetry pipeline from the environment.
+
+use std::fmt;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter};
+use tracing::Subscriber;
+use tracing_subscriber::fmt::format::JsonFields;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+use crate::ids::TraceIdLayer;
+use crate::json::JsonLines;
+
+/// The workshop's collector, on the OTLP/HTTP port.
+const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:4318";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines, for a terminal.
+    Console,
+    /// One JSON object per line, for log aggregation.
+    Json,
+    /// No log lines at all (spans may still be exported).
+    Off,
+}
+
+/// What `init` reads from the environment, for callers that build the
+/// pieces themselves (tests, benchmarks).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub service: String,
+    pub filter: String,
+    pub format: LogFormat,
+    /// Export spans over OTLP/HTTP to this endpoint; `None` exports nothing.
+    pub otlp_endpoint: Option<String>,
+    pub otlp_protocol: Protocol,
+}
+
+impl Settings {
+    pub fn from_env(service: &str) -> Result<Self, InitError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let format = match var("LOG_FORMAT").as_deref() {
+            None | Some("console") => LogFormat::Console,
+            Some("json") => LogFormat::Json,
+            Some("off" | "none") => LogFormat::Off,
+            Some(other) => return Err(InitError::Setting("LOG_FORMAT", other.to_owned())),
+        };
+        let disabled = var("OTEL_SDK_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let otlp_endpoint = match var("OTEL_TRACES_EXPORTER").as_deref() {
+            _ if disabled => None,
+            None | Some("otlp") => {
+                Some(var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or_else(|| DEFAULT_ENDPOINT.into()))
+            }
+            Some("none") => None,
+            Some(other) => {
+                return Err(InitError::Setting("OTEL_TRACES_EXPORTER", other.to_owned()));
+            }
+        };
+        let otlp_protocol = match var("OTEL_EXPORTER_OTLP_PROTOCOL").as_deref() {
+            None | Some("http/protobuf") => Protocol::HttpBinary,
+            Some("http/json") => Protocol::HttpJson,
+            Some(other) => {
+                return Err(InitError::Setting("OTEL_EXPORTER_OTLP_PROTOCOL", other.to_owned()));
+            }
+        };
+        Ok(Self {
+            service: var("OTEL_SERVICE_NAME").unwrap_or_else(|| service.to_owned()),
+            filter: var("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
+            format,
+            otlp_endpoint,
+            otlp_protocol,
+        })
+    }
+}
+
+/// Keeps the span pipeline alive; dropping it (or [`Guard::shutdown`])
+/// flushes every span still queued, so that none is lost on exit.
+#[must_use = "dropping the guard at once shuts the span export down"]
+pub struct Guard {
+    provider: SdkTracerProvider,
+}
+
+impl Guard {
+    /// Flushes and stops the export. Call it after the server has drained.
+    pub fn shutdown(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Err(err) = self.provider.shutdown() {
+            eprintln!("telemetry: flushing spans on shutdown failed: {err}");
+        }
+    }
+}
+
+/// Sets up logs and span export for `service` as the environment says
+/// (see the crate docs), and installs it as the global default.
+pub fn init(service: &str) -> Result<Guard, InitError> {
+    let settings = Settings::from_env(service)?;
+    let provider = match &settings.otlp_endpoint {
+        Some(endpoint) => {
+            let exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_protocol(settings.otlp_protocol)
+                .with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')))
+                .build()
+                .map_err(|err| InitError::Exporter(err.to_string()))?;
+            tracer_provider(&settings.service, Some(exporter))
+        }
+        None => tracer_provider::<opentelemetry_otlp::SpanExporter>(&settings.service, None),
+    };
+    subscriber(&settings, &provider)
+        .try_init()
+        .map_err(|err| InitError::AlreadySet(err.to_string()))?;
+    Ok(Guard { provider })
+}
+
+/// A tracer provider for `service` that batches spans to `exporter` (or
+/// records nothing, but still assigns trace ids, when there is none).
+pub fn tracer_provider<E: SpanExporter + 'static>(
+    service: &str,
+    exporter: Option<E>,
+) -> SdkTracerProvider {
+    let resource = Resource::builder().with_service_name(service.to_owned()).build();
+    let builder = SdkTracerProvider::builder().with_resource(resource);
+    match exporter {
+        Some(exporter) => builder.with_batch_exporter(exporter),
+        None => builder,
+    }
+    .build()
+}
+
+/// The subscriber `init` installs: a filter from the settings, log lines in
+/// the chosen format, and every span handed to `provider`.
+pub fn subscriber(
+    settings: &Settings,
+    provider: &SdkTracerProvider,
+) -> impl Subscriber + Send + Sync + for<'a> tracing_subscriber::registry::LookupSpan<'a> {
+    let filter = EnvFilter::try_new(&settings.filter).unwrap_or_else(|err| {
+        eprintln!("telemetry: ignoring RUST_LOG={:?}: {err}", settings.filter);
+        EnvFilter::new("info")
+    });
+    let logs = match settings.format {
+        LogFormat::Console => Some(tracing_subscriber::fmt::layer().with_target(true).boxed()),
+        LogFormat::Json => Some(
+            tracing_subscriber::fmt::layer()
+                .fmt_fields(JsonFields::new())
+                .event_format(JsonLines)
+                .boxed(),
+        ),
+        LogFormat::Off => None,
+    };
+    let tracer = provider.tracer(settings.service.clone());
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_opentelemetry::layer().with_tracer(tracer))
+        .with(TraceIdLayer::default())
+        .with(logs)
+}
+
+#[derive(Debug)]
+pub enum InitError {
+    /// An environment variable has a value we do not understand.
+    Setting(&'static str, String),
+    Exporter(String),
+    AlreadySet(String),
+}
+
+impl fmt::Display for InitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InitError::Setting(name, value) => write!(f, "{name}={value:?} is not a value I know"),
+            InitError::Exporter(err) => write!(f, "cannot build the OTLP exporter: {err}"),
+            InitError::AlreadySet(err) => write!(f, "a global subscriber is already set: {err}"),
+        }
+    }
+}
+
+impl std::error::Error for InitError {}
