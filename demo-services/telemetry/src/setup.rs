@@ -1,6 +1,7 @@
 //! Building the subscriber and the OpenTelemetry pipeline from the environment.
 
 use std::fmt;
+use std::io::IsTerminal;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
@@ -147,7 +148,12 @@ pub fn subscriber(
         EnvFilter::new("info")
     });
     let logs = match settings.format {
-        LogFormat::Console => Some(tracing_subscriber::fmt::layer().with_target(true).boxed()),
+        LogFormat::Console => Some(
+            tracing_subscriber::fmt::layer()
+                // Colours for a person at a terminal; plain text for a file or a pipe.
+                .with_ansi(std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+                .boxed(),
+        ),
         LogFormat::Json => Some(
             tracing_subscriber::fmt::layer()
                 .fmt_fields(JsonFields::new())

@@ -1,0 +1,30 @@
+//! What the demo's services share.
+//!
+//! The demo is a conference ticket shop split into five services, each its
+//! own process on its own port:
+//!
+//! ```text
+//!                 ┌──────────► catalog   :8081  talks and prices
+//! client ──► gateway :8080 ──► inventory :8082  seats left, reservations
+//!                 ├──────────► pricing   :8083  quotes and coupons
+//!                 └──────────► payments  :8084  card charges
+//! ```
+//!
+//! Every service is built from the same parts, kept here: the domain types
+//! ([`domain`]), errors that answer with a JSON reason ([`error`]),
+//! extractors that turn malformed input into such errors ([`extract`]), a
+//! client for calling another service with a timeout and trace context
+//! ([`peer`]), serving with graceful shutdown ([`server`]), and the switches
+//! that turn each planted problem off ([`fixes`]).
+
+pub mod domain;
+pub mod error;
+pub mod extract;
+pub mod fixes;
+pub mod peer;
+pub mod server;
+
+pub use error::ApiError;
+pub use extract::{ApiJson, ApiPath};
+pub use fixes::Fixes;
+pub use peer::Peer;

@@ -1,0 +1,163 @@
+//! Calling another service: with a timeout, with the trace context, and
+//! with every failure turned into an answer that names the peer.
+//!
+//! | what happened | our answer |
+//! |---|---|
+//! | the peer did not answer in time | 504, "inventory did not answer within 2 s" |
+//! | the peer could not be reached | 503, "inventory is unavailable: …" |
+//! | the peer failed (5xx) | 502, "inventory failed: …" |
+//! | the peer refused the request (4xx) | the same status and reason |
+//! | the peer's answer is unreadable | 502 |
+
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::{Instrument, Span, field, info_span};
+
+use crate::error::{ApiError, ErrorBody};
+
+/// The default time a peer has to answer.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Another service, by name and base URL.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    name: String,
+    base_url: String,
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+impl Peer {
+    pub fn new(name: impl Into<String>, base_url: impl Into<String>) -> Self {
+        Self::with_timeout(name, base_url, DEFAULT_TIMEOUT)
+    }
+
+    pub fn with_timeout(name: impl Into<String>, base_url: impl Into<String>, timeout: Duration) -> Self {
+        Self {
+            name: name.into(),
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            // One client per peer: it keeps a pool of connections to that
+            // peer alive across requests.
+            client: reqwest::Client::new(),
+            timeout,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        self.call(Method::GET, path, None::<&()>).await
+    }
+
+    pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ApiError> {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Result<(), ApiError> {
+        self.call::<(), serde::de::IgnoredAny>(Method::DELETE, path, None)
+            .await
+            .map(|_| ())
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ApiError> {
+        let span = info_span!(
+            "http.client",
+            otel.name = %format!("{method} {}", self.name),
+            otel.kind = "client",
+            peer.service = %self.name,
+            http.request.method = %method,
+            url.full = %format!("{}{path}", self.base_url),
+            http.response.status_code = field::Empty,
+            otel.status_code = field::Empty,
+        );
+        let result = self.send(method, path, body).instrument(span.clone()).await;
+        if let Err(err) = &result
+            && err.status.is_server_error()
+        {
+            span.record("otel.status_code", "ERROR");
+        }
+        result
+    }
+
+    async fn send<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ApiError> {
+        let mut builder = self
+            .client
+            .request(method, format!("{}{path}", self.base_url))
+            .timeout(self.timeout);
+        if let Some(body) = body {
+            builder = builder.json(body);
+        }
+        let mut request = builder.build().map_err(|err| self.unavailable(&err))?;
+        // The downstream server span becomes a child of this client span.
+        telemetry::propagation::inject(&Span::current(), request.headers_mut());
+
+        let response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|err| self.unavailable(&err))?;
+        let status = response.status();
+        Span::current().record("http.response.status_code", status.as_u16());
+        let bytes = response.bytes().await.map_err(|err| self.unavailable(&err))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|err| {
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    format!("{} sent an answer I cannot read: {err}", self.name),
+                )
+                .with_peer(&self.name)
+            });
+        }
+        let reason = serde_json::from_slice::<ErrorBody>(&bytes)
+            .map(|body| body.error)
+            .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned());
+        Err(if status.is_server_error() {
+            ApiError::new(StatusCode::BAD_GATEWAY, format!("{} failed: {reason}", self.name))
+        } else {
+            ApiError::new(status, reason)
+        }
+        .with_peer(&self.name))
+    }
+
+    fn unavailable(&self, err: &reqwest::Error) -> ApiError {
+        if err.is_timeout() {
+            ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!("{} did not answer within {} ms", self.name, self.timeout.as_millis()),
+            )
+        } else {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{} is unavailable: {}", self.name, error_chain(err)),
+            )
+        }
+        .with_peer(&self.name)
+    }
+}
+
+/// "error sending request: connection refused", not just the outer layer.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
