@@ -103,13 +103,19 @@ pub fn app(peers: Peers, fixes: Fixes) -> Router {
     shop::server::with_defaults("gateway", routes)
 }
 
-async fn list_talks(State(gateway): State<Arc<Gateway>>) -> Result<Json<Vec<TalkOnSale>>, ApiError> {
+async fn list_talks(
+    State(gateway): State<Arc<Gateway>>,
+) -> Result<Json<Vec<TalkOnSale>>, ApiError> {
     let talks: Vec<Talk> = gateway.peers.catalog.get("/talks").await?;
     // A bounded fan-out: concurrent, but never more than four calls at once
     // against inventory, whatever the size of the programme.
     let on_sale = futures_util::stream::iter(talks)
         .map(|talk| async {
-            let seats: Availability = gateway.peers.inventory.get(&format!("/seats/{}", talk.id)).await?;
+            let seats: Availability = gateway
+                .peers
+                .inventory
+                .get(&format!("/seats/{}", talk.id))
+                .await?;
             Ok::<_, ApiError>(TalkOnSale {
                 talk,
                 available: seats.available,
@@ -146,7 +152,10 @@ async fn place_order(
     let charge = if quote.total_cents == 0 {
         None
     } else {
-        match gateway.charge(order_id, quote.total_cents, &request.card_number).await {
+        match gateway
+            .charge(order_id, quote.total_cents, &request.card_number)
+            .await
+        {
             Ok(charge) => Some(charge),
             Err(err) => {
                 // Give the seats back: an unpaid order must not keep them.
@@ -168,7 +177,9 @@ async fn place_order(
 
 fn validate(request: &PlaceOrder) -> Result<(), ApiError> {
     if request.customer.trim().is_empty() || request.customer.len() > 100 {
-        return Err(ApiError::unprocessable("customer must be 1 to 100 characters"));
+        return Err(ApiError::unprocessable(
+            "customer must be 1 to 100 characters",
+        ));
     }
     if request.lines.is_empty() || request.lines.len() > MAX_LINES_PER_ORDER {
         return Err(ApiError::unprocessable(format!(
@@ -193,7 +204,10 @@ impl Gateway {
         let (seats, quote) = if self.fixes.fanout() {
             let talks = try_join_all(request.lines.iter().map(|line| self.talk(line)));
             let seats = try_join_all(request.lines.iter().map(|line| self.seats(line)));
-            let quote = self.peers.pricing.post::<_, Quote>("/quote", &quote_request);
+            let quote = self
+                .peers
+                .pricing
+                .post::<_, Quote>("/quote", &quote_request);
             let (_talks, seats, quote) = tokio::try_join!(talks, seats, quote)?;
             (seats, quote)
         } else {
@@ -219,11 +233,17 @@ impl Gateway {
     }
 
     async fn talk(&self, line: &OrderLine) -> Result<Talk, ApiError> {
-        self.peers.catalog.get(&format!("/talks/{}", line.talk_id)).await
+        self.peers
+            .catalog
+            .get(&format!("/talks/{}", line.talk_id))
+            .await
     }
 
     async fn seats(&self, line: &OrderLine) -> Result<Availability, ApiError> {
-        self.peers.inventory.get(&format!("/seats/{}", line.talk_id)).await
+        self.peers
+            .inventory
+            .get(&format!("/seats/{}", line.talk_id))
+            .await
     }
 
     /// Reserves every line, or none: a line that fails releases the others.
@@ -258,7 +278,12 @@ impl Gateway {
 
     /// Charges the card, retrying while the processor is unavailable.
     #[instrument(skip(self, card_number), fields(attempts))]
-    async fn charge(&self, order_id: u64, amount_cents: u64, card_number: &str) -> Result<Charge, ApiError> {
+    async fn charge(
+        &self,
+        order_id: u64,
+        amount_cents: u64,
+        card_number: &str,
+    ) -> Result<Charge, ApiError> {
         let request = ChargeRequest {
             order_id,
             amount_cents,
@@ -271,7 +296,7 @@ impl Gateway {
                 Err(err) if is_transient(&err) && attempt < MAX_PAYMENT_ATTEMPTS => {
                     tracing::warn!(attempt, error = %err.message, "payment attempt failed; retrying");
                     if self.fixes.retries() {
-                        tokio::time::sleep(backoff(attempt)).await;
+                        back_off(attempt).await;
                     }
                     attempt += 1;
                 }
@@ -289,11 +314,21 @@ fn is_transient(err: &ApiError) -> bool {
     matches!(err.status.as_u16(), 502..=504)
 }
 
-/// "Full jitter": a random wait up to an exponentially growing cap, so that
-/// clients that failed together do not retry together.
+/// Waits before the next payment attempt; a span of its own, so that a
+/// trace shows the wait between attempts.
+#[instrument(fields(delay_ms))]
+async fn back_off(attempt: u32) {
+    let delay = backoff(attempt);
+    Span::current().record("delay_ms", delay.as_millis() as u64);
+    tokio::time::sleep(delay).await;
+}
+
+/// "Equal jitter": half of an exponentially growing cap, plus a random part
+/// of the other half. The random part keeps clients that failed together
+/// from retrying together; the fixed half guarantees a real pause.
 pub fn backoff(attempt: u32) -> Duration {
-    let cap = BACKOFF_BASE * 2u32.saturating_pow(attempt.min(10));
-    cap.mul_f64(fastrand::f64())
+    let half = BACKOFF_BASE * 2u32.saturating_pow(attempt.min(10)) / 2;
+    half + half.mul_f64(fastrand::f64())
 }
 
 #[cfg(test)]
@@ -301,18 +336,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_stays_under_its_growing_cap() {
+    fn backoff_grows_and_stays_within_its_bounds() {
         for attempt in 1..6 {
             let cap = BACKOFF_BASE * 2u32.pow(attempt);
             for _ in 0..100 {
-                assert!(backoff(attempt) <= cap);
+                let delay = backoff(attempt);
+                assert!(
+                    delay >= cap / 2 && delay <= cap,
+                    "{delay:?} for attempt {attempt}"
+                );
             }
         }
     }
 
     #[test]
     fn only_gateway_failures_are_retried() {
-        for (status, transient) in [(502, true), (503, true), (504, true), (402, false), (422, false), (500, false)] {
+        for (status, transient) in [
+            (502, true),
+            (503, true),
+            (504, true),
+            (402, false),
+            (422, false),
+            (500, false),
+        ] {
             let err = ApiError::new(StatusCode::from_u16(status).unwrap(), "x");
             assert_eq!(is_transient(&err), transient, "{status}");
         }

@@ -16,7 +16,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use shop::domain::{Availability, MAX_SEATS_PER_LINE, Reservation, ReservationRequest, TalkId, programme};
+use shop::domain::{
+    Availability, MAX_SEATS_PER_LINE, Reservation, ReservationRequest, TalkId, programme,
+};
 use shop::{ApiError, ApiJson, ApiPath, Fixes};
 use tokio::sync::Mutex;
 
@@ -36,7 +38,12 @@ pub struct Inventory {
 impl Inventory {
     pub fn new(fixes: Fixes) -> Self {
         Self {
-            seats: Mutex::new(programme().into_iter().map(|t| (t.id, t.capacity)).collect()),
+            seats: Mutex::new(
+                programme()
+                    .into_iter()
+                    .map(|t| (t.id, t.capacity))
+                    .collect(),
+            ),
             reservations: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             fixes,
@@ -76,7 +83,11 @@ async fn reserve(
         )));
     }
     let reservation = if inventory.fixes.lock() {
-        let reservation = take_seats(&mut *inventory.seats.lock().await, &inventory.next_id, &request)?;
+        let reservation = take_seats(
+            &mut *inventory.seats.lock().await,
+            &inventory.next_id,
+            &request,
+        )?;
         write_audit_record(&reservation).await;
         reservation
     } else {
@@ -135,6 +146,11 @@ async fn release(
         .await
         .remove(&reservation_id)
         .ok_or_else(|| ApiError::not_found(format!("there is no reservation {reservation_id}")))?;
-    *inventory.seats.lock().await.entry(reservation.talk_id).or_default() += reservation.quantity;
+    *inventory
+        .seats
+        .lock()
+        .await
+        .entry(reservation.talk_id)
+        .or_default() += reservation.quantity;
     Ok(StatusCode::NO_CONTENT)
 }

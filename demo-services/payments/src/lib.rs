@@ -65,7 +65,11 @@ async fn charge(
     State(payments): State<Arc<Payments>>,
     ApiJson(request): ApiJson<ChargeRequest>,
 ) -> Result<(StatusCode, Json<Charge>), ApiError> {
-    let digits = request.card_number.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let digits = request
+        .card_number
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>();
     if !(12..=19).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
         return Err(ApiError::unprocessable("a card number has 12 to 19 digits"));
     }
@@ -73,16 +77,25 @@ async fn charge(
         return Err(ApiError::unprocessable("the amount must be positive"));
     }
     let Ok(_slot) = payments.in_flight.try_acquire() else {
-        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the payment processor is busy"));
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the payment processor is busy",
+        ));
     };
     tokio::time::sleep(payments.processor.latency).await;
     if fastrand::f64() < payments.processor.failure_rate {
-        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the payment processor failed"));
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the payment processor failed",
+        ));
     }
     let card_last4 = digits[digits.len() - 4..].to_owned();
     // Like real processors' test cards: a card ending in 0002 is declined.
     if card_last4 == "0002" {
-        return Err(ApiError::new(StatusCode::PAYMENT_REQUIRED, "the card was declined"));
+        return Err(ApiError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "the card was declined",
+        ));
     }
     let charge = Charge {
         charge_id: payments.next_id.fetch_add(1, Ordering::Relaxed),

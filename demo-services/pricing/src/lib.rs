@@ -14,7 +14,9 @@
 //!   which formats it only when TRACE is on.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::State;
 use axum::routing::post;
@@ -37,12 +39,18 @@ pub struct Coupon {
 /// The coupon book: a few public codes and one personal code per speaker
 /// invitation, thousands in all.
 pub fn coupon_book() -> Vec<Coupon> {
-    let public = [("EARLYBIRD", 15, None), ("STUDENT", 50, None), ("WORKSHOP20", 20, Some(8))];
-    let public = public.into_iter().map(|(code, percent_off, talk_id)| Coupon {
-        code: code.to_owned(),
-        percent_off,
-        talk_id,
-    });
+    let public = [
+        ("EARLYBIRD", 15, None),
+        ("STUDENT", 50, None),
+        ("WORKSHOP20", 20, Some(8)),
+    ];
+    let public = public
+        .into_iter()
+        .map(|(code, percent_off, talk_id)| Coupon {
+            code: code.to_owned(),
+            percent_off,
+            talk_id,
+        });
     let invitations = (1..=6_000).map(|n| Coupon {
         code: format!("guest-{n:05}"),
         percent_off: 100,
@@ -55,6 +63,7 @@ pub fn coupon_book() -> Vec<Coupon> {
 pub struct CouponIndex(HashMap<String, Coupon>);
 
 impl CouponIndex {
+    #[tracing::instrument(name = "index_coupons", skip_all, fields(coupons = book.len()))]
     pub fn new(book: &[Coupon]) -> Self {
         Self(
             book.iter()
@@ -68,8 +77,29 @@ impl CouponIndex {
     }
 }
 
+/// Prices by talk.
+pub struct PriceList(HashMap<TalkId, u64>);
+
+/// How many times a price list was formatted, ever, in this process. The
+/// planted logging problem is invisible in the logs (TRACE is off): this
+/// counter is how a test sees it.
+static PRICE_LIST_FORMATS: AtomicU64 = AtomicU64::new(0);
+
+pub fn price_list_formats() -> u64 {
+    PRICE_LIST_FORMATS.load(Ordering::Relaxed)
+}
+
+impl fmt::Debug for PriceList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        PRICE_LIST_FORMATS.fetch_add(1, Ordering::Relaxed);
+        let mut sorted: Vec<_> = self.0.iter().collect();
+        sorted.sort();
+        f.debug_map().entries(sorted).finish()
+    }
+}
+
 pub struct Pricing {
-    prices: HashMap<TalkId, u64>,
+    prices: PriceList,
     book: Vec<Coupon>,
     index: CouponIndex,
     fixes: Fixes,
@@ -79,7 +109,12 @@ impl Pricing {
     pub fn new(fixes: Fixes) -> Self {
         let book = coupon_book();
         Self {
-            prices: programme().into_iter().map(|t| (t.id, t.price_cents)).collect(),
+            prices: PriceList(
+                programme()
+                    .into_iter()
+                    .map(|t| (t.id, t.price_cents))
+                    .collect(),
+            ),
             index: CouponIndex::new(&book),
             book,
             fixes,
@@ -119,7 +154,11 @@ async fn quote(
     price_lines(&pricing, &request, coupon.as_ref()).map(Json)
 }
 
-fn price_lines(pricing: &Pricing, request: &QuoteRequest, coupon: Option<&Coupon>) -> Result<Quote, ApiError> {
+fn price_lines(
+    pricing: &Pricing,
+    request: &QuoteRequest,
+    coupon: Option<&Coupon>,
+) -> Result<Quote, ApiError> {
     if request.lines.is_empty() || request.lines.len() > MAX_LINES_PER_ORDER {
         return Err(ApiError::unprocessable(format!(
             "a quote needs from 1 to {MAX_LINES_PER_ORDER} lines, not {}",
@@ -143,6 +182,7 @@ fn price_lines(pricing: &Pricing, request: &QuoteRequest, coupon: Option<&Coupon
         }
         let unit_cents = *pricing
             .prices
+            .0
             .get(&line.talk_id)
             .ok_or_else(|| ApiError::not_found(format!("there is no talk {}", line.talk_id)))?;
         let subtotal = unit_cents * u64::from(line.quantity);
@@ -183,8 +223,14 @@ mod tests {
     fn coupons_are_found_in_any_case_with_or_without_the_fix() {
         for fixes in [Fixes::default(), Fixes::all()] {
             let pricing = Pricing::new(fixes);
-            assert_eq!(pricing.find_coupon("earlybird").map(|c| c.percent_off), Some(15));
-            assert_eq!(pricing.find_coupon("GUEST-00042").map(|c| c.talk_id), Some(Some(3)));
+            assert_eq!(
+                pricing.find_coupon("earlybird").map(|c| c.percent_off),
+                Some(15)
+            );
+            assert_eq!(
+                pricing.find_coupon("GUEST-00042").map(|c| c.talk_id),
+                Some(Some(3))
+            );
             assert_eq!(pricing.find_coupon("NOPE"), None);
         }
     }
@@ -193,10 +239,31 @@ mod tests {
     fn a_talk_coupon_discounts_only_its_talk() {
         let pricing = Pricing::new(Fixes::all());
         let workshop = pricing.find_coupon("WORKSHOP20");
-        let quote = price_lines(&pricing, &request(&[(8, 1), (1, 2)], None), workshop.as_ref()).unwrap();
+        let quote = price_lines(
+            &pricing,
+            &request(&[(8, 1), (1, 2)], None),
+            workshop.as_ref(),
+        )
+        .unwrap();
         assert_eq!(quote.lines[0].discount_cents, 2_400);
         assert_eq!(quote.lines[1].discount_cents, 0);
         assert_eq!(quote.total_cents, 12_000 - 2_400 + 2 * 4_500);
+    }
+
+    #[test]
+    fn the_logging_fix_formats_the_price_list_only_when_trace_is_on() {
+        // No subscriber here, so TRACE is off, as it is in production.
+        let lines = request(&[(1, 1), (2, 1), (3, 1)], None);
+        let before = price_list_formats();
+        price_lines(&Pricing::new(Fixes::default()), &lines, None).unwrap();
+        assert_eq!(
+            price_list_formats() - before,
+            3,
+            "once per line without the fix"
+        );
+        let before = price_list_formats();
+        price_lines(&Pricing::new(Fixes::all()), &lines, None).unwrap();
+        assert_eq!(price_list_formats() - before, 0, "never with the fix");
     }
 
     #[test]

@@ -33,14 +33,56 @@ pub fn programme() -> Vec<Talk> {
         capacity,
     };
     vec![
-        talk(1, "Spans, events and why logs are not enough", "Ada", "Main hall", 4_500, 400),
+        talk(
+            1,
+            "Spans, events and why logs are not enough",
+            "Ada",
+            "Main hall",
+            4_500,
+            400,
+        ),
         talk(2, "Context across services", "Grace", "Room A", 4_500, 120),
         talk(3, "Reading a critical path", "Edsger", "Room B", 3_500, 80),
-        talk(4, "Semantic logging: actions, not messages", "Barbara", "Room A", 3_500, 120),
-        talk(5, "Profiling in production", "Donald", "Main hall", 5_000, 400),
-        talk(6, "The cost of observability", "Frances", "Room B", 3_000, 80),
-        talk(7, "Business lines versus admin lines", "Niklaus", "Room C", 2_500, 60),
-        talk(8, "Workshop: Observable Rust", "Margaret", "Lab", 12_000, 30),
+        talk(
+            4,
+            "Semantic logging: actions, not messages",
+            "Barbara",
+            "Room A",
+            3_500,
+            120,
+        ),
+        talk(
+            5,
+            "Profiling in production",
+            "Donald",
+            "Main hall",
+            5_000,
+            400,
+        ),
+        talk(
+            6,
+            "The cost of observability",
+            "Frances",
+            "Room B",
+            3_000,
+            80,
+        ),
+        talk(
+            7,
+            "Business lines versus admin lines",
+            "Niklaus",
+            "Room C",
+            2_500,
+            60,
+        ),
+        talk(
+            8,
+            "Workshop: Observable Rust",
+            "Margaret",
+            "Lab",
+            12_000,
+            30,
+        ),
     ]
 }
 

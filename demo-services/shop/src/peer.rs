@@ -35,7 +35,11 @@ impl Peer {
         Self::with_timeout(name, base_url, DEFAULT_TIMEOUT)
     }
 
-    pub fn with_timeout(name: impl Into<String>, base_url: impl Into<String>, timeout: Duration) -> Self {
+    pub fn with_timeout(
+        name: impl Into<String>,
+        base_url: impl Into<String>,
+        timeout: Duration,
+    ) -> Self {
         Self {
             name: name.into(),
             base_url: base_url.into().trim_end_matches('/').to_owned(),
@@ -54,7 +58,11 @@ impl Peer {
         self.call(Method::GET, path, None::<&()>).await
     }
 
-    pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ApiError> {
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
         self.call(Method::POST, path, Some(body)).await
     }
 
@@ -113,7 +121,10 @@ impl Peer {
             .map_err(|err| self.unavailable(&err))?;
         let status = response.status();
         Span::current().record("http.response.status_code", status.as_u16());
-        let bytes = response.bytes().await.map_err(|err| self.unavailable(&err))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|err| self.unavailable(&err))?;
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|err| {
                 ApiError::new(
@@ -127,7 +138,10 @@ impl Peer {
             .map(|body| body.error)
             .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned());
         Err(if status.is_server_error() {
-            ApiError::new(StatusCode::BAD_GATEWAY, format!("{} failed: {reason}", self.name))
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                format!("{} failed: {reason}", self.name),
+            )
         } else {
             ApiError::new(status, reason)
         }
@@ -138,7 +152,11 @@ impl Peer {
         if err.is_timeout() {
             ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,
-                format!("{} did not answer within {} ms", self.name, self.timeout.as_millis()),
+                format!(
+                    "{} did not answer within {} ms",
+                    self.name,
+                    self.timeout.as_millis()
+                ),
             )
         } else {
             ApiError::new(

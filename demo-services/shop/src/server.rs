@@ -50,7 +50,10 @@ async fn wrong_method(method: Method, uri: Uri) -> ApiError {
 /// Binds `listen` and serves `app` until SIGINT or SIGTERM, then drains.
 pub async fn serve(service: &str, listen: SocketAddr, app: Router) -> std::io::Result<()> {
     let listener = TcpListener::bind(listen).await.map_err(|err| {
-        std::io::Error::new(err.kind(), format!("{service} cannot listen on {listen}: {err}"))
+        std::io::Error::new(
+            err.kind(),
+            format!("{service} cannot listen on {listen}: {err}"),
+        )
     })?;
     tracing::info!(%listen, "{service} is listening");
     serve_on(listener, app, shutdown_signal()).await?;
@@ -65,7 +68,9 @@ pub async fn serve_on(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM: what a terminal and a

@@ -42,6 +42,18 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Spans at INFO and above, no log lines, no export: for tests that
+    /// bring their own exporter.
+    pub fn quiet(service: &str) -> Self {
+        Self {
+            service: service.to_owned(),
+            filter: "info".to_owned(),
+            format: LogFormat::Off,
+            otlp_endpoint: None,
+            otlp_protocol: Protocol::HttpBinary,
+        }
+    }
+
     pub fn from_env(service: &str) -> Result<Self, InitError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let format = match var("LOG_FORMAT").as_deref() {
@@ -65,7 +77,10 @@ impl Settings {
             None | Some("http/protobuf") => Protocol::HttpBinary,
             Some("http/json") => Protocol::HttpJson,
             Some(other) => {
-                return Err(InitError::Setting("OTEL_EXPORTER_OTLP_PROTOCOL", other.to_owned()));
+                return Err(InitError::Setting(
+                    "OTEL_EXPORTER_OTLP_PROTOCOL",
+                    other.to_owned(),
+                ));
             }
         };
         Ok(Self {
@@ -128,7 +143,9 @@ pub fn tracer_provider<E: SpanExporter + 'static>(
     service: &str,
     exporter: Option<E>,
 ) -> SdkTracerProvider {
-    let resource = Resource::builder().with_service_name(service.to_owned()).build();
+    let resource = Resource::builder()
+        .with_service_name(service.to_owned())
+        .build();
     let builder = SdkTracerProvider::builder().with_resource(resource);
     match exporter {
         Some(exporter) => builder.with_batch_exporter(exporter),
@@ -151,7 +168,9 @@ pub fn subscriber(
         LogFormat::Console => Some(
             tracing_subscriber::fmt::layer()
                 // Colours for a person at a terminal; plain text for a file or a pipe.
-                .with_ansi(std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+                .with_ansi(
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+                )
                 .boxed(),
         ),
         LogFormat::Json => Some(
