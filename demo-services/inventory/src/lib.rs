@@ -36,14 +36,15 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    pub fn new(fixes: Fixes) -> Self {
+    /// Every talk starts with its room's capacity, or with `seats_per_talk`
+    /// when given (a load test would otherwise sell out in seconds).
+    pub fn new(fixes: Fixes, seats_per_talk: Option<u32>) -> Self {
+        let seats = programme()
+            .into_iter()
+            .map(|talk| (talk.id, seats_per_talk.unwrap_or(talk.capacity)))
+            .collect();
         Self {
-            seats: Mutex::new(
-                programme()
-                    .into_iter()
-                    .map(|t| (t.id, t.capacity))
-                    .collect(),
-            ),
+            seats: Mutex::new(seats),
             reservations: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             fixes,
@@ -51,12 +52,12 @@ impl Inventory {
     }
 }
 
-pub fn app(fixes: Fixes) -> Router {
+pub fn app(fixes: Fixes, seats_per_talk: Option<u32>) -> Router {
     let routes = Router::new()
         .route("/seats/{talk_id}", get(availability))
         .route("/reservations", post(reserve))
         .route("/reservations/{reservation_id}", delete(release))
-        .with_state(Arc::new(Inventory::new(fixes)));
+        .with_state(Arc::new(Inventory::new(fixes, seats_per_talk)));
     shop::server::with_defaults("inventory", routes)
 }
 

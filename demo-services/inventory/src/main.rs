@@ -9,6 +9,9 @@ struct Args {
     /// Address to listen on.
     #[arg(long, env = "LISTEN", default_value_t = shop::server::default_listen(inventory::DEFAULT_PORT))]
     listen: SocketAddr,
+    /// Start every talk with this many seats instead of its room's capacity.
+    #[arg(long, env = "SEATS_PER_TALK")]
+    seats_per_talk: Option<u32>,
     #[command(flatten)]
     fixes: Fixes,
 }
@@ -17,7 +20,7 @@ struct Args {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let telemetry = telemetry::init("inventory")?;
-    shop::server::serve("inventory", args.listen, inventory::app(args.fixes)).await?;
+    shop::server::serve("inventory", args.listen, inventory::app(args.fixes, args.seats_per_talk)).await?;
     telemetry.shutdown();
     Ok(())
 }

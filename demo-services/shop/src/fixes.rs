@@ -3,29 +3,32 @@
 //! Like the `--fix-*` flags of Jaeger's HotROD demo: every problem is on by
 //! default, so the demo shows it, and each has a flag (or environment
 //! variable) that fixes it, so the same tools can show the difference.
-//! `--fixed` turns every fix on.
+//! `--fixed` turns every fix on. The environment variables take the usual
+//! spellings of yes and no (`1`, `true`, `yes`, `0`, `false`, `no`).
+
+use clap::builder::BoolishValueParser;
 
 /// Fix switches, shared by every service's command line; each service reads
 /// the ones that concern it.
 #[derive(clap::Args, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Fixes {
     /// Turn every fix on.
-    #[arg(long, env = "FIX_ALL")]
+    #[arg(long, env = "FIX_ALL", value_parser = BoolishValueParser::new())]
     pub fixed: bool,
     /// gateway: look up talks, availability and prices concurrently, not one after another.
-    #[arg(long, env = "FIX_FANOUT")]
+    #[arg(long, env = "FIX_FANOUT", value_parser = BoolishValueParser::new())]
     pub fix_fanout: bool,
     /// inventory: release the seat lock before writing the audit record.
-    #[arg(long, env = "FIX_LOCK")]
+    #[arg(long, env = "FIX_LOCK", value_parser = BoolishValueParser::new())]
     pub fix_lock: bool,
     /// pricing: index the coupon book once, not on every quote.
-    #[arg(long, env = "FIX_HOTSPOT")]
+    #[arg(long, env = "FIX_HOTSPOT", value_parser = BoolishValueParser::new())]
     pub fix_hotspot: bool,
     /// gateway: retry a failed payment with exponential backoff and jitter.
-    #[arg(long, env = "FIX_RETRIES")]
+    #[arg(long, env = "FIX_RETRIES", value_parser = BoolishValueParser::new())]
     pub fix_retries: bool,
     /// pricing: format the price list only when the trace level is on.
-    #[arg(long, env = "FIX_LOGGING")]
+    #[arg(long, env = "FIX_LOGGING", value_parser = BoolishValueParser::new())]
     pub fix_logging: bool,
 }
 
@@ -52,5 +55,27 @@ impl Fixes {
     }
     pub fn logging(&self) -> bool {
         self.fixed || self.fix_logging
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Args {
+        #[command(flatten)]
+        fixes: Fixes,
+    }
+
+    #[test]
+    fn flags_turn_fixes_on_and_fixed_turns_them_all_on() {
+        let one = Args::parse_from(["svc", "--fix-lock"]).fixes;
+        assert!(one.lock() && !one.fanout());
+        let all = Args::parse_from(["svc", "--fixed"]).fixes;
+        assert!(all.fanout() && all.lock() && all.hotspot() && all.retries() && all.logging());
+        assert_eq!(Args::parse_from(["svc"]).fixes, Fixes::default());
     }
 }

@@ -62,7 +62,7 @@ impl Shop {
     pub fn start(options: Options) -> Self {
         let fixes = options.fixes;
         let catalog = Service::spawn("catalog", catalog::app());
-        let inventory = Service::spawn("inventory", inventory::app(fixes));
+        let inventory = Service::spawn("inventory", inventory::app(fixes, None));
         let pricing = Service::spawn("pricing", pricing::app(fixes));
         let payments = Service::spawn("payments", payments::app(options.processor));
         let peer = |service: &Service| {
