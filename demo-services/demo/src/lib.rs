@@ -37,7 +37,12 @@ pub struct Shop {
 impl Shop {
     /// Starts every service with `env` added to this process's environment,
     /// each writing its logs to `log_dir/NAME.log`.
-    pub fn start(bin_dir: &Path, base_port: u16, env: &[(&str, String)], log_dir: &Path) -> std::io::Result<Self> {
+    pub fn start(
+        bin_dir: &Path,
+        base_port: u16,
+        env: &[(&str, String)],
+        log_dir: &Path,
+    ) -> std::io::Result<Self> {
         std::fs::create_dir_all(log_dir)?;
         let url = |offset: u16| format!("http://127.0.0.1:{}", base_port + offset);
         let mut shop = Self {
@@ -57,7 +62,9 @@ impl Shop {
                 .stdout(log.try_clone()?)
                 .stderr(log)
                 .spawn()
-                .map_err(|err| std::io::Error::new(err.kind(), format!("cannot start {name}: {err}")))?;
+                .map_err(|err| {
+                    std::io::Error::new(err.kind(), format!("cannot start {name}: {err}"))
+                })?;
             shop.children.push((name, child));
         }
         Ok(shop)
@@ -79,7 +86,12 @@ impl Shop {
                 {
                     return Err(format!("{name} exited at start ({status}); see its log"));
                 }
-                if client.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+                if client
+                    .get(&url)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+                {
                     break;
                 }
                 if Instant::now() > deadline {
@@ -120,11 +132,16 @@ impl Shop {
                         }
                         break;
                     }
-                    Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                    Ok(None) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
                     _ => {
                         let _ = child.kill();
                         let _ = child.wait();
-                        problems.push(format!("{name} did not stop within {} s and was killed", grace.as_secs()));
+                        problems.push(format!(
+                            "{name} did not stop within {} s and was killed",
+                            grace.as_secs()
+                        ));
                         break;
                     }
                 }

@@ -53,13 +53,18 @@ async fn run(args: &Args) -> Result<(), String> {
         env.push(("FIX_ALL", "true".to_owned()));
     }
     let bin_dir = demo::bin_dir().map_err(|err| err.to_string())?;
-    let mut shop = Shop::start(&bin_dir, args.base_port, &env, &log_dir).map_err(|err| err.to_string())?;
+    let mut shop =
+        Shop::start(&bin_dir, args.base_port, &env, &log_dir).map_err(|err| err.to_string())?;
     shop.wait_healthy(Duration::from_secs(15)).await?;
 
     println!(
         "The shop is up: {} services, planted problems {}.",
         SERVICES.len(),
-        if args.fixed { "fixed" } else { "on (`just demo --fixed` fixes them)" }
+        if args.fixed {
+            "fixed"
+        } else {
+            "on (`just demo --fixed` fixes them)"
+        }
     );
     for (name, offset) in SERVICES {
         println!(
@@ -88,7 +93,11 @@ async fn run(args: &Args) -> Result<(), String> {
 
     println!();
     println!("{}", report.summary());
-    let statuses: Vec<String> = report.statuses.iter().map(|(s, n)| format!("{s}: {n}")).collect();
+    let statuses: Vec<String> = report
+        .statuses
+        .iter()
+        .map(|(s, n)| format!("{s}: {n}"))
+        .collect();
     println!("Answers by status: {}", statuses.join(", "));
     for problem in &problems {
         println!("warning: {problem}");
@@ -109,11 +118,15 @@ fn workspace_root() -> PathBuf {
 fn build_services(root: &Path) -> Result<(), String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
-    command.current_dir(root).args(["build", "--quiet", "--locked"]);
+    command
+        .current_dir(root)
+        .args(["build", "--quiet", "--locked"]);
     for (name, _) in SERVICES {
         command.args(["-p", name]);
     }
-    let status = command.status().map_err(|err| format!("cannot run cargo: {err}"))?;
+    let status = command
+        .status()
+        .map_err(|err| format!("cannot run cargo: {err}"))?;
     if status.success() {
         Ok(())
     } else {

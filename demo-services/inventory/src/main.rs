@@ -20,7 +20,12 @@ struct Args {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let telemetry = telemetry::init("inventory")?;
-    shop::server::serve("inventory", args.listen, inventory::app(args.fixes, args.seats_per_talk)).await?;
+    shop::server::serve(
+        "inventory",
+        args.listen,
+        inventory::app(args.fixes, args.seats_per_talk),
+    )
+    .await?;
     telemetry.shutdown();
     Ok(())
 }

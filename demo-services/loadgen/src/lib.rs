@@ -81,8 +81,12 @@ pub async fn run(load: &Load, stop: impl Future<Output = ()>) -> Report {
 
     let workers: Vec<_> = (0..load.concurrency.max(1))
         .map(|_| {
-            let (client, target, sent, errors) =
-                (client.clone(), load.target.clone(), sent.clone(), errors.clone());
+            let (client, target, sent, errors) = (
+                client.clone(),
+                load.target.clone(),
+                sent.clone(),
+                errors.clone(),
+            );
             let budget = load.max_requests;
             tokio::spawn(async move {
                 let mut latencies = new_histogram();
@@ -142,7 +146,9 @@ fn report(results: Vec<(Histogram<u64>, BTreeMap<u16, u64>)>, elapsed: Duration)
     let mut latencies = new_histogram();
     let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
     for (histogram, counts) in results {
-        latencies.add(&histogram).expect("histograms of one shape merge");
+        latencies
+            .add(&histogram)
+            .expect("histograms of one shape merge");
         for (status, count) in counts {
             *statuses.entry(status).or_insert(0) += count;
         }
@@ -176,7 +182,9 @@ async fn send_one(client: &reqwest::Client, target: &str) -> u16 {
     let request = if fastrand::u8(0..5) == 0 {
         client.get(format!("{target}/talks"))
     } else {
-        client.post(format!("{target}/orders")).json(&random_order())
+        client
+            .post(format!("{target}/orders"))
+            .json(&random_order())
     };
     match request.send().await {
         Ok(response) => {

@@ -39,7 +39,10 @@ async fn main() {
     };
     let report = loadgen::run(&load, ctrl_c).await;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("a report serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("a report serialises")
+        );
     } else {
         println!("{}", report.summary());
         println!("statuses: {:?}", report.statuses);
