@@ -22,6 +22,32 @@ pub const SERVICES: [(&str, u16); 5] = [
 /// The gateway's port in the workshop's usual layout.
 pub const DEFAULT_BASE_PORT: u16 = 8080;
 
+/// The workshop's root, two folders above this crate.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Builds the services' binaries (quick when they are up to date), in the
+/// profile this program was built in, so that they sit beside it and the
+/// demo never runs stale code.
+pub fn build_services(root: &Path, release: bool) -> Result<(), String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.current_dir(root).args(["build", "--quiet", "--locked"]);
+    if release {
+        command.arg("--release");
+    }
+    for (name, _) in SERVICES {
+        command.args(["-p", name]);
+    }
+    let status = command.status().map_err(|err| format!("cannot run cargo: {err}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("building the services failed (see above)".to_owned())
+    }
+}
+
 /// Where the shop's binaries are: beside this program's own.
 pub fn bin_dir() -> std::io::Result<PathBuf> {
     let exe = std::env::current_exe()?;

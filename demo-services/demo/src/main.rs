@@ -1,7 +1,7 @@
 //! `just demo`: the shop as five processes, under load, with a report.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::path::Path;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
@@ -39,8 +39,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: &Args) -> Result<(), String> {
-    let root = workspace_root();
-    build_services(&root)?;
+    let root = demo::workspace_root();
+    demo::build_services(&root, false)?;
     let log_dir = root.join("target/demo/logs");
     let mut env = vec![
         ("RUST_LOG", "info".to_owned()),
@@ -106,32 +106,6 @@ async fn run(args: &Args) -> Result<(), String> {
         return Err("no request completed".to_owned());
     }
     Ok(())
-}
-
-/// The workshop's root, two folders above this crate.
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Builds the services' binaries (quick when they are up to date), so that
-/// the demo never runs stale code.
-fn build_services(root: &Path) -> Result<(), String> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(root)
-        .args(["build", "--quiet", "--locked"]);
-    for (name, _) in SERVICES {
-        command.args(["-p", name]);
-    }
-    let status = command
-        .status()
-        .map_err(|err| format!("cannot run cargo: {err}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err("building the services failed (see above)".to_owned())
-    }
 }
 
 fn relative(path: &Path, root: &Path) -> String {

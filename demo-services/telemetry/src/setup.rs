@@ -2,11 +2,14 @@
 
 use std::fmt;
 use std::io::IsTerminal;
+use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter};
+use opentelemetry_sdk::trace::{
+    BatchConfig, BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanExporter,
+};
 use tracing::Subscriber;
 use tracing_subscriber::fmt::format::JsonFields;
 use tracing_subscriber::layer::SubscriberExt;
@@ -148,10 +151,34 @@ pub fn tracer_provider<E: SpanExporter + 'static>(
         .build();
     let builder = SdkTracerProvider::builder().with_resource(resource);
     match exporter {
-        Some(exporter) => builder.with_batch_exporter(exporter),
+        Some(exporter) => {
+            let processor = BatchSpanProcessor::builder(exporter)
+                .with_batch_config(batch_config())
+                .build();
+            builder.with_span_processor(processor)
+        }
         None => builder,
     }
     .build()
+}
+
+/// The SDK's batch settings, from the usual `OTEL_BSP_*` variables, with
+/// workshop defaults where they are unset: a queue deep enough that a load
+/// test does not overflow it (a full queue drops spans), and a one-second
+/// delay so that traces show up in the UI while the demo runs.
+fn batch_config() -> BatchConfig {
+    let unset = |name: &str| std::env::var_os(name).is_none();
+    let mut config = BatchConfigBuilder::default();
+    if unset("OTEL_BSP_MAX_QUEUE_SIZE") {
+        config = config.with_max_queue_size(65_536);
+    }
+    if unset("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") {
+        config = config.with_max_export_batch_size(4_096);
+    }
+    if unset("OTEL_BSP_SCHEDULE_DELAY") {
+        config = config.with_scheduled_delay(Duration::from_secs(1));
+    }
+    config.build()
 }
 
 /// The subscriber `init` installs: a filter from the settings, log lines in
