@@ -33,14 +33,18 @@ pub fn workspace_root() -> PathBuf {
 pub fn build_services(root: &Path, release: bool) -> Result<(), String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
-    command.current_dir(root).args(["build", "--quiet", "--locked"]);
+    command
+        .current_dir(root)
+        .args(["build", "--quiet", "--locked"]);
     if release {
         command.arg("--release");
     }
     for (name, _) in SERVICES {
         command.args(["-p", name]);
     }
-    let status = command.status().map_err(|err| format!("cannot run cargo: {err}"))?;
+    let status = command
+        .status()
+        .map_err(|err| format!("cannot run cargo: {err}"))?;
     if status.success() {
         Ok(())
     } else {

@@ -1,0 +1,146 @@
+//! The query API, in Jaeger's HTTP JSON shape, and the web UI that uses it.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /api/services` | service names |
+//! | `GET /api/services/{service}/operations` | operation names |
+//! | `GET /api/traces?service=&operation=&limit=` | traces, newest first |
+//! | `GET /api/traces/{traceID}` | one trace |
+//! | `GET /api/traces/{traceID}/critical-path` | its critical path (ours, not Jaeger's) |
+//! | `GET /`, `GET /trace/{traceID}` | the web UI |
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use crate::critical_path::{Section, critical_path};
+use crate::jaeger::{self, ErrorEntry, Trace};
+use crate::store::{Store, TraceQuery};
+
+/// Traces listed when the query does not say how many.
+pub const DEFAULT_LIMIT: usize = 20;
+/// At most this many traces in one answer.
+pub const MAX_LIMIT: usize = 1_000;
+
+const UI: &str = include_str!("../ui/index.html");
+
+pub fn router(store: Arc<Store>) -> Router {
+    Router::new()
+        .route("/", get(ui))
+        .route("/trace/{trace_id}", get(ui))
+        .route("/api/services", get(services))
+        .route("/api/services/{service}/operations", get(operations))
+        .route("/api/traces", get(traces))
+        .route("/api/traces/{trace_id}", get(trace))
+        .route(
+            "/api/traces/{trace_id}/critical-path",
+            get(trace_critical_path),
+        )
+        .with_state(store)
+}
+
+async fn ui() -> Response {
+    // The page is self-contained (no external script, style or font), so it
+    // works with no network at all.
+    ([(header::CACHE_CONTROL, "no-cache")], Html(UI)).into_response()
+}
+
+fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+    let body = jaeger::Response::<Option<()>> {
+        data: None,
+        total: 0,
+        limit: 0,
+        offset: 0,
+        errors: Some(vec![ErrorEntry {
+            code: status.as_u16(),
+            msg: msg.into(),
+        }]),
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn services(State(store): State<Arc<Store>>) -> Response {
+    let services = store.services();
+    let total = services.len();
+    axum::Json(jaeger::Response::new(services, total)).into_response()
+}
+
+async fn operations(State(store): State<Arc<Store>>, Path(service): Path<String>) -> Response {
+    let operations = store.operations(&service);
+    let total = operations.len();
+    axum::Json(jaeger::Response::new(operations, total)).into_response()
+}
+
+#[derive(Deserialize)]
+struct TracesParams {
+    service: Option<String>,
+    operation: Option<String>,
+    limit: Option<String>,
+}
+
+async fn traces(State(store): State<Arc<Store>>, Query(params): Query<TracesParams>) -> Response {
+    let limit = match params.limit.as_deref().filter(|l| !l.is_empty()) {
+        None => DEFAULT_LIMIT,
+        Some(text) => match text.parse::<usize>() {
+            Ok(limit) => limit.clamp(1, MAX_LIMIT),
+            Err(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("limit {text:?} is not a number"),
+                );
+            }
+        },
+    };
+    let query = TraceQuery {
+        service: params.service.filter(|s| !s.is_empty()),
+        operation: params.operation.filter(|s| !s.is_empty()),
+        limit,
+    };
+    let found: Vec<Trace> = store
+        .traces(&query)
+        .iter()
+        .map(|spans| jaeger::trace(spans))
+        .collect();
+    let total = found.len();
+    axum::Json(jaeger::Response::new(found, total)).into_response()
+}
+
+fn find(store: &Store, trace_id: &str) -> Result<Trace, Response> {
+    let valid = trace_id.len() == 32 && trace_id.bytes().all(|b| b.is_ascii_hexdigit());
+    if !valid {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("{trace_id:?} is not a trace id (32 hex digits)"),
+        ));
+    }
+    store
+        .trace(trace_id)
+        .map(|spans| jaeger::trace(&spans))
+        .ok_or_else(|| error(StatusCode::NOT_FOUND, "trace not found"))
+}
+
+async fn trace(State(store): State<Arc<Store>>, Path(trace_id): Path<String>) -> Response {
+    match find(&store, &trace_id) {
+        Ok(trace) => axum::Json(jaeger::Response::new(vec![trace], 1)).into_response(),
+        Err(response) => response,
+    }
+}
+
+async fn trace_critical_path(
+    State(store): State<Arc<Store>>,
+    Path(trace_id): Path<String>,
+) -> Response {
+    match find(&store, &trace_id) {
+        Ok(trace) => {
+            let path: Vec<Section> = critical_path(&trace);
+            let total = path.len();
+            axum::Json(jaeger::Response::new(path, total)).into_response()
+        }
+        Err(response) => response,
+    }
+}

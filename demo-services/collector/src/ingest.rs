@@ -1,0 +1,146 @@
+//! OTLP/HTTP ingestion: `POST /v1/traces`.
+//!
+//! Both encodings of the OTLP/HTTP specification are accepted,
+//! `application/x-protobuf` and `application/json`, plain or gzipped, and
+//! decoded with the `opentelemetry-proto` crate's own types. What cannot be
+//! accepted is refused with the status the specification asks for and a
+//! reason: 415 for an unknown content type or encoding, 413 for a body over
+//! the limit (compressed or not), 400 for a body that does not decode.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message;
+
+use crate::model;
+use crate::store::Store;
+
+/// The largest request body accepted, as sent (possibly compressed).
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// The largest body accepted once decompressed: a small gzip can inflate to
+/// gigabytes, so decompression stops here.
+pub const MAX_DECOMPRESSED_BYTES: usize = 64 * 1024 * 1024;
+
+pub fn router(store: Arc<Store>) -> Router {
+    Router::new()
+        .route("/v1/traces", post(ingest))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(store)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Protobuf,
+    Json,
+}
+
+fn refuse(status: StatusCode, reason: impl Into<String>) -> Response {
+    let reason = reason.into();
+    tracing::warn!(status = status.as_u16(), %reason, "refused an OTLP request");
+    (status, axum::Json(serde_json::json!({ "error": reason }))).into_response()
+}
+
+async fn ingest(
+    State(store): State<Arc<Store>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let encoding = match content_type(&headers) {
+        Some("application/x-protobuf") => Encoding::Protobuf,
+        Some("application/json") => Encoding::Json,
+        other => {
+            return refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "content type {:?} is not OTLP: send application/x-protobuf or application/json",
+                    other.unwrap_or("(none)")
+                ),
+            );
+        }
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return refuse(rejection.status(), rejection.body_text()),
+    };
+    let body = match headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("?"))
+    {
+        None | Some("identity") => body.to_vec(),
+        Some("gzip") => match gunzip(&body) {
+            Ok(bytes) => bytes,
+            Err(response) => return response,
+        },
+        Some(other) => {
+            return refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("content encoding {other:?} is not supported: send gzip or nothing"),
+            );
+        }
+    };
+    let request = match encoding {
+        Encoding::Protobuf => ExportTraceServiceRequest::decode(body.as_slice())
+            .map_err(|err| format!("the body is not an OTLP protobuf trace export: {err}")),
+        Encoding::Json => serde_json::from_slice::<ExportTraceServiceRequest>(&body)
+            .map_err(|err| format!("the body is not an OTLP JSON trace export: {err}")),
+    };
+    let spans = match request.map(model::from_otlp) {
+        Ok(Ok(spans)) => spans,
+        Ok(Err(invalid)) => return refuse(StatusCode::BAD_REQUEST, invalid.to_string()),
+        Err(reason) => return refuse(StatusCode::BAD_REQUEST, reason),
+    };
+    if let Err(err) = store.insert(spans) {
+        return refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot store spans: {err}"),
+        );
+    }
+    // An empty response means "all accepted".
+    let accepted = ExportTraceServiceResponse {
+        partial_success: None,
+    };
+    match encoding {
+        Encoding::Protobuf => (
+            [(header::CONTENT_TYPE, "application/x-protobuf")],
+            accepted.encode_to_vec(),
+        )
+            .into_response(),
+        Encoding::Json => axum::Json(accepted).into_response(),
+    }
+}
+
+/// The media type without parameters, lower-cased.
+fn content_type(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(value.split(';').next().unwrap_or("").trim()).filter(|v| !v.is_empty())
+}
+
+fn gunzip(body: &[u8]) -> Result<Vec<u8>, Response> {
+    let mut inflated = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .take(MAX_DECOMPRESSED_BYTES as u64 + 1)
+        .read_to_end(&mut inflated)
+        .map_err(|err| {
+            refuse(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not valid gzip: {err}"),
+            )
+        })?;
+    if inflated.len() > MAX_DECOMPRESSED_BYTES {
+        return Err(refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body inflates to more than {MAX_DECOMPRESSED_BYTES} bytes"),
+        ));
+    }
+    Ok(inflated)
+}

@@ -1,0 +1,271 @@
+//! Jaeger's HTTP JSON shape, so that tools that read Jaeger read us.
+//!
+//! `{"data": [{"traceID", "spans": [...], "processes": {...}}]}`, times in
+//! microseconds, the span kind in the `span.kind` tag, an error as the
+//! `error` tag. A consumer span whose parent is a producer refers to it as
+//! `FOLLOWS_FROM` (it does not block its parent), and OTLP links become
+//! `FOLLOWS_FROM` references too.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::model::{Kind, Span, Status, Value};
+
+/// The envelope of every answer: `{"data": …}`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Response<T> {
+    pub data: T,
+    #[serde(default)]
+    pub total: usize,
+    #[serde(default)]
+    pub limit: usize,
+    #[serde(default)]
+    pub offset: usize,
+    #[serde(default)]
+    pub errors: Option<Vec<ErrorEntry>>,
+}
+
+impl<T> Response<T> {
+    pub fn new(data: T, total: usize) -> Self {
+        Self {
+            data,
+            total,
+            limit: 0,
+            offset: 0,
+            errors: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ErrorEntry {
+    pub code: u16,
+    pub msg: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Trace {
+    #[serde(rename = "traceID")]
+    pub trace_id: String,
+    pub spans: Vec<JaegerSpan>,
+    pub processes: BTreeMap<String, Process>,
+    #[serde(default)]
+    pub warnings: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JaegerSpan {
+    #[serde(rename = "traceID")]
+    pub trace_id: String,
+    #[serde(rename = "spanID")]
+    pub span_id: String,
+    pub operation_name: String,
+    #[serde(default)]
+    pub references: Vec<Reference>,
+    pub start_time: u64,
+    pub duration: u64,
+    #[serde(rename = "processID", default)]
+    pub process_id: String,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    #[serde(default)]
+    pub logs: Vec<Log>,
+    #[serde(default)]
+    pub flags: u32,
+    #[serde(default)]
+    pub warnings: Option<Vec<String>>,
+}
+
+impl JaegerSpan {
+    pub fn tag(&self, key: &str) -> Option<&Json> {
+        self.tags.iter().find(|t| t.key == key).map(|t| &t.value)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RefType {
+    ChildOf,
+    FollowsFrom,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Reference {
+    #[serde(rename = "refType")]
+    pub ref_type: RefType,
+    #[serde(rename = "traceID")]
+    pub trace_id: String,
+    #[serde(rename = "spanID")]
+    pub span_id: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    pub value: Json,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Log {
+    pub timestamp: u64,
+    pub fields: Vec<Tag>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Process {
+    pub service_name: String,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+fn tag(key: &str, value: &Value) -> Tag {
+    let (kind, json) = match value {
+        Value::Bool(b) => ("bool", Json::from(*b)),
+        Value::Int(i) => ("int64", Json::from(*i)),
+        Value::Float(x) => ("float64", Json::from(*x)),
+        Value::Str(s) => ("string", Json::from(s.as_str())),
+    };
+    Tag {
+        key: key.to_owned(),
+        kind: kind.to_owned(),
+        value: json,
+    }
+}
+
+/// One trace's spans in Jaeger's shape, spans in start order.
+pub fn trace(spans: &[Span]) -> Trace {
+    let mut processes: BTreeMap<String, Process> = BTreeMap::new();
+    let mut process_of: HashMap<(&str, String), String> = HashMap::new();
+    let by_id: HashMap<&str, &Span> = spans.iter().map(|s| (s.span_id.as_str(), s)).collect();
+    let mut ordered: Vec<&Span> = spans.iter().collect();
+    ordered.sort_by_key(|s| (s.start_us, std::cmp::Reverse(s.duration_us)));
+
+    let jaeger_spans = ordered
+        .into_iter()
+        .map(|span| {
+            // One process per distinct (service, resource), as Jaeger does.
+            let resource_key = format!("{:?}", span.resource);
+            let next = format!("p{}", process_of.len() + 1);
+            let process_id = process_of
+                .entry((span.service.as_str(), resource_key))
+                .or_insert_with(|| {
+                    processes.insert(
+                        next.clone(),
+                        Process {
+                            service_name: span.service.clone(),
+                            tags: span.resource.iter().map(|(k, v)| tag(k, v)).collect(),
+                        },
+                    );
+                    next
+                })
+                .clone();
+            let mut references = Vec::new();
+            if let Some(parent) = &span.parent_span_id {
+                let parent_is_producer = by_id
+                    .get(parent.as_str())
+                    .is_some_and(|p| p.kind == Kind::Producer);
+                let ref_type = if span.kind == Kind::Consumer && parent_is_producer {
+                    RefType::FollowsFrom
+                } else {
+                    RefType::ChildOf
+                };
+                references.push(Reference {
+                    ref_type,
+                    trace_id: span.trace_id.clone(),
+                    span_id: parent.clone(),
+                });
+            }
+            references.extend(span.links.iter().map(|(trace_id, span_id)| Reference {
+                ref_type: RefType::FollowsFrom,
+                trace_id: trace_id.clone(),
+                span_id: span_id.clone(),
+            }));
+            let mut tags: Vec<Tag> = span.attributes.iter().map(|(k, v)| tag(k, v)).collect();
+            tags.push(tag("span.kind", &Value::Str(span.kind.as_str().to_owned())));
+            if span.status == Status::Error {
+                tags.push(tag("error", &Value::Bool(true)));
+                tags.push(tag("otel.status_code", &Value::Str("ERROR".to_owned())));
+            }
+            JaegerSpan {
+                trace_id: span.trace_id.clone(),
+                span_id: span.span_id.clone(),
+                operation_name: span.name.clone(),
+                references,
+                start_time: span.start_us,
+                duration: span.duration_us,
+                process_id,
+                tags,
+                logs: span
+                    .events
+                    .iter()
+                    .map(|e| {
+                        let mut fields = vec![tag("event", &Value::Str(e.name.clone()))];
+                        fields.extend(e.attributes.iter().map(|(k, v)| tag(k, v)));
+                        Log {
+                            timestamp: e.time_us,
+                            fields,
+                        }
+                    })
+                    .collect(),
+                flags: 1,
+                warnings: None,
+            }
+        })
+        .collect();
+    Trace {
+        trace_id: spans
+            .first()
+            .map(|s| s.trace_id.clone())
+            .unwrap_or_default(),
+        spans: jaeger_spans,
+        processes,
+        warnings: None,
+    }
+}
+
+impl Trace {
+    pub fn service_of(&self, span: &JaegerSpan) -> &str {
+        self.processes
+            .get(&span.process_id)
+            .map_or("unknown", |p| p.service_name.as_str())
+    }
+
+    /// The span without a parent in this trace that starts first.
+    pub fn root(&self) -> Option<&JaegerSpan> {
+        let ids: std::collections::HashSet<&str> =
+            self.spans.iter().map(|s| s.span_id.as_str()).collect();
+        self.spans
+            .iter()
+            .filter(|s| {
+                !s.references
+                    .iter()
+                    .any(|r| r.ref_type == RefType::ChildOf && ids.contains(r.span_id.as_str()))
+            })
+            .min_by_key(|s| (s.start_time, std::cmp::Reverse(s.duration)))
+    }
+
+    /// From the first start to the last end.
+    pub fn duration(&self) -> u64 {
+        let start = self.spans.iter().map(|s| s.start_time).min().unwrap_or(0);
+        let end = self
+            .spans
+            .iter()
+            .map(|s| s.start_time + s.duration)
+            .max()
+            .unwrap_or(0);
+        end - start
+    }
+
+    pub fn errors(&self) -> usize {
+        self.spans
+            .iter()
+            .filter(|s| s.tag("error") == Some(&Json::Bool(true)))
+            .count()
+    }
+}

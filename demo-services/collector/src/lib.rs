@@ -1,0 +1,27 @@
+//! The workshop's trace collector.
+//!
+//! Learners see their traces with no account, no container and no network:
+//! services export OTLP/HTTP to `127.0.0.1:4318`, and the collector answers
+//! Jaeger's query API and serves a waterfall UI on `127.0.0.1:16686`, the
+//! same ports as Jaeger's all-in-one. So a real Jaeger (or anything else
+//! that speaks OTLP and Jaeger's API) replaces it with no change to any
+//! service.
+//!
+//! - [`ingest`]: `POST /v1/traces`, protobuf or JSON, gzip or not.
+//! - [`store`]: bounded memory, oldest traces evicted first, optional file.
+//! - [`api`]: Jaeger-shaped queries, and the UI.
+//! - [`critical_path`]: what a trace's duration waited on.
+//! - [`terminal`]: the same waterfall, as text.
+
+pub mod api;
+pub mod critical_path;
+pub mod ingest;
+pub mod jaeger;
+pub mod model;
+pub mod store;
+pub mod terminal;
+
+/// The OTLP/HTTP port, as everywhere.
+pub const OTLP_PORT: u16 = 4318;
+/// The UI and query port, as Jaeger's.
+pub const UI_PORT: u16 = 16686;
