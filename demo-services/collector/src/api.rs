@@ -50,18 +50,28 @@ async fn ui() -> Response {
     ([(header::CACHE_CONTROL, "no-cache")], Html(UI)).into_response()
 }
 
-fn error(status: StatusCode, msg: impl Into<String>) -> Response {
-    let body = jaeger::Response::<Option<()>> {
-        data: None,
-        total: 0,
-        limit: 0,
-        offset: 0,
-        errors: Some(vec![ErrorEntry {
-            code: status.as_u16(),
-            msg: msg.into(),
-        }]),
-    };
-    (status, axum::Json(body)).into_response()
+/// A failed query, answered in Jaeger's shape: `{"data": null, "errors": [{code, msg}]}`.
+struct QueryError(StatusCode, String);
+
+impl IntoResponse for QueryError {
+    fn into_response(self) -> Response {
+        let QueryError(status, msg) = self;
+        let body = jaeger::Response::<Option<()>> {
+            data: None,
+            total: 0,
+            limit: 0,
+            offset: 0,
+            errors: Some(vec![ErrorEntry {
+                code: status.as_u16(),
+                msg,
+            }]),
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+fn error(status: StatusCode, msg: impl Into<String>) -> QueryError {
+    QueryError(status, msg.into())
 }
 
 async fn services(State(store): State<Arc<Store>>) -> Response {
@@ -83,18 +93,21 @@ struct TracesParams {
     limit: Option<String>,
 }
 
-async fn traces(State(store): State<Arc<Store>>, Query(params): Query<TracesParams>) -> Response {
+async fn traces(
+    State(store): State<Arc<Store>>,
+    Query(params): Query<TracesParams>,
+) -> Result<Response, QueryError> {
     let limit = match params.limit.as_deref().filter(|l| !l.is_empty()) {
         None => DEFAULT_LIMIT,
-        Some(text) => match text.parse::<usize>() {
-            Ok(limit) => limit.clamp(1, MAX_LIMIT),
-            Err(_) => {
-                return error(
+        Some(text) => text
+            .parse::<usize>()
+            .map_err(|_| {
+                error(
                     StatusCode::BAD_REQUEST,
                     format!("limit {text:?} is not a number"),
-                );
-            }
-        },
+                )
+            })?
+            .clamp(1, MAX_LIMIT),
     };
     let query = TraceQuery {
         service: params.service.filter(|s| !s.is_empty()),
@@ -107,10 +120,10 @@ async fn traces(State(store): State<Arc<Store>>, Query(params): Query<TracesPara
         .map(|spans| jaeger::trace(spans))
         .collect();
     let total = found.len();
-    axum::Json(jaeger::Response::new(found, total)).into_response()
+    Ok(axum::Json(jaeger::Response::new(found, total)).into_response())
 }
 
-fn find(store: &Store, trace_id: &str) -> Result<Trace, Response> {
+fn find(store: &Store, trace_id: &str) -> Result<Trace, QueryError> {
     let valid = trace_id.len() == 32 && trace_id.bytes().all(|b| b.is_ascii_hexdigit());
     if !valid {
         return Err(error(
@@ -124,23 +137,19 @@ fn find(store: &Store, trace_id: &str) -> Result<Trace, Response> {
         .ok_or_else(|| error(StatusCode::NOT_FOUND, "trace not found"))
 }
 
-async fn trace(State(store): State<Arc<Store>>, Path(trace_id): Path<String>) -> Response {
-    match find(&store, &trace_id) {
-        Ok(trace) => axum::Json(jaeger::Response::new(vec![trace], 1)).into_response(),
-        Err(response) => response,
-    }
+async fn trace(
+    State(store): State<Arc<Store>>,
+    Path(trace_id): Path<String>,
+) -> Result<Response, QueryError> {
+    let trace = find(&store, &trace_id)?;
+    Ok(axum::Json(jaeger::Response::new(vec![trace], 1)).into_response())
 }
 
 async fn trace_critical_path(
     State(store): State<Arc<Store>>,
     Path(trace_id): Path<String>,
-) -> Response {
-    match find(&store, &trace_id) {
-        Ok(trace) => {
-            let path: Vec<Section> = critical_path(&trace);
-            let total = path.len();
-            axum::Json(jaeger::Response::new(path, total)).into_response()
-        }
-        Err(response) => response,
-    }
+) -> Result<Response, QueryError> {
+    let path: Vec<Section> = critical_path(&find(&store, &trace_id)?);
+    let total = path.len();
+    Ok(axum::Json(jaeger::Response::new(path, total)).into_response())
 }

@@ -44,48 +44,52 @@ enum Encoding {
     Json,
 }
 
-fn refuse(status: StatusCode, reason: impl Into<String>) -> Response {
-    let reason = reason.into();
-    tracing::warn!(status = status.as_u16(), %reason, "refused an OTLP request");
-    (status, axum::Json(serde_json::json!({ "error": reason }))).into_response()
+/// A request refused: the status and the reason, answered as
+/// `{"error": reason}`.
+struct Refused(StatusCode, String);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let Refused(status, reason) = self;
+        tracing::warn!(status = status.as_u16(), %reason, "refused an OTLP request");
+        (status, axum::Json(serde_json::json!({ "error": reason }))).into_response()
+    }
+}
+
+fn refuse(status: StatusCode, reason: impl Into<String>) -> Refused {
+    Refused(status, reason.into())
 }
 
 async fn ingest(
     State(store): State<Arc<Store>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
+) -> Result<Response, Refused> {
     let encoding = match content_type(&headers) {
         Some("application/x-protobuf") => Encoding::Protobuf,
         Some("application/json") => Encoding::Json,
         other => {
-            return refuse(
+            return Err(refuse(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 format!(
                     "content type {:?} is not OTLP: send application/x-protobuf or application/json",
                     other.unwrap_or("(none)")
                 ),
-            );
+            ));
         }
     };
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return refuse(rejection.status(), rejection.body_text()),
-    };
+    let body = body.map_err(|rejection| refuse(rejection.status(), rejection.body_text()))?;
     let body = match headers
         .get(header::CONTENT_ENCODING)
         .map(|v| v.to_str().unwrap_or("?"))
     {
         None | Some("identity") => body.to_vec(),
-        Some("gzip") => match gunzip(&body) {
-            Ok(bytes) => bytes,
-            Err(response) => return response,
-        },
+        Some("gzip") => gunzip(&body)?,
         Some(other) => {
-            return refuse(
+            return Err(refuse(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 format!("content encoding {other:?} is not supported: send gzip or nothing"),
-            );
+            ));
         }
     };
     let request = match encoding {
@@ -94,29 +98,27 @@ async fn ingest(
         Encoding::Json => serde_json::from_slice::<ExportTraceServiceRequest>(&body)
             .map_err(|err| format!("the body is not an OTLP JSON trace export: {err}")),
     };
-    let spans = match request.map(model::from_otlp) {
-        Ok(Ok(spans)) => spans,
-        Ok(Err(invalid)) => return refuse(StatusCode::BAD_REQUEST, invalid.to_string()),
-        Err(reason) => return refuse(StatusCode::BAD_REQUEST, reason),
-    };
-    if let Err(err) = store.insert(spans) {
-        return refuse(
+    let spans = request
+        .and_then(|request| model::from_otlp(request).map_err(|invalid| invalid.to_string()))
+        .map_err(|reason| refuse(StatusCode::BAD_REQUEST, reason))?;
+    store.insert(spans).map_err(|err| {
+        refuse(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("cannot store spans: {err}"),
-        );
-    }
+        )
+    })?;
     // An empty response means "all accepted".
     let accepted = ExportTraceServiceResponse {
         partial_success: None,
     };
-    match encoding {
+    Ok(match encoding {
         Encoding::Protobuf => (
             [(header::CONTENT_TYPE, "application/x-protobuf")],
             accepted.encode_to_vec(),
         )
             .into_response(),
         Encoding::Json => axum::Json(accepted).into_response(),
-    }
+    })
 }
 
 /// The media type without parameters, lower-cased.
@@ -125,7 +127,7 @@ fn content_type(headers: &HeaderMap) -> Option<&str> {
     Some(value.split(';').next().unwrap_or("").trim()).filter(|v| !v.is_empty())
 }
 
-fn gunzip(body: &[u8]) -> Result<Vec<u8>, Response> {
+fn gunzip(body: &[u8]) -> Result<Vec<u8>, Refused> {
     let mut inflated = Vec::new();
     flate2::read::GzDecoder::new(body)
         .take(MAX_DECOMPRESSED_BYTES as u64 + 1)

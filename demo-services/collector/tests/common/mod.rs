@@ -1,0 +1,77 @@
+//! A collector on free ports of this test's runtime, and OTLP requests built
+//! from the protocol's own types.
+
+use std::sync::Arc;
+
+use collector::store::Store;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+pub use opentelemetry_proto::tonic::trace::v1::Span;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Status};
+
+pub struct Collector {
+    pub otlp: String,
+    pub ui: String,
+}
+
+pub async fn start(max_spans: usize) -> Collector {
+    let store = Arc::new(Store::in_memory(max_spans));
+    Collector {
+        otlp: serve(collector::ingest::router(store.clone())).await,
+        ui: serve(collector::api::router(store)).await,
+    }
+}
+
+async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// A span of trace `trace`, `id` under `parent`, from `start` to `end` µs
+/// after a fixed instant, of the given OTLP kind (2 server, 3 client, …).
+pub fn span(trace: u8, id: u8, parent: Option<u8>, start: u64, end: u64, kind: i32) -> Span {
+    const EPOCH_NS: u64 = 1_795_000_000_000_000_000;
+    Span {
+        trace_id: vec![trace; 16],
+        span_id: vec![id; 8],
+        parent_span_id: parent.map(|p| vec![p; 8]).unwrap_or_default(),
+        name: format!("op{id}"),
+        kind,
+        start_time_unix_nano: EPOCH_NS + start * 1_000,
+        end_time_unix_nano: EPOCH_NS + end * 1_000,
+        ..Span::default()
+    }
+}
+
+pub fn request(service: &str, spans: Vec<Span>) -> ExportTraceServiceRequest {
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![KeyValue {
+                    key: "service.name".to_owned(),
+                    value: Some(AnyValue {
+                        value: Some(any_value::Value::StringValue(service.to_owned())),
+                    }),
+                    ..KeyValue::default()
+                }],
+                ..Resource::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..ScopeSpans::default()
+            }],
+            ..ResourceSpans::default()
+        }],
+    }
+}
+
+pub fn failed(mut span: Span) -> Span {
+    span.status = Some(Status {
+        code: 2,
+        message: "boom".to_owned(),
+    });
+    span
+}
