@@ -1,6 +1,7 @@
-//! Running the shop as real processes, the way the demo and the benchmarks
-//! need it: each service its own binary on its own port, configured by the
-//! environment, stopped with SIGTERM so that it drains and flushes its spans.
+//! Running the shop and the collector as real processes, the way the demo
+//! and the benchmarks need them: each service its own binary on its own
+//! port, configured by the environment, stopped with SIGTERM so that it
+//! drains its requests and flushes its spans.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -21,35 +22,14 @@ pub const SERVICES: [(&str, u16); 5] = [
 
 /// The gateway's port in the workshop's usual layout.
 pub const DEFAULT_BASE_PORT: u16 = 8080;
+/// Where the collector's UI and query API answer.
+pub const COLLECTOR_UI: &str = "http://127.0.0.1:16686";
+/// Where the collector takes OTLP/HTTP.
+pub const COLLECTOR_OTLP: &str = "http://127.0.0.1:4318";
 
 /// The workshop's root, two folders above this crate.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Builds the services' binaries (quick when they are up to date), in the
-/// profile this program was built in, so that they sit beside it and the
-/// demo never runs stale code.
-pub fn build_services(root: &Path, release: bool) -> Result<(), String> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(root)
-        .args(["build", "--quiet", "--locked"]);
-    if release {
-        command.arg("--release");
-    }
-    for (name, _) in SERVICES {
-        command.args(["-p", name]);
-    }
-    let status = command
-        .status()
-        .map_err(|err| format!("cannot run cargo: {err}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err("building the services failed (see above)".to_owned())
-    }
 }
 
 /// Where the shop's binaries are: beside this program's own.
@@ -58,46 +38,120 @@ pub fn bin_dir() -> std::io::Result<PathBuf> {
     Ok(exe.parent().map(Path::to_path_buf).unwrap_or_default())
 }
 
+/// Builds the services' and the collector's binaries (quick when they are
+/// up to date) in the profile this program was built in, so that they sit
+/// beside it and the demo never runs stale code.
+pub fn build_binaries(root: &Path, release: bool) -> Result<(), String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.current_dir(root).args(["build", "--quiet", "--locked"]);
+    if release {
+        command.arg("--release");
+    }
+    for (name, _) in SERVICES {
+        command.args(["-p", name]);
+    }
+    command.args(["-p", "collector"]);
+    let status = command.status().map_err(|err| format!("cannot run cargo: {err}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("building the services failed (see above)".to_owned())
+    }
+}
+
+/// One child process, which is never left running behind.
+struct Process {
+    name: &'static str,
+    child: Child,
+}
+
+impl Process {
+    fn spawn(name: &'static str, mut command: Command, log: &Path) -> std::io::Result<Self> {
+        let log = std::fs::File::create(log)?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .map_err(|err| std::io::Error::new(err.kind(), format!("cannot start {name}: {err}")))?;
+        Ok(Self { name, child })
+    }
+
+    /// Polls `url` until it answers 2xx, the process exits, or the deadline.
+    async fn wait_healthy(&mut self, client: &reqwest::Client, url: &str, deadline: Instant) -> Result<(), String> {
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("{} exited at start ({status}); see its log", self.name));
+            }
+            if client.get(url).send().await.is_ok_and(|r| r.status().is_success()) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{} did not answer {url} in time (is the port taken?)", self.name));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGTERM, then up to `grace` to drain and flush, then SIGKILL.
+    /// Returns what went wrong, if anything did.
+    fn terminate(&mut self, grace: Duration) -> Option<String> {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return None;
+        }
+        let pid = Pid::from_raw(i32::try_from(self.child.id()).unwrap_or(i32::MAX));
+        let _ = kill(pid, Signal::SIGTERM);
+        let deadline = Instant::now() + grace;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => {
+                    // 130 and 143: it exited because of the signal we sent.
+                    let clean = status.success() || matches!(status.code(), Some(130 | 143) | None);
+                    return (!clean).then(|| format!("{} exited with {status}", self.name));
+                }
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    return Some(format!("{} did not stop within {} s and was killed", self.name, grace.as_secs()));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.terminate(Duration::from_secs(5));
+    }
+}
+
 /// The shop's services, running.
 pub struct Shop {
-    children: Vec<(&'static str, Child)>,
+    processes: Vec<Process>,
     base_port: u16,
 }
 
 impl Shop {
     /// Starts every service with `env` added to this process's environment,
     /// each writing its logs to `log_dir/NAME.log`.
-    pub fn start(
-        bin_dir: &Path,
-        base_port: u16,
-        env: &[(&str, String)],
-        log_dir: &Path,
-    ) -> std::io::Result<Self> {
+    pub fn start(bin_dir: &Path, base_port: u16, env: &[(&str, String)], log_dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(log_dir)?;
         let url = |offset: u16| format!("http://127.0.0.1:{}", base_port + offset);
-        let mut shop = Self {
-            children: Vec::new(),
-            base_port,
-        };
+        let mut processes = Vec::new();
         for (name, offset) in SERVICES {
-            let log = std::fs::File::create(log_dir.join(format!("{name}.log")))?;
-            let child = Command::new(bin_dir.join(name))
+            let mut command = Command::new(bin_dir.join(name));
+            command
                 .env("LISTEN", format!("127.0.0.1:{}", base_port + offset))
                 .env("CATALOG_URL", url(1))
                 .env("INVENTORY_URL", url(2))
                 .env("PRICING_URL", url(3))
                 .env("PAYMENTS_URL", url(4))
-                .envs(env.iter().map(|(k, v)| (*k, v)))
-                .stdin(Stdio::null())
-                .stdout(log.try_clone()?)
-                .stderr(log)
-                .spawn()
-                .map_err(|err| {
-                    std::io::Error::new(err.kind(), format!("cannot start {name}: {err}"))
-                })?;
-            shop.children.push((name, child));
+                .envs(env.iter().map(|(k, v)| (*k, v)));
+            processes.push(Process::spawn(name, command, &log_dir.join(format!("{name}.log")))?);
         }
-        Ok(shop)
+        Ok(Self { processes, base_port })
     }
 
     pub fn gateway_url(&self) -> String {
@@ -108,83 +162,51 @@ impl Shop {
     pub async fn wait_healthy(&mut self, timeout: Duration) -> Result<(), String> {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + timeout;
-        for (name, offset) in SERVICES {
+        for process in &mut self.processes {
+            let offset = SERVICES.iter().find(|(n, _)| *n == process.name).map_or(0, |(_, o)| *o);
             let url = format!("http://127.0.0.1:{}/health", self.base_port + offset);
-            loop {
-                if let Some((_, child)) = self.children.iter_mut().find(|(n, _)| *n == name)
-                    && let Ok(Some(status)) = child.try_wait()
-                {
-                    return Err(format!("{name} exited at start ({status}); see its log"));
-                }
-                if client
-                    .get(&url)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success())
-                {
-                    break;
-                }
-                if Instant::now() > deadline {
-                    return Err(format!(
-                        "{name} did not answer {url} within {} s (is the port taken?)",
-                        timeout.as_secs()
-                    ));
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            process.wait_healthy(&client, &url, deadline).await?;
         }
         Ok(())
     }
 
-    /// SIGTERM to every service, the gateway first so that it stops taking
-    /// requests while the others still answer its calls; then waits up to
-    /// `grace` for each to drain and flush, and kills what is left.
+    /// Stops the gateway first, so that it takes no new request while the
+    /// others still answer its calls, then the rest; each drains and
+    /// flushes its spans. Returns what went wrong, if anything did.
     pub fn stop(mut self, grace: Duration) -> Vec<String> {
-        self.stop_all(grace)
-    }
-
-    fn stop_all(&mut self, grace: Duration) -> Vec<String> {
-        let mut problems = Vec::new();
-        self.children.sort_by_key(|(name, _)| *name != "gateway");
-        for (name, child) in &mut self.children {
-            if let Ok(Some(_)) = child.try_wait() {
-                continue;
-            }
-            let pid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
-            let _ = kill(pid, Signal::SIGTERM);
-            let deadline = Instant::now() + grace;
-            loop {
-                match child.try_wait() {
-                    Ok(Some(status)) => {
-                        // 130 and 143: exited because of the signal we sent.
-                        if !status.success() && !matches!(status.code(), Some(130 | 143) | None) {
-                            problems.push(format!("{name} exited with {status}"));
-                        }
-                        break;
-                    }
-                    Ok(None) if Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(20))
-                    }
-                    _ => {
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        problems.push(format!(
-                            "{name} did not stop within {} s and was killed",
-                            grace.as_secs()
-                        ));
-                        break;
-                    }
-                }
-            }
-        }
-        self.children.clear();
-        problems
+        self.processes.sort_by_key(|p| p.name != "gateway");
+        self.processes.iter_mut().filter_map(|p| p.terminate(grace)).collect()
     }
 }
 
-impl Drop for Shop {
-    /// Never leave services running behind, whatever happened.
-    fn drop(&mut self) {
-        self.stop_all(Duration::from_secs(5));
+/// The workshop's collector: one this program started, or one that was
+/// already running (`just collector` in another terminal), left as it was.
+pub struct Collector {
+    process: Option<Process>,
+}
+
+impl Collector {
+    pub async fn start_or_reuse(bin_dir: &Path, log_dir: &Path) -> Result<Self, String> {
+        let client = reqwest::Client::new();
+        let probe = format!("{COLLECTOR_UI}/api/services");
+        if client.get(&probe).send().await.is_ok_and(|r| r.status().is_success()) {
+            return Ok(Self { process: None });
+        }
+        std::fs::create_dir_all(log_dir).map_err(|err| err.to_string())?;
+        let mut process = Process::spawn("collector", Command::new(bin_dir.join("collector")), &log_dir.join("collector.log"))
+            .map_err(|err| err.to_string())?;
+        process
+            .wait_healthy(&client, &probe, Instant::now() + Duration::from_secs(10))
+            .await?;
+        Ok(Self { process: Some(process) })
+    }
+
+    /// Whether this program started it (and so will stop it).
+    pub fn is_ours(&self) -> bool {
+        self.process.is_some()
+    }
+
+    pub fn stop(mut self) -> Option<String> {
+        self.process.as_mut().and_then(|p| p.terminate(Duration::from_secs(5)))
     }
 }

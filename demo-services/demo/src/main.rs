@@ -1,18 +1,22 @@
-//! `just demo`: the shop as five processes, under load, with a report.
+//! `just demo`: the shop as five processes and the collector, under load,
+//! with a report that ends on the slowest trace and its critical path.
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use demo::{DEFAULT_BASE_PORT, SERVICES, Shop};
+use collector::critical_path::critical_path;
+use collector::jaeger::{self, Trace};
+use demo::{COLLECTOR_OTLP, COLLECTOR_UI, Collector, DEFAULT_BASE_PORT, SERVICES, Shop};
 use loadgen::Load;
 
-/// Runs the shop as separate processes, drives load at it, and reports.
+/// Runs the shop and the trace collector, drives load, and reports.
 #[derive(Parser)]
 struct Args {
-    /// Run the load this many seconds, then stop everything and exit. Without
-    /// it, the load runs until Ctrl-C.
+    /// Load this many seconds, report, stop everything and exit: for CI and
+    /// scripts. Without it, the load runs 20 s, the report is printed, and
+    /// everything keeps running for you to explore until Ctrl-C.
     #[arg(long)]
     duration: Option<u64>,
     /// Turn every planted problem's fix on.
@@ -40,31 +44,27 @@ async fn main() -> ExitCode {
 
 async fn run(args: &Args) -> Result<(), String> {
     let root = demo::workspace_root();
-    demo::build_services(&root, false)?;
+    demo::build_binaries(&root, cfg!(not(debug_assertions)))?;
+    let bin_dir = demo::bin_dir().map_err(|err| err.to_string())?;
     let log_dir = root.join("target/demo/logs");
+    let collector = Collector::start_or_reuse(&bin_dir, &log_dir).await?;
+
     let mut env = vec![
         ("RUST_LOG", "info".to_owned()),
         // Enough seats that a long demo does not sell out every talk.
         ("SEATS_PER_TALK", "1000000".to_owned()),
-        // Until the workshop's collector runs here, spans stay in the logs.
-        ("OTEL_TRACES_EXPORTER", "none".to_owned()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", COLLECTOR_OTLP.to_owned()),
     ];
     if args.fixed {
         env.push(("FIX_ALL", "true".to_owned()));
     }
-    let bin_dir = demo::bin_dir().map_err(|err| err.to_string())?;
-    let mut shop =
-        Shop::start(&bin_dir, args.base_port, &env, &log_dir).map_err(|err| err.to_string())?;
+    let mut shop = Shop::start(&bin_dir, args.base_port, &env, &log_dir).map_err(|err| err.to_string())?;
     shop.wait_healthy(Duration::from_secs(15)).await?;
 
     println!(
         "The shop is up: {} services, planted problems {}.",
         SERVICES.len(),
-        if args.fixed {
-            "fixed"
-        } else {
-            "on (`just demo --fixed` fixes them)"
-        }
+        if args.fixed { "fixed" } else { "on (`just demo --fixed` fixes them)" }
     );
     for (name, offset) in SERVICES {
         println!(
@@ -73,39 +73,83 @@ async fn run(args: &Args) -> Result<(), String> {
             relative(&log_dir.join(format!("{name}.log")), &root)
         );
     }
+    println!(
+        "  {:<10} {COLLECTOR_UI:<22} {}",
+        "collector",
+        if collector.is_ours() { "(started for this demo)" } else { "(already running)" }
+    );
+
+    let seconds = args.duration.unwrap_or(20);
+    println!("Load: {} customers for {seconds} s (Ctrl-C stops early).", args.concurrency);
     let load = Load {
         target: shop.gateway_url(),
         concurrency: args.concurrency,
-        // Without --duration: a day, which Ctrl-C cuts short.
-        duration: Duration::from_secs(args.duration.unwrap_or(86_400)),
+        duration: Duration::from_secs(seconds),
         max_requests: None,
         progress: true,
     };
-    match args.duration {
-        Some(secs) => println!("Load: {} customers for {secs} s.", args.concurrency),
-        None => println!("Load: {} customers until Ctrl-C.", args.concurrency),
-    }
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let report = loadgen::run(&load, ctrl_c).await;
-    let problems = shop.stop(Duration::from_secs(10));
-
+    let report = loadgen::run(&load, ctrl_c()).await;
     println!();
     println!("{}", report.summary());
-    let statuses: Vec<String> = report
-        .statuses
-        .iter()
-        .map(|(s, n)| format!("{s}: {n}"))
-        .collect();
+    let statuses: Vec<String> = report.statuses.iter().map(|(s, n)| format!("{s}: {n}")).collect();
     println!("Answers by status: {}", statuses.join(", "));
+
+    let mut problems = Vec::new();
+    if args.duration.is_some() {
+        problems.extend(shop.stop(Duration::from_secs(10)));
+        show_slowest_trace().await;
+        problems.extend(collector.stop());
+    } else {
+        // The services export every second: wait for the last batch.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        show_slowest_trace().await;
+        println!();
+        println!(
+            "Everything keeps running: the gateway at {}, traces at {COLLECTOR_UI}. Ctrl-C stops it all.",
+            shop.gateway_url()
+        );
+        ctrl_c().await;
+        problems.extend(shop.stop(Duration::from_secs(10)));
+        problems.extend(collector.stop());
+    }
     for problem in &problems {
         println!("warning: {problem}");
     }
-    if report.requests == 0 && args.duration.is_some() {
+    if report.requests == 0 {
         return Err("no request completed".to_owned());
     }
     Ok(())
+}
+
+async fn ctrl_c() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// The slowest recent trace through the gateway, as a waterfall with its
+/// critical path, and its address in the UI.
+async fn show_slowest_trace() {
+    let url = format!("{COLLECTOR_UI}/api/traces?service=gateway&limit={}", collector::api::MAX_LIMIT);
+    let traces = match fetch_traces(&url).await {
+        Ok(traces) => traces,
+        Err(err) => {
+            println!("(no trace to show: {err})");
+            return;
+        }
+    };
+    let Some(slowest) = traces.into_iter().max_by_key(Trace::duration) else {
+        println!("(the collector received no trace)");
+        return;
+    };
+    println!();
+    println!("The slowest trace, with its critical path:");
+    anstream::print!("{}", collector::terminal::waterfall(&slowest, &critical_path(&slowest), 40));
+    println!("See it in the UI: {COLLECTOR_UI}/trace/{}", slowest.trace_id);
+}
+
+async fn fetch_traces(url: &str) -> Result<Vec<Trace>, String> {
+    let response = reqwest::get(url).await.map_err(|err| err.to_string())?;
+    let body: jaeger::Response<Vec<Trace>> = response.json().await.map_err(|err| err.to_string())?;
+    Ok(body.data)
 }
 
 fn relative(path: &Path, root: &Path) -> String {

@@ -126,7 +126,9 @@ impl Peer {
             .await
             .map_err(|err| self.unavailable(&err))?;
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|err| {
+            // "204 No Content" and other empty answers read as JSON `null`.
+            let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+            return serde_json::from_slice(body).map_err(|err| {
                 ApiError::new(
                     StatusCode::BAD_GATEWAY,
                     format!("{} sent an answer I cannot read: {err}", self.name),
