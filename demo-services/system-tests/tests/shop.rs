@@ -333,8 +333,15 @@ async fn the_retries_fix_backs_off_between_payment_attempts() {
         let planned: u64 = attr(pause, "delay_ms").expect("delay_ms").parse().unwrap();
         assert!(planned >= gateway::BACKOFF_BASE.as_millis() as u64);
     }
-    // The order failed to pay: its seats are given back.
+    // The order failed to pay: its seats are given back, cleanly.
     assert_eq!(patient.named("inventory", "release").count(), 1);
+    for span in patient.of("gateway").iter().filter(|s| s.name == "release" || s.name == "DELETE inventory") {
+        assert!(
+            !matches!(span.status, opentelemetry::trace::Status::Error { .. }),
+            "releasing the seats succeeded: {} is not an error",
+            span.name
+        );
+    }
 }
 
 #[tokio::test]
