@@ -8,6 +8,10 @@ workshop := "cargo run --quiet --locked -p workshop --"
 default:
     @just --list --unsorted
 
+# The live demo: the shop (five services) and the trace collector under load (`--fixed`, `--duration SECS`).
+demo *FLAGS:
+    @cargo run --quiet --locked -p demo -- {{FLAGS}}
+
 # Show lab N's goal and steps, and grade it (`--verbose` for everything).
 lab N *FLAGS:
     @{{workshop}} lab {{N}} {{FLAGS}}
@@ -43,6 +47,30 @@ setup:
 # For maintainers and CI: every starter fails its grader, every solution passes.
 verify *FLAGS:
     @{{workshop}} verify {{FLAGS}}
+
+# The trace collector alone: OTLP on 127.0.0.1:4318, UI on http://127.0.0.1:16686 (`--data FILE` keeps traces).
+collector *FLAGS:
+    @cargo run --quiet --locked -p collector --bin collector -- {{FLAGS}}
+
+# A trace from the collector as a waterfall with its critical path: `just trace --slowest` or `just trace ID`.
+trace *ARGS:
+    @cargo run --quiet --locked -p collector --bin trace -- {{ARGS}}
+
+# The critical path of a trace saved in Jaeger's JSON shape (`--json` for sections).
+critical-path *ARGS:
+    @cargo run --quiet --locked -p collector --bin critical-path -- {{ARGS}}
+
+# Load against a running shop: `just loadgen --duration 10 --concurrency 16`.
+loadgen *ARGS:
+    @cargo run --quiet --locked --release -p loadgen -- {{ARGS}}
+
+# Every benchmark, then a table of headline figures (`--quick` for a short run).
+bench *FLAGS:
+    @cargo run --quiet --locked --release -p workshop-bench -- {{FLAGS}}
+
+# Serves the W3C Trace Context harness's test endpoint on 127.0.0.1:5000.
+w3c-test-service:
+    @cargo run --quiet --locked -p w3c-test-service
 
 # For maintainers: check labs/checksums.txt, or rewrite it with `--update`.
 checksums *FLAGS:

@@ -44,7 +44,9 @@ pub fn bin_dir() -> std::io::Result<PathBuf> {
 pub fn build_binaries(root: &Path, release: bool) -> Result<(), String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
-    command.current_dir(root).args(["build", "--quiet", "--locked"]);
+    command
+        .current_dir(root)
+        .args(["build", "--quiet", "--locked"]);
     if release {
         command.arg("--release");
     }
@@ -52,7 +54,9 @@ pub fn build_binaries(root: &Path, release: bool) -> Result<(), String> {
         command.args(["-p", name]);
     }
     command.args(["-p", "collector"]);
-    let status = command.status().map_err(|err| format!("cannot run cargo: {err}"))?;
+    let status = command
+        .status()
+        .map_err(|err| format!("cannot run cargo: {err}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -74,21 +78,39 @@ impl Process {
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()
-            .map_err(|err| std::io::Error::new(err.kind(), format!("cannot start {name}: {err}")))?;
+            .map_err(|err| {
+                std::io::Error::new(err.kind(), format!("cannot start {name}: {err}"))
+            })?;
         Ok(Self { name, child })
     }
 
     /// Polls `url` until it answers 2xx, the process exits, or the deadline.
-    async fn wait_healthy(&mut self, client: &reqwest::Client, url: &str, deadline: Instant) -> Result<(), String> {
+    async fn wait_healthy(
+        &mut self,
+        client: &reqwest::Client,
+        url: &str,
+        deadline: Instant,
+    ) -> Result<(), String> {
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("{} exited at start ({status}); see its log", self.name));
+                return Err(format!(
+                    "{} exited at start ({status}); see its log",
+                    self.name
+                ));
             }
-            if client.get(url).send().await.is_ok_and(|r| r.status().is_success()) {
+            if client
+                .get(url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(format!("{} did not answer {url} in time (is the port taken?)", self.name));
+                return Err(format!(
+                    "{} did not answer {url} in time (is the port taken?)",
+                    self.name
+                ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -110,11 +132,17 @@ impl Process {
                     let clean = status.success() || matches!(status.code(), Some(130 | 143) | None);
                     return (!clean).then(|| format!("{} exited with {status}", self.name));
                 }
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
                 _ => {
                     let _ = self.child.kill();
                     let _ = self.child.wait();
-                    return Some(format!("{} did not stop within {} s and was killed", self.name, grace.as_secs()));
+                    return Some(format!(
+                        "{} did not stop within {} s and was killed",
+                        self.name,
+                        grace.as_secs()
+                    ));
                 }
             }
         }
@@ -136,7 +164,12 @@ pub struct Shop {
 impl Shop {
     /// Starts every service with `env` added to this process's environment,
     /// each writing its logs to `log_dir/NAME.log`.
-    pub fn start(bin_dir: &Path, base_port: u16, env: &[(&str, String)], log_dir: &Path) -> std::io::Result<Self> {
+    pub fn start(
+        bin_dir: &Path,
+        base_port: u16,
+        env: &[(&str, String)],
+        log_dir: &Path,
+    ) -> std::io::Result<Self> {
         std::fs::create_dir_all(log_dir)?;
         let url = |offset: u16| format!("http://127.0.0.1:{}", base_port + offset);
         let mut processes = Vec::new();
@@ -149,9 +182,16 @@ impl Shop {
                 .env("PRICING_URL", url(3))
                 .env("PAYMENTS_URL", url(4))
                 .envs(env.iter().map(|(k, v)| (*k, v)));
-            processes.push(Process::spawn(name, command, &log_dir.join(format!("{name}.log")))?);
+            processes.push(Process::spawn(
+                name,
+                command,
+                &log_dir.join(format!("{name}.log")),
+            )?);
         }
-        Ok(Self { processes, base_port })
+        Ok(Self {
+            processes,
+            base_port,
+        })
     }
 
     pub fn gateway_url(&self) -> String {
@@ -163,7 +203,10 @@ impl Shop {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + timeout;
         for process in &mut self.processes {
-            let offset = SERVICES.iter().find(|(n, _)| *n == process.name).map_or(0, |(_, o)| *o);
+            let offset = SERVICES
+                .iter()
+                .find(|(n, _)| *n == process.name)
+                .map_or(0, |(_, o)| *o);
             let url = format!("http://127.0.0.1:{}/health", self.base_port + offset);
             process.wait_healthy(&client, &url, deadline).await?;
         }
@@ -175,7 +218,10 @@ impl Shop {
     /// flushes its spans. Returns what went wrong, if anything did.
     pub fn stop(mut self, grace: Duration) -> Vec<String> {
         self.processes.sort_by_key(|p| p.name != "gateway");
-        self.processes.iter_mut().filter_map(|p| p.terminate(grace)).collect()
+        self.processes
+            .iter_mut()
+            .filter_map(|p| p.terminate(grace))
+            .collect()
     }
 }
 
@@ -189,16 +235,27 @@ impl Collector {
     pub async fn start_or_reuse(bin_dir: &Path, log_dir: &Path) -> Result<Self, String> {
         let client = reqwest::Client::new();
         let probe = format!("{COLLECTOR_UI}/api/services");
-        if client.get(&probe).send().await.is_ok_and(|r| r.status().is_success()) {
+        if client
+            .get(&probe)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             return Ok(Self { process: None });
         }
         std::fs::create_dir_all(log_dir).map_err(|err| err.to_string())?;
-        let mut process = Process::spawn("collector", Command::new(bin_dir.join("collector")), &log_dir.join("collector.log"))
-            .map_err(|err| err.to_string())?;
+        let mut process = Process::spawn(
+            "collector",
+            Command::new(bin_dir.join("collector")),
+            &log_dir.join("collector.log"),
+        )
+        .map_err(|err| err.to_string())?;
         process
             .wait_healthy(&client, &probe, Instant::now() + Duration::from_secs(10))
             .await?;
-        Ok(Self { process: Some(process) })
+        Ok(Self {
+            process: Some(process),
+        })
     }
 
     /// Whether this program started it (and so will stop it).
@@ -207,6 +264,8 @@ impl Collector {
     }
 
     pub fn stop(mut self) -> Option<String> {
-        self.process.as_mut().and_then(|p| p.terminate(Duration::from_secs(5)))
+        self.process
+            .as_mut()
+            .and_then(|p| p.terminate(Duration::from_secs(5)))
     }
 }

@@ -58,13 +58,18 @@ async fn run(args: &Args) -> Result<(), String> {
     if args.fixed {
         env.push(("FIX_ALL", "true".to_owned()));
     }
-    let mut shop = Shop::start(&bin_dir, args.base_port, &env, &log_dir).map_err(|err| err.to_string())?;
+    let mut shop =
+        Shop::start(&bin_dir, args.base_port, &env, &log_dir).map_err(|err| err.to_string())?;
     shop.wait_healthy(Duration::from_secs(15)).await?;
 
     println!(
         "The shop is up: {} services, planted problems {}.",
         SERVICES.len(),
-        if args.fixed { "fixed" } else { "on (`just demo --fixed` fixes them)" }
+        if args.fixed {
+            "fixed"
+        } else {
+            "on (`just demo --fixed` fixes them)"
+        }
     );
     for (name, offset) in SERVICES {
         println!(
@@ -76,11 +81,18 @@ async fn run(args: &Args) -> Result<(), String> {
     println!(
         "  {:<10} {COLLECTOR_UI:<22} {}",
         "collector",
-        if collector.is_ours() { "(started for this demo)" } else { "(already running)" }
+        if collector.is_ours() {
+            "(started for this demo)"
+        } else {
+            "(already running)"
+        }
     );
 
     let seconds = args.duration.unwrap_or(20);
-    println!("Load: {} customers for {seconds} s (Ctrl-C stops early).", args.concurrency);
+    println!(
+        "Load: {} customers for {seconds} s (Ctrl-C stops early).",
+        args.concurrency
+    );
     let load = Load {
         target: shop.gateway_url(),
         concurrency: args.concurrency,
@@ -91,7 +103,11 @@ async fn run(args: &Args) -> Result<(), String> {
     let report = loadgen::run(&load, ctrl_c()).await;
     println!();
     println!("{}", report.summary());
-    let statuses: Vec<String> = report.statuses.iter().map(|(s, n)| format!("{s}: {n}")).collect();
+    let statuses: Vec<String> = report
+        .statuses
+        .iter()
+        .map(|(s, n)| format!("{s}: {n}"))
+        .collect();
     println!("Answers by status: {}", statuses.join(", "));
 
     let mut problems = Vec::new();
@@ -128,7 +144,10 @@ async fn ctrl_c() {
 /// The slowest recent trace through the gateway, as a waterfall with its
 /// critical path, and its address in the UI.
 async fn show_slowest_trace() {
-    let url = format!("{COLLECTOR_UI}/api/traces?service=gateway&limit={}", collector::api::MAX_LIMIT);
+    let url = format!(
+        "{COLLECTOR_UI}/api/traces?service=gateway&limit={}",
+        collector::api::MAX_LIMIT
+    );
     let traces = match fetch_traces(&url).await {
         Ok(traces) => traces,
         Err(err) => {
@@ -142,13 +161,20 @@ async fn show_slowest_trace() {
     };
     println!();
     println!("The slowest trace, with its critical path:");
-    anstream::print!("{}", collector::terminal::waterfall(&slowest, &critical_path(&slowest), 40));
-    println!("See it in the UI: {COLLECTOR_UI}/trace/{}", slowest.trace_id);
+    anstream::print!(
+        "{}",
+        collector::terminal::waterfall(&slowest, &critical_path(&slowest), 40)
+    );
+    println!(
+        "See it in the UI: {COLLECTOR_UI}/trace/{}",
+        slowest.trace_id
+    );
 }
 
 async fn fetch_traces(url: &str) -> Result<Vec<Trace>, String> {
     let response = reqwest::get(url).await.map_err(|err| err.to_string())?;
-    let body: jaeger::Response<Vec<Trace>> = response.json().await.map_err(|err| err.to_string())?;
+    let body: jaeger::Response<Vec<Trace>> =
+        response.json().await.map_err(|err| err.to_string())?;
     Ok(body.data)
 }
 

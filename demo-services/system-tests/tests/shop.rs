@@ -335,7 +335,11 @@ async fn the_retries_fix_backs_off_between_payment_attempts() {
     }
     // The order failed to pay: its seats are given back, cleanly.
     assert_eq!(patient.named("inventory", "release").count(), 1);
-    for span in patient.of("gateway").iter().filter(|s| s.name == "release" || s.name == "DELETE inventory") {
+    for span in patient
+        .of("gateway")
+        .iter()
+        .filter(|s| s.name == "release" || s.name == "DELETE inventory")
+    {
         assert!(
             !matches!(span.status, opentelemetry::trace::Status::Error { .. }),
             "releasing the seats succeeded: {} is not an error",

@@ -35,4 +35,6 @@ pub mod propagation;
 mod setup;
 
 pub use ids::TraceIds;
-pub use setup::{Guard, InitError, LogFormat, Settings, init, subscriber, tracer_provider};
+pub use setup::{
+    Guard, InitError, LogFormat, Settings, init, subscriber, subscriber_writing_to, tracer_provider,
+};

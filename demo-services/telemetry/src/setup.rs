@@ -10,7 +10,9 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{
     BatchConfig, BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanExporter,
 };
-use tracing::Subscriber;
+use tracing::{Level, Subscriber};
+use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::JsonFields;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -187,6 +189,19 @@ pub fn subscriber(
     settings: &Settings,
     provider: &SdkTracerProvider,
 ) -> impl Subscriber + Send + Sync + for<'a> tracing_subscriber::registry::LookupSpan<'a> {
+    subscriber_writing_to(settings, provider, std::io::stdout)
+}
+
+/// [`subscriber`], with its log lines written to `writer` instead of
+/// standard output: for tests that read them back.
+pub fn subscriber_writing_to<W>(
+    settings: &Settings,
+    provider: &SdkTracerProvider,
+    writer: W,
+) -> impl Subscriber + Send + Sync + for<'a> tracing_subscriber::registry::LookupSpan<'a>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_new(&settings.filter).unwrap_or_else(|err| {
         eprintln!("telemetry: ignoring RUST_LOG={:?}: {err}", settings.filter);
         EnvFilter::new("info")
@@ -194,6 +209,7 @@ pub fn subscriber(
     let logs = match settings.format {
         LogFormat::Console => Some(
             tracing_subscriber::fmt::layer()
+                .with_writer(writer)
                 // Colours for a person at a terminal; plain text for a file or a pipe.
                 .with_ansi(
                     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
@@ -202,6 +218,7 @@ pub fn subscriber(
         ),
         LogFormat::Json => Some(
             tracing_subscriber::fmt::layer()
+                .with_writer(writer)
                 .fmt_fields(JsonFields::new())
                 .event_format(JsonLines)
                 .boxed(),
@@ -209,9 +226,23 @@ pub fn subscriber(
         LogFormat::Off => None,
     };
     let tracer = provider.tracer(settings.service.clone());
+    let spans = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        // Busy/idle time per span costs two clock reads on every enter and
+        // exit; thread names cost an allocation per span. Neither is worth
+        // it here: the span's own duration is what the workshop reads.
+        .with_tracked_inactivity(false)
+        .with_threads(false)
+        // A trace carries spans, and the events that say something went
+        // wrong; the rest is for the logs. Events recorded on spans are
+        // exported with them, so keeping INFO chatter out of traces is most
+        // of what export costs beyond the spans themselves.
+        .with_filter(filter_fn(|meta| {
+            meta.is_span() || *meta.level() <= Level::WARN
+        }));
     tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_opentelemetry::layer().with_tracer(tracer))
+        .with(spans)
         .with(TraceIdLayer::default())
         .with(logs)
 }

@@ -296,43 +296,47 @@ fn check_dependencies(ws: &Workspace) -> Result<Vec<String>> {
         .map(|t| t.keys().cloned().collect())
         .unwrap_or_default();
 
-    let mut problems = Vec::new();
+    // Every member's manifest: the crates under each group folder, and the
+    // benchmarks' crate.
+    let mut manifests = vec![ws.root.join("bench/Cargo.toml")];
     for group in ["labs", "solutions", "tools", "demo-services"] {
-        let dir = ws.root.join(group);
-        let Ok(entries) = std::fs::read_dir(&dir) else {
+        let Ok(entries) = std::fs::read_dir(ws.root.join(group)) else {
             continue;
         };
         for entry in entries {
-            let manifest_path = entry?.path().join("Cargo.toml");
-            if !manifest_path.is_file() {
+            manifests.push(entry?.path().join("Cargo.toml"));
+        }
+    }
+    let mut problems = Vec::new();
+    for manifest_path in manifests {
+        if !manifest_path.is_file() {
+            continue;
+        }
+        let member = read(&manifest_path)?;
+        let shown = manifest_path
+            .strip_prefix(&ws.root)
+            .unwrap_or(&manifest_path)
+            .display()
+            .to_string();
+        for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+            let Some(deps) = member.get(section).and_then(|d| d.as_table()) else {
                 continue;
-            }
-            let member = read(&manifest_path)?;
-            let shown = manifest_path
-                .strip_prefix(&ws.root)
-                .unwrap_or(&manifest_path)
-                .display()
-                .to_string();
-            for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
-                let Some(deps) = member.get(section).and_then(|d| d.as_table()) else {
-                    continue;
-                };
-                for (name, spec) in deps {
-                    let inherited = spec.get("workspace").and_then(|w| w.as_bool()) == Some(true);
-                    if !inherited {
-                        problems.push(format!(
-                            "{shown}: `{name}` is not pinned in [workspace.dependencies]; \
-                             pin it there and use `{name}.workspace = true`"
-                        ));
-                    } else if third_party(name)
-                        && !BENCH_ONLY.contains(&name.as_str())
-                        && !unified.contains(name)
-                    {
-                        problems.push(format!(
-                            "{shown}: `{name}` is missing from tools/workspace-hack/Cargo.toml, \
-                             so building this member alone would rebuild shared dependencies"
-                        ));
-                    }
+            };
+            for (name, spec) in deps {
+                let inherited = spec.get("workspace").and_then(|w| w.as_bool()) == Some(true);
+                if !inherited {
+                    problems.push(format!(
+                        "{shown}: `{name}` is not pinned in [workspace.dependencies]; \
+                         pin it there and use `{name}.workspace = true`"
+                    ));
+                } else if third_party(name)
+                    && !BENCH_ONLY.contains(&name.as_str())
+                    && !unified.contains(name)
+                {
+                    problems.push(format!(
+                        "{shown}: `{name}` is missing from tools/workspace-hack/Cargo.toml, \
+                         so building this member alone would rebuild shared dependencies"
+                    ));
                 }
             }
         }

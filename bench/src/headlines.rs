@@ -1,0 +1,127 @@
+//! The headline figures: read back from criterion's results and the
+//! throughput comparison, printed as one table and saved as JSON.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+/// Criterion's mean time per iteration of `group/bench`, in nanoseconds.
+pub fn criterion_mean_ns(target_dir: &Path, id: &str) -> Option<f64> {
+    let file = target_dir
+        .join("criterion")
+        .join(id)
+        .join("new/estimates.json");
+    let estimates: Value = serde_json::from_str(&std::fs::read_to_string(file).ok()?).ok()?;
+    estimates["mean"]["point_estimate"].as_f64()
+}
+
+/// One row of the table.
+pub struct Headline {
+    pub figure: String,
+    pub value: f64,
+    pub unit: &'static str,
+    /// The goal, as (`>=` or `<=`, bound).
+    pub goal: Option<(&'static str, f64)>,
+}
+
+impl Headline {
+    pub fn meets_goal(&self) -> Option<bool> {
+        self.goal.map(|(op, bound)| {
+            if op == ">=" {
+                self.value >= bound
+            } else {
+                self.value <= bound
+            }
+        })
+    }
+}
+
+pub fn print(headlines: &[Headline]) {
+    println!();
+    println!(
+        "{:<44} {:>16}  {:<14} ",
+        "headline figure", "measured", "goal"
+    );
+    for h in headlines {
+        let goal = h
+            .goal
+            .map(|(op, bound)| format!("{op} {}", number(bound)))
+            .unwrap_or_default();
+        let verdict = match h.meets_goal() {
+            Some(true) => "met",
+            Some(false) => "MISSED",
+            None => "",
+        };
+        println!(
+            "{:<44} {:>9} {:<6}  {:<14} {verdict}",
+            h.figure,
+            number(h.value),
+            h.unit,
+            goal
+        );
+    }
+}
+
+pub fn save(path: &Path, headlines: &[Headline]) -> std::io::Result<()> {
+    let rows: Vec<Value> = headlines
+        .iter()
+        .map(|h| {
+            json!({
+                "figure": h.figure, "value": h.value, "unit": h.unit,
+                "goal": h.goal.map(|(op, bound)| format!("{op} {bound}")), "met": h.meets_goal(),
+            })
+        })
+        .collect();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, serde_json::to_string_pretty(&rows)? + "\n")
+}
+
+fn number(value: f64) -> String {
+    if value >= 1000.0 {
+        let digits = format!("{value:.0}");
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(number(1_234_567.8), "1,234,568");
+        assert_eq!(number(21.34), "21.3");
+        assert_eq!(number(0.934), "0.93");
+    }
+
+    #[test]
+    fn goals_are_judged_in_their_direction() {
+        let at_least = Headline {
+            figure: "x".into(),
+            value: 5.0,
+            unit: "",
+            goal: Some((">=", 4.0)),
+        };
+        let at_most = Headline {
+            figure: "y".into(),
+            value: 5.0,
+            unit: "",
+            goal: Some(("<=", 4.0)),
+        };
+        assert_eq!(at_least.meets_goal(), Some(true));
+        assert_eq!(at_most.meets_goal(), Some(false));
+    }
+}

@@ -1,0 +1,113 @@
+//! `just bench`: every benchmark of the workshop, then the headline
+//! figures as one table (also saved to `target/bench/headlines.json`).
+
+use std::process::{Command, ExitCode};
+
+use clap::Parser;
+use workshop_bench::SPANS_PER_REQUEST;
+use workshop_bench::headlines::{self, Headline, criterion_mean_ns};
+use workshop_bench::throughput::{self, Settings};
+
+/// Runs the criterion benchmarks and the gateway throughput comparison.
+#[derive(Parser)]
+struct Args {
+    /// Shorter runs: less precise, for a quick look.
+    #[arg(long)]
+    quick: bool,
+    /// Skip the gateway throughput comparison.
+    #[arg(long)]
+    no_throughput: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let root = demo::workspace_root();
+    let target_dir =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), Into::into);
+    let mut headlines = Vec::new();
+
+    println!("== criterion benchmarks");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.current_dir(&root).args([
+        "bench",
+        "--locked",
+        "-p",
+        "workshop-bench",
+        "--bench",
+        "collector",
+        "--",
+    ]);
+    if args.quick {
+        command.args(["--warm-up-time", "1", "--measurement-time", "2"]);
+    }
+    match command.status() {
+        Ok(status) if status.success() => {}
+        _ => {
+            eprintln!("bench: the criterion benchmarks failed");
+            return ExitCode::FAILURE;
+        }
+    }
+    if let Some(ns) = criterion_mean_ns(&target_dir, "collector_ingest/protobuf") {
+        headlines.push(Headline {
+            figure: "collector: OTLP protobuf ingestion, one core".to_owned(),
+            value: SPANS_PER_REQUEST as f64 / (ns * 1e-9),
+            unit: "spans/s",
+            goal: Some((">=", 200_000.0)),
+        });
+    }
+    if let Some(ns) = criterion_mean_ns(&target_dir, "critical_path/100k_spans") {
+        headlines.push(Headline {
+            figure: "collector: critical path of 100,000 spans".to_owned(),
+            value: ns / 1e6,
+            unit: "ms",
+            goal: Some(("<=", 50.0)),
+        });
+    }
+
+    if !args.no_throughput {
+        println!("== gateway throughput by telemetry (the shop as processes, release build)");
+        if let Err(err) = demo::build_binaries(&root, true) {
+            eprintln!("bench: {err}");
+            return ExitCode::FAILURE;
+        }
+        let settings = Settings {
+            rounds: if args.quick { 1 } else { 3 },
+            seconds: if args.quick { 3 } else { 6 },
+            concurrency: 32,
+            base_port: 18080,
+        };
+        let bin_dir = target_dir.join("release");
+        match throughput::compare(&bin_dir, &target_dir.join("bench/logs"), &settings).await {
+            Ok(medians) => {
+                let off = medians[0].1;
+                headlines.push(Headline {
+                    figure: "gateway: requests/s, telemetry off".to_owned(),
+                    value: off,
+                    unit: "req/s",
+                    goal: None,
+                });
+                for (mode, throughput) in &medians[1..] {
+                    headlines.push(Headline {
+                        figure: format!("gateway: throughput with {mode} / off"),
+                        value: throughput / off,
+                        unit: "ratio",
+                        goal: (*mode == "otlp").then_some((">=", 0.90)),
+                    });
+                }
+            }
+            Err(err) => {
+                eprintln!("bench: the throughput comparison failed: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+
+    headlines::print(&headlines);
+    let saved = target_dir.join("bench/headlines.json");
+    if let Err(err) = headlines::save(&saved, &headlines) {
+        eprintln!("bench: cannot save {}: {err}", saved.display());
+    }
+    ExitCode::SUCCESS
+}
