@@ -49,7 +49,7 @@ fn big_trace() -> Vec<Span> {
             events: Vec::new(),
             status: Status::Unset,
             links: Vec::new(),
-            resource: Vec::new(),
+            resource: Default::default(),
         });
         next
     };

@@ -1,6 +1,7 @@
 //! `just bench`: every benchmark of the workshop, then the headline
 //! figures as one table (also saved to `target/bench/headlines.json`).
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use clap::Parser;
@@ -14,6 +15,9 @@ struct Args {
     /// Shorter runs: less precise, for a quick look.
     #[arg(long)]
     quick: bool,
+    /// Skip the criterion benchmarks.
+    #[arg(long)]
+    no_criterion: bool,
     /// Skip the gateway throughput comparison.
     #[arg(long)]
     no_throughput: bool,
@@ -23,14 +27,37 @@ struct Args {
 async fn main() -> ExitCode {
     let args = Args::parse();
     let root = demo::workspace_root();
-    let target_dir =
+    let target_dir: PathBuf =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), Into::into);
     let mut headlines = Vec::new();
+    let outcome = async {
+        if !args.no_criterion {
+            headlines.extend(run_criterion(&root, &target_dir, args.quick)?);
+        }
+        if !args.no_throughput {
+            headlines.extend(run_throughput(&root, &target_dir, args.quick).await?);
+        }
+        Ok::<_, String>(())
+    }
+    .await;
+    if let Err(err) = outcome {
+        eprintln!("bench: {err}");
+        return ExitCode::FAILURE;
+    }
+    headlines::print(&headlines);
+    let saved = target_dir.join("bench/headlines.json");
+    if let Err(err) = headlines::save(&saved, &headlines) {
+        eprintln!("bench: cannot save {}: {err}", saved.display());
+    }
+    ExitCode::SUCCESS
+}
 
+/// The criterion benchmarks, and their headline figures.
+fn run_criterion(root: &Path, target_dir: &Path, quick: bool) -> Result<Vec<Headline>, String> {
     println!("== criterion benchmarks");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
-    command.current_dir(&root).args([
+    command.current_dir(root).args([
         "bench",
         "--locked",
         "-p",
@@ -39,75 +66,70 @@ async fn main() -> ExitCode {
         "collector",
         "--",
     ]);
-    if args.quick {
+    if quick {
         command.args(["--warm-up-time", "1", "--measurement-time", "2"]);
     }
-    match command.status() {
-        Ok(status) if status.success() => {}
-        _ => {
-            eprintln!("bench: the criterion benchmarks failed");
-            return ExitCode::FAILURE;
-        }
+    let status = command
+        .status()
+        .map_err(|err| format!("cannot run cargo bench: {err}"))?;
+    if !status.success() {
+        return Err("the criterion benchmarks failed".to_owned());
     }
-    if let Some(ns) = criterion_mean_ns(&target_dir, "collector_ingest/protobuf") {
-        headlines.push(Headline {
+    let mut found = Vec::new();
+    if let Some(ns) = criterion_mean_ns(target_dir, "collector_ingest/protobuf") {
+        found.push(Headline {
             figure: "collector: OTLP protobuf ingestion, one core".to_owned(),
             value: SPANS_PER_REQUEST as f64 / (ns * 1e-9),
             unit: "spans/s",
             goal: Some((">=", 200_000.0)),
         });
     }
-    if let Some(ns) = criterion_mean_ns(&target_dir, "critical_path/100k_spans") {
-        headlines.push(Headline {
+    if let Some(ns) = criterion_mean_ns(target_dir, "critical_path/100k_spans") {
+        found.push(Headline {
             figure: "collector: critical path of 100,000 spans".to_owned(),
             value: ns / 1e6,
             unit: "ms",
             goal: Some(("<=", 50.0)),
         });
     }
+    Ok(found)
+}
 
-    if !args.no_throughput {
-        println!("== gateway throughput by telemetry (the shop as processes, release build)");
-        if let Err(err) = demo::build_binaries(&root, true) {
-            eprintln!("bench: {err}");
-            return ExitCode::FAILURE;
-        }
-        let settings = Settings {
-            rounds: if args.quick { 1 } else { 3 },
-            seconds: if args.quick { 3 } else { 6 },
-            concurrency: 32,
-            base_port: 18080,
-        };
-        let bin_dir = target_dir.join("release");
-        match throughput::compare(&bin_dir, &target_dir.join("bench/logs"), &settings).await {
-            Ok(medians) => {
-                let off = medians[0].1;
-                headlines.push(Headline {
-                    figure: "gateway: requests/s, telemetry off".to_owned(),
-                    value: off,
-                    unit: "req/s",
-                    goal: None,
-                });
-                for (mode, throughput) in &medians[1..] {
-                    headlines.push(Headline {
-                        figure: format!("gateway: throughput with {mode} / off"),
-                        value: throughput / off,
-                        unit: "ratio",
-                        goal: (*mode == "otlp").then_some((">=", 0.90)),
-                    });
-                }
-            }
-            Err(err) => {
-                eprintln!("bench: the throughput comparison failed: {err}");
-                return ExitCode::FAILURE;
-            }
-        }
+/// The gateway's throughput with each kind of telemetry, as ratios to none.
+async fn run_throughput(
+    root: &Path,
+    target_dir: &Path,
+    quick: bool,
+) -> Result<Vec<Headline>, String> {
+    println!("== gateway throughput by telemetry (the shop as processes, release build)");
+    demo::build_binaries(root, true)?;
+    let settings = Settings {
+        rounds: if quick { 1 } else { 3 },
+        seconds: if quick { 3 } else { 6 },
+        concurrency: 32,
+        base_port: 18080,
+    };
+    let medians = throughput::compare(
+        &target_dir.join("release"),
+        &target_dir.join("bench/logs"),
+        &settings,
+    )
+    .await
+    .map_err(|err| format!("the throughput comparison failed: {err}"))?;
+    let off = medians[0].1;
+    let mut found = vec![Headline {
+        figure: "gateway: requests/s, telemetry off".to_owned(),
+        value: off,
+        unit: "req/s",
+        goal: None,
+    }];
+    for (mode, throughput) in &medians[1..] {
+        found.push(Headline {
+            figure: format!("gateway: throughput with {mode} / off"),
+            value: throughput / off,
+            unit: "ratio",
+            goal: (*mode == "otlp").then_some((">=", 0.90)),
+        });
     }
-
-    headlines::print(&headlines);
-    let saved = target_dir.join("bench/headlines.json");
-    if let Err(err) = headlines::save(&saved, &headlines) {
-        eprintln!("bench: cannot save {}: {err}", saved.display());
-    }
-    ExitCode::SUCCESS
+    Ok(found)
 }

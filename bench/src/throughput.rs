@@ -71,7 +71,6 @@ pub async fn compare(
     log_dir: &Path,
     settings: &Settings,
 ) -> Result<Vec<(&'static str, f64)>, String> {
-    let collector = Collector::start_or_reuse(bin_dir, log_dir).await?;
     let modes = modes();
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
     for round in 1..=settings.rounds {
@@ -84,7 +83,6 @@ pub async fn compare(
             samples[i].push(throughput);
         }
     }
-    let _ = collector.stop();
     Ok(modes
         .iter()
         .zip(samples)
@@ -110,6 +108,16 @@ async fn measure(
         ("PROCESSOR_CAPACITY", "1024".to_owned()),
         ("FAILURE_RATE", "0".to_owned()),
     ]);
+    // A fresh collector for each run that exports: one that had kept every
+    // earlier run's spans would be slower than the one a service meets.
+    let exports = mode
+        .env
+        .iter()
+        .any(|(k, v)| *k == "OTEL_TRACES_EXPORTER" && v == "otlp");
+    let collector = match exports {
+        true => Some(Collector::start_or_reuse(bin_dir, log_dir).await?),
+        false => None,
+    };
     let mut shop = Shop::start(bin_dir, settings.base_port, &env, &log_dir.join(mode.name))
         .map_err(|e| e.to_string())?;
     shop.wait_healthy(Duration::from_secs(15)).await?;
@@ -123,7 +131,8 @@ async fn measure(
     // Warm up: connection pools, allocator, caches.
     loadgen::run(&load(1), std::future::pending()).await;
     let report = loadgen::run(&load(settings.seconds), std::future::pending()).await;
-    let problems = shop.stop(Duration::from_secs(10));
+    let mut problems = shop.stop(Duration::from_secs(10));
+    problems.extend(collector.and_then(Collector::stop));
     if let Some(problem) = problems.first() {
         return Err(problem.clone());
     }

@@ -8,6 +8,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,8 +27,10 @@ pub struct Span {
     pub status: Status,
     /// Spans this one follows from (OTLP links).
     pub links: Vec<(String, String)>,
-    /// The resource's attributes other than `service.name`.
-    pub resource: Vec<(String, Value)>,
+    /// The resource's attributes other than `service.name`, shared by every
+    /// span of one export (cloning them per span was the costliest part of
+    /// ingestion).
+    pub resource: Arc<Vec<(String, Value)>>,
 }
 
 impl Span {
@@ -143,6 +147,7 @@ pub fn from_otlp(request: ExportTraceServiceRequest) -> Result<Vec<Span>, Invali
                 (_, value) => resource.push((key, value)),
             }
         }
+        let resource = Arc::new(resource);
         for scope_spans in resource_spans.scope_spans {
             for span in scope_spans.spans {
                 if span.trace_id.len() != 16 {
@@ -187,7 +192,7 @@ pub fn from_otlp(request: ExportTraceServiceRequest) -> Result<Vec<Span>, Invali
                         .filter(|l| l.trace_id.len() == 16 && l.span_id.len() == 8)
                         .map(|l| (hex(&l.trace_id), hex(&l.span_id)))
                         .collect(),
-                    resource: resource.clone(),
+                    resource: Arc::clone(&resource),
                 });
             }
         }

@@ -100,7 +100,9 @@ impl Store {
     fn insert_in_memory(&self, batch: Vec<Span>) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         for span in batch {
-            inner.services.insert(span.service.clone());
+            if !inner.services.contains(&span.service) {
+                inner.services.insert(span.service.clone());
+            }
             inner.spans += 1;
             match inner.traces.get_mut(&span.trace_id) {
                 Some(spans) => spans.push(span),
@@ -205,7 +207,7 @@ mod tests {
             events: Vec::new(),
             status: Status::Unset,
             links: Vec::new(),
-            resource: Vec::new(),
+            resource: Default::default(),
         }
     }
 

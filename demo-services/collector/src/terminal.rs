@@ -160,7 +160,7 @@ mod tests {
             events: Vec::new(),
             status: Status::Unset,
             links: Vec::new(),
-            resource: Vec::new(),
+            resource: Default::default(),
         }
     }
 

@@ -23,9 +23,20 @@ pub struct TraceIds {
     pub span_id: String,
 }
 
-#[derive(Default)]
 pub(crate) struct TraceIdLayer {
+    enabled: bool,
     dispatch: OnceLock<WeakDispatch>,
+}
+
+impl TraceIdLayer {
+    /// A layer that does nothing unless `enabled`. (An `Option` of a layer
+    /// would be simpler, but is not handed the dispatcher at registration.)
+    pub(crate) fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            dispatch: OnceLock::new(),
+        }
+    }
 }
 
 impl<S> Layer<S> for TraceIdLayer
@@ -37,6 +48,9 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if !self.enabled {
+            return;
+        }
         let Some(span) = ctx.event_span(event) else {
             return;
         };

@@ -233,6 +233,10 @@ where
         // it here: the span's own duration is what the workshop reads.
         .with_tracked_inactivity(false)
         .with_threads(false)
+        // Source file and line of each span: three more attributes to encode,
+        // send and store for every span, and the span name already says
+        // where it comes from.
+        .with_location(false)
         // A trace carries spans, and the events that say something went
         // wrong; the rest is for the logs. Events recorded on spans are
         // exported with them, so keeping INFO chatter out of traces is most
@@ -243,7 +247,9 @@ where
     tracing_subscriber::registry()
         .with(filter)
         .with(spans)
-        .with(TraceIdLayer::default())
+        // Only JSON lines show the ids; looking them up costs a little on
+        // every event, so only then.
+        .with(TraceIdLayer::new(settings.format == LogFormat::Json))
         .with(logs)
 }
 
