@@ -25,8 +25,12 @@ impl Copy {
         let root = scratch.join("journey-workspace");
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).expect("create the copy's folder");
-        for item in ["Cargo.toml", "Cargo.lock", "labs", "solutions", "tools"] {
-            copy_all(&original.join(item), &root.join(item));
+        // Everything but the build output and the history.
+        for entry in std::fs::read_dir(&original).expect("the workspace") {
+            let name = entry.expect("an entry").file_name();
+            if name != "target" && name != ".git" {
+                copy_all(&original.join(&name), &root.join(&name));
+            }
         }
         Self {
             root,
