@@ -48,27 +48,39 @@ struct Node {
 
 /// The critical path of `trace`, from its end back to its start.
 pub fn critical_path(trace: &Trace) -> Vec<Section> {
-    let Some(root) = trace.root() else {
+    let spans = &trace.spans;
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(spans.len());
+    index.extend(
+        spans
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.span_id.as_str(), i)),
+    );
+    // Each span's parent in this trace, by its first reference.
+    let parents: Vec<Option<(usize, RefType)>> = spans
+        .iter()
+        .map(|span| {
+            let reference = span.references.first()?;
+            let parent = *index.get(reference.span_id.as_str())?;
+            Some((parent, reference.ref_type))
+        })
+        .collect();
+    // The root: a span with no parent here, the earliest (then the longest).
+    let Some(root) = (0..spans.len())
+        .filter(|&i| !matches!(parents[i], Some((_, RefType::ChildOf))))
+        .min_by_key(|&i| (spans[i].start_time, std::cmp::Reverse(spans[i].duration)))
+    else {
         return Vec::new();
     };
-    let index: HashMap<&str, usize> = trace
-        .spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.span_id.as_str(), i))
-        .collect();
-    let kind = |i: usize| trace.spans[i].tag("span.kind").and_then(|v| v.as_str());
+    let kind = |i: usize| spans[i].tag("span.kind").and_then(|v| v.as_str());
 
     // The children that block each span.
-    let mut blocking_children: Vec<Vec<usize>> = vec![Vec::new(); trace.spans.len()];
-    for (i, span) in trace.spans.iter().enumerate() {
-        let Some(reference) = span.references.first() else {
+    let mut blocking_children: Vec<Vec<usize>> = vec![Vec::new(); spans.len()];
+    for (i, parent) in parents.iter().enumerate() {
+        let Some((parent, ref_type)) = *parent else {
             continue;
         };
-        let Some(&parent) = index.get(reference.span_id.as_str()) else {
-            continue;
-        };
-        let follows = reference.ref_type == RefType::FollowsFrom
+        let follows = ref_type == RefType::FollowsFrom
             || (kind(i) == Some("consumer") && kind(parent) == Some("producer"));
         if !follows && parent != i {
             blocking_children[parent].push(i);
@@ -76,7 +88,6 @@ pub fn critical_path(trace: &Trace) -> Vec<Section> {
     }
 
     // Sanitise top-down from the root: clamp, or drop with the subtree.
-    let root = index[root.span_id.as_str()];
     let mut nodes: Vec<Option<Node>> = (0..trace.spans.len()).map(|_| None).collect();
     let root_span = &trace.spans[root];
     nodes[root] = Some(Node {
