@@ -40,9 +40,9 @@ reset N *FLAGS:
 solution N:
     @{{workshop}} solution {{N}}
 
-# Check the toolchain, then download and build everything for offline use.
-setup:
-    @{{workshop}} setup
+# Check the toolchain, then download and build everything for offline use (`--with-benches`: the benchmarks too).
+setup *FLAGS:
+    @{{workshop}} setup {{FLAGS}}
 
 # For maintainers and CI: every starter fails its grader, every solution passes.
 verify *FLAGS:

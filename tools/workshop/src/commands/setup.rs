@@ -14,7 +14,7 @@ use crate::build::{self, Progress};
 use crate::catalog::Workspace;
 use crate::report::{BOLD, GREEN, YELLOW, indent};
 
-pub fn run(ws: &Workspace) -> Result<()> {
+pub fn run(ws: &Workspace, with_benches: bool) -> Result<()> {
     let started = Instant::now();
     check_toolchain(ws)?;
 
@@ -90,8 +90,24 @@ pub fn run(ws: &Workspace) -> Result<()> {
         )?;
     }
 
-    // The benchmarks run optimised: build them (and the release binaries of
-    // the services they start) now, so that `just bench` needs no network.
+    // The benchmarks run optimised, which is a second, longer build of
+    // everything: only on request. Without it they still build offline
+    // later, since every crate was fetched above.
+    if with_benches {
+        build_benches(ws)?;
+    }
+
+    println!(
+        "{GREEN}Setup done in {:.0} s.{GREEN:#} Everything is built; the workshop now works \
+         offline. Start with {BOLD}`just lab 1`{BOLD:#} or {BOLD}`just demo`{BOLD:#}; \
+         `just list` shows every lab.",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The benchmarks, and the release binaries of what they start.
+fn build_benches(ws: &Workspace) -> Result<()> {
     let mut command = build::cargo(ws);
     command.args([
         "build",
@@ -101,7 +117,7 @@ pub fn run(ws: &Workspace) -> Result<()> {
         "--benches",
         "--bins",
     ]);
-    for package in [
+    let packages = [
         "workshop-bench",
         "catalog",
         "inventory",
@@ -110,7 +126,8 @@ pub fn run(ws: &Workspace) -> Result<()> {
         "gateway",
         "collector",
         "loadgen",
-    ] {
+    ];
+    for package in packages {
         command.args(["-p", package]);
     }
     let output = build::run_cargo(
@@ -126,12 +143,6 @@ pub fn run(ws: &Workspace) -> Result<()> {
             output.cargo_failure.unwrap_or_default()
         );
     }
-
-    println!(
-        "{GREEN}Setup done in {:.0} s.{GREEN:#} Everything is built; the workshop now works \
-         offline. Start with {BOLD}`just lab 1`{BOLD:#} or {BOLD}`just demo`{BOLD:#}; `just list` shows every lab.",
-        started.elapsed().as_secs_f64()
-    );
     Ok(())
 }
 
