@@ -5,12 +5,16 @@
 //! `with_default`). Nothing global is touched, so checks can run in parallel
 //! threads, or in parallel processes, without seeing each other's spans.
 //!
+//! For labs with services, [`services`] runs each on its own port, thread
+//! and tracer, spans in memory.
+//!
 //! The records keep what a learner controls (names, levels, fields, nesting)
 //! and nothing they don't (ids, timestamps), so a check can compare them with
 //! plain equality and print them in a failure message that a person can read.
 
 mod capture;
 mod record;
+pub mod services;
 
 pub use capture::{CaptureLayer, Captured, capture};
 pub use record::{EventRecord, SpanRecord, Value};
