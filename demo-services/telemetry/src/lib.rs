@@ -31,6 +31,7 @@
 pub mod http;
 mod ids;
 mod json;
+pub mod layers;
 pub mod propagation;
 mod setup;
 

@@ -4,22 +4,19 @@ use std::fmt;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{
     BatchConfig, BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanExporter,
 };
-use tracing::{Level, Subscriber};
-use tracing_subscriber::filter::filter_fn;
+use tracing::Subscriber;
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::fmt::format::JsonFields;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::ids::TraceIdLayer;
-use crate::json::JsonLines;
+use crate::layers;
 
 /// The workshop's collector, on the OTLP/HTTP port.
 const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:4318";
@@ -216,37 +213,12 @@ where
                 )
                 .boxed(),
         ),
-        LogFormat::Json => Some(
-            tracing_subscriber::fmt::layer()
-                .with_writer(writer)
-                .fmt_fields(JsonFields::new())
-                .event_format(JsonLines)
-                .boxed(),
-        ),
+        LogFormat::Json => Some(layers::json(writer).boxed()),
         LogFormat::Off => None,
     };
-    let tracer = provider.tracer(settings.service.clone());
-    let spans = tracing_opentelemetry::layer()
-        .with_tracer(tracer)
-        // Busy/idle time per span costs two clock reads on every enter and
-        // exit; thread names cost an allocation per span. Neither is worth
-        // it here: the span's own duration is what the workshop reads.
-        .with_tracked_inactivity(false)
-        .with_threads(false)
-        // Source file and line of each span: three more attributes to encode,
-        // send and store for every span, and the span name already says
-        // where it comes from.
-        .with_location(false)
-        // A trace carries spans, and the events that say something went
-        // wrong; the rest is for the logs. Events recorded on spans are
-        // exported with them, so keeping INFO chatter out of traces is most
-        // of what export costs beyond the spans themselves.
-        .with_filter(filter_fn(|meta| {
-            meta.is_span() || *meta.level() <= Level::WARN
-        }));
     tracing_subscriber::registry()
         .with(filter)
-        .with(spans)
+        .with(layers::spans(provider, &settings.service))
         // Only JSON lines show the ids; looking them up costs a little on
         // every event, so only then.
         .with(TraceIdLayer::new(settings.format == LogFormat::Json))

@@ -1,0 +1,74 @@
+//! The pieces `init` is made of, for those who compose a subscriber of
+//! their own (lab 02 does): each is one layer of a `tracing_subscriber`
+//! registry.
+//!
+//! ```no_run
+//! # use tracing_subscriber::prelude::*;
+//! let provider = telemetry::tracer_provider::<opentelemetry_sdk::trace::InMemorySpanExporter>("svc", None);
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(tracing_subscriber::EnvFilter::new("info"))
+//!     .with(telemetry::layers::spans(&provider, "svc"))
+//!     .with(telemetry::layers::trace_ids())
+//!     .with(telemetry::layers::json(std::io::stdout));
+//! ```
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::{Level, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::JsonFields;
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::ids::TraceIdLayer;
+use crate::json::JsonLines;
+
+/// Hands every span to OpenTelemetry (`provider`), which gives it its trace
+/// and span ids and exports it, with the warnings and errors inside it.
+pub fn spans<S>(provider: &SdkTracerProvider, service: &str) -> impl Layer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer(service.to_owned()))
+        // Busy/idle time per span costs two clock reads on every enter and
+        // exit; thread names cost an allocation per span. Neither is worth
+        // it here: the span's own duration is what the workshop reads.
+        .with_tracked_inactivity(false)
+        .with_threads(false)
+        // Source file and line of each span: three more attributes to encode,
+        // send and store for every span, and the span name already says
+        // where it comes from.
+        .with_location(false)
+        // A trace carries spans, and the events that say something went
+        // wrong; the rest is for the logs. Events recorded on spans are
+        // exported with them, so keeping INFO chatter out of traces is most
+        // of what export costs beyond the spans themselves.
+        .with_filter(filter_fn(|meta| {
+            meta.is_span() || *meta.level() <= Level::WARN
+        }))
+}
+
+/// Looks up each span's OpenTelemetry ids for [`json`] to print. Put it
+/// after [`spans`], which assigns them.
+pub fn trace_ids<S>() -> impl Layer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    TraceIdLayer::new(true)
+}
+
+/// One JSON object per event, written to `writer`: the event's fields, the
+/// current span's fields, the names of the spans around it, and (with
+/// [`trace_ids`]) `trace_id` and `span_id`.
+pub fn json<S, W>(writer: W) -> impl Layer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .with_writer(writer)
+        .fmt_fields(JsonFields::new())
+        .event_format(JsonLines)
+}
