@@ -1,0 +1,63 @@
+//! Lab 02, subscribers and structured output.
+//!
+//! Spans and events are only recorded; what becomes of them is decided by
+//! the *subscriber*. In `tracing_subscriber` a subscriber is a registry with
+//! layers stacked on it: a filter decides what is recorded at all, and each
+//! output is a layer with its own format and its own writer. Here you build
+//! the one a service needs: human lines for the developer at the console,
+//! JSON lines (with the trace ids) for log aggregation.
+//!
+//! Run `just lab 2` to check your work, `just hint 2` when stuck.
+
+#![allow(unused_variables)] // The starter ignores its arguments until you use them.
+
+pub mod scenario;
+
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::Subscriber;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::registry::LookupSpan;
+
+/// The filter when `RUST_LOG` says nothing: INFO and above, from everyone.
+pub const DEFAULT_FILTER: &str = "info";
+
+/// The filter directive to use: what `RUST_LOG` holds, or
+/// [`DEFAULT_FILTER`] when it is unset or empty.
+pub fn filter_directive(rust_log: Option<String>) -> String {
+    // TODO(step 1): `rust_log` when it holds something, DEFAULT_FILTER otherwise.
+    todo!("choose the filter directive")
+}
+
+/// The workshop's subscriber.
+///
+/// - `filter`: an `EnvFilter` directive, such as `info` or `lab02=debug`;
+/// - `console`: where the human-readable lines go;
+/// - `json`: where the JSON lines go, one per event, each with the current
+///   span's fields and the trace and span ids;
+/// - `provider`: the OpenTelemetry tracer provider that gives spans ids.
+pub fn subscriber<C, J>(
+    filter: &str,
+    console: C,
+    json: J,
+    provider: &SdkTracerProvider,
+) -> impl Subscriber + Send + Sync + for<'a> LookupSpan<'a>
+where
+    C: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    J: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    // TODO(step 2): a filter layer, `EnvFilter`, built from `filter`.
+    // TODO(step 3): a console layer, `tracing_subscriber::fmt::layer()`,
+    //               writing to `console`, without colours.
+    // TODO(step 4): the OpenTelemetry layer, `telemetry::layers::spans(provider, "lab02")`,
+    //               then `telemetry::layers::trace_ids()`, which looks the ids up.
+    // TODO(step 5): a JSON layer writing to `json`: `telemetry::layers::json(json)`.
+    tracing_subscriber::registry()
+}
+
+/// For a real program: the filter from `RUST_LOG`, human lines on standard
+/// error, JSON lines on standard output.
+pub fn init(provider: &SdkTracerProvider) {
+    let filter = filter_directive(std::env::var("RUST_LOG").ok());
+    let subscriber = subscriber(&filter, std::io::stderr, std::io::stdout, provider);
+    tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+}
