@@ -15,7 +15,10 @@ pub fn handle_request(request_id: u64) {
         warn!(attempt = 1, "payment processor busy, retrying");
         info!("charged");
     });
-    error!(reason = "audit log unavailable", "order confirmed but not audited");
+    error!(
+        reason = "audit log unavailable",
+        "order confirmed but not audited"
+    );
 }
 
 /// What a service says when it starts: outside any span.

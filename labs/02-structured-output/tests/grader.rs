@@ -16,7 +16,10 @@ struct Output(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Output {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(bytes);
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(bytes);
         Ok(bytes.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -27,7 +30,10 @@ impl Write for Output {
 impl Output {
     fn lines(&self) -> Vec<String> {
         let bytes = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        String::from_utf8_lossy(&bytes).lines().map(strip_colours).collect()
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(strip_colours)
+            .collect()
     }
 }
 
@@ -82,16 +88,22 @@ fn json_lines(filter: &str) -> Vec<Value> {
 }
 
 fn messages(lines: &[Value]) -> Vec<String> {
-    lines.iter().map(|l| l["message"].as_str().unwrap_or("").to_owned()).collect()
+    lines
+        .iter()
+        .map(|l| l["message"].as_str().unwrap_or("").to_owned())
+        .collect()
 }
 
 fn find<'a>(lines: &'a [Value], message: &str) -> &'a Value {
-    lines.iter().find(|l| l["message"] == message).unwrap_or_else(|| {
-        panic!(
-            "No JSON line with the message {message:?}; the messages were {:?}.",
-            messages(lines)
-        )
-    })
+    lines
+        .iter()
+        .find(|l| l["message"] == message)
+        .unwrap_or_else(|| {
+            panic!(
+                "No JSON line with the message {message:?}; the messages were {:?}.",
+                messages(lines)
+            )
+        })
 }
 
 #[test]
@@ -223,9 +235,15 @@ fn each_event_once_per_output() {
         console.len(),
         console.join("\n")
     );
-    let accepted = console.iter().find(|l| l.contains("order accepted")).unwrap_or_else(|| {
-        panic!("No console line says \"order accepted\":\n{}", console.join("\n"))
-    });
+    let accepted = console
+        .iter()
+        .find(|l| l.contains("order accepted"))
+        .unwrap_or_else(|| {
+            panic!(
+                "No console line says \"order accepted\":\n{}",
+                console.join("\n")
+            )
+        });
     assert!(
         serde_json::from_str::<Value>(accepted).is_err() && accepted.contains("INFO"),
         "Console lines are for people: plain text with the level, not JSON: {accepted}"

@@ -11,10 +11,10 @@ pub mod scenario;
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Subscriber;
+use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::EnvFilter;
 
 /// The filter when `RUST_LOG` says nothing: INFO and above, from everyone.
 pub const DEFAULT_FILTER: &str = "info";
@@ -52,7 +52,11 @@ where
     });
     tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_writer(console).with_ansi(false))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(console)
+                .with_ansi(false),
+        )
         .with(telemetry::layers::spans(provider, "lab02"))
         .with(telemetry::layers::trace_ids())
         .with(telemetry::layers::json(json))

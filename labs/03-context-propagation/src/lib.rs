@@ -1,0 +1,17 @@
+//! Lab 03, context across services.
+//!
+//! Two services: `frontend` answers `GET /quote/{talk_id}?quantity=N` and
+//! asks `prices` for the unit price. Each makes spans, but so far each
+//! request makes *two* traces, one per service: nothing tells `prices` that
+//! its work belongs to the frontend's request. The W3C Trace Context header,
+//! `traceparent`, is how a request carries its trace from one service to
+//! the next; OpenTelemetry's propagator reads and writes it.
+//!
+//! Your part is `propagation.rs`; the services are given.
+//!
+//! Run `just lab 3` to check your work, `just hint 3` when stuck.
+
+pub mod frontend;
+pub mod prices;
+pub mod propagation;
+pub mod server;
