@@ -1,0 +1,65 @@
+//! Lab 04, export, and losing nothing.
+//!
+//! Spans are only useful where someone can look at them: in a collector.
+//! OpenTelemetry sends them over OTLP, here OTLP/HTTP to the workshop's
+//! collector, which speaks what Jaeger and Tempo speak. Sending each span
+//! as it ends would cost a request per span; a *batch processor* queues them
+//! and sends them in batches, from a thread of its own. The price of a queue
+//! is that spans wait in it: a service that exits without flushing the queue
+//! loses its last spans, the ones about how it ended.
+//!
+//! Run `just lab 4` to check your work, `just hint 4` when stuck.
+
+pub mod service;
+
+use opentelemetry_otlp::ExporterBuildError;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::Subscriber;
+
+/// Flushes and stops the span export when the service is done.
+pub struct Telemetry {
+    #[allow(dead_code)] // Read once step 5 is done.
+    provider: SdkTracerProvider,
+}
+
+/// Sets up span export for `service`: every span goes, in batches, over
+/// OTLP/HTTP to the collector at `endpoint` (for example
+/// `http://127.0.0.1:4318`). Returns the subscriber to install and the
+/// handle that flushes at shutdown.
+pub fn telemetry(
+    service: &str,
+    endpoint: &str,
+) -> Result<(impl Subscriber + Send + Sync, Telemetry), ExporterBuildError> {
+    // TODO(step 1): the exporter, `opentelemetry_otlp::SpanExporter::builder()`,
+    //               `.with_http()`, `.with_endpoint(...)` (the collector takes
+    //               traces at `{endpoint}/v1/traces`), `.build()?`.
+    // TODO(step 2): the provider, `SdkTracerProvider::builder()`, with the
+    //               exporter behind a batch processor and with `resource(service)`.
+    // TODO(step 4): the subscriber: a registry with the OpenTelemetry layer,
+    //               `tracing_opentelemetry::layer().with_tracer(provider.tracer(...))`.
+    let _ = (service, endpoint);
+    let provider = SdkTracerProvider::builder().build();
+    Ok((tracing_subscriber::registry(), Telemetry { provider }))
+}
+
+/// What every span says about where it comes from: the service's name,
+/// version and environment.
+pub fn resource(service: &str) -> Resource {
+    // TODO(step 3): `Resource::builder()` with the service name, and the
+    //               attributes `service.version` (this crate's version:
+    //               `env!("CARGO_PKG_VERSION")`) and
+    //               `deployment.environment.name` = "workshop".
+    let _ = service;
+    Resource::builder_empty().build()
+}
+
+impl Telemetry {
+    /// Sends every span still queued, then stops the export. Call it last,
+    /// once the service has served its last request.
+    pub fn shutdown(self) -> OTelSdkResult {
+        // TODO(step 5): shut the provider down: that flushes its queue.
+        Ok(())
+    }
+}
