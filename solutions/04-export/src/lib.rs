@@ -21,7 +21,10 @@ pub struct Telemetry {
 /// OTLP/HTTP to the collector at `endpoint` (for example
 /// `http://127.0.0.1:4318`). Returns the subscriber to install and the
 /// handle that flushes at shutdown.
-pub fn telemetry(service: &str, endpoint: &str) -> Result<(impl Subscriber + Send + Sync, Telemetry), ExporterBuildError> {
+pub fn telemetry(
+    service: &str,
+    endpoint: &str,
+) -> Result<(impl Subscriber + Send + Sync, Telemetry), ExporterBuildError> {
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_endpoint(format!("{endpoint}/v1/traces"))
