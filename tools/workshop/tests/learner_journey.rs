@@ -134,9 +134,21 @@ fn a_learner_and_a_grading_robot_walk_through_lab_01() {
         grades["labs"][0]["checks"].as_array().map(Vec::len),
         Some(8)
     );
+    // JUnit says the same as the JSON: a case per check, a failure or an
+    // error per check that did not pass.
+    let labs = grades["labs"].as_array().expect("labs");
+    let checks: Vec<&serde_json::Value> = labs
+        .iter()
+        .flat_map(|l| l["checks"].as_array().unwrap())
+        .collect();
+    let not_passed = checks.iter().filter(|c| c["status"] != "passed").count();
     let junit = std::fs::read_to_string(ws.target.join("workshop/junit.xml")).expect("junit.xml");
-    let (cases, failures) = count_junit(&junit);
-    assert_eq!((cases, failures), (8, 8), "{junit}");
+    let (suites, cases, failures) = count_junit(&junit);
+    assert_eq!(
+        (suites, cases, failures),
+        (labs.len(), checks.len(), not_passed),
+        "{junit}"
+    );
 
     // An edited grader is reported as tampered, never as passed.
     let grader = format!("{LAB}/tests/grader.rs");
@@ -234,21 +246,23 @@ fn a_learner_and_a_grading_robot_walk_through_lab_01() {
     assert!(stdout(&reset).contains("Your work was saved in"));
 }
 
-/// (test cases, failures) in a JUnit document, read with a real XML parser.
-fn count_junit(xml: &str) -> (usize, usize) {
+/// (test suites, test cases, failures and errors) in a JUnit document, read
+/// with a real XML parser.
+fn count_junit(xml: &str) -> (usize, usize, usize) {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(xml);
-    let (mut cases, mut failures) = (0, 0);
+    let (mut suites, mut cases, mut failures) = (0, 0, 0);
     loop {
         match reader.read_event().expect("junit.xml is well-formed XML") {
             Event::Start(e) | Event::Empty(e) => match e.name().as_ref() {
+                "testsuite" => suites += 1,
                 "testcase" => cases += 1,
-                "failure" => failures += 1,
+                "failure" | "error" => failures += 1,
                 _ => {}
             },
             Event::Eof => break,
             _ => {}
         }
     }
-    (cases, failures)
+    (suites, cases, failures)
 }
