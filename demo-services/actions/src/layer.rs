@@ -1,0 +1,176 @@
+//! The layer that turns finished actions into records for a sink.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::action::ActionData;
+use crate::clock::{Clock, SystemClock};
+use crate::format::{Record, RecordKind};
+use crate::levels::Outcome;
+
+/// Where records go. A sink says which records it wants in full (building
+/// one costs a timestamp and a copy of the action's data), and may take
+/// every action's end cheaply through [`Sink::ended`].
+pub trait Sink: Send + Sync + 'static {
+    /// Whether to build a full record of this kind.
+    fn wants(&self, kind: RecordKind) -> bool;
+    /// A record this sink wanted.
+    fn record(&self, record: &Record);
+    /// Every action's end: name, outcome and duration, whatever
+    /// [`Sink::wants`] said.
+    fn ended(&self, _name: &'static str, _outcome: Outcome, _duration_us: u64) {}
+}
+
+static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
+
+/// A `tracing_subscriber` layer feeding one sink; add one per sink, next to
+/// any other layer. Durations are measured with its clock.
+pub struct ActionLayer<K, C = SystemClock> {
+    id: usize,
+    sink: K,
+    clock: C,
+}
+
+impl<K: Sink> ActionLayer<K> {
+    pub fn new(sink: K) -> Self {
+        Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            sink,
+            clock: SystemClock::default(),
+        }
+    }
+}
+
+impl<K: Sink, C: Clock> ActionLayer<K, C> {
+    /// The same layer, measuring with `clock` (a [`crate::ManualClock`] in tests).
+    pub fn with_clock<C2: Clock>(self, clock: C2) -> ActionLayer<K, C2> {
+        ActionLayer {
+            id: self.id,
+            sink: self.sink,
+            clock,
+        }
+    }
+}
+
+/// When each layer saw an action begin, by layer: layers may have clocks of
+/// their own.
+#[derive(Default)]
+struct Starts(Vec<(usize, u64)>);
+
+fn is_action(meta: &tracing::Metadata<'_>) -> bool {
+    meta.target() == crate::TARGET && meta.name() == "action"
+}
+
+fn now_rfc3339() -> String {
+    let mut timestamp = String::with_capacity(32);
+    let _ = SystemTime.format_time(&mut Writer::new(&mut timestamp));
+    timestamp
+}
+
+impl<S, K, C> Layer<S> for ActionLayer<K, C>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    K: Sink,
+    C: Clock,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if !is_action(attrs.metadata()) {
+            return;
+        }
+        if let Some(span) = ctx.span(id) {
+            let now = self.clock.now_ns();
+            let mut extensions = span.extensions_mut();
+            match extensions.get_mut::<Starts>() {
+                Some(starts) => starts.0.push((self.id, now)),
+                None => extensions.insert(Starts(vec![(self.id, now)])),
+            }
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if event.metadata().target() != crate::TARGET {
+            return;
+        }
+        let mut text = TextVisitor::default();
+        event.record(&mut text);
+        let Some((kind, text)) = text.found else {
+            return;
+        };
+        if !self.sink.wants(kind) {
+            return;
+        }
+        let name = ctx
+            .event_span(event)
+            .and_then(|s| s.extensions().get::<ActionData>().map(|d| d.name))
+            .unwrap_or("unknown");
+        self.sink.record(&Record {
+            timestamp: now_rfc3339(),
+            kind,
+            name: name.to_owned(),
+            duration_us: None,
+            fields: vec![("text".to_owned(), Value::String(text))],
+        });
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        if !is_action(span.metadata()) {
+            return;
+        }
+        let now = self.clock.now_ns();
+        let extensions = span.extensions();
+        let (Some(data), Some(starts)) = (extensions.get::<ActionData>(), extensions.get::<Starts>()) else {
+            return;
+        };
+        let Some(&(_, started)) = starts.0.iter().find(|(layer, _)| *layer == self.id) else {
+            return;
+        };
+        let outcome = data.outcome.unwrap_or(Outcome::Success);
+        let duration_us = now.saturating_sub(started) / 1_000;
+        self.sink.ended(data.name, outcome, duration_us);
+        if !self.sink.wants(RecordKind::End(outcome)) {
+            return;
+        }
+        let mut fields: Vec<(String, Value)> = data.data.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        if let Some(reason) = &data.reason {
+            fields.push(("reason".to_owned(), Value::String(reason.clone())));
+        }
+        self.sink.record(&Record {
+            timestamp: now_rfc3339(),
+            kind: RecordKind::End(outcome),
+            name: data.name.to_owned(),
+            duration_us: Some(duration_us),
+            fields,
+        });
+    }
+}
+
+/// Finds an action's comment or warning text in an event.
+#[derive(Default)]
+struct TextVisitor {
+    found: Option<(RecordKind, String)>,
+}
+
+impl Visit for TextVisitor {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let kind = match field.name() {
+            "comment" => RecordKind::Comment,
+            "warning" => RecordKind::Warning,
+            _ => return,
+        };
+        self.found = Some((kind, format!("{value:?}")));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.record_debug(field, &format_args!("{value}"));
+    }
+}
