@@ -51,20 +51,24 @@ impl Action {
     pub fn set(&self, key: &'static str, value: impl Into<Value>) {
         let value = value.into();
         self.span.set_attribute(key, value.to_string());
-        with_data(&self.span, |data| match data.data.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, old)) => *old = value,
-            None => data.data.push((key, value)),
+        with_data(&self.span, |data| {
+            match data.data.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, old)) => *old = value,
+                None => data.data.push((key, value)),
+            }
         });
     }
 
     /// A remark about the action as it runs (lithoxyl's comment).
     pub fn comment(&self, text: impl Display) {
-        self.span.in_scope(|| tracing::info!(target: "actions", comment = %text));
+        self.span
+            .in_scope(|| tracing::info!(target: "actions", comment = %text));
     }
 
     /// Something worth attention that did not stop the action.
     pub fn warn(&self, text: impl Display) {
-        self.span.in_scope(|| tracing::warn!(target: "actions", warning = %text));
+        self.span
+            .in_scope(|| tracing::warn!(target: "actions", warning = %text));
     }
 
     /// Marks the action failed: an expected, handled failure, with its
@@ -126,7 +130,8 @@ impl Drop for ActionGuard {
     fn drop(&mut self) {
         if self.action.outcome().is_none() {
             if std::thread::panicking() {
-                self.action.mark(Outcome::Exception, Some("panicked".to_owned()));
+                self.action
+                    .mark(Outcome::Exception, Some("panicked".to_owned()));
             } else {
                 self.action.mark(Outcome::Success, None);
             }
@@ -163,7 +168,10 @@ pub fn begin(name: &'static str) -> ActionGuard {
 /// Runs `f` as the action `name`, inside its span: `Ok` ends it a success,
 /// `Err` an exception, a panic an exception too (and goes on unwinding),
 /// unless `f` marked it failed with [`Action::fail`].
-pub fn run<T, E: Display>(name: &'static str, f: impl FnOnce(&Action) -> Result<T, E>) -> Result<T, E> {
+pub fn run<T, E: Display>(
+    name: &'static str,
+    f: impl FnOnce(&Action) -> Result<T, E>,
+) -> Result<T, E> {
     let guard = begin(name);
     let result = guard.span.in_scope(|| f(&guard));
     guard.finish(&result);

@@ -165,13 +165,17 @@ impl std::error::Error for ParseError {}
 
 pub(crate) fn is_identifier(text: &str) -> bool {
     let mut chars = text.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
 }
 
 fn needs_quotes(text: &str) -> bool {
     text.is_empty()
-        || text.chars().any(|c| c == ' ' || c == '"' || c == '\\' || c == '=' || c.is_control())
+        || text
+            .chars()
+            .any(|c| c == ' ' || c == '"' || c == '\\' || c == '=' || c.is_control())
         || !matches!(bare(text), Value::String(_))
 }
 
@@ -295,7 +299,10 @@ mod tests {
     fn lines_look_as_documented() {
         let record = end(
             Outcome::Failure,
-            vec![("amount_cents", 9000.into()), ("reason", "card declined".into())],
+            vec![
+                ("amount_cents", 9000.into()),
+                ("reason", "card declined".into()),
+            ],
         );
         assert_eq!(
             record.to_string(),
@@ -303,7 +310,12 @@ mod tests {
         );
         let tricky = end(
             Outcome::Success,
-            vec![("id", "42".into()), ("note", "a \"b\"\\c\nd".into()), ("flag", true.into()), ("empty", "".into())],
+            vec![
+                ("id", "42".into()),
+                ("note", "a \"b\"\\c\nd".into()),
+                ("flag", true.into()),
+                ("empty", "".into()),
+            ],
         );
         assert_eq!(
             tricky.to_string(),
@@ -314,10 +326,22 @@ mod tests {
     #[test]
     fn malformed_lines_say_what_is_wrong() {
         assert_eq!(Record::parse(""), Err(ParseError::Missing("time")));
-        assert_eq!(Record::parse("t X a"), Err(ParseError::Kind("X".to_owned())));
-        assert_eq!(Record::parse("t S a 12ms"), Err(ParseError::Duration("12ms".to_owned())));
-        assert_eq!(Record::parse("t S a 12us k=\"open"), Err(ParseError::Unterminated));
-        assert!(matches!(Record::parse("t S a 12us novalue"), Err(ParseError::Field(_))));
+        assert_eq!(
+            Record::parse("t X a"),
+            Err(ParseError::Kind("X".to_owned()))
+        );
+        assert_eq!(
+            Record::parse("t S a 12ms"),
+            Err(ParseError::Duration("12ms".to_owned()))
+        );
+        assert_eq!(
+            Record::parse("t S a 12us k=\"open"),
+            Err(ParseError::Unterminated)
+        );
+        assert!(matches!(
+            Record::parse("t S a 12us novalue"),
+            Err(ParseError::Field(_))
+        ));
     }
 
     fn identifier() -> impl Strategy<Value = String> {
@@ -342,15 +366,19 @@ mod tests {
             Just(RecordKind::Comment),
             Just(RecordKind::Warning),
         ];
-        (kind, identifier(), any::<u64>(), proptest::collection::vec((identifier(), value()), 0..6)).prop_map(
-            |(kind, name, duration, fields)| Record {
+        (
+            kind,
+            identifier(),
+            any::<u64>(),
+            proptest::collection::vec((identifier(), value()), 0..6),
+        )
+            .prop_map(|(kind, name, duration, fields)| Record {
                 timestamp: "2026-11-26T10:02:03.456789Z".to_owned(),
                 kind,
                 name,
                 duration_us: matches!(kind, RecordKind::End(_)).then_some(duration),
                 fields,
-            },
-        )
+            })
     }
 
     proptest! {

@@ -30,6 +30,18 @@ pub trait Sink: Send + Sync + 'static {
     fn ended(&self, _name: &'static str, _outcome: Outcome, _duration_us: u64) {}
 }
 
+impl Sink for Box<dyn Sink> {
+    fn wants(&self, kind: RecordKind) -> bool {
+        (**self).wants(kind)
+    }
+    fn record(&self, record: &Record) {
+        (**self).record(record);
+    }
+    fn ended(&self, name: &'static str, outcome: Outcome, duration_us: u64) {
+        (**self).ended(name, outcome, duration_us);
+    }
+}
+
 static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 
 /// A `tracing_subscriber` layer feeding one sink; add one per sink, next to
@@ -128,7 +140,9 @@ where
         }
         let now = self.clock.now_ns();
         let extensions = span.extensions();
-        let (Some(data), Some(starts)) = (extensions.get::<ActionData>(), extensions.get::<Starts>()) else {
+        let (Some(data), Some(starts)) =
+            (extensions.get::<ActionData>(), extensions.get::<Starts>())
+        else {
             return;
         };
         let Some(&(_, started)) = starts.0.iter().find(|(layer, _)| *layer == self.id) else {
@@ -140,7 +154,11 @@ where
         if !self.sink.wants(RecordKind::End(outcome)) {
             return;
         }
-        let mut fields: Vec<(String, Value)> = data.data.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        let mut fields: Vec<(String, Value)> = data
+            .data
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
         if let Some(reason) = &data.reason {
             fields.push(("reason".to_owned(), Value::String(reason.clone())));
         }

@@ -41,7 +41,10 @@ where
 
     fn record(&self, record: &Record) {
         // One write call per line, so lines from threads do not interleave.
-        let _ = self.writer.make_writer().write_all(format!("{record}\n").as_bytes());
+        let _ = self
+            .writer
+            .make_writer()
+            .write_all(format!("{record}\n").as_bytes());
     }
 }
 
@@ -69,6 +72,9 @@ where
     }
 
     fn record(&self, record: &Record) {
-        let _ = self.writer.make_writer().write_all(format!("{}\n", record.to_json()).as_bytes());
+        let _ = self
+            .writer
+            .make_writer()
+            .write_all(format!("{}\n", record.to_json()).as_bytes());
     }
 }

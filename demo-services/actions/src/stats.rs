@@ -68,7 +68,8 @@ impl PerAction {
     fn new(now_ns: u64) -> Self {
         Self {
             counts: [0; 3],
-            durations: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds"),
+            durations: Histogram::new_with_bounds(1, 3_600_000_000, 3)
+                .expect("valid histogram bounds"),
             rates: [Ewma::default(); 3],
             uncounted: 0,
             last_tick_ns: now_ns,
@@ -192,7 +193,10 @@ mod tests {
         stats.record("reserve", Outcome::Exception, 5);
         clock.advance_secs(5);
         let s = &stats.snapshot()[0];
-        assert_eq!((s.count, s.success, s.failure, s.exception), (1002, 1000, 1, 1));
+        assert_eq!(
+            (s.count, s.success, s.failure, s.exception),
+            (1002, 1000, 1, 1)
+        );
         let within = |value: u64, expected: u64| value.abs_diff(expected) <= expected / 1000 + 1;
         // 1002 values: 5, 5, 10, 20, … 10000; the median is the 501st.
         assert!(within(s.p50_us, 4_990), "{}", s.p50_us);
@@ -203,6 +207,11 @@ mod tests {
         // A quiet minute decays the 1-minute rate far more than the 15-minute one.
         clock.advance_secs(60);
         let s = &stats.snapshot()[0];
-        assert!(s.rate_1m < 200.4 * 0.4 && s.rate_15m > 200.4 * 0.9, "{} {}", s.rate_1m, s.rate_15m);
+        assert!(
+            s.rate_1m < 200.4 * 0.4 && s.rate_15m > 200.4 * 0.9,
+            "{} {}",
+            s.rate_1m,
+            s.rate_15m
+        );
     }
 }

@@ -4,7 +4,9 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use actions::{ActionLayer, HumanSink, Levels, ManualClock, Outcome, Record, RecordKind, Stats, StatsSink};
+use actions::{
+    ActionLayer, HumanSink, Levels, ManualClock, Outcome, Record, RecordKind, Stats, StatsSink,
+};
 use tracing_subscriber::prelude::*;
 
 #[derive(Clone, Default)]
@@ -23,7 +25,9 @@ impl Write for Lines {
 impl Lines {
     fn records(&self) -> Vec<Record> {
         let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        text.lines().map(|l| Record::parse(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+        text.lines()
+            .map(|l| Record::parse(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
     }
 }
 
@@ -39,10 +43,17 @@ fn with_actions(levels: Levels, f: impl FnOnce(&ManualClock)) -> Harness {
     let stats = Arc::new(Stats::with_clock(clock.clone()));
     let writer = lines.clone();
     let subscriber = tracing_subscriber::registry()
-        .with(ActionLayer::new(HumanSink::new(move || writer.clone(), levels)).with_clock(clock.clone()))
+        .with(
+            ActionLayer::new(HumanSink::new(move || writer.clone(), levels))
+                .with_clock(clock.clone()),
+        )
         .with(ActionLayer::new(StatsSink::new(stats.clone())).with_clock(clock.clone()));
     tracing::subscriber::with_default(subscriber, || f(&clock));
-    Harness { lines, stats, clock }
+    Harness {
+        lines,
+        stats,
+        clock,
+    }
 }
 
 #[derive(Debug)]
@@ -88,12 +99,30 @@ fn every_outcome_is_recorded_with_its_data_and_duration() {
         ]
     );
     let reserve = &records[0];
-    assert_eq!(reserve.duration_us, Some(1_500), "measured with the manual clock");
+    assert_eq!(
+        reserve.duration_us,
+        Some(1_500),
+        "measured with the manual clock"
+    );
     assert_eq!(reserve.fields[0], ("talk_id".to_owned(), 3.into()));
-    assert_eq!(reserve.fields[1], ("customer".to_owned(), "ada lovelace".into()));
-    assert_eq!(records[1].fields, [("reason".to_owned(), "card declined".into())], "a failure keeps its reason, not the error");
-    assert_eq!(records[2].fields, [("reason".to_owned(), "the processor is down".into())], "an error escaping with ? is an exception");
-    assert_eq!(records[3].fields, [("reason".to_owned(), "panicked".into())]);
+    assert_eq!(
+        reserve.fields[1],
+        ("customer".to_owned(), "ada lovelace".into())
+    );
+    assert_eq!(
+        records[1].fields,
+        [("reason".to_owned(), "card declined".into())],
+        "a failure keeps its reason, not the error"
+    );
+    assert_eq!(
+        records[2].fields,
+        [("reason".to_owned(), "the processor is down".into())],
+        "an error escaping with ? is an exception"
+    );
+    assert_eq!(
+        records[3].fields,
+        [("reason".to_owned(), "panicked".into())]
+    );
 
     harness.clock.advance_secs(5);
     let stats = harness.stats.snapshot();
@@ -115,9 +144,17 @@ fn a_quiet_service_writes_only_what_went_wrong_but_counts_everything() {
         });
     });
     let records = harness.lines.records();
-    assert_eq!(records.len(), 1, "successes are DEBUG, below the INFO threshold");
+    assert_eq!(
+        records.len(),
+        1,
+        "successes are DEBUG, below the INFO threshold"
+    );
     assert_eq!(records[0].kind, RecordKind::End(Outcome::Failure));
-    assert_eq!(harness.stats.snapshot()[0].count, 4, "statistics count every action");
+    assert_eq!(
+        harness.stats.snapshot()[0].count,
+        4,
+        "statistics count every action"
+    );
 }
 
 #[test]
@@ -144,21 +181,28 @@ fn actions_nest_and_say_things_as_they_run() {
         ],
         "the inner action ends first, inside the outer one"
     );
-    assert_eq!(records[1].fields, [("text".to_owned(), "retrying after 10 ms".into())]);
+    assert_eq!(
+        records[1].fields,
+        [("text".to_owned(), "retrying after 10 ms".into())]
+    );
 }
 
 #[test]
 fn an_async_action_spans_its_awaits() {
     let harness = with_actions(Levels::everything(), |clock| {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let clock = clock.clone();
-        let result: Result<u32, Declined> = runtime.block_on(actions::run_async("quote", |act| async move {
-            act.set("lines", 2);
-            tokio::task::yield_now().await;
-            clock.advance_us(700);
-            tokio::task::yield_now().await;
-            Ok(7)
-        }));
+        let result: Result<u32, Declined> =
+            runtime.block_on(actions::run_async("quote", |act| async move {
+                act.set("lines", 2);
+                tokio::task::yield_now().await;
+                clock.advance_us(700);
+                tokio::task::yield_now().await;
+                Ok(7)
+            }));
         assert_eq!(result.unwrap(), 7);
     });
     let records = harness.lines.records();

@@ -110,6 +110,8 @@ async fn run(args: &Args) -> Result<(), String> {
         .collect();
     println!("Answers by status: {}", statuses.join(", "));
 
+    show_action_stats(args.base_port).await;
+
     let mut problems = Vec::new();
     if args.duration.is_some() {
         problems.extend(shop.stop(Duration::from_secs(10)));
@@ -135,6 +137,39 @@ async fn run(args: &Args) -> Result<(), String> {
         return Err("no request completed".to_owned());
     }
     Ok(())
+}
+
+/// Every service's actions, from its `GET /stats`: counts by outcome,
+/// duration quantiles and the one-minute rate.
+async fn show_action_stats(base_port: u16) {
+    println!();
+    println!(
+        "{:<10} {:<9} {:>7} {:>6} {:>6} {:>6} {:>9} {:>9} {:>8}",
+        "service", "action", "count", "ok", "failed", "errors", "p50 ms", "p99 ms", "per s"
+    );
+    for (name, offset) in SERVICES {
+        let url = format!("http://127.0.0.1:{}/stats", base_port + offset);
+        let Ok(response) = reqwest::get(&url).await else {
+            continue;
+        };
+        let Ok(stats) = response.json::<Vec<serde_json::Value>>().await else {
+            continue;
+        };
+        for action in stats {
+            let number = |key: &str| action[key].as_u64().unwrap_or(0);
+            println!(
+                "{name:<10} {:<9} {:>7} {:>6} {:>6} {:>6} {:>9.1} {:>9.1} {:>8.1}",
+                action["action"].as_str().unwrap_or("?"),
+                number("count"),
+                number("success"),
+                number("failure"),
+                number("exception"),
+                number("p50_us") as f64 / 1000.0,
+                number("p99_us") as f64 / 1000.0,
+                action["rate_1m"].as_f64().unwrap_or(0.0),
+            );
+        }
+    }
 }
 
 async fn ctrl_c() {

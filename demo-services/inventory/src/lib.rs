@@ -72,40 +72,46 @@ async fn availability(
     Ok(Json(Availability { talk_id, available }))
 }
 
-#[tracing::instrument(skip(inventory), fields(reservation_id))]
+/// Reserving seats is the action `reserve`: sold out and unknown talks are
+/// its failures.
 async fn reserve(
     State(inventory): State<Arc<Inventory>>,
     ApiJson(request): ApiJson<ReservationRequest>,
 ) -> Result<(StatusCode, Json<Reservation>), ApiError> {
-    if !(1..=MAX_SEATS_PER_LINE).contains(&request.quantity) {
-        return Err(ApiError::unprocessable(format!(
-            "quantity must be from 1 to {MAX_SEATS_PER_LINE}, not {}",
-            request.quantity
-        )));
-    }
-    let reservation = if inventory.fixes.lock() {
-        let reservation = take_seats(
-            &mut *inventory.seats.lock().await,
-            &inventory.next_id,
-            &request,
-        )?;
-        write_audit_record(&reservation).await;
-        reservation
-    } else {
-        // The problem: `seats` stays locked while the audit write waits.
-        let mut seats = inventory.seats.lock().await;
-        let reservation = take_seats(&mut seats, &inventory.next_id, &request)?;
-        write_audit_record(&reservation).await;
-        drop(seats);
-        reservation
-    };
-    tracing::Span::current().record("reservation_id", reservation.reservation_id);
-    inventory
-        .reservations
-        .lock()
-        .await
-        .insert(reservation.reservation_id, reservation.clone());
-    Ok((StatusCode::CREATED, Json(reservation)))
+    shop::action("reserve", |act| async move {
+        act.set("talk_id", request.talk_id);
+        act.set("quantity", request.quantity);
+        if !(1..=MAX_SEATS_PER_LINE).contains(&request.quantity) {
+            return Err(ApiError::unprocessable(format!(
+                "quantity must be from 1 to {MAX_SEATS_PER_LINE}, not {}",
+                request.quantity
+            )));
+        }
+        let reservation = if inventory.fixes.lock() {
+            let reservation = take_seats(
+                &mut *inventory.seats.lock().await,
+                &inventory.next_id,
+                &request,
+            )?;
+            write_audit_record(&reservation).await;
+            reservation
+        } else {
+            // The problem: `seats` stays locked while the audit write waits.
+            let mut seats = inventory.seats.lock().await;
+            let reservation = take_seats(&mut seats, &inventory.next_id, &request)?;
+            write_audit_record(&reservation).await;
+            drop(seats);
+            reservation
+        };
+        act.set("reservation_id", reservation.reservation_id);
+        inventory
+            .reservations
+            .lock()
+            .await
+            .insert(reservation.reservation_id, reservation.clone());
+        Ok((StatusCode::CREATED, Json(reservation)))
+    })
+    .await
 }
 
 fn take_seats(

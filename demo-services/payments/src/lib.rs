@@ -60,11 +60,23 @@ pub fn app(processor: Processor) -> Router {
     shop::server::with_defaults("payments", routes)
 }
 
-#[tracing::instrument(skip_all, fields(order_id = request.order_id, amount_cents = request.amount_cents))]
+/// Charging a card is the action `charge`: a declined or malformed card is
+/// its failure; the processor failing is an exception.
 async fn charge(
     State(payments): State<Arc<Payments>>,
     ApiJson(request): ApiJson<ChargeRequest>,
 ) -> Result<(StatusCode, Json<Charge>), ApiError> {
+    shop::action("charge", |act| async move {
+        act.set("order_id", request.order_id);
+        act.set("amount_cents", request.amount_cents);
+        let charge = process(&payments, &request).await?;
+        act.set("charge_id", charge.charge_id);
+        Ok((StatusCode::CREATED, Json(charge)))
+    })
+    .await
+}
+
+async fn process(payments: &Payments, request: &ChargeRequest) -> Result<Charge, ApiError> {
     let digits = request
         .card_number
         .chars()
@@ -97,10 +109,9 @@ async fn charge(
             "the card was declined",
         ));
     }
-    let charge = Charge {
+    Ok(Charge {
         charge_id: payments.next_id.fetch_add(1, Ordering::Relaxed),
         amount_cents: request.amount_cents,
         card_last4,
-    };
-    Ok((StatusCode::CREATED, Json(charge)))
+    })
 }

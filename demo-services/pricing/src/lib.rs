@@ -138,11 +138,25 @@ pub fn app(fixes: Fixes) -> Router {
     shop::server::with_defaults("pricing", routes)
 }
 
-#[tracing::instrument(skip_all, fields(lines = request.lines.len(), coupon = request.coupon))]
+/// Pricing an order is the action `price`: an unknown coupon or talk is
+/// its failure.
 async fn quote(
     State(pricing): State<Arc<Pricing>>,
     ApiJson(request): ApiJson<QuoteRequest>,
 ) -> Result<Json<Quote>, ApiError> {
+    shop::action("price", |act| async move {
+        act.set("lines", request.lines.len());
+        if let Some(coupon) = &request.coupon {
+            act.set("coupon", coupon.as_str());
+        }
+        let quote = price_order(&pricing, &request)?;
+        act.set("total_cents", quote.total_cents);
+        Ok(Json(quote))
+    })
+    .await
+}
+
+fn price_order(pricing: &Pricing, request: &QuoteRequest) -> Result<Quote, ApiError> {
     let coupon = match &request.coupon {
         Some(code) => Some(
             pricing
@@ -151,7 +165,7 @@ async fn quote(
         ),
         None => None,
     };
-    price_lines(&pricing, &request, coupon.as_ref()).map(Json)
+    price_lines(pricing, request, coupon.as_ref())
 }
 
 fn price_lines(

@@ -17,6 +17,7 @@
 //! ([`peer`]), serving with graceful shutdown ([`server`]), and the switches
 //! that turn each planted problem off ([`fixes`]).
 
+pub mod action;
 pub mod domain;
 pub mod error;
 pub mod extract;
@@ -24,6 +25,7 @@ pub mod fixes;
 pub mod peer;
 pub mod server;
 
+pub use action::action;
 pub use error::ApiError;
 pub use extract::{ApiJson, ApiPath};
 pub use fixes::Fixes;

@@ -20,8 +20,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Adds what every service has around its own routes: a server span per
 /// request (continuing the caller's trace), the body limit, JSON answers for
-/// unknown routes and methods, and `GET /health` (outside tracing, so that
-/// health probes do not flood the trace store).
+/// unknown routes and methods, `GET /health`, and `GET /stats` (the
+/// statistics of the service's actions). The last two are outside tracing,
+/// so that probes do not flood the trace store.
 pub fn with_defaults(service: &'static str, routes: Router) -> Router {
     let traced = routes
         .fallback(unknown_route)
@@ -32,6 +33,10 @@ pub fn with_defaults(service: &'static str, routes: Router) -> Router {
         .route(
             "/health",
             get(move || async move { Json(json!({ "status": "ok", "service": service })) }),
+        )
+        .route(
+            "/stats",
+            get(|| async { Json(telemetry::stats().snapshot()) }),
         )
         .merge(traced)
 }

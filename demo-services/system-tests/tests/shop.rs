@@ -270,7 +270,10 @@ async fn pricing_spans(fixes: Fixes) -> Spans {
 #[tokio::test]
 async fn the_hotspot_fix_stops_indexing_coupons_on_every_quote() {
     let slow = pricing_spans(Fixes::default()).await;
-    let quote = slow.named("pricing", "quote").next().expect("a quote span");
+    let quote = slow
+        .named("pricing", "price")
+        .next()
+        .expect("a `price` action span");
     let indexing: Vec<&SpanData> = slow.named("pricing", "index_coupons").collect();
     assert_eq!(indexing.len(), 1);
     assert_eq!(
@@ -545,4 +548,50 @@ async fn no_span_is_lost_when_the_services_shut_down() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn business_operations_are_actions_with_outcomes_and_statistics() {
+    let shop = Shop::start(Options::default());
+    let (status, _) = post(&shop, "/orders", &order(&[(2, 1)])).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mut declined = order(&[(2, 1)]);
+    declined["card_number"] = json!("4000000000000002");
+    let (status, _) = post(&shop, "/orders", &declined).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    let stats: Value = reqwest::get(format!("{}/stats", shop.url("payments")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let spans = shop.stop();
+
+    let outcomes: Vec<String> = spans
+        .named("payments", "charge")
+        .filter_map(|s| attr(s, "action.outcome"))
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["success", "failure"],
+        "a declined card is the charge's failure, not an exception"
+    );
+    let reserve = spans
+        .named("inventory", "reserve")
+        .next()
+        .expect("a `reserve` action");
+    assert!(
+        attr(reserve, "reservation_id").is_some(),
+        "the action's data is on its span"
+    );
+    // Statistics are per process, and tests share the process: at least ours.
+    let charge = stats
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["action"] == "charge"))
+        .unwrap_or_else(|| panic!("GET /stats lists the charge action: {stats}"));
+    assert!(
+        charge["success"].as_u64() >= Some(1) && charge["failure"].as_u64() >= Some(1),
+        "{charge}"
+    );
+    assert!(charge["p99_us"].as_u64() >= Some(1), "{charge}");
 }

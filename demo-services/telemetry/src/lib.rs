@@ -37,5 +37,6 @@ mod setup;
 
 pub use ids::TraceIds;
 pub use setup::{
-    Guard, InitError, LogFormat, Settings, init, subscriber, subscriber_writing_to, tracer_provider,
+    Guard, InitError, LogFormat, Settings, init, stats, subscriber, subscriber_writing_to,
+    tracer_provider,
 };

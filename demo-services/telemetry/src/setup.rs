@@ -2,7 +2,10 @@
 
 use std::fmt;
 use std::io::IsTerminal;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use actions::{ActionLayer, HumanSink, JsonSink, Levels, Sink, Stats, StatsSink};
 
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
@@ -197,12 +200,25 @@ pub fn subscriber_writing_to<W>(
     writer: W,
 ) -> impl Subscriber + Send + Sync + for<'a> tracing_subscriber::registry::LookupSpan<'a>
 where
-    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    W: for<'w> MakeWriter<'w> + Clone + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_new(&settings.filter).unwrap_or_else(|err| {
+    let filter = EnvFilter::try_new(with_actions(&settings.filter)).unwrap_or_else(|err| {
         eprintln!("telemetry: ignoring RUST_LOG={:?}: {err}", settings.filter);
         EnvFilter::new("info")
     });
+    // Action records, by outcome: a quiet service writes only failures and
+    // exceptions. Statistics count every action.
+    let action_log = match settings.format {
+        LogFormat::Console => Some(ActionLayer::new(Box::new(HumanSink::new(
+            writer.clone(),
+            Levels::default(),
+        )) as Box<dyn Sink>)),
+        LogFormat::Json => Some(ActionLayer::new(Box::new(JsonSink::new(
+            writer.clone(),
+            Levels::default(),
+        )) as Box<dyn Sink>)),
+        LogFormat::Off => None,
+    };
     let logs = match settings.format {
         LogFormat::Console => Some(
             tracing_subscriber::fmt::layer()
@@ -222,7 +238,26 @@ where
         // Only JSON lines show the ids; looking them up costs a little on
         // every event, so only then.
         .with(TraceIdLayer::new(settings.format == LogFormat::Json))
+        .with(ActionLayer::new(StatsSink::new(stats())))
+        .with(action_log)
         .with(logs)
+}
+
+/// The statistics of this process's actions, as served at `GET /stats`.
+pub fn stats() -> Arc<Stats> {
+    static STATS: OnceLock<Arc<Stats>> = OnceLock::new();
+    STATS.get_or_init(|| Arc::new(Stats::default())).clone()
+}
+
+/// Actions are INFO spans; whatever else the directive filters out, keep
+/// them, so that statistics count every action. Only `off` turns them off
+/// too, and a directive that names `actions` itself is left as it is.
+fn with_actions(directive: &str) -> String {
+    if directive.trim() == "off" || directive.contains(actions::TARGET) {
+        directive.to_owned()
+    } else {
+        format!("{directive},{}=info", actions::TARGET)
+    }
 }
 
 #[derive(Debug)]
