@@ -222,22 +222,27 @@ impl Panic {
     }
 }
 
-/// Finds `thread '…' panicked at FILE:LINE:COL:` and the message after it.
+/// Finds the last `thread '…' panicked at FILE:LINE:COL:` and the message
+/// after it. The last, because a check may cause a panic on purpose (to see
+/// that an action records it) before the one that failed it.
 fn parse_panic(output: &str) -> Option<Panic> {
-    let mut lines = output.lines();
-    let location = lines.by_ref().find_map(|line| {
+    let lines: Vec<&str> = output.lines().collect();
+    let (at, location) = lines.iter().enumerate().rev().find_map(|(i, line)| {
         let (_, rest) = line.split_once("' panicked at ").or_else(|| {
             // Newer toolchains print the thread id: `thread 'x' (123) panicked at`.
             line.split_once(") panicked at ")
         })?;
-        Some(rest.trim_end_matches(':').to_owned())
+        Some((i, rest.trim_end_matches(':').to_owned()))
     })?;
-    let message_lines: Vec<&str> = lines
+    let message_lines: Vec<&str> = lines[at + 1..]
+        .iter()
+        .copied()
         .take_while(|line| {
             !line.starts_with("note: run with `RUST_BACKTRACE")
                 && !line.starts_with("stack backtrace:")
                 && !line.starts_with("failures:")
                 && !line.starts_with("---- ")
+                && !line.starts_with("thread '")
         })
         .collect();
     Some(Panic {
@@ -309,6 +314,15 @@ failures:\n    span_records_order_id\n";
         assert_eq!(panic.location, "src/lib.rs:12:5");
         assert!(!panic.is_in_grader());
         assert_eq!(panic.message, "not yet implemented");
+    }
+
+    #[test]
+    fn the_last_panic_is_the_one_that_failed_the_check() {
+        let output = "thread 'x' panicked at tests/grader.rs:3:5:\non purpose\n\
+                      thread 'x' panicked at tests/grader.rs:9:5:\nthe real failure\n";
+        let panic = parse_panic(output).expect("a panic is found");
+        assert_eq!(panic.location, "tests/grader.rs:9:5");
+        assert_eq!(panic.message, "the real failure");
     }
 
     #[test]

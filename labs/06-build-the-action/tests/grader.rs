@@ -1,0 +1,220 @@
+//! The grader of lab 06. `just lab 6` runs it and explains each result.
+//!
+//! Each check runs actions under an in-memory subscriber and reads the
+//! records they wrote: one `begin` and one `end` per action, the outcome,
+//! the level, the reason and the data.
+
+use grader_kit::{Captured, EventRecord, capture};
+use lab06::{Levels, Outcome, run};
+use tracing::Level;
+
+#[derive(Debug)]
+struct SoldOut;
+
+impl std::fmt::Display for SoldOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the room is full")
+    }
+}
+
+fn ends(captured: &Captured) -> Vec<EventRecord> {
+    captured
+        .events()
+        .into_iter()
+        .filter(|e| e.message.as_deref() == Some("end"))
+        .collect()
+}
+
+/// The one end record of a run with one action, or a failure saying why not.
+fn only_end(captured: &Captured) -> EventRecord {
+    let ends = ends(captured);
+    assert_eq!(
+        ends.len(),
+        1,
+        "One action should write exactly one end record, not {}. The end record is written \
+         once, when the action is dropped (README step 4).\nWhat was recorded:\n{}",
+        ends.len(),
+        captured.describe()
+    );
+    ends.into_iter().next().unwrap()
+}
+
+fn outcome(end: &EventRecord) -> String {
+    end.field("outcome")
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
+fn check(end: &EventRecord, outcome_wanted: Outcome, level: Level, step: &str) {
+    assert_eq!(
+        outcome(end),
+        outcome_wanted.as_str(),
+        "The end record should say `outcome = {}` ({step}). It says {:?}.",
+        outcome_wanted.as_str(),
+        outcome(end)
+    );
+    assert_eq!(
+        end.level,
+        level,
+        "A {} ends at {level} with the default levels; this one ended at {}. `Levels::level` \
+         gives each outcome its level (README step 1).",
+        outcome_wanted.as_str(),
+        end.level
+    );
+}
+
+#[test]
+fn success_ends_at_debug() {
+    let (result, captured) = capture(|| {
+        run("reserve", Levels::default(), |act| {
+            act.set("talk_id", 3);
+            Ok::<_, SoldOut>(2)
+        })
+    });
+    assert_eq!(result.ok(), Some(2), "an action passes its result through");
+    let begins = captured
+        .events()
+        .iter()
+        .filter(|e| e.message.as_deref() == Some("begin"))
+        .count();
+    assert_eq!(begins, 1, "one begin record per action");
+    let end = only_end(&captured);
+    check(
+        &end,
+        Outcome::Success,
+        Level::DEBUG,
+        "an `Ok` result is a success, README step 3",
+    );
+    assert!(
+        end.field("data")
+            .is_some_and(|d| d.to_string().contains("talk_id=3")),
+        "The end record carries the action's data (`talk_id=3`): {end:?}"
+    );
+}
+
+#[test]
+fn handled_failure_ends_at_info_with_reason() {
+    let (_, captured) = capture(|| {
+        run("reserve", Levels::default(), |act| {
+            act.fail("sold out");
+            Err::<(), _>(SoldOut)
+        })
+    });
+    let end = only_end(&captured);
+    check(
+        &end,
+        Outcome::Failure,
+        Level::INFO,
+        "`fail` marks a failure, which the `Err` returned after it does not undo: README steps 2 and 3",
+    );
+    assert_eq!(
+        end.field("reason").map(|r| r.to_string()).as_deref(),
+        Some("sold out"),
+        "A failure's end record gives its reason, the one passed to `fail` (README step 2)."
+    );
+}
+
+#[test]
+fn error_with_question_mark_is_an_exception() {
+    fn reserve() -> Result<u32, SoldOut> {
+        run("reserve", Levels::default(), |_| {
+            let seats: Result<u32, SoldOut> = Err(SoldOut);
+            let seats = seats?;
+            Ok(seats)
+        })
+    }
+    let (_, captured) = capture(reserve);
+    let end = only_end(&captured);
+    check(
+        &end,
+        Outcome::Exception,
+        Level::ERROR,
+        "an `Err` escaping the action is an exception, README step 3",
+    );
+    assert_eq!(
+        end.field("reason").map(|r| r.to_string()).as_deref(),
+        Some("the room is full"),
+        "An exception's reason is the error's text (`err.to_string()`, README step 3)."
+    );
+}
+
+#[test]
+fn panic_is_an_exception() {
+    let (result, captured) = capture(|| {
+        std::panic::catch_unwind(|| {
+            let _ = run("price", Levels::default(), |_| -> Result<(), SoldOut> {
+                panic!("index out of bounds")
+            });
+        })
+    });
+    assert!(
+        result.is_err(),
+        "the panic goes on unwinding after the action ends"
+    );
+    let end = only_end(&captured);
+    check(
+        &end,
+        Outcome::Exception,
+        Level::ERROR,
+        "a panic is an exception: when the action is dropped while `std::thread::panicking()`, README step 4",
+    );
+    assert_eq!(
+        end.field("reason").map(|r| r.to_string()).as_deref(),
+        Some("panicked")
+    );
+}
+
+#[test]
+fn levels_are_configurable() {
+    let loud = Levels {
+        success: Level::WARN,
+        failure: Level::WARN,
+        exception: Level::ERROR,
+    };
+    let (_, captured) = capture(|| run("reserve", loud, |_| Ok::<_, SoldOut>(())));
+    let end = only_end(&captured);
+    assert_eq!(
+        end.level,
+        Level::WARN,
+        "With `Levels {{ success: WARN, .. }}`, a success ends at WARN: `Levels::level` reads the \
+         levels it is given, not fixed ones (README step 1)."
+    );
+}
+
+#[test]
+fn nested_actions_nest() {
+    let (_, captured) = capture(|| {
+        run("place_order", Levels::default(), |_| {
+            run("charge", Levels::default(), |_| Ok::<_, SoldOut>(()))?;
+            Ok::<_, SoldOut>(())
+        })
+    });
+    let ends = ends(&captured);
+    let names: Vec<String> = ends
+        .iter()
+        .map(|e| e.field("action").map(|v| v.to_string()).unwrap_or_default())
+        .collect();
+    assert_eq!(
+        names,
+        ["charge", "place_order"],
+        "the inner action ends first"
+    );
+    let spans = captured.spans();
+    let outer = spans
+        .iter()
+        .find(|s| s.field("action").is_some_and(|v| v.is_text("place_order")))
+        .unwrap();
+    let inner = spans
+        .iter()
+        .find(|s| s.field("action").is_some_and(|v| v.is_text("charge")))
+        .unwrap();
+    assert_eq!(
+        inner.parent,
+        Some(outer.index),
+        "the inner action's span is a child of the outer one's"
+    );
+    assert!(
+        captured.is_within(&ends[0], inner),
+        "each end record is written inside its own action's span"
+    );
+}
