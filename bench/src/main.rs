@@ -92,6 +92,28 @@ fn run_criterion(root: &Path, target_dir: &Path, quick: bool) -> Result<Vec<Head
             goal: Some(("<=", 50.0)),
         });
     }
+    if let (Some(action), Some(span)) = (
+        criterion_mean_ns(target_dir, "action_vs_span/action"),
+        criterion_mean_ns(target_dir, "action_vs_span/span"),
+    ) {
+        found.push(Headline {
+            figure: "actions: an action / a span, action layers only".to_owned(),
+            value: action / span,
+            unit: "ratio",
+            goal: Some(("<=", 2.0)),
+        });
+    }
+    if let (Some(action), Some(span)) = (
+        criterion_mean_ns(target_dir, "action_vs_span_in_a_service/action"),
+        criterion_mean_ns(target_dir, "action_vs_span_in_a_service/span"),
+    ) {
+        found.push(Headline {
+            figure: "actions: an action / a span, service subscriber".to_owned(),
+            value: action / span,
+            unit: "ratio",
+            goal: Some(("<=", 2.0)),
+        });
+    }
     Ok(found)
 }
 

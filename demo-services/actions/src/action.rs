@@ -1,36 +1,78 @@
 //! Actions: spans with a data map and an outcome.
 
-use std::fmt::Display;
+use std::fmt::{self, Display};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 use tracing::Span;
 use tracing::field::Empty;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::Registry;
-use tracing_subscriber::registry::LookupSpan;
 
 use crate::levels::Outcome;
 
-/// What an action knows about itself, kept in its span's extensions, where
-/// every layer can read it when the span closes.
+/// Layers that may time one action, each with its own clock.
+pub(crate) const MAX_LAYERS: usize = 4;
+
+/// What an action knows about itself. The first action layer to see the
+/// span creates it and keeps it in the span's extensions, where every layer
+/// reads it when the span closes; the action's handle keeps a reference too,
+/// so that adding data costs a lock, not a lookup.
 #[derive(Debug)]
 pub(crate) struct ActionData {
     pub name: &'static str,
     pub data: Vec<(&'static str, Value)>,
     pub outcome: Option<Outcome>,
     pub reason: Option<String>,
+    /// When each layer saw the action begin, by its own clock.
+    pub starts: [(usize, u64); MAX_LAYERS],
+    pub layers: usize,
 }
 
-/// Runs `f` on the action's data, if a subscriber records this span.
-fn with_data<R>(span: &Span, f: impl FnOnce(&mut ActionData) -> R) -> Option<R> {
-    span.with_subscriber(|(id, dispatch)| {
-        let registry = dispatch.downcast_ref::<Registry>()?;
-        let span = registry.span(id)?;
-        let mut extensions = span.extensions_mut();
-        let data = extensions.get_mut::<ActionData>()?;
-        Some(f(data))
-    })
-    .flatten()
+impl ActionData {
+    pub(crate) fn new(name: &'static str, layer: usize, now_ns: u64) -> Self {
+        let mut starts = [(usize::MAX, 0); MAX_LAYERS];
+        starts[0] = (layer, now_ns);
+        Self {
+            name,
+            // Most actions carry a few data fields: one allocation for them.
+            data: Vec::with_capacity(4),
+            outcome: None,
+            reason: None,
+            starts,
+            layers: 1,
+        }
+    }
+
+    pub(crate) fn started(&self, layer: usize) -> Option<u64> {
+        self.starts[..self.layers]
+            .iter()
+            .find(|(l, _)| *l == layer)
+            .map(|(_, t)| *t)
+    }
+}
+
+/// The extension action layers share.
+pub(crate) struct ActionState(pub Arc<Mutex<ActionData>>);
+
+thread_local! {
+    /// Between `begin` and the first layer that sees its span: the action's
+    /// name one way, the state the layer created the other, so that neither
+    /// has to look the span up.
+    static BEGINNING: std::cell::Cell<&'static str> = const { std::cell::Cell::new("") };
+    static CREATED: std::cell::RefCell<Option<Arc<Mutex<ActionData>>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The name of the action whose span is being created on this thread.
+pub(crate) fn beginning() -> &'static str {
+    BEGINNING.with(|name| name.get())
+}
+
+/// Hands the state a layer created back to `begin`.
+pub(crate) fn created(state: &Arc<Mutex<ActionData>>) {
+    CREATED.with(|slot| *slot.borrow_mut() = Some(state.clone()));
+}
+
+pub(crate) fn lock(state: &Mutex<ActionData>) -> MutexGuard<'_, ActionData> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A handle on a running action: add data, comments and warnings, or mark
@@ -38,6 +80,8 @@ fn with_data<R>(span: &Span, f: impl FnOnce(&mut ActionData) -> R) -> Option<R> 
 #[derive(Clone, Debug)]
 pub struct Action {
     span: Span,
+    /// `None` when no action layer records this action.
+    state: Option<Arc<Mutex<ActionData>>>,
 }
 
 impl Action {
@@ -46,17 +90,17 @@ impl Action {
         &self.span
     }
 
-    /// Adds `key = value` to the action's data: written in its record and
-    /// set as an attribute of its exported span.
+    /// Adds `key = value` to the action's data: written in its record, and
+    /// exported with its span as the attribute `action.data`.
     pub fn set(&self, key: &'static str, value: impl Into<Value>) {
-        let value = value.into();
-        self.span.set_attribute(key, value.to_string());
-        with_data(&self.span, |data| {
+        if let Some(state) = &self.state {
+            let value = value.into();
+            let mut data = lock(state);
             match data.data.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, old)) => *old = value,
                 None => data.data.push((key, value)),
             }
-        });
+        }
     }
 
     /// A remark about the action as it runs (lithoxyl's comment).
@@ -74,29 +118,51 @@ impl Action {
     /// Marks the action failed: an expected, handled failure, with its
     /// reason. It keeps that outcome whatever the code returns after.
     pub fn fail(&self, reason: impl Display) {
-        self.mark(Outcome::Failure, Some(reason.to_string()));
+        self.mark(Outcome::Failure, || Some(reason.to_string()));
     }
 
     fn outcome(&self) -> Option<Outcome> {
-        with_data(&self.span, |data| data.outcome).flatten()
+        self.state.as_ref().and_then(|s| lock(s).outcome)
     }
 
-    /// Sets the outcome, unless one was set already.
-    fn mark(&self, outcome: Outcome, reason: Option<String>) {
-        let set = with_data(&self.span, |data| {
+    /// Sets the outcome, unless one was set already, and puts it (and the
+    /// data) on the span for export.
+    fn mark(&self, outcome: Outcome, reason: impl FnOnce() -> Option<String>) {
+        let Some(state) = &self.state else { return };
+        let has_data = {
+            let mut data = lock(state);
             if data.outcome.is_some() {
-                return false;
+                return;
             }
             data.outcome = Some(outcome);
-            data.reason = reason;
-            true
-        });
-        if set == Some(true) {
-            self.span.record("action.outcome", outcome.as_str());
-            if outcome == Outcome::Exception {
-                self.span.record("otel.status_code", "ERROR");
-            }
+            data.reason = reason();
+            !data.data.is_empty()
+        };
+        self.span.record("action.outcome", outcome.as_str());
+        if outcome == Outcome::Exception {
+            self.span.record("otel.status_code", "ERROR");
         }
+        if has_data {
+            // Formatted only if a layer reads it (the OpenTelemetry layer
+            // does, to export it): free when nothing exports.
+            self.span.record(
+                "action.data",
+                tracing::field::display(DataText(state.clone())),
+            );
+        }
+    }
+}
+
+/// The data as `key=value` pairs, formatted on demand.
+struct DataText(Arc<Mutex<ActionData>>);
+
+impl Display for DataText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (key, value)) in lock(&self.0).data.iter().enumerate() {
+            let separator = if i == 0 { "" } else { " " };
+            write!(f, "{separator}{key}={value}")?;
+        }
+        Ok(())
     }
 }
 
@@ -106,6 +172,7 @@ impl Action {
 #[derive(Debug)]
 pub struct ActionGuard {
     action: Action,
+    finished: bool,
 }
 
 impl std::ops::Deref for ActionGuard {
@@ -120,20 +187,22 @@ impl ActionGuard {
     /// carrying the error, unless it was already marked failed.
     pub fn finish<T, E: Display>(self, result: &Result<T, E>) {
         match result {
-            Ok(_) => self.action.mark(Outcome::Success, None),
-            Err(err) => self.action.mark(Outcome::Exception, Some(err.to_string())),
+            Ok(_) => self.action.mark(Outcome::Success, || None),
+            Err(err) => self
+                .action
+                .mark(Outcome::Exception, || Some(err.to_string())),
         }
     }
 }
 
 impl Drop for ActionGuard {
     fn drop(&mut self) {
-        if self.action.outcome().is_none() {
+        if !self.finished && self.action.outcome().is_none() {
             if std::thread::panicking() {
                 self.action
-                    .mark(Outcome::Exception, Some("panicked".to_owned()));
+                    .mark(Outcome::Exception, || Some("panicked".to_owned()));
             } else {
-                self.action.mark(Outcome::Success, None);
+                self.action.mark(Outcome::Success, || None);
             }
         }
     }
@@ -142,26 +211,28 @@ impl Drop for ActionGuard {
 /// Begins an action named `name`; it ends when the guard is dropped or
 /// finished. Prefer [`run`] and [`run_async`], which end it by the result.
 pub fn begin(name: &'static str) -> ActionGuard {
+    BEGINNING.with(|beginning| beginning.set(name));
+    // Nothing left over from a span made some other way.
+    CREATED.with(|slot| slot.borrow_mut().take());
     let span = tracing::info_span!(
         target: "actions",
         "action",
         action.name = name,
         otel.name = name,
         action.outcome = Empty,
+        action.data = Empty,
         otel.status_code = Empty,
     );
-    span.with_subscriber(|(id, dispatch)| {
-        if let Some(span) = dispatch.downcast_ref::<Registry>().and_then(|r| r.span(id)) {
-            span.extensions_mut().insert(ActionData {
-                name,
-                data: Vec::new(),
-                outcome: None,
-                reason: None,
-            });
-        }
+    // The state an action layer created; or, with none installed (a
+    // subscriber of other layers), one of the action's own, so that its
+    // outcome is still decided once and recorded on the span.
+    let created = CREATED.with(|slot| slot.borrow_mut().take());
+    let state = created.or_else(|| {
+        (!span.is_disabled()).then(|| Arc::new(Mutex::new(ActionData::new(name, usize::MAX, 0))))
     });
     ActionGuard {
-        action: Action { span },
+        action: Action { span, state },
+        finished: false,
     }
 }
 

@@ -1,8 +1,8 @@
 //! Where durations come from: the system's monotonic clock, or one a test
 //! moves by hand, so that statistics are checked without sleeping.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 /// Nanoseconds since some fixed instant; only differences matter.
@@ -10,23 +10,16 @@ pub trait Clock: Send + Sync + 'static {
     fn now_ns(&self) -> u64;
 }
 
-/// The monotonic system clock.
-#[derive(Clone, Copy, Debug)]
-pub struct SystemClock {
-    origin: Instant,
-}
-
-impl Default for SystemClock {
-    fn default() -> Self {
-        Self {
-            origin: Instant::now(),
-        }
-    }
-}
+/// The monotonic system clock. Every `SystemClock` of the process counts
+/// from the same instant, so their times can be compared.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ns(&self) -> u64 {
-        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        static ORIGIN: OnceLock<Instant> = OnceLock::new();
+        let origin = ORIGIN.get_or_init(Instant::now);
+        u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 }
 

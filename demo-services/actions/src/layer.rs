@@ -1,6 +1,7 @@
 //! The layer that turns finished actions into records for a sink.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use tracing::field::{Field, Visit};
@@ -12,7 +13,7 @@ use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::action::ActionData;
+use crate::action::{ActionData, ActionState, MAX_LAYERS, beginning, created, lock};
 use crate::clock::{Clock, SystemClock};
 use crate::format::{Record, RecordKind};
 use crate::levels::Outcome;
@@ -25,9 +26,28 @@ pub trait Sink: Send + Sync + 'static {
     fn wants(&self, kind: RecordKind) -> bool;
     /// A record this sink wanted.
     fn record(&self, record: &Record);
-    /// Every action's end: name, outcome and duration, whatever
-    /// [`Sink::wants`] said.
-    fn ended(&self, _name: &'static str, _outcome: Outcome, _duration_us: u64) {}
+    /// Every action's end: name, outcome, duration, and the time it ended
+    /// by the layer's clock, whatever [`Sink::wants`] said.
+    fn ended(&self, _name: &'static str, _outcome: Outcome, _duration_us: u64, _now_ns: u64) {}
+}
+
+/// Two sinks behind one layer: one timing of each action, for both.
+impl<A: Sink, B: Sink> Sink for (A, B) {
+    fn wants(&self, kind: RecordKind) -> bool {
+        self.0.wants(kind) || self.1.wants(kind)
+    }
+    fn record(&self, record: &Record) {
+        if self.0.wants(record.kind) {
+            self.0.record(record);
+        }
+        if self.1.wants(record.kind) {
+            self.1.record(record);
+        }
+    }
+    fn ended(&self, name: &'static str, outcome: Outcome, duration_us: u64, now_ns: u64) {
+        self.0.ended(name, outcome, duration_us, now_ns);
+        self.1.ended(name, outcome, duration_us, now_ns);
+    }
 }
 
 impl Sink for Box<dyn Sink> {
@@ -37,8 +57,25 @@ impl Sink for Box<dyn Sink> {
     fn record(&self, record: &Record) {
         (**self).record(record);
     }
-    fn ended(&self, name: &'static str, outcome: Outcome, duration_us: u64) {
-        (**self).ended(name, outcome, duration_us);
+    fn ended(&self, name: &'static str, outcome: Outcome, duration_us: u64, now_ns: u64) {
+        (**self).ended(name, outcome, duration_us, now_ns);
+    }
+}
+
+/// No sink, or one: for sinks chosen at run time.
+impl<K: Sink> Sink for Option<K> {
+    fn wants(&self, kind: RecordKind) -> bool {
+        self.as_ref().is_some_and(|sink| sink.wants(kind))
+    }
+    fn record(&self, record: &Record) {
+        if let Some(sink) = self {
+            sink.record(record);
+        }
+    }
+    fn ended(&self, name: &'static str, outcome: Outcome, duration_us: u64, now_ns: u64) {
+        if let Some(sink) = self {
+            sink.ended(name, outcome, duration_us, now_ns);
+        }
     }
 }
 
@@ -57,7 +94,7 @@ impl<K: Sink> ActionLayer<K> {
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             sink,
-            clock: SystemClock::default(),
+            clock: SystemClock,
         }
     }
 }
@@ -72,11 +109,6 @@ impl<K: Sink, C: Clock> ActionLayer<K, C> {
         }
     }
 }
-
-/// When each layer saw an action begin, by layer: layers may have clocks of
-/// their own.
-#[derive(Default)]
-struct Starts(Vec<(usize, u64)>);
 
 fn is_action(meta: &tracing::Metadata<'_>) -> bool {
     meta.target() == crate::TARGET && meta.name() == "action"
@@ -98,12 +130,22 @@ where
         if !is_action(attrs.metadata()) {
             return;
         }
-        if let Some(span) = ctx.span(id) {
-            let now = self.clock.now_ns();
-            let mut extensions = span.extensions_mut();
-            match extensions.get_mut::<Starts>() {
-                Some(starts) => starts.0.push((self.id, now)),
-                None => extensions.insert(Starts(vec![(self.id, now)])),
+        let Some(span) = ctx.span(id) else { return };
+        let now = self.clock.now_ns();
+        let mut extensions = span.extensions_mut();
+        match extensions.get_mut::<ActionState>() {
+            Some(state) => {
+                let mut data = lock(&state.0);
+                if data.layers < MAX_LAYERS {
+                    let slot = data.layers;
+                    data.starts[slot] = (self.id, now);
+                    data.layers += 1;
+                }
+            }
+            None => {
+                let state = Arc::new(Mutex::new(ActionData::new(beginning(), self.id, now)));
+                created(&state);
+                extensions.insert(ActionState(state));
             }
         }
     }
@@ -122,7 +164,11 @@ where
         }
         let name = ctx
             .event_span(event)
-            .and_then(|s| s.extensions().get::<ActionData>().map(|d| d.name))
+            .and_then(|s| {
+                s.extensions()
+                    .get::<ActionState>()
+                    .map(|state| lock(&state.0).name)
+            })
             .unwrap_or("unknown");
         self.sink.record(&Record {
             timestamp: now_rfc3339(),
@@ -139,18 +185,16 @@ where
             return;
         }
         let now = self.clock.now_ns();
-        let extensions = span.extensions();
-        let (Some(data), Some(starts)) =
-            (extensions.get::<ActionData>(), extensions.get::<Starts>())
-        else {
+        let Some(state) = span.extensions().get::<ActionState>().map(|s| s.0.clone()) else {
             return;
         };
-        let Some(&(_, started)) = starts.0.iter().find(|(layer, _)| *layer == self.id) else {
+        let data = lock(&state);
+        let Some(started) = data.started(self.id) else {
             return;
         };
         let outcome = data.outcome.unwrap_or(Outcome::Success);
         let duration_us = now.saturating_sub(started) / 1_000;
-        self.sink.ended(data.name, outcome, duration_us);
+        self.sink.ended(data.name, outcome, duration_us, now);
         if !self.sink.wants(RecordKind::End(outcome)) {
             return;
         }
@@ -162,13 +206,15 @@ where
         if let Some(reason) = &data.reason {
             fields.push(("reason".to_owned(), Value::String(reason.clone())));
         }
-        self.sink.record(&Record {
+        let record = Record {
             timestamp: now_rfc3339(),
             kind: RecordKind::End(outcome),
             name: data.name.to_owned(),
             duration_us: Some(duration_us),
             fields,
-        });
+        };
+        drop(data);
+        self.sink.record(&record);
     }
 }
 

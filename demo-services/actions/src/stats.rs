@@ -99,7 +99,7 @@ pub struct Stats {
 
 impl Default for Stats {
     fn default() -> Self {
-        Self::with_clock(SystemClock::default())
+        Self::with_clock(SystemClock)
     }
 }
 
@@ -111,8 +111,11 @@ impl Stats {
         }
     }
 
-    pub fn record(&self, name: &'static str, outcome: Outcome, duration_us: u64) {
-        let now = self.clock.now_ns();
+    /// Counts one action that ended at `now_ns` (by a clock that counts
+    /// like this one's: both [`SystemClock`]s, or clones of one
+    /// [`crate::ManualClock`]).
+    pub fn record(&self, name: &'static str, outcome: Outcome, duration_us: u64, now_ns: u64) {
+        let now = now_ns;
         let mut actions = self.actions.lock().unwrap_or_else(|p| p.into_inner());
         let action = actions.entry(name).or_insert_with(|| PerAction::new(now));
         action.catch_up(now);
@@ -172,8 +175,8 @@ impl Sink for StatsSink {
 
     fn record(&self, _record: &Record) {}
 
-    fn ended(&self, name: &'static str, outcome: Outcome, duration_us: u64) {
-        self.stats.record(name, outcome, duration_us);
+    fn ended(&self, name: &'static str, outcome: Outcome, duration_us: u64, now_ns: u64) {
+        self.stats.record(name, outcome, duration_us, now_ns);
     }
 }
 
@@ -187,10 +190,10 @@ mod tests {
         let clock = ManualClock::default();
         let stats = Stats::with_clock(clock.clone());
         for d in 1..=1000 {
-            stats.record("reserve", Outcome::Success, d * 10);
+            stats.record("reserve", Outcome::Success, d * 10, clock.now_ns());
         }
-        stats.record("reserve", Outcome::Failure, 5);
-        stats.record("reserve", Outcome::Exception, 5);
+        stats.record("reserve", Outcome::Failure, 5, clock.now_ns());
+        stats.record("reserve", Outcome::Exception, 5, clock.now_ns());
         clock.advance_secs(5);
         let s = &stats.snapshot()[0];
         assert_eq!(

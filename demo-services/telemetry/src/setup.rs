@@ -206,19 +206,15 @@ where
         eprintln!("telemetry: ignoring RUST_LOG={:?}: {err}", settings.filter);
         EnvFilter::new("info")
     });
-    // Action records, by outcome: a quiet service writes only failures and
-    // exceptions. Statistics count every action.
-    let action_log = match settings.format {
-        LogFormat::Console => Some(ActionLayer::new(Box::new(HumanSink::new(
-            writer.clone(),
-            Levels::default(),
-        )) as Box<dyn Sink>)),
-        LogFormat::Json => Some(ActionLayer::new(Box::new(JsonSink::new(
-            writer.clone(),
-            Levels::default(),
-        )) as Box<dyn Sink>)),
+    // Actions: statistics count every one; the log gets records by outcome,
+    // so a quiet service writes only failures and exceptions. One layer for
+    // both, so that each action is timed once.
+    let action_log: Option<Box<dyn Sink>> = match settings.format {
+        LogFormat::Console => Some(Box::new(HumanSink::new(writer.clone(), Levels::default()))),
+        LogFormat::Json => Some(Box::new(JsonSink::new(writer.clone(), Levels::default()))),
         LogFormat::Off => None,
     };
+    let action_layer = ActionLayer::new((StatsSink::new(stats()), action_log));
     let logs = match settings.format {
         LogFormat::Console => Some(
             tracing_subscriber::fmt::layer()
@@ -238,8 +234,7 @@ where
         // Only JSON lines show the ids; looking them up costs a little on
         // every event, so only then.
         .with(TraceIdLayer::new(settings.format == LogFormat::Json))
-        .with(ActionLayer::new(StatsSink::new(stats())))
-        .with(action_log)
+        .with(action_layer)
         .with(logs)
 }
 
