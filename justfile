@@ -64,6 +64,10 @@ critical-path *ARGS:
 loadgen *ARGS:
     @cargo run --quiet --locked --release -p loadgen -- {{ARGS}}
 
+# Business lines versus admin lines (logging, timing, instrumentation), worst first: `just ratio demo-services`.
+ratio *ARGS:
+    @cargo run --quiet --locked -p ratio -- {{ARGS}}
+
 # Every benchmark, then a table of headline figures (`--quick` for a short run).
 bench *FLAGS:
     @cargo run --quiet --locked --release -p workshop-bench -- {{FLAGS}}

@@ -1,0 +1,140 @@
+//! The grader of lab 10. `just lab 10` runs it and explains each result.
+//!
+//! Two things are checked: the line ratio of `src/orders.rs`, with the
+//! workshop's analyzer (`just ratio`), and that the telemetry still carries
+//! every fact the hand-written logs carried: which operation, for which
+//! order, how long it took, and how it ended.
+
+use grader_kit::{Captured, capture};
+use lab10::orders::place_order;
+use lab10::shop::{Order, Shop, ShopError};
+use tracing::Level;
+
+/// Business lines per admin line that `orders.rs` must reach.
+const TARGET: f64 = 3.0;
+const OPERATIONS: [&str; 3] = ["place_order", "reserve", "charge"];
+
+fn order(card: &str) -> Order {
+    Order {
+        id: 42,
+        talk_id: 8,
+        seats: 2,
+        card: card.to_owned(),
+    }
+}
+
+fn place(card: &str) -> Captured {
+    let (result, captured) = capture(|| place_order(&mut Shop::default(), &order(card)));
+    match card.ends_with("0002") {
+        true => assert_eq!(
+            result,
+            Err(ShopError::Declined),
+            "a declined card still fails the order"
+        ),
+        false => assert_eq!(
+            result.map(|r| r.charged_cents),
+            Ok(24_000),
+            "two seats at 120.00: the refactoring must not change what the code does"
+        ),
+    }
+    captured
+}
+
+#[test]
+fn ratio_reaches_the_target() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/src/orders.rs");
+    let source = std::fs::read_to_string(file).expect("src/orders.rs");
+    let functions =
+        ratio::analyze_source(&source, &ratio::Rules::default()).expect("orders.rs parses");
+    let business: usize = functions.iter().map(|f| f.business).sum();
+    let admin: usize = functions.iter().map(|f| f.admin).sum();
+    let measured = ratio::ratio(business, admin).unwrap_or(f64::INFINITY);
+    let worst: Vec<String> = functions
+        .iter()
+        .map(|f| format!("{} ({} business, {} admin)", f.name, f.business, f.admin))
+        .collect();
+    assert!(
+        measured >= TARGET,
+        "orders.rs has {business} business lines for {admin} admin lines: a ratio of \
+         {measured:.2}, below the target of {TARGET}. By function: {}.\nOne \
+         `#[instrument(err)]` per function replaces its timer, its start and end lines and \
+         its error logs (README steps 1 to 3).",
+        worst.join(", ")
+    );
+}
+
+/// Whether the telemetry names `operation`: a span of that name, or an
+/// event whose message starts with it.
+fn names(captured: &Captured, operation: &str) -> bool {
+    captured.span(operation).is_some()
+        || captured.events().iter().any(|e| {
+            e.message
+                .as_deref()
+                .is_some_and(|m| m.starts_with(operation))
+        })
+}
+
+/// Whether the telemetry times `operation`: a closed span of that name
+/// (a span has a start and an end), or an event with `elapsed_ms`.
+fn times(captured: &Captured, operation: &str) -> bool {
+    captured.span(operation).is_some_and(|s| s.closed)
+        || captured.events().iter().any(|e| {
+            e.field("elapsed_ms").is_some()
+                && e.message
+                    .as_deref()
+                    .is_some_and(|m| m.starts_with(operation))
+        })
+}
+
+#[test]
+fn facts_are_kept() {
+    let ok = place("4242424242424242");
+    for operation in OPERATIONS {
+        assert!(
+            names(&ok, operation),
+            "Nothing names the operation `{operation}` any more. A span per operation, \
+             named after it (`#[instrument]` names it after the function), keeps that fact.\n\
+             What was recorded:\n{}",
+            ok.describe()
+        );
+        assert!(
+            times(&ok, operation),
+            "Nothing says how long `{operation}` took. A span has a start and an end: \
+             `#[instrument]` times the function.\nWhat was recorded:\n{}",
+            ok.describe()
+        );
+    }
+    let order_id_everywhere = ok
+        .spans()
+        .iter()
+        .filter(|s| OPERATIONS.contains(&s.name))
+        .all(|s| s.field("order_id").and_then(|v| v.as_u64()) == Some(42));
+    let order_id_in_events = ok
+        .events()
+        .iter()
+        .any(|e| e.field("order_id").and_then(|v| v.as_u64()) == Some(42));
+    assert!(
+        order_id_everywhere
+            && (order_id_in_events || ok.spans().iter().any(|s| s.field("order_id").is_some())),
+        "Every operation should still say which order it is about (`order_id` = 42): record it \
+         as a field of each span (`fields(order_id = order.id)`).\nWhat was recorded:\n{}",
+        ok.describe()
+    );
+
+    let declined = place("4000000000000002");
+    let error_event = declined.events_at(Level::ERROR).into_iter().any(|e| {
+        e.field("error")
+            .is_some_and(|v| v.to_string().contains("declined"))
+    });
+    let failed_action = declined.spans().iter().any(|s| {
+        s.field("action.outcome")
+            .is_some_and(|v| v.is_text("exception") || v.is_text("failure"))
+    });
+    assert!(
+        error_event || failed_action,
+        "A declined card should still be recorded as the way the order ended: an ERROR \
+         event with the error (`#[instrument(err)]` on the step that fails), or an action \
+         whose outcome says so.\nWhat was recorded:\n{}",
+        declined.describe()
+    );
+}

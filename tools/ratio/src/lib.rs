@@ -1,0 +1,499 @@
+//! Business lines versus admin lines.
+//!
+//! Raymond Hettinger's measure of good code: the ratio of lines that do the
+//! business of a function to the "admin" lines around them (logging, timing,
+//! instrumentation plumbing). Good observability tools raise it: one
+//! `#[instrument(err)]` replaces a start log, an end log, a timer and an
+//! error log at every `?`.
+//!
+//! Every line inside a function body is one of:
+//!
+//! - **admin**: a line of a logging or tracing macro call (`trace!` …
+//!   `error!`, `event!`, `span!`, `info_span!` …, and `metrics` macros), of
+//!   span plumbing (`.enter()`, `.entered()`, `.in_current_span()`,
+//!   `.instrument(…)`, `Span::current()`, a span's `.record(…)`), or of
+//!   manual timing (`Instant::now()`, `.elapsed()`, and a `let` that only
+//!   serves them); a multi-line admin construct counts all its lines. An
+//!   `#[instrument]` or `#[action]` attribute on the function counts as one
+//!   admin line, however many lines its arguments take.
+//! - **neutral** (not counted): blank lines, comments, lines of lone
+//!   punctuation (`}`, `);`).
+//! - **business**: every other line of code. A line with both business code
+//!   and admin code is business: it does the function's work.
+//!
+//! A nested function is measured on its own, not as part of the one around
+//! it. Extra admin macros and call paths can be configured ([`Rules`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use proc_macro2::{LineColumn, TokenStream, TokenTree};
+use quote::ToTokens;
+use serde::Serialize;
+use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
+
+/// What counts as admin code.
+#[derive(Clone, Debug)]
+pub struct Rules {
+    /// Macros, by the last segment of their path.
+    pub macros: BTreeSet<String>,
+    /// Functions called by path, matched on their last segments
+    /// (`Instant::now` matches `std::time::Instant::now`).
+    pub paths: BTreeSet<String>,
+    /// Attributes on a function, by the last segment of their path.
+    pub attributes: BTreeSet<String>,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        let set = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect();
+        Self {
+            macros: set(&[
+                "trace",
+                "debug",
+                "info",
+                "warn",
+                "error",
+                "event",
+                "span",
+                "trace_span",
+                "debug_span",
+                "info_span",
+                "warn_span",
+                "error_span",
+                "log",
+                "counter",
+                "gauge",
+                "histogram",
+                "describe_counter",
+                "describe_gauge",
+                "describe_histogram",
+            ]),
+            paths: set(&["Instant::now", "Span::current", "SystemTime::now"]),
+            attributes: set(&["instrument", "action"]),
+        }
+    }
+}
+
+/// Span methods that are plumbing wherever they are called.
+const ADMIN_METHODS: [&str; 4] = ["enter", "entered", "in_current_span", "elapsed"];
+/// Methods that are plumbing on an admin value: `start.elapsed().as_millis()`.
+const CONVERSIONS: [&str; 8] = [
+    "as_millis",
+    "as_micros",
+    "as_nanos",
+    "as_secs",
+    "as_secs_f64",
+    "as_secs_f32",
+    "to_string",
+    "into",
+];
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FunctionReport {
+    pub name: String,
+    pub line: usize,
+    pub business: usize,
+    pub admin: usize,
+    pub ratio: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    pub business: usize,
+    pub admin: usize,
+    pub ratio: Option<f64>,
+    pub functions: Vec<FunctionReport>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub files: Vec<FileReport>,
+    pub business: usize,
+    pub admin: usize,
+    pub ratio: Option<f64>,
+}
+
+/// Business lines per admin line; `None` (infinite) with no admin line.
+pub fn ratio(business: usize, admin: usize) -> Option<f64> {
+    (admin > 0).then(|| business as f64 / admin as f64)
+}
+
+/// Every function of one file's source.
+pub fn analyze_source(source: &str, rules: &Rules) -> syn::Result<Vec<FunctionReport>> {
+    let file = syn::parse_file(source)?;
+    let mut finder = FunctionFinder::default();
+    finder.visit_file(&file);
+    let wholes: Vec<(LineColumn, LineColumn)> = finder.functions.iter().map(|f| f.whole).collect();
+    let mut reports: Vec<FunctionReport> = finder
+        .functions
+        .iter()
+        .map(|function| measure(function, &wholes, rules))
+        .collect();
+    reports.sort_by_key(|r| r.line);
+    Ok(reports)
+}
+
+/// Every `.rs` file under `paths` (files or folders, recursively; `target`
+/// and hidden folders skipped).
+pub fn analyze_paths(paths: &[PathBuf], rules: &Rules) -> anyhow::Result<Report> {
+    let mut files = Vec::new();
+    for path in paths {
+        collect(path, &mut files)?;
+    }
+    files.sort();
+    files.dedup();
+    let mut reports = Vec::new();
+    for file in files {
+        let source = std::fs::read_to_string(&file)
+            .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", file.display()))?;
+        let functions = analyze_source(&source, rules).map_err(|err| {
+            let at = err.span().start();
+            anyhow::anyhow!(
+                "{}:{}:{}: not Rust I can parse: {err}",
+                file.display(),
+                at.line,
+                at.column + 1
+            )
+        })?;
+        let business = functions.iter().map(|f| f.business).sum();
+        let admin = functions.iter().map(|f| f.admin).sum();
+        reports.push(FileReport {
+            path: file.display().to_string(),
+            business,
+            admin,
+            ratio: ratio(business, admin),
+            functions,
+        });
+    }
+    let business = reports.iter().map(|f| f.business).sum();
+    let admin = reports.iter().map(|f| f.admin).sum();
+    Ok(Report {
+        files: reports,
+        business,
+        admin,
+        ratio: ratio(business, admin),
+    })
+}
+
+fn collect(path: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    if path.is_file() {
+        if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path.to_path_buf());
+        }
+        return Ok(());
+    }
+    if !path.is_dir() {
+        anyhow::bail!("{} is neither a file nor a folder", path.display());
+    }
+    for entry in std::fs::read_dir(path)? {
+        let entry = entry?.path();
+        let name = entry
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name == "target" || name.starts_with('.') {
+            continue;
+        }
+        collect(&entry, files)?;
+    }
+    Ok(())
+}
+
+/// A function with a body, wherever it is declared.
+struct Function {
+    name: String,
+    attrs: Vec<syn::Attribute>,
+    block: syn::Block,
+    line: usize,
+    /// The whole function, signature and attributes included.
+    whole: (LineColumn, LineColumn),
+}
+
+#[derive(Default)]
+struct FunctionFinder {
+    functions: Vec<Function>,
+}
+
+impl FunctionFinder {
+    fn add(
+        &mut self,
+        name: &syn::Ident,
+        attrs: &[syn::Attribute],
+        block: &syn::Block,
+        whole: &impl ToTokens,
+    ) {
+        self.functions.push(Function {
+            name: name.to_string(),
+            attrs: attrs.to_vec(),
+            block: block.clone(),
+            line: name.span().start().line,
+            whole: range(whole),
+        });
+    }
+}
+
+impl<'ast> Visit<'ast> for FunctionFinder {
+    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+        self.add(&item.sig.ident, &item.attrs, &item.block, item);
+        visit::visit_item_fn(self, item);
+    }
+    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+        self.add(&item.sig.ident, &item.attrs, &item.block, item);
+        visit::visit_impl_item_fn(self, item);
+    }
+    fn visit_trait_item_fn(&mut self, item: &'ast syn::TraitItemFn) {
+        if let Some(block) = &item.default {
+            self.add(&item.sig.ident, &item.attrs, block, item);
+        }
+        visit::visit_trait_item_fn(self, item);
+    }
+}
+
+/// From the first token of `node` to the end of its last.
+fn range(node: &impl ToTokens) -> (LineColumn, LineColumn) {
+    let mut bounds: Option<(LineColumn, LineColumn)> = None;
+    fn walk(stream: TokenStream, bounds: &mut Option<(LineColumn, LineColumn)>) {
+        for token in stream {
+            let (start, end) = match &token {
+                TokenTree::Group(group) => {
+                    walk(group.stream(), bounds);
+                    (group.span_open().start(), group.span_close().end())
+                }
+                other => (other.span().start(), other.span().end()),
+            };
+            let (lo, hi) = bounds.get_or_insert((start, end));
+            if (start.line, start.column) < (lo.line, lo.column) {
+                *lo = start;
+            }
+            if (end.line, end.column) > (hi.line, hi.column) {
+                *hi = end;
+            }
+        }
+    }
+    walk(node.to_token_stream(), &mut bounds);
+    bounds.unwrap_or((
+        LineColumn { line: 0, column: 0 },
+        LineColumn { line: 0, column: 0 },
+    ))
+}
+
+fn contains(range: &(LineColumn, LineColumn), at: LineColumn) -> bool {
+    (range.0.line, range.0.column) <= (at.line, at.column)
+        && (at.line, at.column) < (range.1.line, range.1.column)
+}
+
+fn last_segments(path: &syn::Path, n: usize) -> String {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    segments[segments.len().saturating_sub(n)..].join("::")
+}
+
+/// Finds the admin constructs of a function body.
+struct AdminFinder<'r> {
+    rules: &'r Rules,
+    ranges: Vec<(LineColumn, LineColumn)>,
+}
+
+impl AdminFinder<'_> {
+    fn is_admin_macro(&self, mac: &syn::Macro) -> bool {
+        mac.path
+            .segments
+            .last()
+            .is_some_and(|s| self.rules.macros.contains(&s.ident.to_string()))
+    }
+
+    fn is_admin_path(&self, path: &syn::Path) -> bool {
+        self.rules.paths.iter().any(|rule| {
+            let n = rule.split("::").count();
+            last_segments(path, n) == *rule
+        })
+    }
+
+    /// An admin expression, or a block of nothing but admin statements.
+    fn only_admin(&self, expr: &syn::Expr) -> bool {
+        match expr {
+            syn::Expr::Block(block) => {
+                !block.block.stmts.is_empty()
+                    && block.block.stmts.iter().all(|stmt| match stmt {
+                        syn::Stmt::Expr(e, _) => self.is_admin_expr(e),
+                        syn::Stmt::Macro(m) => self.is_admin_macro(&m.mac),
+                        syn::Stmt::Local(local) => local
+                            .init
+                            .as_ref()
+                            .is_some_and(|i| self.is_admin_expr(&i.expr)),
+                        syn::Stmt::Item(_) => false,
+                    })
+            }
+            other => self.is_admin_expr(other),
+        }
+    }
+
+    /// Whether the whole expression is plumbing: a value only admin code uses.
+    fn is_admin_expr(&self, expr: &syn::Expr) -> bool {
+        match expr {
+            syn::Expr::Macro(m) => self.is_admin_macro(&m.mac),
+            syn::Expr::Call(call) => {
+                matches!(&*call.func, syn::Expr::Path(p) if self.is_admin_path(&p.path))
+            }
+            syn::Expr::MethodCall(call) => {
+                let method = call.method.to_string();
+                ADMIN_METHODS.contains(&method.as_str())
+                    || ((CONVERSIONS.contains(&method.as_str()) || method == "record")
+                        && self.is_admin_expr(&call.receiver))
+            }
+            syn::Expr::Await(e) => self.is_admin_expr(&e.base),
+            syn::Expr::Try(e) => self.is_admin_expr(&e.expr),
+            syn::Expr::Cast(e) => self.is_admin_expr(&e.expr),
+            syn::Expr::Paren(e) => self.is_admin_expr(&e.expr),
+            syn::Expr::Reference(e) => self.is_admin_expr(&e.expr),
+            _ => false,
+        }
+    }
+}
+
+fn mentions_span(expr: &syn::Expr) -> bool {
+    expr.to_token_stream().into_iter().any(|t| {
+        matches!(&t, TokenTree::Ident(ident) if { let name = ident.to_string().to_lowercase(); name.contains("span") })
+    })
+}
+
+impl<'ast> Visit<'ast> for AdminFinder<'_> {
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        if self.is_admin_macro(mac) {
+            self.ranges.push(range(mac));
+        }
+        visit::visit_macro(self, mac);
+    }
+
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        if matches!(&*call.func, syn::Expr::Path(p) if self.is_admin_path(&p.path)) {
+            self.ranges.push(range(call));
+        }
+        visit::visit_expr_call(self, call);
+    }
+
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        let method = call.method.to_string();
+        if method == "instrument" {
+            // `work().instrument(span)`: the work is business, the wrapper admin.
+            let end = range(call).1;
+            self.ranges.push((call.dot_token.span().start(), end));
+        } else if ADMIN_METHODS.contains(&method.as_str())
+            || (method == "record" && mentions_span(&call.receiver))
+            || self.is_admin_expr(&syn::Expr::MethodCall(call.clone()))
+        {
+            self.ranges.push(range(call));
+        }
+        visit::visit_expr_method_call(self, call);
+    }
+
+    fn visit_local(&mut self, local: &'ast syn::Local) {
+        // `let start = Instant::now();`, `let _guard = span.enter();`: the
+        // whole statement serves admin code.
+        if local
+            .init
+            .as_ref()
+            .is_some_and(|init| self.is_admin_expr(&init.expr))
+        {
+            self.ranges.push(range(local));
+        }
+        visit::visit_local(self, local);
+    }
+
+    fn visit_arm(&mut self, arm: &'ast syn::Arm) {
+        // `Outcome::Ok => info!("done"),`: an arm that only logs is admin,
+        // its pattern included.
+        if self.only_admin(&arm.body) {
+            self.ranges.push(range(arm));
+        }
+        visit::visit_arm(self, arm);
+    }
+
+    fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
+        // `|err| error!(%err)`: a closure that only logs is admin.
+        if self.only_admin(&closure.body) {
+            self.ranges.push(range(closure));
+        }
+        visit::visit_expr_closure(self, closure);
+    }
+
+    fn visit_item(&mut self, _item: &'ast syn::Item) {
+        // A nested function (or any item) is measured on its own.
+    }
+}
+
+fn measure(
+    function: &Function,
+    wholes: &[(LineColumn, LineColumn)],
+    rules: &Rules,
+) -> FunctionReport {
+    // Functions declared inside this one's body: theirs, not its.
+    let body = range(&function.block);
+    let inner: Vec<&(LineColumn, LineColumn)> =
+        wholes.iter().filter(|r| contains(&body, r.0)).collect();
+    let mut finder = AdminFinder {
+        rules,
+        ranges: Vec::new(),
+    };
+    for stmt in &function.block.stmts {
+        finder.visit_stmt(stmt);
+    }
+
+    #[derive(Default, Clone, Copy)]
+    struct Line {
+        business: bool,
+        admin: bool,
+    }
+    let mut lines: BTreeMap<usize, Line> = BTreeMap::new();
+    let mut classify = |at: LineColumn, punctuation: bool| {
+        if inner.iter().any(|r| contains(r, at)) {
+            return;
+        }
+        let admin = finder.ranges.iter().any(|r| contains(r, at));
+        let line = lines.entry(at.line).or_default();
+        if admin {
+            line.admin = true;
+        } else if !punctuation {
+            line.business = true;
+        }
+    };
+    fn walk(stream: TokenStream, classify: &mut impl FnMut(LineColumn, bool)) {
+        for token in stream {
+            match token {
+                TokenTree::Group(group) => {
+                    classify(group.span_open().start(), true);
+                    walk(group.stream(), classify);
+                    classify(group.span_close().start(), true);
+                }
+                TokenTree::Punct(punct) => classify(punct.span().start(), true),
+                other => classify(other.span().start(), false),
+            }
+        }
+    }
+    for stmt in &function.block.stmts {
+        walk(stmt.to_token_stream(), &mut classify);
+    }
+
+    // One line per attribute, however rustfmt lays its arguments out.
+    let attributes = function
+        .attrs
+        .iter()
+        .filter(|a| {
+            a.path()
+                .segments
+                .last()
+                .is_some_and(|s| rules.attributes.contains(&s.ident.to_string()))
+        })
+        .count();
+    let business = lines.values().filter(|l| l.business).count();
+    let admin = lines.values().filter(|l| l.admin && !l.business).count() + attributes;
+    FunctionReport {
+        name: function.name.clone(),
+        line: function.line,
+        business,
+        admin,
+        ratio: ratio(business, admin),
+    }
+}
