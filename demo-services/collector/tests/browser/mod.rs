@@ -5,68 +5,15 @@
 //! checked to be a real PNG of the requested size (and kept under
 //! `target/` for a person to look at).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
+use chromium::{Chromium, png_size};
 use prost::Message;
 
 use crate::common::{self, request};
 
-/// The browser to drive: `$CHROMIUM`, or the first of the usual names on PATH.
-fn chromium() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("CHROMIUM") {
-        return Some(PathBuf::from(path));
-    }
-    let path = std::env::var_os("PATH")?;
-    ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
-        .find(|candidate| candidate.is_file())
-}
-
-fn headless(browser: &Path, profile: &Path) -> Command {
-    let mut command = Command::new(browser);
-    // A closed network answers Chromium's background requests with refusals:
-    // turn them off, and give it a throwaway profile.
-    command.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        "--virtual-time-budget=5000",
-    ]);
-    command.arg(format!("--user-data-dir={}", profile.display()));
-    command
-}
-
-/// Width and height from a PNG's header, if it is one.
-fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
-    let signature = b"\x89PNG\r\n\x1a\n";
-    if bytes.len() < 24 || &bytes[..8] != signature || &bytes[12..16] != b"IHDR" {
-        return None;
-    }
-    let word = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
-    Some((word(16), word(20)))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_waterfall_renders_one_row_per_span_in_chromium() {
-    let Some(browser) = chromium() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have Chromium: .ci/run installs Debian's chromium package"
-        );
-        eprintln!(
-            "SKIPPED: no Chromium here (install Debian's chromium, or set CHROMIUM=/path/to/it)"
-        );
-        return;
-    };
     let collector = common::start(100).await;
     let spans = super::known_trace();
     let expected_rows = spans.len();
@@ -82,38 +29,15 @@ async fn the_waterfall_renders_one_row_per_span_in_chromium() {
 
     let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("waterfall");
     std::fs::create_dir_all(&scratch).unwrap();
-    let profile = scratch.join("profile");
-    let (dom, screenshot) = tokio::task::spawn_blocking({
-        let (browser, page, scratch, profile) = (
-            browser.clone(),
-            page.clone(),
-            scratch.clone(),
-            profile.clone(),
-        );
-        move || {
-            let dom = headless(&browser, &profile)
-                .arg("--dump-dom")
-                .arg(&page)
-                .output()
-                .expect("chromium runs");
-            let png = scratch.join("waterfall.png");
-            let _ = std::fs::remove_file(&png);
-            let shot = headless(&browser, &profile)
-                .arg("--window-size=1280,720")
-                .arg(format!("--screenshot={}", png.display()))
-                .arg(&page)
-                .output()
-                .expect("chromium runs");
-            assert!(
-                shot.status.success(),
-                "{}",
-                String::from_utf8_lossy(&shot.stderr)
-            );
-            (
-                String::from_utf8_lossy(&dom.stdout).into_owned(),
-                std::fs::read(png).expect("a screenshot"),
-            )
-        }
+    let Some(browser) = Chromium::find_or_skip(scratch.join("profile")) else {
+        return;
+    };
+    let (dom, screenshot) = tokio::task::spawn_blocking(move || {
+        let dom = browser.dump_dom(&page).expect("chromium dumps the DOM");
+        let png = browser
+            .screenshot(&page, (1280, 720), &scratch.join("waterfall.png"))
+            .expect("chromium takes a screenshot");
+        (dom, png)
     })
     .await
     .unwrap();
