@@ -72,6 +72,10 @@ ratio *ARGS:
 bench *FLAGS:
     @cargo run --quiet --locked --release -p workshop-bench -- {{FLAGS}}
 
+# The talk as one self-contained page, target/slides/index.html (`--serve` on http://127.0.0.1:8000).
+slides *FLAGS:
+    @cargo run --quiet --locked -p slides -- {{FLAGS}}
+
 # Serves the W3C Trace Context harness's test endpoint on 127.0.0.1:5000.
 w3c-test-service:
     @cargo run --quiet --locked -p w3c-test-service
@@ -85,4 +89,5 @@ test:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo test --locked
+    cargo test --locked -p slides
     @{{workshop}} verify

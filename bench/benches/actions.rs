@@ -11,6 +11,7 @@ use actions::{ActionLayer, HumanSink, Levels, Stats, StatsSink};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tracing_subscriber::prelude::*;
 
+// ANCHOR: span_and_action
 fn span() {
     tracing::info_span!("reserve", talk_id = 3_u64).in_scope(|| black_box(2_u32));
 }
@@ -22,6 +23,7 @@ fn action() {
     });
     black_box(seats).ok();
 }
+// ANCHOR_END: span_and_action
 
 fn compare(c: &mut Criterion, group: &str) {
     let mut group = c.benchmark_group(group);

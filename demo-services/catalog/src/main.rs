@@ -13,8 +13,10 @@ struct Args {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    // ANCHOR: setup
     let telemetry = telemetry::init("catalog")?;
     shop::server::serve("catalog", args.listen, catalog::app()).await?;
     telemetry.shutdown();
+    // ANCHOR_END: setup
     Ok(())
 }

@@ -136,10 +136,12 @@ fn take_seats(
     })
 }
 
+// ANCHOR: instrument
 #[tracing::instrument(skip_all, fields(reservation_id = reservation.reservation_id))]
 async fn write_audit_record(reservation: &Reservation) {
     tokio::time::sleep(AUDIT_WRITE).await;
 }
+// ANCHOR_END: instrument
 
 /// Gives the seats of a reservation back (an order that failed to pay).
 #[tracing::instrument(skip(inventory))]

@@ -62,6 +62,7 @@ pub fn app(processor: Processor) -> Router {
 
 /// Charging a card is the action `charge`: a declined or malformed card is
 /// its failure; the processor failing is an exception.
+// ANCHOR: charge
 async fn charge(
     State(payments): State<Arc<Payments>>,
     ApiJson(request): ApiJson<ChargeRequest>,
@@ -75,6 +76,7 @@ async fn charge(
     })
     .await
 }
+// ANCHOR_END: charge
 
 async fn process(payments: &Payments, request: &ChargeRequest) -> Result<Charge, ApiError> {
     let digits = request

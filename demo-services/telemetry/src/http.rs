@@ -24,6 +24,7 @@ pub async fn trace_requests(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map(|path| path.as_str().to_owned());
+    // ANCHOR: server_span
     let span = info_span!(
         "http.server",
         otel.name = %format!("{method} {}", route.as_deref().unwrap_or("(unmatched)")),
@@ -35,6 +36,7 @@ pub async fn trace_requests(request: Request, next: Next) -> Response {
         otel.status_code = field::Empty,
     );
     propagation::continue_from(&span, request.headers());
+    // ANCHOR_END: server_span
 
     let started = Instant::now();
     let response = next.run(request).instrument(span.clone()).await;

@@ -22,6 +22,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 const TRACEPARENT: &str = "traceparent";
 const TRACESTATE: &str = "tracestate";
 
+// ANCHOR: propagation
 /// The remote parent carried by these request headers, if any.
 pub fn extract(headers: &HeaderMap) -> Context {
     TraceContextPropagator::new().extract(&ValidHeaders::from(headers))
@@ -31,6 +32,7 @@ pub fn extract(headers: &HeaderMap) -> Context {
 pub fn inject(span: &tracing::Span, headers: &mut HeaderMap) {
     TraceContextPropagator::new().inject_context(&span.context(), &mut HeaderInjector(headers));
 }
+// ANCHOR_END: propagation
 
 /// Makes `span` a child of the remote parent in `headers`. Without a valid
 /// parent there, the span stays a root: a new trace starts.

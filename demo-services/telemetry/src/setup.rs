@@ -126,12 +126,14 @@ pub fn init(service: &str) -> Result<Guard, InitError> {
     let settings = Settings::from_env(service)?;
     let provider = match &settings.otlp_endpoint {
         Some(endpoint) => {
+            // ANCHOR: exporter
             let exporter = opentelemetry_otlp::SpanExporter::builder()
                 .with_http()
                 .with_protocol(settings.otlp_protocol)
                 .with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')))
                 .build()
                 .map_err(|err| InitError::Exporter(err.to_string()))?;
+            // ANCHOR_END: exporter
             tracer_provider(&settings.service, Some(exporter))
         }
         None => tracer_provider::<opentelemetry_otlp::SpanExporter>(&settings.service, None),

@@ -20,8 +20,9 @@ use crate::grade::{self, CheckStatus, LabStatus, Options};
 use crate::report::{GREEN, RED, indent};
 
 /// Dependencies that stay out of `workspace-hack` on purpose: they switch on
-/// extra features of shared crates and belong to benchmark members only.
-const BENCH_ONLY: &[&str] = &["criterion", "pprof"];
+/// extra features of shared crates, and belong to members no lab builds with
+/// (the benchmarks, the slides renderer), so they never force a lab rebuild.
+const NOT_SHARED: &[&str] = &["criterion", "pprof", "pulldown-cmark", "syntect"];
 
 /// Returns whether everything holds.
 pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
@@ -330,7 +331,7 @@ fn check_dependencies(ws: &Workspace) -> Result<Vec<String>> {
                          pin it there and use `{name}.workspace = true`"
                     ));
                 } else if third_party(name)
-                    && !BENCH_ONLY.contains(&name.as_str())
+                    && !NOT_SHARED.contains(&name.as_str())
                     && !unified.contains(name)
                 {
                     problems.push(format!(
