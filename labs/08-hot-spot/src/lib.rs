@@ -1,0 +1,15 @@
+//! Lab 08, find and fix the hot spot.
+//!
+//! The demo's pricing service is slow under load, and a profile of it is
+//! one wide tower: pricing a quote. `pricer.rs` is that code, as it
+//! shipped; make it at least five times faster without changing a single
+//! result. `original.rs` keeps the shipped version, for the grader to
+//! compare against; `book.rs` is the data.
+//!
+//! `pricer.rs` is yours; `book.rs` and `original.rs` are given.
+//!
+//! Run `just lab 8` to check your work, `just hint 8` when stuck.
+
+pub mod book;
+pub mod original;
+pub mod pricer;
