@@ -72,6 +72,10 @@ ratio *ARGS:
 bench *FLAGS:
     @cargo run --quiet --locked --release -p workshop-bench -- {{FLAGS}}
 
+# A flamegraph SVG of a workload: `just profile lab8` (your pricer), `lab8-original`, `pricing` (`--seconds N`).
+profile TARGET *FLAGS:
+    @cargo run --quiet --locked --release -p profile -- {{TARGET}} {{FLAGS}}
+
 # The talk as one self-contained page, target/slides/index.html (`--serve` on http://127.0.0.1:8000).
 slides *FLAGS:
     @cargo run --quiet --locked -p slides -- {{FLAGS}}
@@ -90,4 +94,5 @@ test:
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo test --locked
     cargo test --locked -p slides
+    cargo test --locked -p profile
     @{{workshop}} verify
