@@ -64,6 +64,10 @@ fn run_criterion(root: &Path, target_dir: &Path, quick: bool) -> Result<Vec<Head
         "workshop-bench",
         "--bench",
         "collector",
+        "--bench",
+        "actions",
+        "--bench",
+        "cost",
         "--",
     ]);
     if quick {
@@ -92,27 +96,50 @@ fn run_criterion(root: &Path, target_dir: &Path, quick: bool) -> Result<Vec<Head
             goal: Some(("<=", 50.0)),
         });
     }
-    if let (Some(action), Some(span)) = (
-        criterion_mean_ns(target_dir, "action_vs_span/action"),
-        criterion_mean_ns(target_dir, "action_vs_span/span"),
-    ) {
-        found.push(Headline {
-            figure: "actions: an action / a span, action layers only".to_owned(),
-            value: action / span,
-            unit: "ratio",
-            goal: Some(("<=", 2.0)),
-        });
-    }
-    if let (Some(action), Some(span)) = (
-        criterion_mean_ns(target_dir, "action_vs_span_in_a_service/action"),
-        criterion_mean_ns(target_dir, "action_vs_span_in_a_service/span"),
-    ) {
-        found.push(Headline {
-            figure: "actions: an action / a span, service subscriber".to_owned(),
-            value: action / span,
-            unit: "ratio",
-            goal: Some(("<=", 2.0)),
-        });
+    let ratios = [
+        (
+            "actions: an action / a span, action layers only",
+            "action_vs_span/action",
+            "action_vs_span/span",
+            Some(("<=", 2.0)),
+        ),
+        (
+            "actions: an action / a span, service subscriber",
+            "action_vs_span_in_a_service/action",
+            "action_vs_span_in_a_service/span",
+            Some(("<=", 2.0)),
+        ),
+        (
+            "cost: a log line / no telemetry",
+            "cost_of_observability/event_fmt",
+            "cost_of_observability/uninstrumented",
+            None,
+        ),
+        (
+            "cost: an OTLP span / no telemetry",
+            "cost_of_observability/span_otlp_batch_export",
+            "cost_of_observability/uninstrumented",
+            None,
+        ),
+        (
+            "cost: disabled event, eager / lazy",
+            "cost_of_observability/disabled_event_formatted_eagerly",
+            "cost_of_observability/disabled_event_lazy_field",
+            None,
+        ),
+    ];
+    for (figure, numerator, denominator, goal) in ratios {
+        if let (Some(numerator), Some(denominator)) = (
+            criterion_mean_ns(target_dir, numerator),
+            criterion_mean_ns(target_dir, denominator),
+        ) {
+            found.push(Headline {
+                figure: figure.to_owned(),
+                value: numerator / denominator,
+                unit: "ratio",
+                goal,
+            });
+        }
     }
     Ok(found)
 }

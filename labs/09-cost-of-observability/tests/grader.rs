@@ -1,0 +1,128 @@
+//! The grader of lab 09. `just lab 9` runs it and explains each result.
+//!
+//! The cost is judged as a ratio: your `summarize` against the same loop
+//! with no telemetry (`summarize_uninstrumented`), in alternating rounds in
+//! this process, under the subscriber a service runs with (log lines at
+//! INFO and above). The facts are checked on captured records: a warning
+//! per anomaly, and one summary at the end.
+
+use std::time::{Duration, Instant};
+
+use grader_kit::{CaptureLayer, Captured, Value};
+use lab09::readings::{LIMIT, Reading, sample_readings, summarize_uninstrumented};
+use lab09::summarize::summarize;
+use tracing::Level;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::prelude::*;
+
+/// The most your loop may cost, as a multiple of the uninstrumented one.
+const TARGET: f64 = 2.0;
+const ROUNDS: usize = 7;
+const READINGS: usize = 10_000;
+
+/// What a service records: INFO and above, as log lines (here into a sink,
+/// so that the measurement is of the instrumentation, not of a terminal).
+fn service_subscriber() -> impl tracing::Subscriber + Send + Sync {
+    tracing_subscriber::fmt()
+        .with_max_level(Level::INFO)
+        .with_writer(std::io::sink)
+        .finish()
+}
+
+/// What the service keeps, captured for inspection: INFO and above.
+fn capture_at_info(readings: &[Reading]) -> Captured {
+    let layer = CaptureLayer::default();
+    let captured = layer.captured();
+    let subscriber = tracing_subscriber::registry().with(layer.with_filter(LevelFilter::INFO));
+    let summary = tracing::subscriber::with_default(subscriber, || summarize(readings));
+    assert_eq!(
+        summary,
+        summarize_uninstrumented(readings),
+        "the summary itself must not change: only its telemetry"
+    );
+    captured
+}
+
+fn time(mut run: impl FnMut()) -> Duration {
+    let started = Instant::now();
+    run();
+    started.elapsed()
+}
+
+#[test]
+fn cost_within_twice_the_baseline() {
+    let readings = sample_readings(READINGS);
+    let mut ratios = Vec::with_capacity(ROUNDS);
+    tracing::subscriber::with_default(service_subscriber(), || {
+        for round in 0..ROUNDS {
+            let mut baseline = || {
+                std::hint::black_box(summarize_uninstrumented(std::hint::black_box(&readings)));
+            };
+            let mut yours = || {
+                std::hint::black_box(summarize(std::hint::black_box(&readings)));
+            };
+            // Alternate who goes first, so that neither side always runs on
+            // a warm cache or a quiet machine.
+            let (baseline_time, your_time) = if round % 2 == 0 {
+                (time(&mut baseline), time(&mut yours))
+            } else {
+                let yours = time(&mut yours);
+                (time(&mut baseline), yours)
+            };
+            ratios.push(your_time.as_secs_f64() / baseline_time.as_secs_f64().max(1e-9));
+        }
+    });
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios[ROUNDS / 2];
+    assert!(
+        median <= TARGET,
+        "your loop costs {median:.1}x the uninstrumented one (median of {ROUNDS} alternating \
+         rounds of {READINGS} readings, logging at INFO); the target is at most {TARGET}x. \
+         What does each pass pay for that nobody reads? A span per reading (README, step 2), \
+         a payload formatted for a disabled TRACE line (step 3), an INFO line per reading \
+         (step 4)."
+    );
+    println!("cost: {median:.2}x the uninstrumented loop (target at most {TARGET}x)");
+}
+
+#[test]
+fn warns_once_per_anomaly() {
+    let readings = sample_readings(READINGS);
+    let captured = capture_at_info(&readings);
+    let expected: Vec<u64> = (0..readings.len() as u64)
+        .filter(|&i| readings[i as usize].celsius > LIMIT)
+        .collect();
+    let warned: Vec<u64> = captured
+        .events_at(Level::WARN)
+        .iter()
+        .filter_map(|event| event.field("index").and_then(Value::as_u64))
+        .collect();
+    assert_eq!(
+        warned, expected,
+        "one WARN event per reading above {LIMIT} °C, with the reading's `index` as a field, \
+         in order: the warnings are the facts a cheaper loop must keep"
+    );
+}
+
+#[test]
+fn summarizes_once_at_the_end() {
+    let readings = sample_readings(READINGS);
+    let summary = summarize_uninstrumented(&readings);
+    let captured = capture_at_info(&readings);
+    let infos = captured.events_at(Level::INFO);
+    assert_eq!(
+        infos.len(),
+        1,
+        "at INFO, one line for the whole batch, not one per reading: found {} INFO events. \
+         Per-reading progress belongs at DEBUG or TRACE (README, step 4).",
+        infos.len()
+    );
+    let event = &infos[0];
+    for (field, value) in [("count", summary.count), ("anomalies", summary.anomalies)] {
+        assert_eq!(
+            event.field(field).and_then(Value::as_u64),
+            Some(value),
+            "the summary event carries `{field}` = {value}: {event:?}"
+        );
+    }
+}
