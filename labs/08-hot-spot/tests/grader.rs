@@ -6,8 +6,7 @@
 //! five times faster. Speed is judged as a ratio of the two, measured in
 //! alternating rounds, never as an absolute time: a busy laptop slows both.
 
-use std::time::{Duration, Instant};
-
+use grader_kit::timing::{Side, median_cost_ratio};
 use lab08::book::{Book, Line, Order, conference_book};
 use lab08::original::OriginalPricer;
 use lab08::pricer::Pricer;
@@ -86,41 +85,22 @@ fn batch(book: &Book, round: usize) -> Vec<Order> {
         .collect()
 }
 
-fn time(mut quote_all: impl FnMut()) -> Duration {
-    let started = Instant::now();
-    quote_all();
-    started.elapsed()
-}
-
 #[test]
 fn at_least_five_times_faster() {
     let book = conference_book(2_000);
     let (original, pricer) = (OriginalPricer::new(&book), Pricer::new(&book));
-    let mut ratios = Vec::with_capacity(ROUNDS);
-    for round in 0..ROUNDS {
-        let orders = batch(&book, round);
-        let mut run_original = || {
-            for order in &orders {
-                std::hint::black_box(original.quote(std::hint::black_box(order))).ok();
-            }
-        };
-        let mut run_yours = || {
-            for order in &orders {
-                std::hint::black_box(pricer.quote(std::hint::black_box(order))).ok();
-            }
-        };
-        // Alternate who goes first, so that a warming cache or a busy
-        // neighbour does not favour either side.
-        let (original_time, your_time) = if round % 2 == 0 {
-            (time(&mut run_original), time(&mut run_yours))
-        } else {
-            let yours = time(&mut run_yours);
-            (time(&mut run_original), yours)
-        };
-        ratios.push(original_time.as_secs_f64() / your_time.as_secs_f64().max(1e-9));
-    }
-    ratios.sort_by(f64::total_cmp);
-    let median = ratios[ROUNDS / 2];
+    let batches: Vec<Vec<Order>> = (0..ROUNDS).map(|round| batch(&book, round)).collect();
+    let cost = median_cost_ratio(ROUNDS, |round, side| {
+        for order in &batches[round] {
+            let order = std::hint::black_box(order);
+            let quote = match side {
+                Side::Baseline => original.quote(order),
+                Side::Yours => pricer.quote(order),
+            };
+            std::hint::black_box(quote).ok();
+        }
+    });
+    let median = 1.0 / cost;
     assert!(
         median >= TARGET,
         "your pricer is {median:.1}x as fast as the original (median of {ROUNDS} alternating \

@@ -6,8 +6,7 @@
 //! INFO and above). The facts are checked on captured records: a warning
 //! per anomaly, and one summary at the end.
 
-use std::time::{Duration, Instant};
-
+use grader_kit::timing::{Side, median_cost_ratio};
 use grader_kit::{CaptureLayer, Captured, Value};
 use lab09::readings::{LIMIT, Reading, sample_readings, summarize_uninstrumented};
 use lab09::summarize::summarize;
@@ -43,37 +42,18 @@ fn capture_at_info(readings: &[Reading]) -> Captured {
     captured
 }
 
-fn time(mut run: impl FnMut()) -> Duration {
-    let started = Instant::now();
-    run();
-    started.elapsed()
-}
-
 #[test]
 fn cost_within_twice_the_baseline() {
     let readings = sample_readings(READINGS);
-    let mut ratios = Vec::with_capacity(ROUNDS);
-    tracing::subscriber::with_default(service_subscriber(), || {
-        for round in 0..ROUNDS {
-            let mut baseline = || {
-                std::hint::black_box(summarize_uninstrumented(std::hint::black_box(&readings)));
+    let median = tracing::subscriber::with_default(service_subscriber(), || {
+        median_cost_ratio(ROUNDS, |_, side| {
+            let readings = std::hint::black_box(&readings);
+            match side {
+                Side::Baseline => std::hint::black_box(summarize_uninstrumented(readings)),
+                Side::Yours => std::hint::black_box(summarize(readings)),
             };
-            let mut yours = || {
-                std::hint::black_box(summarize(std::hint::black_box(&readings)));
-            };
-            // Alternate who goes first, so that neither side always runs on
-            // a warm cache or a quiet machine.
-            let (baseline_time, your_time) = if round % 2 == 0 {
-                (time(&mut baseline), time(&mut yours))
-            } else {
-                let yours = time(&mut yours);
-                (time(&mut baseline), yours)
-            };
-            ratios.push(your_time.as_secs_f64() / baseline_time.as_secs_f64().max(1e-9));
-        }
+        })
     });
-    ratios.sort_by(f64::total_cmp);
-    let median = ratios[ROUNDS / 2];
     assert!(
         median <= TARGET,
         "your loop costs {median:.1}x the uninstrumented one (median of {ROUNDS} alternating \

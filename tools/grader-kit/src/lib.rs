@@ -6,7 +6,8 @@
 //! threads, or in parallel processes, without seeing each other's spans.
 //!
 //! For labs with services, [`services`] runs each on its own port, thread
-//! and tracer, spans in memory.
+//! and tracer, spans in memory. For labs that grade speed, [`timing`]
+//! compares the learner's code with a baseline as a ratio, never a time.
 //!
 //! The records keep what a learner controls (names, levels, fields, nesting)
 //! and nothing they don't (ids, timestamps), so a check can compare them with
@@ -15,6 +16,7 @@
 mod capture;
 mod record;
 pub mod services;
+pub mod timing;
 
 pub use capture::{CaptureLayer, Captured, capture};
 pub use record::{EventRecord, SpanRecord, Value};
