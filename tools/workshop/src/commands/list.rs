@@ -13,8 +13,16 @@ pub fn run(ws: &Workspace) -> Result<()> {
     let labs = ws.labs()?;
     let store = Store::new(ws);
     let manifest = checksums::load(ws)?;
+    // The title column fits the longest title, with two spaces after it.
+    let width = labs
+        .iter()
+        .map(|lab| lab.meta.title.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("Title".len())
+        + 2;
     println!(
-        "{BOLD}{:<4}{:<38}{:<14}{:>5}{:>10}{BOLD:#}",
+        "{BOLD}{:<4}{:<width$}{:<14}{:>5}{:>10}{BOLD:#}",
         "Lab", "Title", "Status", "Min", "Points"
     );
     let (mut done, mut points, mut max_points) = (0, 0, 0);
@@ -36,7 +44,7 @@ pub fn run(ws: &Workspace) -> Result<()> {
         points += earned;
         max_points += lab.max_points();
         println!(
-            "{:<4}{:<38}{style}{:<14}{style:#}{:>5}{:>10}",
+            "{:<4}{:<width$}{style}{:<14}{style:#}{:>5}{:>10}",
             format!("{:02}", lab.number),
             lab.meta.title,
             status,
