@@ -7,7 +7,7 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use actions::{ActionLayer, HumanSink, Levels, Stats, StatsSink};
+use actions::{ActionLayer, Levels, LineSink, Stats, StatsSink};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tracing_subscriber::prelude::*;
 
@@ -37,7 +37,7 @@ fn action_layers_only(c: &mut Criterion) {
     // levels) writes only failures and exceptions; one layer, both sinks.
     let sinks = (
         StatsSink::new(Arc::new(Stats::default())),
-        HumanSink::new(std::io::sink, Levels::default()),
+        LineSink::human(std::io::sink, Levels::default()),
     );
     let _default = tracing::subscriber::set_default(
         tracing_subscriber::registry().with(ActionLayer::new(sinks)),

@@ -17,8 +17,8 @@
 //!   [`Outcome`]: success, failure (expected and handled, with a reason) or
 //!   exception (an error that escaped with `?`, or a panic).
 //! - [`ActionLayer`] is a `tracing_subscriber` layer that turns each finished
-//!   action into a [`Record`] and hands it to a [`Sink`]: [`HumanSink`] (one
-//!   parseable line per action), [`JsonSink`], [`StatsSink`] (counts,
+//!   action into a [`Record`] and hands it to a [`Sink`]: [`LineSink`] (one
+//!   parseable line per action, or one JSON object), [`StatsSink`] (counts,
 //!   duration quantiles, rates). Each sink decides the level of a record from
 //!   its outcome ([`Levels`]), so a quiet service logs only what went wrong.
 //!
@@ -37,7 +37,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use format::{ParseError, Record, RecordKind};
 pub use layer::{ActionLayer, Sink};
 pub use levels::{Levels, Outcome};
-pub use sinks::{HumanSink, JsonSink};
+pub use sinks::LineSink;
 pub use stats::{ActionStats, Stats, StatsSink};
 
 /// The target of every action span and event: `RUST_LOG=actions=info`

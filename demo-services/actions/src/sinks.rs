@@ -16,22 +16,39 @@ fn writes(levels: &Levels, kind: RecordKind) -> bool {
     }
 }
 
-/// One line per record, in the format [`Record`] documents (and parses).
-pub struct HumanSink<W> {
+/// One line per record: [`LineSink::human`] in the format [`Record`]
+/// documents (and parses), or [`LineSink::json`], one JSON object per line.
+/// The two differ only in how a record becomes a line.
+pub struct LineSink<W> {
     writer: W,
     levels: Levels,
+    line: fn(&Record) -> String,
 }
 
-impl<W> HumanSink<W>
+impl<W> LineSink<W>
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    pub fn new(writer: W, levels: Levels) -> Self {
-        Self { writer, levels }
+    /// Lines for people, that parse back into records.
+    pub fn human(writer: W, levels: Levels) -> Self {
+        Self {
+            writer,
+            levels,
+            line: |record| format!("{record}\n"),
+        }
+    }
+
+    /// One JSON object per line, for log aggregation.
+    pub fn json(writer: W, levels: Levels) -> Self {
+        Self {
+            writer,
+            levels,
+            line: |record| format!("{}\n", record.to_json()),
+        }
     }
 }
 
-impl<W> Sink for HumanSink<W>
+impl<W> Sink for LineSink<W>
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
@@ -44,37 +61,6 @@ where
         let _ = self
             .writer
             .make_writer()
-            .write_all(format!("{record}\n").as_bytes());
-    }
-}
-
-/// One JSON object per record, for log aggregation.
-pub struct JsonSink<W> {
-    writer: W,
-    levels: Levels,
-}
-
-impl<W> JsonSink<W>
-where
-    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
-{
-    pub fn new(writer: W, levels: Levels) -> Self {
-        Self { writer, levels }
-    }
-}
-
-impl<W> Sink for JsonSink<W>
-where
-    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
-{
-    fn wants(&self, kind: RecordKind) -> bool {
-        writes(&self.levels, kind)
-    }
-
-    fn record(&self, record: &Record) {
-        let _ = self
-            .writer
-            .make_writer()
-            .write_all(format!("{}\n", record.to_json()).as_bytes());
+            .write_all((self.line)(record).as_bytes());
     }
 }

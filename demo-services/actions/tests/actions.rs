@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use actions::{
-    ActionLayer, HumanSink, Levels, ManualClock, Outcome, Record, RecordKind, Stats, StatsSink,
+    ActionLayer, Levels, LineSink, ManualClock, Outcome, Record, RecordKind, Stats, StatsSink,
 };
 use tracing_subscriber::prelude::*;
 
@@ -44,7 +44,7 @@ fn with_actions(levels: Levels, f: impl FnOnce(&ManualClock)) -> Harness {
     let writer = lines.clone();
     let subscriber = tracing_subscriber::registry()
         .with(
-            ActionLayer::new(HumanSink::new(move || writer.clone(), levels))
+            ActionLayer::new(LineSink::human(move || writer.clone(), levels))
                 .with_clock(clock.clone()),
         )
         .with(ActionLayer::new(StatsSink::new(stats.clone())).with_clock(clock.clone()));

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use actions::{ActionLayer, HumanSink, JsonSink, Levels, Sink, Stats, StatsSink};
+use actions::{ActionLayer, Levels, LineSink, Sink, Stats, StatsSink};
 
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
@@ -212,8 +212,8 @@ where
     // so a quiet service writes only failures and exceptions. One layer for
     // both, so that each action is timed once.
     let action_log: Option<Box<dyn Sink>> = match settings.format {
-        LogFormat::Console => Some(Box::new(HumanSink::new(writer.clone(), Levels::default()))),
-        LogFormat::Json => Some(Box::new(JsonSink::new(writer.clone(), Levels::default()))),
+        LogFormat::Console => Some(Box::new(LineSink::human(writer.clone(), Levels::default()))),
+        LogFormat::Json => Some(Box::new(LineSink::json(writer.clone(), Levels::default()))),
         LogFormat::Off => None,
     };
     let action_layer = ActionLayer::new((StatsSink::new(stats()), action_log));
