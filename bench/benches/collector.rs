@@ -3,7 +3,7 @@
 use std::hint::black_box;
 
 use collector::critical_path::critical_path;
-use collector::model::{self, Kind, Span, Status};
+use collector::model::{self, Kind, Span};
 use collector::store::Store;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -45,11 +45,7 @@ fn big_trace() -> Vec<Span> {
             kind: Kind::Internal,
             start_us: start,
             duration_us: end - start,
-            attributes: Vec::new(),
-            events: Vec::new(),
-            status: Status::Unset,
-            links: Vec::new(),
-            resource: Default::default(),
+            ..Span::default()
         });
         next
     };

@@ -191,7 +191,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Kind, Status};
+    use crate::model::Kind;
 
     pub(crate) fn span(trace: u32, id: u32, parent: Option<u32>, start: u64, end: u64) -> Span {
         Span {
@@ -203,11 +203,7 @@ mod tests {
             kind: Kind::Internal,
             start_us: start,
             duration_us: end - start,
-            attributes: Vec::new(),
-            events: Vec::new(),
-            status: Status::Unset,
-            links: Vec::new(),
-            resource: Default::default(),
+            ..Span::default()
         }
     }
 

@@ -144,7 +144,7 @@ mod tests {
     use super::*;
     use crate::critical_path::critical_path;
     use crate::jaeger;
-    use crate::model::{Kind, Span, Status};
+    use crate::model::{Kind, Span};
 
     fn span(id: u8, parent: Option<u8>, start: u64, end: u64, service: &str) -> Span {
         Span {
@@ -156,11 +156,7 @@ mod tests {
             kind: Kind::Internal,
             start_us: start,
             duration_us: end - start,
-            attributes: Vec::new(),
-            events: Vec::new(),
-            status: Status::Unset,
-            links: Vec::new(),
-            resource: Default::default(),
+            ..Span::default()
         }
     }
 
