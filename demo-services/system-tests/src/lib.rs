@@ -4,9 +4,13 @@
 
 use std::time::Duration;
 
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
 use grader_kit::services::Service;
 pub use grader_kit::services::{Spans, attr, overlap};
 use shop::{Fixes, Peer};
+use tokio::sync::watch;
 
 /// How to start the shop.
 #[derive(Clone, Debug)]
@@ -14,6 +18,8 @@ pub struct Options {
     pub fixes: Fixes,
     pub processor: payments::Processor,
     pub peer_timeout: Duration,
+    /// Holds every request to the payments service until the test opens it.
+    pub payments_gate: Option<Gate>,
 }
 
 impl Default for Options {
@@ -26,6 +32,7 @@ impl Default for Options {
                 ..payments::Processor::default()
             },
             peer_timeout: shop::peer::DEFAULT_TIMEOUT,
+            payments_gate: None,
         }
     }
 }
@@ -42,7 +49,11 @@ impl Shop {
         let catalog = Service::spawn("catalog", catalog::app());
         let inventory = Service::spawn("inventory", inventory::app(fixes, None));
         let pricing = Service::spawn("pricing", pricing::app(fixes));
-        let payments = Service::spawn("payments", payments::app(options.processor));
+        let mut payments_app = payments::app(options.processor);
+        if let Some(gate) = &options.payments_gate {
+            payments_app = gate.hold(payments_app);
+        }
+        let payments = Service::spawn("payments", payments_app);
         let peer = |service: &Service| {
             Peer::with_timeout(service.name(), service.url(), options.peer_timeout)
         };
@@ -68,6 +79,17 @@ impl Shop {
             .unwrap_or_else(|| panic!("{name} is not running"))
     }
 
+    /// Tells one service to stop and returns once it refuses new
+    /// connections; its requests in flight go on (see [`Service::begin_stop`]).
+    pub async fn begin_stop(&mut self, name: &str) {
+        let service = self
+            .services
+            .iter_mut()
+            .find(|s| s.name() == name)
+            .unwrap_or_else(|| panic!("{name} is not running"));
+        service.begin_stop().await;
+    }
+
     /// Stops one service gracefully (requests in flight finish) and keeps
     /// its spans.
     pub fn stop_service(&mut self, name: &str) {
@@ -87,5 +109,54 @@ impl Shop {
             self.stopped.insert(service.name(), service.stop());
         }
         self.stopped
+    }
+}
+
+/// Holds the requests that reach a service until the test opens it, and
+/// counts them: a test can then know that requests are in flight, and how
+/// many, instead of hoping a sleep was long enough.
+#[derive(Clone, Debug)]
+pub struct Gate {
+    arrived: watch::Sender<usize>,
+    open: watch::Sender<bool>,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self {
+            arrived: watch::Sender::new(0),
+            open: watch::Sender::new(false),
+        }
+    }
+}
+
+impl Gate {
+    /// `app` with every request held at the gate.
+    fn hold(&self, app: Router) -> Router {
+        let gate = self.clone();
+        app.layer(middleware::from_fn(move |request: Request, next: Next| {
+            let gate = gate.clone();
+            async move {
+                gate.arrived.send_modify(|n| *n += 1);
+                // Only fails if the gate is gone, and then nothing holds the request.
+                let _ = gate.open.subscribe().wait_for(|open| *open).await;
+                next.run(request).await
+            }
+        }))
+    }
+
+    /// Returns once `count` requests are held (or have passed) here.
+    pub async fn arrived(&self, count: usize) {
+        let _ = self.arrived.subscribe().wait_for(|n| *n >= count).await;
+    }
+
+    /// How many requests have reached the gate so far.
+    pub fn count(&self) -> usize {
+        *self.arrived.borrow()
+    }
+
+    /// Lets every held request, and every later one, through.
+    pub fn open(&self) {
+        self.open.send_replace(true);
     }
 }

@@ -10,7 +10,7 @@ use shop::Fixes;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use system_tests::{Options, Shop, Spans, attr, overlap};
+use system_tests::{Gate, Options, Shop, Spans, attr, overlap};
 
 fn order(lines: &[(u32, u32)]) -> Value {
     json!({
@@ -495,37 +495,69 @@ async fn a_peer_down_or_slow_is_named_in_a_5xx_never_a_hang() {
 
 #[tokio::test]
 async fn no_span_is_lost_when_the_services_shut_down() {
-    let mut shop = Shop::start(Options::default());
+    const ORDERS: usize = 20;
+    // Every order is held at the payments service, its last hop: by then
+    // the gateway has read it and called the other three services.
+    let gate = Gate::default();
+    let options = Options::default();
+    let mut shop = Shop::start(Options {
+        payments_gate: Some(gate.clone()),
+        // Room for every held charge at once, so that none is refused as
+        // "busy" when the gate opens (a planted problem of its own).
+        processor: payments::Processor {
+            capacity: ORDERS,
+            ..options.processor
+        },
+        ..options
+    });
     let client = reqwest::Client::new();
     let url = format!("{}/orders", shop.url("gateway"));
-    // Orders in flight while the gateway is told to stop: graceful shutdown
-    // lets them finish, and every span they made must reach the exporter.
-    let in_flight: Vec<_> = (0..20)
+    let in_flight: Vec<_> = (0..ORDERS)
         .map(|i| {
-            let request = client.post(&url).json(&order(&[(i % 8 + 1, 1)]));
-            tokio::spawn(async move { request.send().await.map(|r| r.status()) })
+            let request = client.post(&url).json(&order(&[(i as u32 % 8 + 1, 1)]));
+            tokio::spawn(async move {
+                let response = request.send().await?;
+                Ok::<_, reqwest::Error>((response.status(), response.text().await?))
+            })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(5)).await;
-    shop.stop_service("gateway");
-    let mut confirmed = 0;
-    for request in in_flight {
-        if let Ok(Ok(status)) = request.await {
-            assert_eq!(status, StatusCode::CREATED);
-            confirmed += 1;
-        }
-    }
+    tokio::time::timeout(Duration::from_secs(60), gate.arrived(ORDERS))
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "only {} of {ORDERS} orders reached payments in a minute",
+                gate.count()
+            )
+        });
+
+    // The gateway is told to stop while all of them are in flight: it
+    // refuses anything new at once, and lets them finish.
+    shop.begin_stop("gateway").await;
     assert!(
-        confirmed > 0,
-        "some orders were in flight when the gateway stopped"
+        client
+            .post(&url)
+            .json(&order(&[(1, 1)]))
+            .send()
+            .await
+            .is_err(),
+        "a stopping gateway refuses new orders"
     );
+    gate.open();
+    for request in in_flight {
+        let (status, body) = request
+            .await
+            .expect("the request task ran")
+            .expect("an order in flight when the gateway stopped is answered");
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "an order in flight when the gateway stopped was confirmed: {body}"
+        );
+    }
+
     let spans = shop.stop();
     let orders: Vec<&SpanData> = spans.named("gateway", "POST /orders").collect();
-    assert_eq!(
-        orders.len(),
-        confirmed,
-        "one server span per confirmed order"
-    );
+    assert_eq!(orders.len(), ORDERS, "one server span per confirmed order");
     for order in orders {
         let trace = order.span_context.trace_id();
         for (service, expected) in [

@@ -23,7 +23,10 @@ use tokio::sync::oneshot;
 pub struct Service {
     name: &'static str,
     addr: SocketAddr,
-    stop: oneshot::Sender<()>,
+    /// Taken when the service is told to stop.
+    stop: Option<oneshot::Sender<()>>,
+    /// Answers when the service has closed its port.
+    closed: Option<oneshot::Receiver<()>>,
     thread: JoinHandle<()>,
     exporter: InMemorySpanExporter,
 }
@@ -37,6 +40,7 @@ impl Service {
             tracing::Dispatch::new(telemetry::subscriber(&Settings::quiet(name), &provider));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop, stop_rx) = oneshot::channel::<()>();
+        let (closed_tx, closed) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
@@ -52,6 +56,10 @@ impl Service {
                     ready_tx
                         .send(listener.local_addr().expect("bound"))
                         .expect("the caller waits");
+                    let listener = ClosingListener {
+                        inner: listener,
+                        closed: Some(closed_tx),
+                    };
                     let stopped = async {
                         let _ = stop_rx.await;
                     };
@@ -68,7 +76,8 @@ impl Service {
         Self {
             name,
             addr,
-            stop,
+            stop: Some(stop),
+            closed: Some(closed),
             thread,
             exporter,
         }
@@ -83,12 +92,55 @@ impl Service {
         format!("http://{}", self.addr)
     }
 
+    /// Tells the service to stop, and returns once it has closed its port:
+    /// from then on a new connection is refused, while the requests already
+    /// in flight go on. [`Service::stop`] waits for them.
+    pub async fn begin_stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(closed) = self.closed.take() {
+            let _ = closed.await;
+        }
+    }
+
     /// Stops the service gracefully (requests in flight finish) and returns
     /// every span it exported.
-    pub fn stop(self) -> Vec<SpanData> {
-        let _ = self.stop.send(());
+    pub fn stop(mut self) -> Vec<SpanData> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
         self.thread.join().expect("the service stops cleanly");
         self.exporter.get_finished_spans().expect("spans")
+    }
+}
+
+/// A TCP listener that says when it is dropped, which `axum::serve` does
+/// as soon as a graceful shutdown begins: the moment a test can rely on
+/// "no new request gets in".
+struct ClosingListener {
+    inner: TcpListener,
+    closed: Option<oneshot::Sender<()>>,
+}
+
+impl axum::serve::Listener for ClosingListener {
+    type Io = <TcpListener as axum::serve::Listener>::Io;
+    type Addr = <TcpListener as axum::serve::Listener>::Addr;
+
+    fn accept(&mut self) -> impl Future<Output = (Self::Io, Self::Addr)> + Send {
+        axum::serve::Listener::accept(&mut self.inner)
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        axum::serve::Listener::local_addr(&self.inner)
+    }
+}
+
+impl Drop for ClosingListener {
+    fn drop(&mut self) {
+        if let Some(closed) = self.closed.take() {
+            let _ = closed.send(());
+        }
     }
 }
 
