@@ -4,85 +4,116 @@
 
 workshop := "cargo run --quiet --locked -p workshop --"
 
+# While a program a recipe runs is being compiled, cargo draws its own
+# progress bar (even under `--quiet`, which keeps later runs silent). Needs
+# just 1.54 or newer (`cargo install --locked just` gets the newest).
+export CARGO_TERM_PROGRESS_WHEN := "always"
+export CARGO_TERM_PROGRESS_WIDTH := "80"
+
 # List the recipes.
 default:
     @just --list --unsorted
 
 # The live demo: the shop (five services) and the trace collector under load (`--fixed`, `--duration SECS`).
+[no-exit-message]
+[continue]
 demo *FLAGS:
     @cargo run --quiet --locked -p demo -- {{FLAGS}}
 
 # Show lab N's goal and steps, and grade it (`--verbose` for everything).
+[no-exit-message]
 lab N *FLAGS:
     @{{workshop}} lab {{N}} {{FLAGS}}
 
 # Show the next hint for lab N.
+[no-exit-message]
 hint N:
     @{{workshop}} hint {{N}}
 
 # Re-grade lab N on every save.
+[no-exit-message]
 watch N *FLAGS:
     @{{workshop}} watch {{N}} {{FLAGS}}
 
 # Every lab with its status, and your progress.
+[no-exit-message]
 list:
     @{{workshop}} list
 
 # Grade every lab; write target/workshop/grades.json and junit.xml.
+[no-exit-message]
 grade *FLAGS:
     @{{workshop}} grade {{FLAGS}}
 
 # Restore lab N's starter (your work is backed up first; `--yes` to skip the question).
+[no-exit-message]
 reset N *FLAGS:
     @{{workshop}} reset {{N}} {{FLAGS}}
 
 # Show the diff from lab N's starter to its solution.
+[no-exit-message]
 solution N:
     @{{workshop}} solution {{N}}
 
-# Check the toolchain, then download and build everything for offline use (`--with-benches`: the benchmarks too).
-setup *FLAGS:
-    @{{workshop}} setup {{FLAGS}}
+# Check the toolchain, then download and build everything for offline use: labs, demo, profiler, benchmarks.
+[no-exit-message]
+setup:
+    @WORKSHOP_STARTED=$(date +%s) {{workshop}} setup
 
 # For maintainers and CI: every starter fails its grader, every solution passes.
 verify *FLAGS:
     @{{workshop}} verify {{FLAGS}}
 
 # The trace collector alone: OTLP on 127.0.0.1:4318, UI on http://127.0.0.1:16686 (`--data FILE` keeps traces).
+[no-exit-message]
+[continue]
 collector *FLAGS:
     @cargo run --quiet --locked -p collector --bin collector -- {{FLAGS}}
 
 # A trace from the collector as a waterfall with its critical path: `just trace --slowest` or `just trace ID`.
+[no-exit-message]
 trace *ARGS:
     @cargo run --quiet --locked -p collector --bin trace -- {{ARGS}}
 
 # The critical path of a trace saved in Jaeger's JSON shape (`--json` for sections).
+[no-exit-message]
 critical-path *ARGS:
     @cargo run --quiet --locked -p collector --bin critical-path -- {{ARGS}}
 
 # Load against a running shop: `just loadgen --duration 10 --concurrency 16`.
+[no-exit-message]
 loadgen *ARGS:
     @cargo run --quiet --locked --release -p loadgen -- {{ARGS}}
 
 # Business lines versus admin lines (logging, timing, instrumentation), worst first: `just ratio demo-services`.
+[no-exit-message]
 ratio *ARGS:
     @cargo run --quiet --locked -p ratio -- {{ARGS}}
 
 # Every benchmark, then a table of headline figures (`--quick` for a short run).
+[no-exit-message]
 bench *FLAGS:
     @cargo run --quiet --locked --release -p workshop-bench -- {{FLAGS}}
 
 # A flamegraph SVG of a workload: `just profile lab8` (your pricer), `lab8-original`, `pricing` (`--seconds N`).
+[no-exit-message]
 profile TARGET *FLAGS:
     @cargo run --quiet --locked --release -p profile -- {{TARGET}} {{FLAGS}}
 
 # The talk as one self-contained page, target/slides/index.html (`--serve` on http://127.0.0.1:8000).
+[no-exit-message]
 slides *FLAGS:
     @cargo run --quiet --locked -p slides -- {{FLAGS}}
 
 # Serves the W3C Trace Context harness's test endpoint on 127.0.0.1:5000.
+[no-exit-message]
+[continue]
 w3c-test-service:
-    @cargo run --quiet --locked -p w3c-test-service
+    @cargo run --quiet --locked -p w3c-test-service --bin w3c-test-service
+
+# The public W3C Trace Context harness (its `test/` folder at PATH) against the test service, at both spec levels.
+w3c PATH:
+    @cargo run --quiet --locked -p w3c-test-service --bin w3c-harness -- {{PATH}}
 
 # For maintainers: check labs/checksums.txt, or rewrite it with `--update`.
 checksums *FLAGS:

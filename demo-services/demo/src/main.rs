@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::Parser;
@@ -100,7 +101,12 @@ async fn run(args: &Args) -> Result<(), String> {
         max_requests: None,
         progress: true,
     };
-    let report = loadgen::run(&load, ctrl_c()).await;
+    let interrupted = AtomicBool::new(false);
+    let report = loadgen::run(&load, async {
+        ctrl_c().await;
+        interrupted.store(true, Ordering::Relaxed);
+    })
+    .await;
     println!();
     println!("{}", report.summary());
     let statuses: Vec<String> = report
@@ -112,8 +118,11 @@ async fn run(args: &Args) -> Result<(), String> {
 
     show_action_stats(args.base_port).await;
 
+    let collector_is_ours = collector.is_ours();
     let mut problems = Vec::new();
-    if args.duration.is_some() {
+    // A bounded run, or a Ctrl-C during the load: report and stop. Waiting
+    // for a second Ctrl-C would look like a hang.
+    if args.duration.is_some() || interrupted.load(Ordering::Relaxed) {
         problems.extend(shop.stop(Duration::from_secs(10)));
         show_slowest_trace().await;
         problems.extend(collector.stop());
@@ -136,6 +145,14 @@ async fn run(args: &Args) -> Result<(), String> {
     if report.requests == 0 {
         return Err("no request completed".to_owned());
     }
+    println!(
+        "Stopped: the shop's services{} are shut down, their spans flushed.",
+        if collector_is_ours {
+            " and the collector"
+        } else {
+            ""
+        }
+    );
     Ok(())
 }
 

@@ -9,7 +9,7 @@
 //! compiler's (a broken `Cargo.toml`, a stale lock file).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -93,6 +93,7 @@ pub fn run_cargo(mut command: Command, progress: Progress) -> Result<BuildOutput
     });
 
     let bar = progress_bar(&progress);
+    let mut log_progress = LogProgress::new(&progress);
     let mut output = BuildOutput {
         binaries: Vec::new(),
         errors: BTreeMap::new(),
@@ -116,6 +117,7 @@ pub fn run_cargo(mut command: Command, progress: Progress) -> Result<BuildOutput
             } => {
                 bar.inc(1);
                 bar.set_message(target.name.clone());
+                log_progress.compiled(&target.name);
                 let is_integration_test = target.kind.iter().any(|k| k == "test") && profile.test;
                 if let (true, Some(path)) = (is_integration_test, executable) {
                     output.binaries.push(TestBinary {
@@ -160,6 +162,11 @@ pub fn run_cargo(mut command: Command, progress: Progress) -> Result<BuildOutput
 pub fn cargo(ws: &Workspace) -> Command {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     command.current_dir(&ws.root);
+    // The justfile asks cargo for its progress bar; here the CLI draws its
+    // own, and cargo's would only clutter the log it reads.
+    command
+        .env_remove("CARGO_TERM_PROGRESS_WHEN")
+        .env_remove("CARGO_TERM_PROGRESS_WIDTH");
     command
 }
 
@@ -177,6 +184,43 @@ fn progress_bar(progress: &Progress) -> ProgressBar {
     bar.set_prefix(progress.label.clone());
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
+}
+
+/// Progress as plain lines, when no terminal shows the bar (a CI log, a
+/// pipe): a line when the step starts and one every few seconds, so that a
+/// long build is never silent.
+struct LogProgress {
+    label: String,
+    /// `None` when a terminal shows the bar instead.
+    last: Option<std::time::Instant>,
+    compiled: u64,
+    total: Option<u64>,
+}
+
+impl LogProgress {
+    const EVERY: Duration = Duration::from_secs(10);
+
+    fn new(progress: &Progress) -> Self {
+        let on_terminal = std::io::stderr().is_terminal();
+        Self {
+            label: progress.label.clone(),
+            last: (!on_terminal).then(std::time::Instant::now),
+            compiled: 0,
+            total: progress.total,
+        }
+    }
+
+    fn compiled(&mut self, name: &str) {
+        self.compiled += 1;
+        let Some(last) = self.last else {
+            return;
+        };
+        if last.elapsed() >= Self::EVERY {
+            let of = self.total.map(|t| format!("/{t}")).unwrap_or_default();
+            eprintln!("  {}: {}{of} compiled ({name})", self.label, self.compiled);
+            self.last = Some(std::time::Instant::now());
+        }
+    }
 }
 
 /// The lines of cargo's log that say what went wrong, without the noise.

@@ -42,8 +42,17 @@ impl Workspace {
         Ok(Self { root, target_dir })
     }
 
-    /// Where grading results, hint counters and backups live.
+    /// Where the learner's progress lives: grading results, hint counters
+    /// and the backups `just reset` makes. Beside the sources, not in the
+    /// target folder, so that `cargo clean` (which learners run when a build
+    /// misbehaves) cannot delete it; git ignores it.
     pub fn state_dir(&self) -> PathBuf {
+        self.root.join(".workshop")
+    }
+
+    /// Where `just grade` writes its reports for robots (JSON and JUnit):
+    /// build output, made again by every `just grade`.
+    pub fn reports_dir(&self) -> PathBuf {
         self.target_dir.join("workshop")
     }
 

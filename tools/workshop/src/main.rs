@@ -66,11 +66,7 @@ enum Cmd {
     /// Show the diff from a lab's starter to its reference solution.
     Solution { lab: String },
     /// Check the toolchain, download and build everything for offline use.
-    Setup {
-        /// Also build the benchmarks, optimised (a few minutes more).
-        #[arg(long)]
-        with_benches: bool,
-    },
+    Setup,
     /// For maintainers and CI: every starter fails, every solution passes.
     Verify,
     /// For maintainers: check or update labs/checksums.txt.
@@ -113,7 +109,7 @@ fn run(cli: Cli) -> Result<bool> {
         Cmd::Grade => commands::grade_all::run(&ws, verbose),
         Cmd::Reset { lab, yes } => commands::reset::run(&ws, &ws.lab(&lab)?, yes).map(|()| true),
         Cmd::Solution { lab } => commands::solution::run(&ws, &ws.lab(&lab)?).map(|()| true),
-        Cmd::Setup { with_benches } => commands::setup::run(&ws, with_benches).map(|()| true),
+        Cmd::Setup => commands::setup::run(&ws).map(|()| true),
         Cmd::Verify => commands::verify::run(&ws, verbose),
         Cmd::Checksums { update } => checksums_command(&ws, update),
     }

@@ -1,9 +1,12 @@
-//! What the CLI remembers between runs, under `target/workshop/`: the last
-//! grading result of each lab and how many hints were shown. Keyed by lab
-//! slug, so adding or renumbering labs keeps a learner's progress.
+//! What the CLI remembers between runs, under `.workshop/` at the workshop's
+//! root: the last grading result of each lab, how many hints were shown, and
+//! the backups `just reset` makes. Keyed by lab slug, so adding or
+//! renumbering labs keeps a learner's progress. It used to live under
+//! `target/workshop/`, where `cargo clean` deleted it; the first run of a
+//! newer CLI moves it.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -14,11 +17,49 @@ pub struct Store {
     dir: PathBuf,
 }
 
+/// What the store holds, by name under its folder.
+const ENTRIES: [&str; 3] = ["results", "hints.json", "backups"];
+
 impl Store {
     pub fn new(ws: &Workspace) -> Self {
-        Self {
+        let store = Self {
             dir: ws.state_dir(),
+        };
+        match store.move_from(&ws.reports_dir()) {
+            Ok(true) => anstream::eprintln!(
+                "Moved your progress and backups from {} to {}, where `cargo clean` cannot delete them.",
+                relative(&ws.root, &ws.reports_dir()),
+                relative(&ws.root, &store.dir),
+            ),
+            Ok(false) => {}
+            Err(err) => anstream::eprintln!(
+                "Your earlier progress is still in {}; moving it failed: {err:#}",
+                relative(&ws.root, &ws.reports_dir()),
+            ),
         }
+        store
+    }
+
+    /// Moves what an older CLI kept in `old` here, entry by entry, never
+    /// over something already here. Returns whether anything moved.
+    fn move_from(&self, old: &Path) -> Result<bool> {
+        let mut moved = false;
+        for entry in ENTRIES {
+            let (from, to) = (old.join(entry), self.dir.join(entry));
+            if !from.exists() || to.exists() {
+                continue;
+            }
+            std::fs::create_dir_all(&self.dir)
+                .with_context(|| format!("cannot create {}", self.dir.display()))?;
+            // A rename is one step; across file systems it fails, and a copy
+            // (then removing the original) does the same in two.
+            if std::fs::rename(&from, &to).is_err() {
+                copy_all(&from, &to)?;
+                remove_all(&from)?;
+            }
+            moved = true;
+        }
+        Ok(moved)
     }
 
     fn result_path(&self, lab: &Lab) -> PathBuf {
@@ -66,10 +107,33 @@ impl Store {
             .join("backups")
             .join(format!("{}-{stamp}", lab.id()))
     }
+}
 
-    pub fn dir(&self) -> &std::path::Path {
-        &self.dir
+fn relative(root: &Path, path: &Path) -> String {
+    format!("{}/", path.strip_prefix(root).unwrap_or(path).display())
+}
+
+fn copy_all(from: &Path, to: &Path) -> Result<()> {
+    if from.is_dir() {
+        std::fs::create_dir_all(to)?;
+        for entry in std::fs::read_dir(from)? {
+            let entry = entry?;
+            copy_all(&entry.path(), &to.join(entry.file_name()))?;
+        }
+    } else {
+        std::fs::copy(from, to)
+            .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
     }
+    Ok(())
+}
+
+fn remove_all(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        std::fs::remove_dir_all(path)?;
+    } else {
+        std::fs::remove_file(path)?;
+    }
+    Ok(())
 }
 
 pub fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<()> {
@@ -79,4 +143,80 @@ pub fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Resu
     }
     let text = serde_json::to_string_pretty(value)?;
     std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A workshop root of its own, with a target folder inside.
+    fn scratch(name: &str) -> Workspace {
+        let root =
+            std::env::temp_dir().join(format!("workshop-store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        Workspace {
+            target_dir: root.join("target"),
+            root,
+        }
+    }
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn progress_under_target_moves_out_once_and_survives_cargo_clean() {
+        let ws = scratch("move");
+        let old = ws.reports_dir();
+        write(&old.join("results/first-spans.json"), "{}");
+        write(&old.join("hints.json"), r#"{"first-spans": 2}"#);
+        write(
+            &old.join("backups/01-first-spans-1/src/lib.rs"),
+            "// my work",
+        );
+        write(&old.join("grades.json"), "{}");
+
+        let store = Store::new(&ws);
+        let new = ws.state_dir();
+        assert_eq!(store.dir, new);
+        for moved in [
+            "results/first-spans.json",
+            "hints.json",
+            "backups/01-first-spans-1/src/lib.rs",
+        ] {
+            assert!(new.join(moved).is_file(), "{moved} moved to .workshop/");
+            assert!(!old.join(moved).exists(), "{moved} left target/");
+        }
+        assert!(
+            old.join("grades.json").is_file(),
+            "reports stay build output"
+        );
+
+        // What `cargo clean` does to the target folder.
+        std::fs::remove_dir_all(&ws.target_dir).unwrap();
+        let text =
+            std::fs::read_to_string(new.join("backups/01-first-spans-1/src/lib.rs")).unwrap();
+        assert_eq!(text, "// my work");
+        assert_eq!(store.hint_counts().get("first-spans"), Some(&2));
+        let _ = std::fs::remove_dir_all(&ws.root);
+    }
+
+    #[test]
+    fn nothing_already_in_the_store_is_overwritten() {
+        let ws = scratch("keep");
+        write(
+            &ws.reports_dir().join("hints.json"),
+            r#"{"first-spans": 1}"#,
+        );
+        write(&ws.state_dir().join("hints.json"), r#"{"first-spans": 3}"#);
+        let store = Store::new(&ws);
+        assert_eq!(store.hint_counts().get("first-spans"), Some(&3));
+        assert!(
+            ws.reports_dir().join("hints.json").is_file(),
+            "the old copy is left alone"
+        );
+        let _ = std::fs::remove_dir_all(&ws.root);
+    }
 }

@@ -42,8 +42,8 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
         reports.push(report);
     }
     let gradebook = Gradebook::new(&reports);
-    let dir = store.dir();
-    std::fs::create_dir_all(dir)?;
+    let dir = ws.reports_dir();
+    std::fs::create_dir_all(&dir)?;
     let json = dir.join("grades.json");
     let junit = dir.join("junit.xml");
     export::write_json(&json, &gradebook)?;

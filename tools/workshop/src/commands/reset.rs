@@ -54,7 +54,8 @@ pub fn run(ws: &Workspace, lab: &Lab, yes: bool) -> Result<()> {
             .with_context(|| format!("cannot restore {}", file.path.display()))?;
     }
     println!(
-        "Lab {:02} is back to its starter. Your work was saved in {}.",
+        "Lab {:02} is back to its starter. Your work was saved in {} \
+         (outside target/, so `cargo clean` keeps it).",
         lab.number,
         backup.strip_prefix(&ws.root).unwrap_or(&backup).display()
     );

@@ -14,7 +14,90 @@ use crate::build::{self, Progress};
 use crate::catalog::Workspace;
 use crate::report::{BOLD, GREEN, YELLOW, indent};
 
-pub fn run(ws: &Workspace, with_benches: bool) -> Result<()> {
+/// Every program a recipe builds, with the exact cargo arguments it builds
+/// it with: a build with other arguments may select other features and
+/// compile again, in front of a learner. The services' list is the demo's
+/// own (`demo::SERVICES`, plus the collector); `just demo` and `just bench`
+/// build them beside themselves.
+const RECIPE_BUILDS: &[(&str, &[&str])] = &[
+    ("the demo", &["build", "-p", "demo"]),
+    (
+        "the demo's services",
+        &[
+            "build",
+            "-p",
+            "catalog",
+            "-p",
+            "inventory",
+            "-p",
+            "pricing",
+            "-p",
+            "payments",
+            "-p",
+            "gateway",
+            "-p",
+            "collector",
+        ],
+    ),
+    (
+        "the collector's tools",
+        &["build", "-p", "collector", "--bins"],
+    ),
+    ("the ratio analyzer", &["build", "-p", "ratio"]),
+    ("the slides renderer", &["build", "-p", "slides"]),
+    (
+        "the W3C test service",
+        &["build", "-p", "w3c-test-service", "--bins"],
+    ),
+    (
+        "the load generator (optimised)",
+        &["build", "--release", "-p", "loadgen"],
+    ),
+    (
+        "the profiler (optimised)",
+        &["build", "--release", "-p", "profile"],
+    ),
+    (
+        "the benchmark runner (optimised)",
+        &["build", "--release", "-p", "workshop-bench"],
+    ),
+    (
+        "the benchmarks' services (optimised)",
+        &[
+            "build",
+            "--release",
+            "-p",
+            "catalog",
+            "-p",
+            "inventory",
+            "-p",
+            "pricing",
+            "-p",
+            "payments",
+            "-p",
+            "gateway",
+            "-p",
+            "collector",
+        ],
+    ),
+    (
+        "the criterion benchmarks (optimised)",
+        &[
+            "bench",
+            "--no-run",
+            "-p",
+            "workshop-bench",
+            "--bench",
+            "collector",
+            "--bench",
+            "actions",
+            "--bench",
+            "cost",
+        ],
+    ),
+];
+
+pub fn run(ws: &Workspace) -> Result<()> {
     let started = Instant::now();
     check_toolchain(ws)?;
 
@@ -59,21 +142,6 @@ pub fn run(ws: &Workspace, with_benches: bool) -> Result<()> {
             indent(&detail, "  ")
         );
     }
-    let mut command = build::cargo(ws);
-    command.args([
-        "build",
-        "--workspace",
-        "--bins",
-        "--locked",
-        "--message-format=json",
-    ]);
-    build::run_cargo(
-        command,
-        Progress {
-            label: "Building the tools' binaries".to_owned(),
-            total: None,
-        },
-    )?;
 
     // Each lab alone, exactly as `just lab N` builds it. With the features
     // unified by workspace-hack this finds everything built already; if a
@@ -90,60 +158,51 @@ pub fn run(ws: &Workspace, with_benches: bool) -> Result<()> {
         )?;
     }
 
-    // The benchmarks run optimised, which is a second, longer build of
-    // everything: only on request. Without it they still build offline
-    // later, since every crate was fetched above.
-    if with_benches {
-        build_benches(ws)?;
+    // The optimised builds (the profiler of lab 08, the benchmarks of labs
+    // 08 and 09) are a second build of every dependency: the longest step.
+    for (what, args) in RECIPE_BUILDS {
+        println!("{BOLD}Building {what}{BOLD:#}");
+        let mut command = build::cargo(ws);
+        command
+            .args(*args)
+            .args(["--locked", "--message-format=json"]);
+        let output = build::run_cargo(
+            command,
+            Progress {
+                label: "Building".to_owned(),
+                total: None,
+            },
+        )?;
+        if !output.succeeded() {
+            bail!(
+                "building {what} failed:\n{}",
+                output.cargo_failure.unwrap_or_default()
+            );
+        }
     }
 
     println!(
         "{GREEN}Setup done in {:.0} s.{GREEN:#} Everything is built; the workshop now works \
          offline. Start with {BOLD}`just lab 1`{BOLD:#} or {BOLD}`just demo`{BOLD:#}; \
          `just list` shows every lab.",
-        started.elapsed().as_secs_f64()
+        since_the_command_started(started).as_secs_f64()
     );
     Ok(())
 }
 
-/// The benchmarks, and the release binaries of what they start.
-fn build_benches(ws: &Workspace) -> Result<()> {
-    let mut command = build::cargo(ws);
-    command.args([
-        "build",
-        "--release",
-        "--locked",
-        "--message-format=json",
-        "--benches",
-        "--bins",
-    ]);
-    let packages = [
-        "workshop-bench",
-        "catalog",
-        "inventory",
-        "pricing",
-        "payments",
-        "gateway",
-        "collector",
-        "loadgen",
-    ];
-    for package in packages {
-        command.args(["-p", package]);
-    }
-    let output = build::run_cargo(
-        command,
-        Progress {
-            label: "Building the benchmarks (optimised)".to_owned(),
-            total: Some(estimate_units(ws)),
-        },
-    )?;
-    if !output.succeeded() {
-        bail!(
-            "building the benchmarks failed:\n{}",
-            output.cargo_failure.unwrap_or_default()
-        );
-    }
-    Ok(())
+/// How long `just setup` has been running, building this program included:
+/// the recipe passes the time it started, in seconds since the epoch, as
+/// `WORKSHOP_STARTED`. Without it, since this program started.
+fn since_the_command_started(program_started: Instant) -> std::time::Duration {
+    let recipe_started = std::env::var("WORKSHOP_STARTED")
+        .ok()
+        .and_then(|secs| secs.trim().parse::<u64>().ok())
+        .map(|secs| std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs));
+    let now = std::time::SystemTime::now();
+    recipe_started
+        .and_then(|start| now.duration_since(start).ok())
+        .filter(|since| *since >= program_started.elapsed())
+        .unwrap_or_else(|| program_started.elapsed())
 }
 
 fn check_toolchain(ws: &Workspace) -> Result<()> {

@@ -1,13 +1,16 @@
-//! `just watch N`: grade once, then again after every save.
+//! `just watch N`: grade once, then again each time a file of the lab's
+//! `src/` changes what it contains.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use anstream::println;
 use anyhow::{Context, Result};
-use notify_debouncer_mini::new_debouncer;
-use notify_debouncer_mini::notify::RecursiveMode;
+use notify_debouncer_mini::notify::{RecommendedWatcher, RecursiveMode};
+use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
 
 use crate::catalog::{Lab, Workspace};
 use crate::commands;
@@ -15,20 +18,15 @@ use crate::grade::Subject;
 use crate::report::DIM;
 
 /// Editors save in bursts (a temp file, a rename, a metadata change): wait
-/// for the burst to settle before grading.
+/// for the burst to settle before looking.
 const DEBOUNCE: Duration = Duration::from_millis(300);
 
 pub fn run(ws: &Workspace, lab: &Lab, verbose: bool) -> Result<()> {
-    let (tx, rx) = mpsc::channel();
-    let mut debouncer = new_debouncer(DEBOUNCE, tx).context("cannot watch files")?;
     let src = ws.root.join(&lab.dir).join("src");
-    debouncer
-        .watcher()
-        .watch(&src, RecursiveMode::Recursive)
-        .with_context(|| format!("cannot watch {}", src.display()))?;
-
+    let mut watch = ContentWatch::new(&src)?;
+    let terminal = std::io::stdout().is_terminal();
     loop {
-        if std::io::stdout().is_terminal() {
+        if terminal {
             // Clear the screen so the newest report is the only one in view.
             print!("\x1b[2J\x1b[H");
         }
@@ -38,19 +36,145 @@ pub fn run(ws: &Workspace, lab: &Lab, verbose: bool) -> Result<()> {
             "{DIM}Watching {} for changes. Ctrl-C to stop.{DIM:#}",
             lab.dir.join("src").display()
         );
-        // Wait for a batch of changes that touches a source file; the
-        // grading itself may touch nothing under src, but be safe and drain.
+        if !watch.wait_for_change()? {
+            return Ok(());
+        }
+        if !terminal {
+            println!("\n{DIM}── a file changed: grading again ──{DIM:#}\n");
+        }
+    }
+}
+
+/// Waits, costing nothing, until what the files under a folder contain
+/// changes. File-system events are only a prompt to look: compilers open
+/// and read sources, editors touch them, and a watcher reports each of
+/// these, so re-grading on every event would never stop (the grading itself
+/// reads every file). A change is a difference in the files' contents from
+/// the last time a change was reported.
+pub struct ContentWatch {
+    dir: PathBuf,
+    events: mpsc::Receiver<DebounceEventResult>,
+    last: BTreeMap<PathBuf, Vec<u8>>,
+    _watcher: Debouncer<RecommendedWatcher>,
+}
+
+impl ContentWatch {
+    pub fn new(dir: &Path) -> Result<Self> {
+        let (tx, events) = mpsc::channel();
+        let mut watcher = new_debouncer(DEBOUNCE, tx).context("cannot watch files")?;
+        watcher
+            .watcher()
+            .watch(dir, RecursiveMode::Recursive)
+            .with_context(|| format!("cannot watch {}", dir.display()))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            events,
+            last: contents(dir),
+            _watcher: watcher,
+        })
+    }
+
+    /// Blocks until the contents differ from the last ones seen; `false`
+    /// when the watcher has stopped and no change will ever come.
+    pub fn wait_for_change(&mut self) -> Result<bool> {
         loop {
-            match rx.recv() {
-                Ok(Ok(events)) if !events.is_empty() => break,
-                Ok(Ok(_)) => continue,
-                Ok(Err(err)) => {
-                    println!("{DIM}watch error: {err}{DIM:#}");
-                    continue;
-                }
-                Err(_) => return Ok(()),
+            match self.events.recv() {
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) => println!("{DIM}watch error: {err}{DIM:#}"),
+                Err(_) => return Ok(false),
+            }
+            // Whatever else arrived meanwhile is covered by one look.
+            while self.events.try_recv().is_ok() {}
+            let now = contents(&self.dir);
+            if now != self.last {
+                self.last = now;
+                return Ok(true);
             }
         }
-        while rx.try_recv().is_ok() {}
+    }
+}
+
+/// Every file under `dir` with what it contains. A lab's sources are a few
+/// kilobytes: holding them is simpler than hashing them and as exact.
+fn contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                files.insert(path, bytes);
+            }
+        }
+    }
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[test]
+    fn idle_while_files_are_only_read_or_touched_and_once_per_save() {
+        let dir = std::env::temp_dir().join(format!("workshop-watch-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("nested")).unwrap();
+        let lib = dir.join("lib.rs");
+        std::fs::write(&lib, "pub fn answer() -> u32 { 41 }\n").unwrap();
+        std::fs::write(dir.join("nested/mod.rs"), "// given\n").unwrap();
+
+        let mut watch = ContentWatch::new(&dir).unwrap();
+        let (changed, changes) = mpsc::channel();
+        std::thread::spawn(move || {
+            while watch.wait_for_change().unwrap() {
+                if changed.send(()).is_err() {
+                    break;
+                }
+            }
+        });
+
+        // What a compiler and an editor do without changing anything:
+        // open and read every file, rewrite one with the same bytes.
+        let busy = Arc::new(AtomicBool::new(true));
+        let reader = {
+            let (busy, dir, lib) = (busy.clone(), dir.clone(), lib.clone());
+            std::thread::spawn(move || {
+                let mut rounds = 0;
+                while busy.load(Ordering::Relaxed) {
+                    contents(&dir);
+                    let same = std::fs::read(&lib).unwrap();
+                    std::fs::write(&lib, same).unwrap();
+                    rounds += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                rounds
+            })
+        };
+        assert_eq!(
+            changes.recv_timeout(Duration::from_secs(10)),
+            Err(mpsc::RecvTimeoutError::Timeout),
+            "no grading in 10 s of reads and same-content writes"
+        );
+        busy.store(false, Ordering::Relaxed);
+        assert!(reader.join().unwrap() > 10, "the files were really read");
+
+        // One save that changes the code: exactly one more grading.
+        std::fs::write(&lib, "pub fn answer() -> u32 { 42 }\n").unwrap();
+        changes
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a save that changes the code is noticed");
+        assert_eq!(
+            changes.recv_timeout(Duration::from_secs(2)),
+            Err(mpsc::RecvTimeoutError::Timeout),
+            "one save, one grading"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
