@@ -2,13 +2,11 @@
 # `workshop` CLI (tools/workshop); the logic lives in Rust, not here.
 # `just` alone lists the recipes.
 
-workshop := "cargo run --quiet --locked -p workshop --"
-
-# While a program a recipe runs is being compiled, cargo draws its own
-# progress bar (even under `--quiet`, which keeps later runs silent). Needs
-# just 1.54 or newer (`cargo install --locked just` gets the newest).
-export CARGO_TERM_PROGRESS_WHEN := "always"
-export CARGO_TERM_PROGRESS_WIDTH := "80"
+# `cargo run`, silent once the program is built; while it compiles, cargo's
+# own progress bar says so (`--quiet` alone would hide it too). The recipes
+# below need just 1.54 or newer (`cargo install --locked just` gets it).
+run := "CARGO_TERM_PROGRESS_WHEN=always CARGO_TERM_PROGRESS_WIDTH=80 cargo run --quiet --locked"
+workshop := run + " -p workshop --"
 
 # List the recipes.
 default:
@@ -18,7 +16,7 @@ default:
 [no-exit-message]
 [continue]
 demo *FLAGS:
-    @cargo run --quiet --locked -p demo -- {{FLAGS}}
+    @{{run}} -p demo -- {{FLAGS}}
 
 # Show lab N's goal and steps, and grade it (`--verbose` for everything).
 [no-exit-message]
@@ -68,52 +66,52 @@ verify *FLAGS:
 [no-exit-message]
 [continue]
 collector *FLAGS:
-    @cargo run --quiet --locked -p collector --bin collector -- {{FLAGS}}
+    @{{run}} -p collector --bin collector -- {{FLAGS}}
 
 # A trace from the collector as a waterfall with its critical path: `just trace --slowest` or `just trace ID`.
 [no-exit-message]
 trace *ARGS:
-    @cargo run --quiet --locked -p collector --bin trace -- {{ARGS}}
+    @{{run}} -p collector --bin trace -- {{ARGS}}
 
 # The critical path of a trace saved in Jaeger's JSON shape (`--json` for sections).
 [no-exit-message]
 critical-path *ARGS:
-    @cargo run --quiet --locked -p collector --bin critical-path -- {{ARGS}}
+    @{{run}} -p collector --bin critical-path -- {{ARGS}}
 
 # Load against a running shop: `just loadgen --duration 10 --concurrency 16`.
 [no-exit-message]
 loadgen *ARGS:
-    @cargo run --quiet --locked --release -p loadgen -- {{ARGS}}
+    @{{run}} --release -p loadgen -- {{ARGS}}
 
 # Business lines versus admin lines (logging, timing, instrumentation), worst first: `just ratio demo-services`.
 [no-exit-message]
 ratio *ARGS:
-    @cargo run --quiet --locked -p ratio -- {{ARGS}}
+    @{{run}} -p ratio -- {{ARGS}}
 
 # Every benchmark, then a table of headline figures (`--quick` for a short run).
 [no-exit-message]
 bench *FLAGS:
-    @cargo run --quiet --locked --release -p workshop-bench -- {{FLAGS}}
+    @{{run}} --release -p workshop-bench -- {{FLAGS}}
 
 # A flamegraph SVG of a workload: `just profile lab8` (your pricer), `lab8-original`, `pricing` (`--seconds N`).
 [no-exit-message]
 profile TARGET *FLAGS:
-    @cargo run --quiet --locked --release -p profile -- {{TARGET}} {{FLAGS}}
+    @{{run}} --release -p profile -- {{TARGET}} {{FLAGS}}
 
 # The talk as one self-contained page, target/slides/index.html (`--serve` on http://127.0.0.1:8000).
 [no-exit-message]
 slides *FLAGS:
-    @cargo run --quiet --locked -p slides -- {{FLAGS}}
+    @{{run}} -p slides -- {{FLAGS}}
 
 # Serves the W3C Trace Context harness's test endpoint on 127.0.0.1:5000.
 [no-exit-message]
 [continue]
 w3c-test-service:
-    @cargo run --quiet --locked -p w3c-test-service --bin w3c-test-service
+    @{{run}} -p w3c-test-service --bin w3c-test-service
 
 # The public W3C Trace Context harness (its `test/` folder at PATH) against the test service, at both spec levels.
 w3c PATH:
-    @cargo run --quiet --locked -p w3c-test-service --bin w3c-harness -- {{PATH}}
+    @{{run}} -p w3c-test-service --bin w3c-harness -- {{PATH}}
 
 # For maintainers: check labs/checksums.txt, or rewrite it with `--update`.
 checksums *FLAGS:

@@ -3,6 +3,7 @@
 //! port, configured by the environment, stopped with SIGTERM so that it
 //! drains its requests and flushes its spans.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -74,6 +75,11 @@ impl Process {
     fn spawn(name: &'static str, mut command: Command, log: &Path) -> std::io::Result<Self> {
         let log = std::fs::File::create(log)?;
         let child = command
+            // A process group of its own: Ctrl-C in the terminal reaches only
+            // the demo, which then stops the services in order (the gateway
+            // first, each draining its requests and flushing its spans)
+            // instead of every process dying at once mid-request.
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -78,20 +78,25 @@ pub async fn run(load: &Load, stop: impl Future<Output = ()>) -> Report {
     let sent = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let bar = progress_bar(load);
+    // Set when the caller stops the load early: every worker finishes the
+    // request it is waiting for and hands in what it measured.
+    let stopping = Arc::new(AtomicBool::new(false));
 
     let workers: Vec<_> = (0..load.concurrency.max(1))
         .map(|_| {
-            let (client, target, sent, errors) = (
+            let (client, target, sent, errors, stopping) = (
                 client.clone(),
                 load.target.clone(),
                 sent.clone(),
                 errors.clone(),
+                stopping.clone(),
             );
             let budget = load.max_requests;
             tokio::spawn(async move {
                 let mut latencies = new_histogram();
                 let mut statuses = BTreeMap::new();
                 while Instant::now() < deadline
+                    && !stopping.load(Ordering::Relaxed)
                     && budget.is_none_or(|max| sent.fetch_add(1, Ordering::Relaxed) < max)
                 {
                     if budget.is_none() {
@@ -122,8 +127,6 @@ pub async fn run(load: &Load, stop: impl Future<Output = ()>) -> Report {
             ));
         }
     };
-    // Stopping early aborts the workers; what they measured so far is lost,
-    // which is fine for an interrupted run. The normal end joins them.
     let joined = async {
         let mut results = Vec::new();
         for worker in workers {
@@ -133,9 +136,15 @@ pub async fn run(load: &Load, stop: impl Future<Output = ()>) -> Report {
         }
         results
     };
+    let stop_early = async {
+        stop.await;
+        stopping.store(true, Ordering::Relaxed);
+        // Every worker is now on its last request; keep the bar moving.
+        std::future::pending::<()>().await;
+    };
     let results = tokio::select! {
         results = joined => results,
-        () = stop => Vec::new(),
+        () = stop_early => unreachable!("stopping early waits for the workers"),
         () = ticker => unreachable!("the ticker never ends"),
     };
     bar.finish_and_clear();

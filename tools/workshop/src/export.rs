@@ -1,5 +1,6 @@
 //! Results for machines: `grades.json` and `junit.xml` under
-//! `target/workshop/`, written by `just grade` for CI and grading robots.
+//! `target/workshop/` (build output, made again by every `just grade`), for
+//! CI and grading robots.
 //! In JUnit terms a lab is a test suite and a check is a test case.
 
 use std::path::Path;

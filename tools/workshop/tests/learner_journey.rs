@@ -25,10 +25,11 @@ impl Copy {
         let root = scratch.join("journey-workspace");
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).expect("create the copy's folder");
-        // Everything but the build output and the history.
+        // Everything but the build output, the history and this checkout's
+        // own learner state.
         for entry in std::fs::read_dir(&original).expect("the workspace") {
             let name = entry.expect("an entry").file_name();
-            if name != "target" && name != ".git" {
+            if name != "target" && name != ".git" && name != ".workshop" {
                 copy_all(&original.join(&name), &root.join(&name));
             }
         }
@@ -39,10 +40,14 @@ impl Copy {
     }
 
     fn workshop(&self, args: &[&str]) -> Output {
+        self.workshop_with_target(args, &self.target)
+    }
+
+    fn workshop_with_target(&self, args: &[&str], target: &Path) -> Output {
         Command::new(env!("CARGO_BIN_EXE_workshop"))
             .args(args)
             .current_dir(&self.root)
-            .env("CARGO_TARGET_DIR", &self.target)
+            .env("CARGO_TARGET_DIR", target)
             .env("NO_COLOR", "1")
             .output()
             .expect("the workshop binary runs")
@@ -243,7 +248,48 @@ fn a_learner_and_a_grading_robot_walk_through_lab_01() {
         String::from_utf8_lossy(&reset.stderr)
     );
     assert_eq!(ws.read(&format!("{LAB}/src/lib.rs")), starter);
-    assert!(stdout(&reset).contains("Your work was saved in"));
+    let said = stdout(&reset);
+    assert!(
+        said.contains("Your work was saved in .workshop/backups/"),
+        "{said}"
+    );
+    let backup = said
+        .split("saved in ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the backup's folder is named");
+    assert!(
+        ws.read(&format!("{backup}/src/lib.rs"))
+            .contains("my attempt")
+    );
+
+    // `cargo clean` deletes the target folder, and nothing of the learner's
+    // with it. A scratch target of its own, so that the build above is kept
+    // for the next run: it holds a hint counter and a grade report.
+    let scratch = ws.target.with_file_name("journey-clean-target");
+    assert_eq!(
+        exit_code(&ws.workshop_with_target(&["hint", "1"], &scratch)),
+        0
+    );
+    let cleaned = Command::new(env!("CARGO"))
+        .args(["clean", "--target-dir"])
+        .arg(&scratch)
+        .current_dir(&ws.root)
+        .output()
+        .expect("cargo clean runs");
+    assert!(cleaned.status.success(), "{cleaned:?}");
+    assert!(!scratch.exists(), "cargo clean removed the target folder");
+    let list = stdout(&ws.workshop_with_target(&["list"], &scratch));
+    assert!(list.contains("done"), "lab 01's progress survives:\n{list}");
+    assert!(
+        ws.read(&format!("{backup}/src/lib.rs"))
+            .contains("my attempt")
+    );
+    let hint = stdout(&ws.workshop_with_target(&["hint", "1"], &scratch));
+    assert!(
+        hint.contains("hint 2 of"),
+        "the hint counter survives:\n{hint}"
+    );
 }
 
 /// (test suites, test cases, failures and errors) in a JUnit document, read
