@@ -123,5 +123,5 @@ test:
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo test --locked
     cargo test --locked -p slides
-    cargo test --locked -p profile
+    cargo test --locked -p profile -p lab08-profile
     @{{workshop}} verify

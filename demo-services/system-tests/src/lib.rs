@@ -1,14 +1,14 @@
 //! The whole shop in one process, for tests: each service on its own port,
-//! thread and tracer, with its spans in memory (see `grader_kit::services`,
-//! which the labs' graders use too).
+//! thread and tracer, with its spans in memory (see `in_process`, which the
+//! labs' graders use too).
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
-use grader_kit::services::Service;
-pub use grader_kit::services::{Spans, attr, overlap};
+use in_process::Service;
+pub use in_process::{Spans, attr, overlap};
 use shop::{Fixes, Peer};
 use tokio::sync::watch;
 

@@ -1,88 +1,34 @@
 //! `just profile TARGET`: where the time goes, as a flamegraph.
 //!
 //! The profiler is pprof-rs, in process: it samples the running thread's
-//! stack about a thousand times a second (a `SIGPROF` timer) while the
-//! target's workload runs, then folds the stacks and draws them with
-//! inferno. No `perf`, no kernel settings, no system library: it works on
-//! a fresh laptop, offline. The price is that only this process is seen,
-//! which is all a hot function needs.
+//! stack about a thousand times a second (a `SIGPROF` timer) while a
+//! workload runs, then folds the stacks and draws them with inferno. No
+//! `perf`, no kernel settings, no system library: it works on a fresh
+//! laptop, offline. The price is that only this process is seen, which is
+//! all a hot function needs.
+//!
+//! This crate profiles the demo's own hot spot. A lab that teaches
+//! profiling brings a small program of its own that runs the learner's code
+//! under [`profile`] (lab 08: `labs/08-hot-spot/profile`), so that no tool
+//! depends on a learner's crate, which may not compile while they work.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use clap::ValueEnum;
-
-/// What to profile: each is a workload that runs until time is up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Target {
-    /// Your pricer from lab 08 (`labs/08-hot-spot/src/pricer.rs`).
-    Lab8,
-    /// Lab 08's original pricer, the baseline.
-    Lab8Original,
-    /// The demo's pricing service's quote path, with its planted hot spot.
-    Pricing,
-}
-
-impl Target {
-    /// Runs one round of the workload.
-    fn workload(self) -> Box<dyn FnMut()> {
-        match self {
-            Target::Lab8 | Target::Lab8Original => {
-                let book = lab08::book::conference_book(2_000);
-                let orders = lab8_orders(&book);
-                if self == Target::Lab8 {
-                    let pricer = lab08::pricer::Pricer::new(&book);
-                    quote_all(orders, move |order| pricer.quote(order))
-                } else {
-                    let pricer = lab08::original::OriginalPricer::new(&book);
-                    quote_all(orders, move |order| pricer.quote(order))
-                }
-            }
-            Target::Pricing => {
-                let book = pricing::coupon_book();
-                Box::new(move || {
-                    // What every quote did with the hot spot on: index the
-                    // whole book, then look one code up.
-                    let index = pricing::CouponIndex::new(&book);
-                    std::hint::black_box(index.find("guest-00042"));
-                })
-            }
-        }
+/// The demo's pricing service's quote path, with its planted hot spot on:
+/// what every quote did was index the whole coupon book, then look one code
+/// up.
+pub fn pricing_workload() -> impl FnMut() {
+    let book = pricing::coupon_book();
+    move || {
+        let index = pricing::CouponIndex::new(&book);
+        std::hint::black_box(index.find("guest-00042"));
     }
 }
 
-/// A round of lab 08's workload: every order quoted once.
-fn quote_all(
-    orders: Vec<lab08::book::Order>,
-    quote: impl Fn(&lab08::book::Order) -> Result<lab08::book::Quote, lab08::book::PriceError> + 'static,
-) -> Box<dyn FnMut()> {
-    Box::new(move || {
-        for order in &orders {
-            std::hint::black_box(quote(order)).ok();
-        }
-    })
-}
-
-fn lab8_orders(book: &lab08::book::Book) -> Vec<lab08::book::Order> {
-    use lab08::book::{Line, Order};
-    (0..16_u32)
-        .map(|n| Order {
-            lines: (1..=n % 4 + 1)
-                .map(|talk_id| Line { talk_id, seats: 2 })
-                .collect(),
-            coupon: Some(
-                book.coupons[n as usize * 97 % book.coupons.len()]
-                    .code
-                    .clone(),
-            ),
-        })
-        .collect()
-}
-
-/// Profiles `target` for `duration` and writes the flamegraph to `svg`;
-/// returns how many rounds of the workload ran.
-pub fn profile(target: Target, duration: Duration, svg: &Path) -> Result<u64, String> {
-    let mut workload = target.workload();
+/// Runs `workload` again and again for `duration` under the sampler and
+/// writes the flamegraph to `svg`; returns how many rounds ran.
+pub fn profile(mut workload: impl FnMut(), duration: Duration, svg: &Path) -> Result<u64, String> {
     let guard = pprof::ProfilerGuardBuilder::default()
         .frequency(997)
         // Frames inside the C library and the signal trampoline say
@@ -108,4 +54,30 @@ pub fn profile(target: Target, duration: Duration, svg: &Path) -> Result<u64, St
         .flamegraph(file)
         .map_err(|error| format!("cannot draw the flamegraph: {error}"))?;
     Ok(rounds)
+}
+
+/// The frames of an inferno flamegraph SVG, each as its title:
+/// `name (N samples, P%)`.
+pub fn frames(svg: &str) -> Vec<&str> {
+    svg.split("<title>")
+        .skip(1)
+        .filter_map(|rest| rest.split("</title>").next())
+        .collect()
+}
+
+/// The largest share of samples, in percent, of a frame whose name holds
+/// `function`, with that frame; `None` when no frame names it.
+pub fn hottest_frame<'a>(frames: &[&'a str], function: &str) -> Option<(&'a str, f64)> {
+    let share = |frame: &str| -> f64 {
+        frame
+            .rsplit(", ")
+            .next()
+            .and_then(|p| p.trim_end_matches("%)").parse().ok())
+            .unwrap_or(0.0)
+    };
+    frames
+        .iter()
+        .filter(|frame| frame.contains(function))
+        .map(|frame| (*frame, share(frame)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
 }

@@ -1,11 +1,22 @@
 //! `just profile TARGET`: a flamegraph of a workload, as an SVG to open in
 //! a browser (hover a frame for its share, click to zoom).
 
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use profile::{Target, profile};
+
+/// What to profile: each is a workload that runs until time is up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Target {
+    /// Your pricer from lab 08 (`labs/08-hot-spot/src/pricer.rs`).
+    Lab8,
+    /// Lab 08's original pricer, the baseline.
+    Lab8Original,
+    /// The demo's pricing service's quote path, with its planted hot spot.
+    Pricing,
+}
 
 #[derive(Parser)]
 struct Args {
@@ -24,12 +35,25 @@ fn main() -> ExitCode {
         .to_possible_value()
         .map_or_else(|| "profile".to_owned(), |value| value.get_name().to_owned());
     // Under the workspace's target dir, shown relative to the workspace.
-    let shown = std::path::Path::new("target/profile").join(format!("{name}.svg"));
+    let shown = Path::new("target/profile").join(format!("{name}.svg"));
     let svg = workspace_root().join(&shown);
-    println!("Profiling {name} for {} s…", args.seconds);
-    match profile(args.target, Duration::from_secs(args.seconds), &svg) {
-        Ok(rounds) => {
-            println!("{rounds} rounds. Flamegraph: {}", shown.display());
+    let result = match args.target {
+        Target::Pricing => {
+            println!("Profiling {name} for {} s…", args.seconds);
+            profile::profile(
+                profile::pricing_workload(),
+                Duration::from_secs(args.seconds),
+                &svg,
+            )
+            .map(|rounds| println!("{rounds} rounds."))
+        }
+        // Lab 08's workloads run the learner's code: its own program does,
+        // built now, so that a lab that does not compile yet stops only this.
+        Target::Lab8 | Target::Lab8Original => lab_profiler(&name, args.seconds, &svg),
+    };
+    match result {
+        Ok(()) => {
+            println!("Flamegraph: {}", shown.display());
             println!("Open it in a browser: the widest towers are where the time goes.");
             ExitCode::SUCCESS
         }
@@ -40,7 +64,36 @@ fn main() -> ExitCode {
     }
 }
 
+/// Runs lab 08's profiling program (`labs/08-hot-spot/profile`), optimised
+/// like this one.
+fn lab_profiler(target: &str, seconds: u64, svg: &Path) -> Result<(), String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args([
+            "run",
+            "--quiet",
+            "--locked",
+            "--release",
+            "-p",
+            "lab08-profile",
+            "--",
+        ])
+        .arg(target)
+        .arg("--seconds")
+        .arg(seconds.to_string())
+        .arg("--svg")
+        .arg(svg)
+        .status()
+        .map_err(|error| format!("cannot run cargo: {error}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("lab 08's code did not build or run (see above)".to_owned())
+    }
+}
+
 /// The workspace root: two levels above this crate, where `just` runs.
-fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

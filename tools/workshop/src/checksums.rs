@@ -1,6 +1,11 @@
 //! The checksum manifest, `labs/checksums.txt`: the SHA-256 of every file
-//! that decides a grade (each lab's `lab.toml` and `tests/`, and the shared
-//! `grader-kit`) and of every starter file (each lab's `src/`).
+//! that decides a grade and of every starter file (each lab's `src/`).
+//!
+//! What decides a lab's grade: its `lab.toml`, `Cargo.toml` and `tests/`,
+//! the workspace's `Cargo.toml`, and every workspace crate its grader builds
+//! on, found by following the lab's manifest (the grader kit, the libraries
+//! and tools it depends on, and what they depend on). Editing any of them
+//! changes how the lab is graded, so each is guarded.
 //!
 //! Graders are tamper-evident: a lab whose grading files differ from the
 //! manifest is reported as "tampered", never as "passed". Starter checksums
@@ -8,7 +13,7 @@
 //! them, and `just list`, which tells an untouched lab from a started one.
 //! The format is `sha256sum`'s, so `sha256sum -c labs/checksums.txt` works too.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -17,7 +22,6 @@ use sha2::{Digest, Sha256};
 use crate::catalog::{Lab, Workspace};
 
 pub const MANIFEST: &str = "labs/checksums.txt";
-const GRADER_KIT: &str = "tools/grader-kit";
 
 /// Relative path (with `/`) → hex SHA-256.
 pub type Checksums = BTreeMap<String, String>;
@@ -31,14 +35,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The files the manifest covers, as they are on disk now.
 pub fn compute(ws: &Workspace, labs: &[Lab]) -> Result<Checksums> {
-    let mut files = Vec::new();
+    let mut files = BTreeSet::new();
     for lab in labs {
-        files.push(lab.dir.join("lab.toml"));
-        files.extend(files_under(&ws.root, &lab.dir.join("tests"))?);
         files.extend(files_under(&ws.root, &lab.dir.join("src"))?);
+        files.extend(grading_files(ws, lab)?);
     }
-    files.push(PathBuf::from(GRADER_KIT).join("Cargo.toml"));
-    files.extend(files_under(&ws.root, &Path::new(GRADER_KIT).join("src"))?);
     files
         .into_iter()
         .map(|file| {
@@ -47,6 +48,70 @@ pub fn compute(ws: &Workspace, labs: &[Lab]) -> Result<Checksums> {
             Ok((slash_path(&file), sha256_hex(&bytes)))
         })
         .collect()
+}
+
+/// Every file that decides `lab`'s grade (see the module's documentation).
+pub fn grading_files(ws: &Workspace, lab: &Lab) -> Result<Vec<PathBuf>> {
+    let mut files = vec![
+        PathBuf::from("Cargo.toml"),
+        lab.dir.join("Cargo.toml"),
+        lab.dir.join("lab.toml"),
+    ];
+    files.extend(files_under(&ws.root, &lab.dir.join("tests"))?);
+    for krate in grading_crates(ws, lab)? {
+        files.push(krate.join("Cargo.toml"));
+        for dir in ["src", "ui"] {
+            files.extend(files_under(&ws.root, &krate.join(dir))?);
+        }
+        if ws.root.join(krate.join("build.rs")).is_file() {
+            files.push(krate.join("build.rs"));
+        }
+    }
+    Ok(files)
+}
+
+/// The folders of the workspace crates `lab`'s grader builds on: its
+/// dependencies and dev-dependencies that are workspace crates, and theirs,
+/// following each crate's `Cargo.toml` and the workspace's paths.
+fn grading_crates(ws: &Workspace, lab: &Lab) -> Result<BTreeSet<PathBuf>> {
+    let read = |path: &Path| -> Result<toml::Table> {
+        let text = std::fs::read_to_string(ws.root.join(path))
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("{} is malformed", path.display()))
+    };
+    let root = read(Path::new("Cargo.toml"))?;
+    let paths: BTreeMap<&str, PathBuf> = root
+        .get("workspace")
+        .and_then(|w| w.get("dependencies"))
+        .and_then(|d| d.as_table())
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, spec)| {
+            Some((name.as_str(), PathBuf::from(spec.get("path")?.as_str()?)))
+        })
+        .collect();
+    let depends_on = |manifest: &toml::Table, sections: &[&str]| -> Vec<PathBuf> {
+        sections
+            .iter()
+            .filter_map(|section| manifest.get(*section).and_then(|d| d.as_table()))
+            .flat_map(|deps| deps.keys())
+            .filter_map(|name| paths.get(name.as_str()).cloned())
+            .collect()
+    };
+    let lab_manifest = read(&lab.dir.join("Cargo.toml"))?;
+    let mut pending = depends_on(&lab_manifest, &["dependencies", "dev-dependencies"]);
+    let mut found = BTreeSet::new();
+    while let Some(krate) = pending.pop() {
+        if krate == lab.dir || !found.insert(krate.clone()) {
+            continue;
+        }
+        let manifest = read(&krate.join("Cargo.toml"))?;
+        pending.extend(depends_on(
+            &manifest,
+            &["dependencies", "build-dependencies"],
+        ));
+    }
+    Ok(found)
 }
 
 /// The committed manifest.
@@ -79,24 +144,37 @@ pub fn is_starter_file(file: &str) -> bool {
 /// The grading files of `lab` that differ from the manifest: edited, deleted,
 /// or added without being in it. Empty when the lab is intact.
 pub fn tampered_files(ws: &Workspace, lab: &Lab, manifest: &Checksums) -> Result<Vec<String>> {
-    let lab_prefix = format!("{}/", slash_path(&lab.dir));
-    let guarded = |file: &str| {
-        (file.starts_with(&lab_prefix) || file.starts_with(GRADER_KIT)) && !is_starter_file(file)
-    };
-    let now = compute(ws, std::slice::from_ref(lab))?;
-    let mut tampered: Vec<String> = now
+    let now = grading_files(ws, lab)?;
+    let guarded: BTreeSet<String> = now.iter().map(|file| slash_path(file)).collect();
+    // A file of a guarded folder that the manifest has and the disk has not
+    // (a deleted test file, a removed source of the grader kit).
+    let folders: Vec<String> = now
         .iter()
-        .filter(|(file, _)| guarded(file))
-        .filter(|(file, hash)| manifest.get(*file) != Some(*hash))
-        .map(|(file, _)| file.clone())
+        .filter_map(|file| file.parent().map(|dir| format!("{}/", slash_path(dir))))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
+    let mut tampered = Vec::new();
+    for file in &now {
+        let bytes = std::fs::read(ws.root.join(file)).ok();
+        let hash = bytes.as_deref().map(sha256_hex);
+        if manifest.get(&slash_path(file)) != hash.as_ref() {
+            tampered.push(slash_path(file));
+        }
+    }
     tampered.extend(
         manifest
             .keys()
-            .filter(|file| guarded(file) && !now.contains_key(*file))
+            .filter(|file| !is_starter_file(file) && !guarded.contains(*file))
+            .filter(|file| {
+                folders
+                    .iter()
+                    .any(|dir| file.starts_with(dir) && !file[dir.len()..].contains('/'))
+            })
             .cloned(),
     );
     tampered.sort();
+    tampered.dedup();
     Ok(tampered)
 }
 
@@ -205,5 +283,43 @@ mod tests {
         assert!(!is_starter_file("labs/01-first-spans/tests/grader.rs"));
         assert!(!is_starter_file("labs/01-first-spans/lab.toml"));
         assert!(!is_starter_file("tools/grader-kit/src/lib.rs"));
+    }
+
+    #[test]
+    fn a_lab_is_guarded_by_every_crate_its_grader_builds_on() {
+        let ws = Workspace::discover().unwrap();
+        let lab = ws.lab("2").unwrap();
+        let files: Vec<String> = grading_files(&ws, &lab)
+            .unwrap()
+            .iter()
+            .map(|f| slash_path(f))
+            .collect();
+        for expected in [
+            "Cargo.toml",
+            "labs/02-structured-output/Cargo.toml",
+            "labs/02-structured-output/lab.toml",
+            "labs/02-structured-output/tests/grader.rs",
+            // Its grader's kit, the library it teaches, and theirs.
+            "tools/grader-kit/src/lib.rs",
+            "demo-services/libs/telemetry/src/lib.rs",
+            "demo-services/libs/actions/src/lib.rs",
+            "tools/collector/src/lib.rs",
+        ] {
+            assert!(
+                files.iter().any(|f| f == expected),
+                "{expected} guards lab 02: {files:?}"
+            );
+        }
+        assert!(
+            !files
+                .iter()
+                .any(|f| f.starts_with("labs/02-structured-output/src/")),
+            "the learner's own files are theirs to edit"
+        );
+        assert!(
+            !files
+                .iter()
+                .any(|f| f.starts_with("demo-services/gateway/"))
+        );
     }
 }

@@ -48,9 +48,9 @@ pub fn report(lab: &Lab, report: &LabReport, next: Option<&Lab>, verbose: bool) 
                 println!("  {file}");
             }
             println!(
-                "Restore them (`git checkout -- {}/tests {}/lab.toml`); graders are \
-                 not part of the exercise.",
-                lab.dir.display(),
+                "Restore them (`git checkout -- {}`); they decide the grade, and are \
+                 not part of the exercise: only the files under {}/src are yours.",
+                report.tampered.join(" "),
                 lab.dir.display()
             );
             return;

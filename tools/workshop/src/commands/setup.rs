@@ -58,6 +58,10 @@ const RECIPE_BUILDS: &[(&str, &[&str])] = &[
         &["build", "--release", "-p", "profile"],
     ),
     (
+        "lab 08's profiling program (optimised)",
+        &["build", "--release", "-p", "lab08-profile"],
+    ),
+    (
         "the benchmark runner (optimised)",
         &["build", "--release", "-p", "workshop-bench"],
     ),

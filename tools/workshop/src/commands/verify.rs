@@ -300,7 +300,13 @@ fn check_dependencies(ws: &Workspace) -> Result<Vec<String>> {
     // Every member's manifest: the crates under each group folder, and the
     // benchmarks' crate.
     let mut manifests = vec![ws.root.join("bench/Cargo.toml")];
-    for group in ["labs", "solutions", "tools", "demo-services"] {
+    for group in [
+        "labs",
+        "solutions",
+        "tools",
+        "demo-services",
+        "demo-services/libs",
+    ] {
         let Ok(entries) = std::fs::read_dir(ws.root.join(group)) else {
             continue;
         };

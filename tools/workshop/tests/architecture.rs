@@ -1,0 +1,164 @@
+//! The arrows between the workspace's crates point one way. The folder a
+//! crate lives in says what it is, and what it may depend on:
+//!
+//! | layer | folders | may depend on |
+//! |---|---|---|
+//! | library | `demo-services/libs/` | libraries |
+//! | service | `demo-services/` | libraries, services |
+//! | tool | `tools/`, `bench/` | libraries, services, tools |
+//! | lab | `labs/`, `solutions/` | libraries, services, tools, and crates of its own lab folder |
+//!
+//! So nothing outside a lab depends on a lab crate (a learner's code may
+//! not compile while they work), the shop never depends on the workshop's
+//! machinery, and the libraries the labs teach stand alone. The root
+//! README's "What is where" states the same.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Layer {
+    Library,
+    Service,
+    Tool,
+    Lab,
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the workspace root")
+}
+
+/// The layer of a crate from its folder, relative to the root.
+fn layer(folder: &Path) -> Layer {
+    let first = folder
+        .components()
+        .next()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned());
+    match first.as_deref() {
+        Some("labs" | "solutions") => Layer::Lab,
+        Some("tools" | "bench") => Layer::Tool,
+        Some("demo-services") if folder.starts_with("demo-services/libs") => Layer::Library,
+        Some("demo-services") => Layer::Service,
+        _ => panic!(
+            "{} is in no layer: add its folder to this test",
+            folder.display()
+        ),
+    }
+}
+
+/// The lab folder a lab crate belongs to: `labs/08-hot-spot` for
+/// `labs/08-hot-spot/profile`, `solutions/08-hot-spot` for its solution.
+fn lab_folder(folder: &Path) -> PathBuf {
+    folder.components().take(2).collect()
+}
+
+/// Every workspace crate's folder, and the workspace crates it depends on
+/// (normal, dev and build dependencies alike).
+fn workspace() -> BTreeMap<String, (PathBuf, Vec<String>)> {
+    let root = root();
+    let output = Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(&root)
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let packages = metadata["packages"].as_array().unwrap();
+    let folder = |manifest: &str| {
+        Path::new(manifest)
+            .parent()
+            .unwrap()
+            .strip_prefix(&root)
+            .unwrap()
+            .to_path_buf()
+    };
+    let names: Vec<&str> = packages
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    packages
+        .iter()
+        .map(|p| {
+            let deps = p["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["path"].is_string())
+                .map(|d| d["name"].as_str().unwrap().to_owned())
+                .filter(|name| names.contains(&name.as_str()))
+                // Every crate depends on it by design, to build shared crates
+                // with one set of features; it holds no code.
+                .filter(|name| name != "workspace-hack")
+                .collect();
+            let name = p["name"].as_str().unwrap().to_owned();
+            (name, (folder(p["manifest_path"].as_str().unwrap()), deps))
+        })
+        .collect()
+}
+
+/// Why `from` may not depend on `to`, if it may not.
+fn forbidden(from: &Path, to: &Path) -> Option<String> {
+    let (from_layer, to_layer) = (layer(from), layer(to));
+    if to_layer == Layer::Lab {
+        return (lab_folder(from) != lab_folder(to))
+            .then(|| "nothing depends on a lab crate but its own lab folder".to_owned());
+    }
+    (to_layer > from_layer).then(|| format!("a {from_layer:?} may not depend on a {to_layer:?}"))
+}
+
+#[test]
+fn every_arrow_points_down_the_layers() {
+    let crates = workspace();
+    let mut violations = Vec::new();
+    for (name, (folder, deps)) in &crates {
+        for dep in deps {
+            let (dep_folder, _) = &crates[dep];
+            if let Some(why) = forbidden(folder, dep_folder) {
+                violations.push(format!(
+                    "{name} ({}) -> {dep} ({}): {why}",
+                    folder.display(),
+                    dep_folder.display()
+                ));
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "arrows against the layers (see tools/workshop/tests/architecture.rs):\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn the_rule_itself_rejects_what_it_should() {
+    let p = Path::new;
+    assert!(forbidden(p("tools/profile"), p("labs/08-hot-spot")).is_some());
+    assert!(forbidden(p("demo-services/system-tests"), p("tools/grader-kit")).is_some());
+    assert!(forbidden(p("demo-services/libs/telemetry"), p("demo-services/shop")).is_some());
+    assert!(forbidden(p("solutions/08-hot-spot"), p("labs/08-hot-spot")).is_some());
+    assert!(forbidden(p("labs/07-statistics-sink"), p("labs/08-hot-spot")).is_some());
+    assert!(forbidden(p("labs/08-hot-spot/profile"), p("labs/08-hot-spot")).is_none());
+    assert!(forbidden(p("labs/04-export"), p("tools/collector")).is_none());
+    assert!(forbidden(p("tools/collector"), p("demo-services/shop")).is_none());
+    assert!(
+        forbidden(
+            p("demo-services/gateway"),
+            p("demo-services/libs/telemetry")
+        )
+        .is_none()
+    );
+}
