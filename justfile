@@ -120,6 +120,8 @@ checksums *FLAGS:
 # The whole test suite, as CI runs it.
 test:
     cargo fmt --all --check
+    @cargo machete --version >/dev/null 2>&1 || { echo "The unused-dependency check needs cargo-machete: cargo install --locked cargo-machete"; exit 1; }
+    cargo machete
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo test --locked
     cargo test --locked -p slides

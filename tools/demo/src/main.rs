@@ -169,21 +169,20 @@ async fn show_action_stats(base_port: u16) {
         let Ok(response) = reqwest::get(&url).await else {
             continue;
         };
-        let Ok(stats) = response.json::<Vec<serde_json::Value>>().await else {
+        let Ok(stats) = response.json::<Vec<actions::ActionStats>>().await else {
             continue;
         };
         for action in stats {
-            let number = |key: &str| action[key].as_u64().unwrap_or(0);
             println!(
                 "{name:<10} {:<9} {:>7} {:>6} {:>6} {:>6} {:>9.1} {:>9.1} {:>8.1}",
-                action["action"].as_str().unwrap_or("?"),
-                number("count"),
-                number("success"),
-                number("failure"),
-                number("exception"),
-                number("p50_us") as f64 / 1000.0,
-                number("p99_us") as f64 / 1000.0,
-                action["rate_1m"].as_f64().unwrap_or(0.0),
+                action.action,
+                action.count,
+                action.success,
+                action.failure,
+                action.exception,
+                action.p50_us as f64 / 1000.0,
+                action.p99_us as f64 / 1000.0,
+                action.rate_1m,
             );
         }
     }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::clock::{Clock, SystemClock};
 use crate::format::{Record, RecordKind};
@@ -19,8 +19,9 @@ use crate::levels::Outcome;
 const TICK_NS: u64 = 5_000_000_000;
 const WINDOWS_SECS: [f64; 3] = [60.0, 300.0, 900.0];
 
-/// What a service knows about one kind of action.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// What a service knows about one kind of action, as `GET /stats` serves it
+/// and the demo's report reads it back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ActionStats {
     pub action: String,
     pub count: u64,

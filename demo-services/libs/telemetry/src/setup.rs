@@ -132,7 +132,7 @@ pub fn init(service: &str) -> Result<Guard, InitError> {
                 .with_protocol(settings.otlp_protocol)
                 .with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')))
                 .build()
-                .map_err(|err| InitError::Exporter(err.to_string()))?;
+                .map_err(InitError::Exporter)?;
             // ANCHOR_END: exporter
             tracer_provider(&settings.service, Some(exporter))
         }
@@ -140,7 +140,7 @@ pub fn init(service: &str) -> Result<Guard, InitError> {
     };
     subscriber(&settings, &provider)
         .try_init()
-        .map_err(|err| InitError::AlreadySet(err.to_string()))?;
+        .map_err(InitError::AlreadySet)?;
     Ok(Guard { provider })
 }
 
@@ -257,22 +257,32 @@ fn with_actions(directive: &str) -> String {
     }
 }
 
+/// Why `init` could not set telemetry up; the cause, where there is one,
+/// is the error's `source()`.
 #[derive(Debug)]
 pub enum InitError {
     /// An environment variable has a value we do not understand.
     Setting(&'static str, String),
-    Exporter(String),
-    AlreadySet(String),
+    Exporter(opentelemetry_otlp::ExporterBuildError),
+    AlreadySet(tracing_subscriber::util::TryInitError),
 }
 
 impl fmt::Display for InitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             InitError::Setting(name, value) => write!(f, "{name}={value:?} is not a value I know"),
-            InitError::Exporter(err) => write!(f, "cannot build the OTLP exporter: {err}"),
-            InitError::AlreadySet(err) => write!(f, "a global subscriber is already set: {err}"),
+            InitError::Exporter(_) => write!(f, "cannot build the OTLP exporter"),
+            InitError::AlreadySet(_) => write!(f, "a global subscriber is already set"),
         }
     }
 }
 
-impl std::error::Error for InitError {}
+impl std::error::Error for InitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            InitError::Setting(..) => None,
+            InitError::Exporter(err) => Some(err),
+            InitError::AlreadySet(err) => Some(err),
+        }
+    }
+}
