@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+use anyhow::Context;
 use clap::Parser;
 use workshop_bench::SPANS_PER_REQUEST;
 use workshop_bench::headlines::{self, Headline, criterion_mean_ns};
@@ -37,11 +38,11 @@ async fn main() -> ExitCode {
         if !args.no_throughput {
             headlines.extend(run_throughput(&root, &target_dir, args.quick).await?);
         }
-        Ok::<_, String>(())
+        anyhow::Ok(())
     }
     .await;
     if let Err(err) = outcome {
-        eprintln!("bench: {err}");
+        eprintln!("bench: {err:#}");
         return ExitCode::FAILURE;
     }
     headlines::print(&headlines);
@@ -53,7 +54,7 @@ async fn main() -> ExitCode {
 }
 
 /// The criterion benchmarks, and their headline figures.
-fn run_criterion(root: &Path, target_dir: &Path, quick: bool) -> Result<Vec<Headline>, String> {
+fn run_criterion(root: &Path, target_dir: &Path, quick: bool) -> anyhow::Result<Vec<Headline>> {
     println!("== criterion benchmarks");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
@@ -73,11 +74,9 @@ fn run_criterion(root: &Path, target_dir: &Path, quick: bool) -> Result<Vec<Head
     if quick {
         command.args(["--warm-up-time", "1", "--measurement-time", "2"]);
     }
-    let status = command
-        .status()
-        .map_err(|err| format!("cannot run cargo bench: {err}"))?;
+    let status = command.status().context("cannot run cargo bench")?;
     if !status.success() {
-        return Err("the criterion benchmarks failed".to_owned());
+        anyhow::bail!("the criterion benchmarks failed");
     }
     let mut found = Vec::new();
     if let Some(ns) = criterion_mean_ns(target_dir, "collector_ingest/protobuf") {
@@ -149,7 +148,7 @@ async fn run_throughput(
     root: &Path,
     target_dir: &Path,
     quick: bool,
-) -> Result<Vec<Headline>, String> {
+) -> anyhow::Result<Vec<Headline>> {
     println!("== gateway throughput by telemetry (the shop as processes, release build)");
     demo::build_binaries(root, true)?;
     let settings = Settings {
@@ -164,7 +163,7 @@ async fn run_throughput(
         &settings,
     )
     .await
-    .map_err(|err| format!("the throughput comparison failed: {err}"))?;
+    .context("the throughput comparison failed")?;
     let off = medians[0].1;
     let mut found = vec![Headline {
         figure: "gateway: requests/s, telemetry off".to_owned(),

@@ -70,7 +70,7 @@ pub async fn compare(
     bin_dir: &Path,
     log_dir: &Path,
     settings: &Settings,
-) -> Result<Vec<(&'static str, f64)>, String> {
+) -> anyhow::Result<Vec<(&'static str, f64)>> {
     let modes = modes();
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
     for round in 1..=settings.rounds {
@@ -98,7 +98,7 @@ async fn measure(
     log_dir: &Path,
     mode: &Mode,
     settings: &Settings,
-) -> Result<f64, String> {
+) -> anyhow::Result<f64> {
     let mut env = mode.env.clone();
     // The planted problems fixed and the payment processor reliable: what
     // is measured is the cost of telemetry, not of the demo's traps.
@@ -118,8 +118,7 @@ async fn measure(
         true => Some(Collector::start_or_reuse(bin_dir, log_dir).await?),
         false => None,
     };
-    let mut shop = Shop::start(bin_dir, settings.base_port, &env, &log_dir.join(mode.name))
-        .map_err(|e| e.to_string())?;
+    let mut shop = Shop::start(bin_dir, settings.base_port, &env, &log_dir.join(mode.name))?;
     shop.wait_healthy(Duration::from_secs(15)).await?;
     let load = |seconds| Load {
         target: shop.gateway_url(),
@@ -134,13 +133,15 @@ async fn measure(
     let mut problems = shop.stop(Duration::from_secs(10));
     problems.extend(collector.and_then(Collector::stop));
     if let Some(problem) = problems.first() {
-        return Err(problem.clone());
+        anyhow::bail!("{problem}");
     }
     if report.errors > 0 {
-        return Err(format!(
+        anyhow::bail!(
             "{} errors under load in mode {}: {:?}",
-            report.errors, mode.name, report.statuses
-        ));
+            report.errors,
+            mode.name,
+            report.statuses
+        );
     }
     Ok(report.throughput)
 }

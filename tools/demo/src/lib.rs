@@ -42,7 +42,7 @@ pub fn bin_dir() -> std::io::Result<PathBuf> {
 /// Builds the services' and the collector's binaries (quick when they are
 /// up to date) in the profile this program was built in, so that they sit
 /// beside it and the demo never runs stale code.
-pub fn build_binaries(root: &Path, release: bool) -> Result<(), String> {
+pub fn build_binaries(root: &Path, release: bool) -> Result<(), StartError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
@@ -55,13 +55,57 @@ pub fn build_binaries(root: &Path, release: bool) -> Result<(), String> {
         command.args(["-p", name]);
     }
     command.args(["-p", "collector"]);
-    let status = command
-        .status()
-        .map_err(|err| format!("cannot run cargo: {err}"))?;
+    let status = command.status().map_err(StartError::Cargo)?;
     if status.success() {
         Ok(())
     } else {
-        Err("building the services failed (see above)".to_owned())
+        Err(StartError::Build)
+    }
+}
+
+/// Why the shop or the collector could not be started.
+#[derive(Debug)]
+pub enum StartError {
+    /// cargo could not be run at all.
+    Cargo(std::io::Error),
+    /// cargo ran and the build failed; it said why on the terminal.
+    Build,
+    /// A program could not be started, or its log could not be written.
+    Spawn(std::io::Error),
+    /// A program exited while starting.
+    Exited {
+        name: &'static str,
+        status: std::process::ExitStatus,
+    },
+    /// A program did not answer its health check in time.
+    NoAnswer { name: &'static str, url: String },
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Cargo(_) => write!(f, "cannot run cargo"),
+            StartError::Build => write!(f, "building the services failed (see above)"),
+            StartError::Spawn(_) => write!(f, "cannot start a program"),
+            StartError::Exited { name, status } => {
+                write!(f, "{name} exited at start ({status}); see its log")
+            }
+            StartError::NoAnswer { name, url } => {
+                write!(
+                    f,
+                    "{name} did not answer {url} in time (is the port taken?)"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Cargo(err) | StartError::Spawn(err) => Some(err),
+            _ => None,
+        }
     }
 }
 
@@ -96,13 +140,13 @@ impl Process {
         client: &reqwest::Client,
         url: &str,
         deadline: Instant,
-    ) -> Result<(), String> {
+    ) -> Result<(), StartError> {
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!(
-                    "{} exited at start ({status}); see its log",
-                    self.name
-                ));
+                return Err(StartError::Exited {
+                    name: self.name,
+                    status,
+                });
             }
             if client
                 .get(url)
@@ -113,10 +157,10 @@ impl Process {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(format!(
-                    "{} did not answer {url} in time (is the port taken?)",
-                    self.name
-                ));
+                return Err(StartError::NoAnswer {
+                    name: self.name,
+                    url: url.to_owned(),
+                });
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -205,7 +249,7 @@ impl Shop {
     }
 
     /// Waits until every service answers `/health`, or says which did not.
-    pub async fn wait_healthy(&mut self, timeout: Duration) -> Result<(), String> {
+    pub async fn wait_healthy(&mut self, timeout: Duration) -> Result<(), StartError> {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + timeout;
         for process in &mut self.processes {
@@ -238,7 +282,7 @@ pub struct Collector {
 }
 
 impl Collector {
-    pub async fn start_or_reuse(bin_dir: &Path, log_dir: &Path) -> Result<Self, String> {
+    pub async fn start_or_reuse(bin_dir: &Path, log_dir: &Path) -> Result<Self, StartError> {
         let client = reqwest::Client::new();
         let probe = format!("{COLLECTOR_UI}/api/services");
         if client
@@ -249,13 +293,13 @@ impl Collector {
         {
             return Ok(Self { process: None });
         }
-        std::fs::create_dir_all(log_dir).map_err(|err| err.to_string())?;
+        std::fs::create_dir_all(log_dir).map_err(StartError::Spawn)?;
         let mut process = Process::spawn(
             "collector",
             Command::new(bin_dir.join("collector")),
             &log_dir.join("collector.log"),
         )
-        .map_err(|err| err.to_string())?;
+        .map_err(StartError::Spawn)?;
         process
             .wait_healthy(&client, &probe, Instant::now() + Duration::from_secs(10))
             .await?;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::Parser;
 use collector::critical_path::critical_path;
 use collector::jaeger::{self, Trace};
@@ -37,16 +38,16 @@ async fn main() -> ExitCode {
     match run(&args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("demo: {err}");
+            eprintln!("demo: {err:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(args: &Args) -> Result<(), String> {
+async fn run(args: &Args) -> anyhow::Result<()> {
     let root = demo::workspace_root();
     demo::build_binaries(&root, cfg!(not(debug_assertions)))?;
-    let bin_dir = demo::bin_dir().map_err(|err| err.to_string())?;
+    let bin_dir = demo::bin_dir().context("cannot find the demo's own folder")?;
     let log_dir = root.join("target/demo/logs");
     let collector = Collector::start_or_reuse(&bin_dir, &log_dir).await?;
 
@@ -60,7 +61,7 @@ async fn run(args: &Args) -> Result<(), String> {
         env.push(("FIX_ALL", "true".to_owned()));
     }
     let mut shop =
-        Shop::start(&bin_dir, args.base_port, &env, &log_dir).map_err(|err| err.to_string())?;
+        Shop::start(&bin_dir, args.base_port, &env, &log_dir).context("cannot start the shop")?;
     shop.wait_healthy(Duration::from_secs(15)).await?;
 
     println!(
@@ -143,7 +144,7 @@ async fn run(args: &Args) -> Result<(), String> {
         println!("warning: {problem}");
     }
     if report.requests == 0 {
-        return Err("no request completed".to_owned());
+        anyhow::bail!("no request completed");
     }
     println!(
         "Stopped: the shop's services{} are shut down, their spans flushed.",
@@ -202,7 +203,7 @@ async fn show_slowest_trace() {
     let traces = match fetch_traces(&url).await {
         Ok(traces) => traces,
         Err(err) => {
-            println!("(no trace to show: {err})");
+            println!("(no trace to show: {err:#})");
             return;
         }
     };
@@ -222,10 +223,8 @@ async fn show_slowest_trace() {
     );
 }
 
-async fn fetch_traces(url: &str) -> Result<Vec<Trace>, String> {
-    let response = reqwest::get(url).await.map_err(|err| err.to_string())?;
-    let body: jaeger::Response<Vec<Trace>> =
-        response.json().await.map_err(|err| err.to_string())?;
+async fn fetch_traces(url: &str) -> anyhow::Result<Vec<Trace>> {
+    let body: jaeger::Response<Vec<Trace>> = reqwest::get(url).await?.json().await?;
     Ok(body.data)
 }
 

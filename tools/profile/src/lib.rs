@@ -28,32 +28,65 @@ pub fn pricing_workload() -> impl FnMut() {
 
 /// Runs `workload` again and again for `duration` under the sampler and
 /// writes the flamegraph to `svg`; returns how many rounds ran.
-pub fn profile(mut workload: impl FnMut(), duration: Duration, svg: &Path) -> Result<u64, String> {
+pub fn profile(
+    mut workload: impl FnMut(),
+    duration: Duration,
+    svg: &Path,
+) -> Result<u64, ProfileError> {
     let guard = pprof::ProfilerGuardBuilder::default()
         .frequency(997)
         // Frames inside the C library and the signal trampoline say
         // nothing about the workload.
         .blocklist(&["libc", "libgcc", "pthread", "vdso"])
         .build()
-        .map_err(|error| format!("cannot start the profiler: {error}"))?;
+        .map_err(ProfileError::Sampler)?;
     let started = Instant::now();
     let mut rounds = 0;
     while started.elapsed() < duration {
         workload();
         rounds += 1;
     }
-    let report = guard
-        .report()
-        .build()
-        .map_err(|error| format!("cannot build the profile: {error}"))?;
+    let report = guard.report().build().map_err(ProfileError::Sampler)?;
+    let write = |source| ProfileError::Write {
+        path: svg.to_path_buf(),
+        source,
+    };
     if let Some(dir) = svg.parent() {
-        std::fs::create_dir_all(dir).map_err(|error| format!("{}: {error}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(write)?;
     }
-    let file = std::fs::File::create(svg).map_err(|error| format!("{}: {error}", svg.display()))?;
-    report
-        .flamegraph(file)
-        .map_err(|error| format!("cannot draw the flamegraph: {error}"))?;
+    let file = std::fs::File::create(svg).map_err(write)?;
+    report.flamegraph(file).map_err(ProfileError::Sampler)?;
     Ok(rounds)
+}
+
+/// Why a profile could not be made.
+#[derive(Debug)]
+pub enum ProfileError {
+    /// The sampler could not start, fold its samples or draw them.
+    Sampler(pprof::Error),
+    /// The flamegraph could not be written.
+    Write {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl std::fmt::Display for ProfileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProfileError::Sampler(_) => write!(f, "the sampler failed"),
+            ProfileError::Write { path, .. } => write!(f, "cannot write {}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for ProfileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ProfileError::Sampler(err) => Some(err),
+            ProfileError::Write { source, .. } => Some(source),
+        }
+    }
 }
 
 /// The frames of an inferno flamegraph SVG, each as its title:

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::{Parser, ValueEnum};
 
 /// What to profile: each is a workload that runs until time is up.
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
                 &svg,
             )
             .map(|rounds| println!("{rounds} rounds."))
+            .map_err(anyhow::Error::from)
         }
         // Lab 08's workloads run the learner's code: its own program does,
         // built now, so that a lab that does not compile yet stops only this.
@@ -58,7 +60,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("profile failed: {error}");
+            eprintln!("profile failed: {error:#}");
             ExitCode::FAILURE
         }
     }
@@ -66,7 +68,7 @@ fn main() -> ExitCode {
 
 /// Runs lab 08's profiling program (`labs/08-hot-spot/profile`), optimised
 /// like this one.
-fn lab_profiler(target: &str, seconds: u64, svg: &Path) -> Result<(), String> {
+fn lab_profiler(target: &str, seconds: u64, svg: &Path) -> anyhow::Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(workspace_root())
@@ -85,12 +87,12 @@ fn lab_profiler(target: &str, seconds: u64, svg: &Path) -> Result<(), String> {
         .arg("--svg")
         .arg(svg)
         .status()
-        .map_err(|error| format!("cannot run cargo: {error}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err("lab 08's code did not build or run (see above)".to_owned())
-    }
+        .context("cannot run cargo")?;
+    anyhow::ensure!(
+        status.success(),
+        "lab 08's code did not build or run (see above)"
+    );
+    Ok(())
 }
 
 /// The workspace root: two levels above this crate, where `just` runs.

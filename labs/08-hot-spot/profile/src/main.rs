@@ -52,7 +52,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("{error}");
+            // The sampler's or the file system's own words say what failed.
+            let cause = std::error::Error::source(&error)
+                .map(|cause| format!(": {cause}"))
+                .unwrap_or_default();
+            eprintln!("profile failed: {error}{cause}");
             ExitCode::FAILURE
         }
     }

@@ -2,6 +2,7 @@
 //! Jaeger's JSON shape (the first trace in `data`), from Jaeger's UI, our
 //! collector's API, or anything else that writes that shape.
 
+use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -24,7 +25,7 @@ fn main() -> ExitCode {
     let trace = match read(&args.file) {
         Ok(trace) => trace,
         Err(err) => {
-            eprintln!("critical-path: {}: {err}", args.file.display());
+            eprintln!("critical-path: {}: {err:#}", args.file.display());
             return ExitCode::FAILURE;
         }
     };
@@ -67,13 +68,13 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn read(file: &PathBuf) -> Result<Trace, String> {
-    let text = std::fs::read_to_string(file).map_err(|err| err.to_string())?;
+fn read(file: &PathBuf) -> anyhow::Result<Trace> {
+    let text = std::fs::read_to_string(file)?;
     let response: jaeger::Response<Vec<Trace>> =
-        serde_json::from_str(&text).map_err(|err| format!("not a Jaeger trace file: {err}"))?;
+        serde_json::from_str(&text).context("not a Jaeger trace file")?;
     response
         .data
         .into_iter()
         .next()
-        .ok_or_else(|| "the file holds no trace".to_owned())
+        .context("the file holds no trace")
 }

@@ -1,6 +1,7 @@
 //! `just trace --slowest` or `just trace ID`: a trace from the collector as a
 //! waterfall in the terminal, with its critical path marked.
 
+use anyhow::Context;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -40,13 +41,13 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("trace: {err}");
+            eprintln!("trace: {err:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn fetch(args: &Args) -> Result<Trace, String> {
+async fn fetch(args: &Args) -> anyhow::Result<Trace> {
     let base = args.collector.trim_end_matches('/');
     let url = match (&args.trace_id, &args.service) {
         (Some(id), _) => format!("{base}/api/traces/{id}"),
@@ -56,20 +57,20 @@ async fn fetch(args: &Args) -> Result<Trace, String> {
         ),
         (None, None) => format!("{base}/api/traces?limit={}", collector::api::MAX_LIMIT),
     };
-    let response = reqwest::get(&url).await.map_err(|err| {
-        format!("cannot reach the collector at {base}: {err} (start it with `just collector`)")
+    let response = reqwest::get(&url).await.with_context(|| {
+        format!("cannot reach the collector at {base} (start it with `just collector`)")
     })?;
     let status = response.status();
     let body: jaeger::Response<Option<Vec<Trace>>> = response
         .json()
         .await
-        .map_err(|err| format!("{url} did not answer in Jaeger's shape: {err}"))?;
+        .with_context(|| format!("{url} did not answer in Jaeger's shape"))?;
     if let Some(errors) = body.errors.filter(|e| !e.is_empty()) {
-        return Err(format!("{status}: {}", errors[0].msg));
+        anyhow::bail!("{status}: {}", errors[0].msg);
     }
     body.data
         .unwrap_or_default()
         .into_iter()
         .max_by_key(Trace::duration)
-        .ok_or_else(|| "the collector has no trace yet: run `just demo` or a lab first".to_owned())
+        .context("the collector has no trace yet: run `just demo` or a lab first")
 }
