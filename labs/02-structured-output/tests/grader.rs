@@ -1,7 +1,7 @@
 //! The grader of lab 02. `just lab 2` runs it and explains each result.
 //!
 //! Each check builds your subscriber with two in-memory outputs, runs the
-//! scenario (`src/scenario.rs`) under it, and reads back what was written.
+//! scenario (`given/src/scenario.rs`) under it, and reads back what was written.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

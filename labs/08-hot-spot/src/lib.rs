@@ -3,13 +3,13 @@
 //! The demo's pricing service is slow under load, and a profile of it is
 //! one wide tower: pricing a quote. `pricer.rs` is that code, as it
 //! shipped; make it at least five times faster without changing a single
-//! result. `original.rs` keeps the shipped version, for the grader to
-//! compare against; `book.rs` is the data.
+//! result. `given/src/original.rs` keeps the shipped version, for the grader to
+//! compare against; `given/src/book.rs` is the data.
 //!
-//! `pricer.rs` is yours; `book.rs` and `original.rs` are given.
+//! `pricer.rs` is yours; `book` and `original` are given (in `given/`, outside
+//! your `src/`).
 //!
 //! Run `just lab 8` to check your work, `just hint 8` when stuck.
 
-pub mod book;
-pub mod original;
+pub use lab08_given::{book, original};
 pub mod pricer;

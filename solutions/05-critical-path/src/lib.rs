@@ -2,5 +2,4 @@
 //! Only `look_up` in `checkout.rs` differs from the starter.
 
 pub mod checkout;
-#[path = "../../../labs/05-critical-path/src/lookups.rs"]
-pub mod lookups;
+pub use lab05_given::lookups;

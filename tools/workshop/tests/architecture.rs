@@ -6,12 +6,13 @@
 //! | library | `demo-services/libs/` | libraries |
 //! | service | `demo-services/` | libraries, services |
 //! | tool | `tools/`, `bench/` | libraries, services, tools |
-//! | lab | `labs/`, `solutions/` | libraries, services, tools, and crates of its own lab folder |
+//! | lab | `labs/`, `solutions/` | libraries, services, tools, and its own lab's crates |
 //!
-//! So nothing outside a lab depends on a lab crate (a learner's code may
-//! not compile while they work), the shop never depends on the workshop's
-//! machinery, and the libraries the labs teach stand alone. The root
-//! README's "What is where" states the same.
+//! A lab's crates are used only within that lab: the learner's crate from
+//! inside its own folder (a learner's code may not compile while they
+//! work), the lab's given code by the starter and the solution alike. The
+//! shop never depends on the workshop's machinery, and the libraries the
+//! labs teach stand alone. The root README's "What is where" says the same.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -50,10 +51,10 @@ fn layer(folder: &Path) -> Layer {
     }
 }
 
-/// The lab folder a lab crate belongs to: `labs/08-hot-spot` for
-/// `labs/08-hot-spot/profile`, `solutions/08-hot-spot` for its solution.
-fn lab_folder(folder: &Path) -> PathBuf {
-    folder.components().take(2).collect()
+/// The lab a lab crate belongs to: `08-hot-spot` for `labs/08-hot-spot`,
+/// `labs/08-hot-spot/given` and `solutions/08-hot-spot` alike.
+fn slug(folder: &Path) -> Option<&std::ffi::OsStr> {
+    folder.components().nth(1).map(|c| c.as_os_str())
 }
 
 /// Every workspace crate's folder, and the workspace crates it depends on
@@ -114,8 +115,16 @@ fn workspace() -> BTreeMap<String, (PathBuf, Vec<String>)> {
 fn forbidden(from: &Path, to: &Path) -> Option<String> {
     let (from_layer, to_layer) = (layer(from), layer(to));
     if to_layer == Layer::Lab {
-        return (lab_folder(from) != lab_folder(to))
-            .then(|| "nothing depends on a lab crate but its own lab folder".to_owned());
+        // A lab's crates are used within its own lab: the learner's crate
+        // (`labs/NN-slug`) only from inside its folder, its given code
+        // (`labs/NN-slug/given`) by the starter and the solution alike.
+        let same_lab = slug(from) == slug(to);
+        let learners = to.components().count() == 2 && to.starts_with("labs");
+        let allowed = same_lab && (!learners || from.starts_with(to));
+        return (!allowed).then(|| {
+            "a lab's crates are used only within that lab, and a learner's crate only from its own folder"
+                .to_owned()
+        });
     }
     (to_layer > from_layer).then(|| format!("a {from_layer:?} may not depend on a {to_layer:?}"))
 }
@@ -152,6 +161,10 @@ fn the_rule_itself_rejects_what_it_should() {
     assert!(forbidden(p("solutions/08-hot-spot"), p("labs/08-hot-spot")).is_some());
     assert!(forbidden(p("labs/07-statistics-sink"), p("labs/08-hot-spot")).is_some());
     assert!(forbidden(p("labs/08-hot-spot/profile"), p("labs/08-hot-spot")).is_none());
+    assert!(forbidden(p("solutions/08-hot-spot"), p("labs/08-hot-spot/given")).is_none());
+    assert!(forbidden(p("labs/08-hot-spot"), p("labs/08-hot-spot/given")).is_none());
+    assert!(forbidden(p("solutions/09-cost"), p("labs/08-hot-spot/given")).is_some());
+    assert!(forbidden(p("tools/profile"), p("labs/08-hot-spot/given")).is_some());
     assert!(forbidden(p("labs/04-export"), p("tools/collector")).is_none());
     assert!(forbidden(p("tools/collector"), p("demo-services/shop")).is_none());
     assert!(
