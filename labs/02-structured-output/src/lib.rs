@@ -9,8 +9,6 @@
 //!
 //! Run `just lab 2` to check your work, `just hint 2` when stuck.
 
-#![allow(unused_variables)] // The starter ignores its arguments until you use them.
-
 pub use lab02_given::scenario;
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -23,6 +21,7 @@ pub const DEFAULT_FILTER: &str = "info";
 
 /// The filter directive to use: what `RUST_LOG` holds, or
 /// [`DEFAULT_FILTER`] when it is unset or empty.
+#[expect(unused_variables, reason = "step 1 uses `rust_log`")]
 pub fn filter_directive(rust_log: Option<String>) -> String {
     // TODO(step 1): `rust_log` when it holds something, DEFAULT_FILTER otherwise.
     todo!("choose the filter directive")
@@ -35,6 +34,7 @@ pub fn filter_directive(rust_log: Option<String>) -> String {
 /// - `json`: where the JSON lines go, one per event, each with the current
 ///   span's fields and the trace and span ids;
 /// - `provider`: the OpenTelemetry tracer provider that gives spans ids.
+#[expect(unused_variables, reason = "steps 2 to 5 use the arguments")]
 pub fn subscriber<C, J>(
     filter: &str,
     console: C,

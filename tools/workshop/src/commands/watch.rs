@@ -17,9 +17,14 @@ use crate::commands;
 use crate::grade::Subject;
 use crate::report::DIM;
 
-/// Editors save in bursts (a temp file, a rename, a metadata change): wait
-/// for the burst to settle before looking.
-const DEBOUNCE: Duration = Duration::from_millis(300);
+/// Editors save in bursts (a temp file, a rename, a metadata change): the
+/// watcher gathers events over this long.
+const DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// How long the files must be left alone before their contents are read: a
+/// file caught between being truncated and written again would look like a
+/// change that never happened.
+const SETTLED: Duration = Duration::from_millis(400);
 
 pub fn run(ws: &Workspace, lab: &Lab, verbose: bool) -> Result<()> {
     let src = ws.root.join(&lab.dir).join("src");
@@ -83,8 +88,9 @@ impl ContentWatch {
                 Ok(Err(err)) => println!("{DIM}watch error: {err}{DIM:#}"),
                 Err(_) => return Ok(false),
             }
-            // Whatever else arrived meanwhile is covered by one look.
-            while self.events.try_recv().is_ok() {}
+            // Look once the files are left alone; whatever else arrives
+            // meanwhile is covered by that one look.
+            while self.events.recv_timeout(SETTLED).is_ok() {}
             let now = contents(&self.dir);
             if now != self.last {
                 self.last = now;
