@@ -23,7 +23,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::jaeger::{RefType, Trace};
+use crate::jaeger::{JaegerSpan, RefType, Trace};
 
 /// A stretch of one span on the critical path, in microseconds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,11 +34,38 @@ pub struct Section {
     pub end: u64,
 }
 
-struct Node {
+/// A stretch of time, in microseconds: from `start` to `end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Interval {
     start: u64,
     end: u64,
+}
+
+impl Interval {
+    fn of(span: &JaegerSpan) -> Self {
+        Self {
+            start: span.start_time,
+            end: span.start_time + span.duration,
+        }
+    }
+
+    /// This interval cut to lie within `outer`; `None` when the two do not
+    /// meet at all.
+    fn within(self, outer: Interval) -> Option<Interval> {
+        (self.start <= outer.end && self.end >= outer.start).then(|| Interval {
+            start: self.start.max(outer.start),
+            end: self.end.min(outer.end),
+        })
+    }
+}
+
+/// A span kept for the walk, with its interval clamped into its parent's.
+struct Node {
+    span: usize,
+    interval: Interval,
     parent: Option<usize>,
-    /// Children that block this span, latest-finishing first.
+    /// Children (as node indices) that block this span, latest-finishing
+    /// first.
     children: Vec<usize>,
     /// The first child not yet walked or passed over. The times we return
     /// to a span at only move back, so this only moves forward: each child
@@ -49,6 +76,25 @@ struct Node {
 /// The critical path of `trace`, from its end back to its start.
 pub fn critical_path(trace: &Trace) -> Vec<Section> {
     let spans = &trace.spans;
+    let parents = parents(spans);
+    let Some(root) = root(spans, &parents) else {
+        return Vec::new();
+    };
+    let blocking = blocking_children(spans, &parents);
+    let mut nodes = sane_tree(spans, root, &blocking);
+    walk_back(&mut nodes)
+        .into_iter()
+        .map(|(node, interval)| Section {
+            span_id: spans[nodes[node].span].span_id.clone(),
+            start: interval.start,
+            end: interval.end,
+        })
+        .collect()
+}
+
+/// Each span's parent in this trace, by its first reference, and how it
+/// refers to it.
+fn parents(spans: &[JaegerSpan]) -> Vec<Option<(usize, RefType)>> {
     let mut index: HashMap<&str, usize> = HashMap::with_capacity(spans.len());
     index.extend(
         spans
@@ -56,123 +102,130 @@ pub fn critical_path(trace: &Trace) -> Vec<Section> {
             .enumerate()
             .map(|(i, s)| (s.span_id.as_str(), i)),
     );
-    // Each span's parent in this trace, by its first reference.
-    let parents: Vec<Option<(usize, RefType)>> = spans
+    spans
         .iter()
         .map(|span| {
             let reference = span.references.first()?;
             let parent = *index.get(reference.span_id.as_str())?;
             Some((parent, reference.ref_type))
         })
-        .collect();
-    // The root: a span with no parent here, the earliest (then the longest).
-    let Some(root) = (0..spans.len())
+        .collect()
+}
+
+/// The root: a span that is no one's child here, the earliest (then the
+/// longest).
+fn root(spans: &[JaegerSpan], parents: &[Option<(usize, RefType)>]) -> Option<usize> {
+    (0..spans.len())
         .filter(|&i| !matches!(parents[i], Some((_, RefType::ChildOf))))
         .min_by_key(|&i| (spans[i].start_time, std::cmp::Reverse(spans[i].duration)))
-    else {
-        return Vec::new();
-    };
-    let kind = |i: usize| spans[i].tag("span.kind").and_then(|v| v.as_str());
+}
 
-    // The children that block each span.
-    let mut blocking_children: Vec<Vec<usize>> = vec![Vec::new(); spans.len()];
-    for (i, parent) in parents.iter().enumerate() {
+/// The children that block each span: all but those that merely follow
+/// from it (a `FOLLOWS_FROM` reference, or a consumer under a producer).
+fn blocking_children(
+    spans: &[JaegerSpan],
+    parents: &[Option<(usize, RefType)>],
+) -> Vec<Vec<usize>> {
+    let kind = |i: usize| spans[i].tag("span.kind").and_then(|v| v.as_str());
+    let mut blocking = vec![Vec::new(); spans.len()];
+    for (child, parent) in parents.iter().enumerate() {
         let Some((parent, ref_type)) = *parent else {
             continue;
         };
         let follows = ref_type == RefType::FollowsFrom
-            || (kind(i) == Some("consumer") && kind(parent) == Some("producer"));
-        if !follows && parent != i {
-            blocking_children[parent].push(i);
+            || (kind(child) == Some("consumer") && kind(parent) == Some("producer"));
+        if !follows && parent != child {
+            blocking[parent].push(child);
         }
     }
+    blocking
+}
 
-    // Sanitise top-down from the root: clamp, or drop with the subtree.
-    let mut nodes: Vec<Option<Node>> = (0..trace.spans.len()).map(|_| None).collect();
-    let root_span = &trace.spans[root];
-    nodes[root] = Some(Node {
-        start: root_span.start_time,
-        end: root_span.start_time + root_span.duration,
+/// The tree the walk follows, top-down from the root (node 0): each child
+/// clamped into its parent's interval, or dropped with its whole subtree
+/// when it lies outside it.
+fn sane_tree(spans: &[JaegerSpan], root: usize, blocking: &[Vec<usize>]) -> Vec<Node> {
+    let mut placed = vec![false; spans.len()];
+    placed[root] = true;
+    let mut nodes = vec![Node {
+        span: root,
+        interval: Interval::of(&spans[root]),
         parent: None,
         children: Vec::new(),
         cursor: 0,
-    });
-    let mut pending = vec![root];
+    }];
+    let mut pending = vec![0];
     while let Some(parent) = pending.pop() {
-        let (parent_start, parent_end) = nodes[parent]
-            .as_ref()
-            .map(|n| (n.start, n.end))
-            .expect("kept");
-        let mut kept = Vec::new();
-        for &child in &blocking_children[parent] {
-            let span = &trace.spans[child];
-            let (start, end) = (span.start_time, span.start_time + span.duration);
-            if start > parent_end || end < parent_start || nodes[child].is_some() {
+        let outer = nodes[parent].interval;
+        let mut children = Vec::new();
+        for &span in &blocking[nodes[parent].span] {
+            if placed[span] {
                 continue;
             }
-            nodes[child] = Some(Node {
-                start: start.max(parent_start),
-                end: end.min(parent_end),
+            let Some(interval) = Interval::of(&spans[span]).within(outer) else {
+                continue;
+            };
+            placed[span] = true;
+            children.push(nodes.len());
+            pending.push(nodes.len());
+            nodes.push(Node {
+                span,
+                interval,
                 parent: Some(parent),
                 children: Vec::new(),
                 cursor: 0,
             });
-            kept.push(child);
-            pending.push(child);
         }
-        let bounds = |c: &usize| nodes[*c].as_ref().map(|n| (n.end, n.start)).expect("kept");
-        kept.sort_by_key(|c| std::cmp::Reverse(bounds(c)));
-        nodes[parent].as_mut().expect("kept").children = kept;
+        children
+            .sort_by_key(|&c| std::cmp::Reverse((nodes[c].interval.end, nodes[c].interval.start)));
+        nodes[parent].children = children;
     }
-    let node = |nodes: &[Option<Node>], i: usize| -> (u64, u64) {
-        nodes[i].as_ref().map(|n| (n.start, n.end)).expect("kept")
-    };
+    nodes
+}
 
-    // Walk back from the root's end.
+/// Walks back from the root's end: each node is on the path from the end
+/// of its latest child that ended by then, and back to its own start when
+/// none is left; then its parent takes over from that start.
+fn walk_back(nodes: &mut [Node]) -> Vec<(usize, Interval)> {
     let mut path = Vec::new();
-    let mut current = root;
-    let mut returning_at: Option<u64> = None;
-    loop {
-        let (start, end) = node(&nodes, current);
-        let until = returning_at.unwrap_or(end);
-        let next = {
-            let this = nodes[current].as_ref().expect("kept");
-            let mut cursor = this.cursor;
-            while let (Some(t), Some(&c)) = (returning_at, this.children.get(cursor)) {
-                if node(&nodes, c).1 <= t {
-                    break;
-                }
-                cursor += 1;
-            }
-            this.children.get(cursor).map(|&c| (c, cursor))
-        };
-        let section = |from: u64| {
-            (from < until).then(|| Section {
-                span_id: trace.spans[current].span_id.clone(),
-                start: from,
-                end: until,
-            })
-        };
-        match next {
-            Some((child, cursor)) => {
-                path.extend(section(node(&nodes, child).1));
-                nodes[current].as_mut().expect("kept").cursor = cursor + 1;
-                current = child;
-                returning_at = None;
-            }
-            None => {
-                path.extend(section(start));
-                match nodes[current].as_ref().and_then(|n| n.parent) {
-                    Some(parent) => {
-                        returning_at = Some(start);
-                        current = parent;
-                    }
-                    None => break,
-                }
-            }
+    let mut on_path = |node: usize, start: u64, end: u64| {
+        if start < end {
+            path.push((node, Interval { start, end }));
         }
+    };
+    let mut current = 0;
+    let mut until = nodes[0].interval.end;
+    loop {
+        if let Some(child) = next_child_ended_by(nodes, current, until) {
+            let child_end = nodes[child].interval.end;
+            on_path(current, child_end, until);
+            current = child;
+            until = child_end;
+            continue;
+        }
+        let start = nodes[current].interval.start;
+        on_path(current, start, until);
+        let Some(parent) = nodes[current].parent else {
+            break;
+        };
+        current = parent;
+        until = start;
     }
     path
+}
+
+/// The node's next child, latest-finishing first, that ended by `until`,
+/// taken off its list. The children passed over end after `until`, and the
+/// walk only ever comes back to this node at earlier times: they can never
+/// be on the path again.
+fn next_child_ended_by(nodes: &mut [Node], node: usize, until: u64) -> Option<usize> {
+    let children = &nodes[node].children;
+    let at = (nodes[node].cursor..children.len())
+        .find(|&i| nodes[children[i]].interval.end <= until)
+        .unwrap_or(children.len());
+    let found = children.get(at).copied();
+    nodes[node].cursor = at + usize::from(found.is_some());
+    found
 }
 
 /// Microseconds of the path that belong to each span.
