@@ -3,8 +3,6 @@
 
 use tracing::{Level, Span, debug, error, info, trace, warn};
 
-use crate::Outcome;
-
 /// The begin record: `begin` at DEBUG, inside the action's span.
 pub fn begin(span: &Span, name: &'static str) {
     span.in_scope(|| debug!(target: "lab06", action = name, "begin"));
@@ -15,12 +13,11 @@ pub fn begin(span: &Span, name: &'static str) {
 pub fn end(
     span: &Span,
     name: &'static str,
-    outcome: Outcome,
+    outcome: &str,
     reason: Option<&str>,
     data: &str,
     level: Level,
 ) {
-    let outcome = outcome.as_str();
     // A level is fixed where an event is written: one call per level.
     span.in_scope(|| match level {
         Level::ERROR => error!(target: "lab06", action = name, outcome, reason, data, "end"),
