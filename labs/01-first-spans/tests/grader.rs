@@ -9,6 +9,17 @@ use grader_kit::{Captured, SpanRecord, capture};
 use lab01::{CardNumber, Order, OrderError, Receipt, Ticket, place_order};
 use tracing::Level;
 
+grader_kit::checks![
+    place_order_has_a_span,
+    span_records_order_id,
+    each_step_is_a_child_span,
+    price_span_records_total,
+    success_emits_info_event,
+    rejection_emits_warn_event,
+    declined_charge_emits_error_event,
+    card_number_never_logged,
+];
+
 const GOOD_CARD: &str = "4242424242424242";
 /// Ends in 0002: always declined.
 const DECLINED_CARD: &str = "4000000000000002";
@@ -63,7 +74,6 @@ fn place_order_span(captured: &Captured) -> SpanRecord {
     })
 }
 
-#[test]
 fn place_order_has_a_span() {
     let (result, captured) = place_good_order();
     let span = place_order_span(&captured);
@@ -86,7 +96,6 @@ fn place_order_has_a_span() {
     );
 }
 
-#[test]
 fn span_records_order_id() {
     let (_, captured) = place_good_order();
     let span = place_order_span(&captured);
@@ -109,7 +118,6 @@ fn span_records_order_id() {
     );
 }
 
-#[test]
 fn each_step_is_a_child_span() {
     let (_, captured) = place_good_order();
     let parent = place_order_span(&captured);
@@ -134,7 +142,6 @@ fn each_step_is_a_child_span() {
     }
 }
 
-#[test]
 fn price_span_records_total() {
     let (_, captured) = place_good_order();
     let span = captured.span("price").unwrap_or_else(|| {
@@ -155,7 +162,6 @@ fn price_span_records_total() {
     );
 }
 
-#[test]
 fn success_emits_info_event() {
     let (_, captured) = place_good_order();
     let parent = place_order_span(&captured);
@@ -194,7 +200,6 @@ fn success_emits_info_event() {
     );
 }
 
-#[test]
 fn rejection_emits_warn_event() {
     let (result, captured) = place_empty_order();
     assert_eq!(
@@ -236,7 +241,6 @@ fn rejection_emits_warn_event() {
     );
 }
 
-#[test]
 fn declined_charge_emits_error_event() {
     let (result, captured) = place_declined_order();
     assert_eq!(
@@ -269,7 +273,6 @@ fn declined_charge_emits_error_event() {
     );
 }
 
-#[test]
 fn card_number_never_logged() {
     let runs = [
         ("a good order", GOOD_CARD, place_good_order().1),

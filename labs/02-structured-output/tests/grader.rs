@@ -10,6 +10,15 @@ use lab02::{DEFAULT_FILTER, filter_directive, scenario, subscriber};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use serde_json::Value;
 
+grader_kit::checks![
+    json_lines_are_json,
+    default_filter_is_info,
+    filter_directive_is_honoured,
+    events_carry_span_fields,
+    lines_carry_trace_ids,
+    each_event_once_per_output,
+];
+
 /// An output that keeps what is written to it.
 #[derive(Clone, Default)]
 struct Output(Arc<Mutex<Vec<u8>>>);
@@ -106,7 +115,6 @@ fn find<'a>(lines: &'a [Value], message: &str) -> &'a Value {
         })
 }
 
-#[test]
 fn json_lines_are_json() {
     for line in json_lines(DEFAULT_FILTER) {
         assert!(
@@ -116,7 +124,6 @@ fn json_lines_are_json() {
     }
 }
 
-#[test]
 fn default_filter_is_info() {
     assert_eq!(
         filter_directive(None),
@@ -143,7 +150,6 @@ fn default_filter_is_info() {
     );
 }
 
-#[test]
 fn filter_directive_is_honoured() {
     let debug = json_lines("lab02=debug");
     assert!(
@@ -166,7 +172,6 @@ fn filter_directive_is_honoured() {
     );
 }
 
-#[test]
 fn events_carry_span_fields() {
     let lines = json_lines(DEFAULT_FILTER);
     let accepted = find(&lines, "order accepted");
@@ -183,7 +188,6 @@ fn events_carry_span_fields() {
     );
 }
 
-#[test]
 fn lines_carry_trace_ids() {
     let lines = json_lines(DEFAULT_FILTER);
     let accepted = find(&lines, "order accepted");
@@ -215,7 +219,6 @@ fn lines_carry_trace_ids() {
     );
 }
 
-#[test]
 fn each_event_once_per_output() {
     let (console, json) = run(DEFAULT_FILTER);
     let expected = 5;

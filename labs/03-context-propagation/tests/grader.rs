@@ -10,6 +10,14 @@ use lab03::prices;
 use opentelemetry::trace::{SpanId, SpanKind, TraceId};
 use opentelemetry_sdk::trace::SpanData;
 
+grader_kit::checks![
+    the_quote_is_right,
+    both_services_share_one_trace,
+    downstream_server_span_is_child_of_upstream_client_span,
+    incoming_traceparent_is_continued,
+    malformed_traceparent_starts_a_new_trace,
+];
+
 /// A valid W3C `traceparent`: version 00, a trace id, the caller's span id,
 /// sampled.
 const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -75,7 +83,6 @@ fn describe(spans: &Spans) -> String {
         .join("\n")
 }
 
-#[test]
 fn the_quote_is_right() {
     let (answer, _) = quote(None);
     let quote = answer.unwrap_or_else(|err| panic!("The quote request failed: {err}."));
@@ -87,7 +94,6 @@ fn the_quote_is_right() {
     );
 }
 
-#[test]
 fn both_services_share_one_trace() {
     let (answer, spans) = quote(None);
     answer.expect("the quote request succeeds");
@@ -104,7 +110,6 @@ fn both_services_share_one_trace() {
     );
 }
 
-#[test]
 fn downstream_server_span_is_child_of_upstream_client_span() {
     let (answer, spans) = quote(None);
     answer.expect("the quote request succeeds");
@@ -129,7 +134,6 @@ fn downstream_server_span_is_child_of_upstream_client_span() {
     );
 }
 
-#[test]
 fn incoming_traceparent_is_continued() {
     let traceparent = format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01");
     let (answer, spans) = quote(Some(&traceparent));
@@ -150,7 +154,6 @@ fn incoming_traceparent_is_continued() {
     );
 }
 
-#[test]
 fn malformed_traceparent_starts_a_new_trace() {
     for header in [
         "garbage",

@@ -16,6 +16,14 @@ use futures_util::future::join_all;
 use grader_kit::services::Service;
 use lab04::{service, telemetry};
 
+grader_kit::checks![
+    spans_reach_the_collector,
+    service_name_is_set,
+    resource_attributes_are_set,
+    every_span_arrives,
+    spans_travel_in_batches,
+];
+
 const SERVICE: &str = "quotes";
 const REQUESTS: usize = 100;
 
@@ -128,7 +136,6 @@ fn received() -> Received {
     received
 }
 
-#[test]
 fn spans_reach_the_collector() {
     let received = received();
     let names: std::collections::BTreeSet<&str> =
@@ -140,7 +147,6 @@ fn spans_reach_the_collector() {
     );
 }
 
-#[test]
 fn service_name_is_set() {
     let received = received();
     let services: std::collections::BTreeSet<&str> =
@@ -154,7 +160,6 @@ fn service_name_is_set() {
     );
 }
 
-#[test]
 fn resource_attributes_are_set() {
     let received = received();
     let span = &received.spans[0];
@@ -179,7 +184,6 @@ fn resource_attributes_are_set() {
     );
 }
 
-#[test]
 fn every_span_arrives() {
     let received = received();
     for name in ["quote", "price_lookup"] {
@@ -193,7 +197,6 @@ fn every_span_arrives() {
     }
 }
 
-#[test]
 fn spans_travel_in_batches() {
     let received = received();
     let spans = received.spans.len();

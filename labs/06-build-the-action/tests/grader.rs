@@ -8,6 +8,15 @@ use grader_kit::{Captured, EventRecord, capture};
 use lab06::{Levels, Outcome, run};
 use tracing::Level;
 
+grader_kit::checks![
+    success_ends_at_debug,
+    handled_failure_ends_at_info_with_reason,
+    error_with_question_mark_is_an_exception,
+    panic_is_an_exception,
+    levels_are_configurable,
+    nested_actions_nest,
+];
+
 #[derive(Debug)]
 struct SoldOut;
 
@@ -63,7 +72,6 @@ fn check(end: &EventRecord, outcome_wanted: Outcome, level: Level, step: &str) {
     );
 }
 
-#[test]
 fn success_ends_at_debug() {
     let (result, captured) = capture(|| {
         run("reserve", Levels::default(), |act| {
@@ -92,7 +100,6 @@ fn success_ends_at_debug() {
     );
 }
 
-#[test]
 fn handled_failure_ends_at_info_with_reason() {
     let (_, captured) = capture(|| {
         run("reserve", Levels::default(), |act| {
@@ -114,7 +121,6 @@ fn handled_failure_ends_at_info_with_reason() {
     );
 }
 
-#[test]
 fn error_with_question_mark_is_an_exception() {
     fn reserve() -> Result<u32, SoldOut> {
         run("reserve", Levels::default(), |_| {
@@ -138,7 +144,6 @@ fn error_with_question_mark_is_an_exception() {
     );
 }
 
-#[test]
 fn panic_is_an_exception() {
     let (result, captured) = capture(|| {
         std::panic::catch_unwind(|| {
@@ -164,7 +169,6 @@ fn panic_is_an_exception() {
     );
 }
 
-#[test]
 fn levels_are_configurable() {
     let loud = Levels {
         success: Level::WARN,
@@ -181,7 +185,6 @@ fn levels_are_configurable() {
     );
 }
 
-#[test]
 fn nested_actions_nest() {
     let (_, captured) = capture(|| {
         run("place_order", Levels::default(), |_| {

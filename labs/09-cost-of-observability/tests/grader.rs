@@ -14,6 +14,12 @@ use tracing::Level;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::prelude::*;
 
+grader_kit::checks![
+    cost_within_twice_the_baseline,
+    warns_once_per_anomaly,
+    summarizes_once_at_the_end,
+];
+
 /// The most your loop may cost, as a multiple of the uninstrumented one.
 const TARGET: f64 = 2.0;
 const ROUNDS: usize = 7;
@@ -42,7 +48,6 @@ fn capture_at_info(readings: &[Reading]) -> Captured {
     captured
 }
 
-#[test]
 fn cost_within_twice_the_baseline() {
     let readings = sample_readings(READINGS);
     let median = tracing::subscriber::with_default(service_subscriber(), || {
@@ -65,7 +70,6 @@ fn cost_within_twice_the_baseline() {
     println!("cost: {median:.2}x the uninstrumented loop (target at most {TARGET}x)");
 }
 
-#[test]
 fn warns_once_per_anomaly() {
     let readings = sample_readings(READINGS);
     let captured = capture_at_info(&readings);
@@ -84,7 +88,6 @@ fn warns_once_per_anomaly() {
     );
 }
 
-#[test]
 fn summarizes_once_at_the_end() {
     let readings = sample_readings(READINGS);
     let summary = summarize_uninstrumented(&readings);

@@ -10,6 +10,8 @@ use lab10::orders::place_order;
 use lab10::shop::{Order, Shop, ShopError};
 use tracing::Level;
 
+grader_kit::checks![ratio_reaches_the_target, facts_are_kept,];
+
 /// Business lines per admin line that `orders.rs` must reach.
 const TARGET: f64 = 3.0;
 const OPERATIONS: [&str; 3] = ["place_order", "reserve", "charge"];
@@ -40,7 +42,6 @@ fn place(card: &str) -> Captured {
     captured
 }
 
-#[test]
 fn ratio_reaches_the_target() {
     let file = concat!(env!("CARGO_MANIFEST_DIR"), "/src/orders.rs");
     let source = std::fs::read_to_string(file).expect("src/orders.rs");
@@ -86,7 +87,6 @@ fn times(captured: &Captured, operation: &str) -> bool {
         })
 }
 
-#[test]
 fn facts_are_kept() {
     let ok = place("4242424242424242");
     for operation in OPERATIONS {

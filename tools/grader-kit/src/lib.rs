@@ -5,6 +5,9 @@
 //! `with_default`). Nothing global is touched, so checks can run in parallel
 //! threads, or in parallel processes, without seeing each other's spans.
 //!
+//! A grader's `main` is [`checks!`]: its checks, each a plain function,
+//! whose results reach the workshop CLI as JSON ([`checks`]).
+//!
 //! For labs with services, [`services`] runs each on its own port, thread
 //! and tracer, spans in memory. For labs that grade speed, [`timing`]
 //! compares the learner's code with a baseline as a ratio, never a time.
@@ -14,6 +17,7 @@
 //! plain equality and print them in a failure message that a person can read.
 
 mod capture;
+pub mod checks;
 mod record;
 pub mod services;
 pub mod timing;

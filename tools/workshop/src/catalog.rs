@@ -127,7 +127,7 @@ fn default_timeout() -> u64 {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckMeta {
-    /// The grader's test function of the same name.
+    /// The grader's check function of the same name.
     pub name: String,
     pub points: u32,
     /// Set when the starter is expected to pass this check (a guard against

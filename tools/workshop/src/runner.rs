@@ -4,6 +4,12 @@
 //! panic, abort or infinite loop takes down that check only, every other
 //! check still runs and reports, and each gets its own duration. The cost is
 //! a few milliseconds of process start per check.
+//!
+//! A grader's `main` is `grader_kit::checks!`: asked for one check with a
+//! file to report to, it writes how the check ended there as JSON
+//! (`grader_kit::checks::CheckReport`). That report, and the process's exit
+//! status, decide the outcome; nothing is read from what the check printed,
+//! which is kept only for `--verbose`.
 
 use std::io::Read;
 use std::process::{Command, ExitStatus, Stdio};
@@ -48,10 +54,10 @@ pub struct CheckRun {
     pub output: String,
 }
 
-/// The test functions in a grader executable.
+/// The checks of a grader executable, in its order.
 pub fn list_checks(binary: &TestBinary) -> Result<Vec<String>> {
     let output = Command::new(&binary.path)
-        .args(["--list", "--format", "terse"])
+        .arg("--list")
         .current_dir(&binary.package_dir)
         .output()
         .with_context(|| format!("cannot run {}", binary.path.display()))?;
@@ -64,7 +70,8 @@ pub fn list_checks(binary: &TestBinary) -> Result<Vec<String>> {
     }
     Ok(String::from_utf8_lossy(&output.stdout)
         .lines()
-        .filter_map(|line| line.strip_suffix(": test"))
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
         .map(str::to_owned)
         .collect())
 }
@@ -102,10 +109,17 @@ pub fn run_checks(
 }
 
 fn run_check(binary: &TestBinary, name: &str, limit: Duration, verbose: bool) -> CheckRun {
+    static REPORTS: AtomicUsize = AtomicUsize::new(0);
+    let report_file = std::env::temp_dir().join(format!(
+        "workshop-check-{}-{}.json",
+        std::process::id(),
+        REPORTS.fetch_add(1, Ordering::Relaxed)
+    ));
     let started = Instant::now();
     let mut command = Command::new(&binary.path);
     command
-        .args(["--exact", name, "--test-threads=1"])
+        .args(["--check", name, "--report"])
+        .arg(&report_file)
         .current_dir(&binary.package_dir)
         .env("CARGO_MANIFEST_DIR", &binary.package_dir)
         .stdin(Stdio::null())
@@ -129,8 +143,12 @@ fn run_check(binary: &TestBinary, name: &str, limit: Duration, verbose: bool) ->
         }
     };
     let duration = started.elapsed();
+    let report = std::fs::read_to_string(&report_file)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Report>(&text).ok());
+    let _ = std::fs::remove_file(&report_file);
     let (outcome, output) = match finished {
-        Finished::InTime { status, output } => (judge(name, status, &output), output),
+        Finished::InTime { status, output } => (judge(status, report), output),
         Finished::Killed { output } => (Outcome::TimedOut { limit }, output),
     };
     CheckRun {
@@ -180,75 +198,53 @@ fn wait_with_limit(mut child: std::process::Child, limit: Duration) -> Finished 
     }
 }
 
-/// Reads libtest's report of a single test.
-fn judge(name: &str, status: ExitStatus, output: &str) -> Outcome {
-    if status.success() {
-        return if output.contains(&format!("test {name} ... ok")) {
-            Outcome::Passed
-        } else {
-            // Exit 0 without running the test: it was filtered out or ignored.
-            Outcome::Crashed {
-                status: "the check did not run (is it marked #[ignore]?)".to_owned(),
+/// What a grader reports of one check: `grader_kit::checks::CheckReport`,
+/// read back.
+#[derive(Debug, serde::Deserialize)]
+struct Report {
+    passed: bool,
+    panic: Option<Panic>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Panic {
+    message: String,
+    location: String,
+}
+
+/// The outcome of a check from its report and its process's exit status.
+fn judge(status: ExitStatus, report: Option<Report>) -> Outcome {
+    match report {
+        Some(Report { passed: true, .. }) if status.success() => Outcome::Passed,
+        Some(Report {
+            passed: false,
+            panic: Some(panic),
+        }) => {
+            let message = tidy_message(&panic.message);
+            if is_in_grader(&panic.location) {
+                Outcome::Failed { message }
+            } else {
+                Outcome::Panicked {
+                    message,
+                    location: panic.location,
+                }
             }
-        };
-    }
-    match parse_panic(output) {
-        Some(panic) if panic.is_in_grader() => Outcome::Failed {
-            message: panic.message,
-        },
-        Some(panic) => Outcome::Panicked {
-            message: panic.message,
-            location: panic.location,
-        },
-        None => Outcome::Crashed {
+        }
+        // No report, or one the exit status contradicts: the process died
+        // before it could report, or after.
+        _ => Outcome::Crashed {
             status: describe_status(status),
         },
     }
 }
 
-struct Panic {
-    location: String,
-    message: String,
-}
-
-impl Panic {
-    /// A panic raised by the grader's own assertions (or its shared helpers)
-    /// is a failed check; any other panic is the learner's code crashing.
-    fn is_in_grader(&self) -> bool {
-        let location = self.location.replace('\\', "/");
-        location.starts_with("tests/")
-            || location.contains("/tests/")
-            || location.contains("grader-kit/")
-    }
-}
-
-/// Finds the last `thread '…' panicked at FILE:LINE:COL:` and the message
-/// after it. The last, because a check may cause a panic on purpose (to see
-/// that an action records it) before the one that failed it.
-fn parse_panic(output: &str) -> Option<Panic> {
-    let lines: Vec<&str> = output.lines().collect();
-    let (at, location) = lines.iter().enumerate().rev().find_map(|(i, line)| {
-        let (_, rest) = line.split_once("' panicked at ").or_else(|| {
-            // Newer toolchains print the thread id: `thread 'x' (123) panicked at`.
-            line.split_once(") panicked at ")
-        })?;
-        Some((i, rest.trim_end_matches(':').to_owned()))
-    })?;
-    let message_lines: Vec<&str> = lines[at + 1..]
-        .iter()
-        .copied()
-        .take_while(|line| {
-            !line.starts_with("note: run with `RUST_BACKTRACE")
-                && !line.starts_with("stack backtrace:")
-                && !line.starts_with("failures:")
-                && !line.starts_with("---- ")
-                && !line.starts_with("thread '")
-        })
-        .collect();
-    Some(Panic {
-        location,
-        message: tidy_message(&message_lines.join("\n")),
-    })
+/// A panic raised by the grader's own assertions (or its shared helpers) is
+/// a failed check; any other panic is the learner's code crashing.
+fn is_in_grader(location: &str) -> bool {
+    let location = location.replace('\\', "/");
+    location.starts_with("tests/")
+        || location.contains("/tests/")
+        || location.contains("grader-kit/")
 }
 
 /// Removes what only a Rust test expert reads: assert_eq's `left:`/`right:`
@@ -287,46 +283,49 @@ fn describe_status(status: ExitStatus) -> String {
 mod tests {
     use super::*;
 
-    const GRADER_FAILURE: &str = "\nrunning 1 test\ntest span_records_order_id ... FAILED\n\n\
-failures:\n\n---- span_records_order_id stdout ----\n\n\
-thread 'span_records_order_id' (5695) panicked at labs/01-first-spans/tests/grader.rs:94:5:\n\
-assertion `left == right` failed: The span should have a field `order_id`.\n\
-What your code recorded:\n  span place_order [INFO]\n\n  left: None\n right: Some(42)\n\
-note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n\n\
-failures:\n    span_records_order_id\n";
+    fn report(json: &str) -> Option<Report> {
+        Some(serde_json::from_str(json).expect("a report"))
+    }
+
+    fn exit(code: i32) -> ExitStatus {
+        use std::os::unix::process::ExitStatusExt;
+        ExitStatus::from_raw(code << 8)
+    }
 
     #[test]
     fn grader_assertions_are_failed_checks_with_a_clean_message() {
-        let panic = parse_panic(GRADER_FAILURE).expect("a panic is found");
-        assert_eq!(panic.location, "labs/01-first-spans/tests/grader.rs:94:5");
-        assert!(panic.is_in_grader());
+        let failed = report(
+            r#"{"name": "span_records_order_id", "passed": false, "panic": {
+                "message": "assertion `left == right` failed: The span should have a field `order_id`.\nWhat your code recorded:\n  span place_order [INFO]\n  left: None\n right: Some(42)",
+                "location": "labs/01-first-spans/tests/grader.rs:94:5"}}"#,
+        );
         assert_eq!(
-            panic.message,
-            "The span should have a field `order_id`.\nWhat your code recorded:\n  span place_order [INFO]"
+            judge(exit(101), failed),
+            Outcome::Failed {
+                message: "The span should have a field `order_id`.\nWhat your code recorded:\n  span place_order [INFO]".to_owned()
+            }
         );
     }
 
     #[test]
     fn learner_panics_are_reported_with_their_location() {
-        let output = "thread 'place_order_has_a_span' panicked at src/lib.rs:12:5:\n\
-                      not yet implemented\nnote: run with `RUST_BACKTRACE=1` …\n";
-        let panic = parse_panic(output).expect("a panic is found");
-        assert_eq!(panic.location, "src/lib.rs:12:5");
-        assert!(!panic.is_in_grader());
-        assert_eq!(panic.message, "not yet implemented");
+        let panicked = report(
+            r#"{"name": "x", "passed": false, "panic": {"message": "not yet implemented", "location": "labs/01-first-spans/src/lib.rs:12:5"}}"#,
+        );
+        assert_eq!(
+            judge(exit(101), panicked),
+            Outcome::Panicked {
+                message: "not yet implemented".to_owned(),
+                location: "labs/01-first-spans/src/lib.rs:12:5".to_owned()
+            }
+        );
     }
 
     #[test]
-    fn the_last_panic_is_the_one_that_failed_the_check() {
-        let output = "thread 'x' panicked at tests/grader.rs:3:5:\non purpose\n\
-                      thread 'x' panicked at tests/grader.rs:9:5:\nthe real failure\n";
-        let panic = parse_panic(output).expect("a panic is found");
-        assert_eq!(panic.location, "tests/grader.rs:9:5");
-        assert_eq!(panic.message, "the real failure");
-    }
-
-    #[test]
-    fn output_without_a_panic_has_none() {
-        assert!(parse_panic("running 1 test\nerror: test failed\n").is_none());
+    fn a_pass_needs_the_report_and_the_exit_status_to_agree() {
+        let passed = || report(r#"{"name": "x", "passed": true, "panic": null}"#);
+        assert_eq!(judge(exit(0), passed()), Outcome::Passed);
+        assert!(matches!(judge(exit(1), passed()), Outcome::Crashed { .. }));
+        assert!(matches!(judge(exit(0), None), Outcome::Crashed { .. }));
     }
 }

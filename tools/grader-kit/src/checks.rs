@@ -1,0 +1,206 @@
+//! A grader's checks, and how their results reach the workshop CLI.
+//!
+//! A grader is a test target with `harness = false` whose `main` is the
+//! [`checks!`](crate::checks!) list: each check a plain function that
+//! panics when the check fails. Under `cargo test` it behaves like a test
+//! suite (every check, or those whose names hold the filter, `test NAME ...
+//! ok` lines, a `test result:` summary, a non-zero exit on a failure). The
+//! CLI runs one check per process with `--check NAME --report FILE` and
+//! reads the result from FILE as a [`CheckReport`]: a format this crate
+//! owns, so that nothing depends on how libtest words its output, which a
+//! new toolchain may change.
+
+use std::panic::{self, PanicHookInfo};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::{Mutex, Once};
+
+use serde::{Deserialize, Serialize};
+
+/// Declares a grader's checks, in the order they are reported, and makes
+/// the grader's `main`.
+///
+/// ```ignore
+/// grader_kit::checks![place_order_has_a_span, card_number_never_recorded];
+/// ```
+#[macro_export]
+macro_rules! checks {
+    ($($check:ident),+ $(,)?) => {
+        fn main() -> ::std::process::ExitCode {
+            $crate::checks::main(&[
+                $($crate::checks::Check { name: stringify!($check), run: $check }),+
+            ])
+        }
+    };
+}
+
+/// One check: its name (the function's) and the function.
+pub struct Check {
+    pub name: &'static str,
+    pub run: fn(),
+}
+
+/// How one check ended, as the CLI reads it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckReport {
+    pub name: String,
+    pub passed: bool,
+    /// What failed it: the last panic before it ended. The last, because a
+    /// check may cause a panic on purpose (to see that an action records
+    /// it) before the one that failed it.
+    pub panic: Option<PanicReport>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PanicReport {
+    pub message: String,
+    /// `file:line:column` of the code that panicked.
+    pub location: String,
+}
+
+/// The grader's `main` (see [`checks!`](crate::checks!)).
+pub fn main(checks: &[Check]) -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let value_of = |flag: &str| {
+        let at = args.iter().position(|a| a == flag)?;
+        args.get(at + 1).map(String::as_str)
+    };
+    if args.iter().any(|a| a == "--list") {
+        for check in checks {
+            println!("{}", check.name);
+        }
+        return ExitCode::SUCCESS;
+    }
+    if let Some(name) = value_of("--check") {
+        let Some(check) = checks.iter().find(|c| c.name == name) else {
+            eprintln!("this grader has no check named {name:?}");
+            return ExitCode::from(2);
+        };
+        let report = run(check);
+        if let Some(path) = value_of("--report") {
+            write_report(Path::new(path), &report);
+        }
+        return if report.passed {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(101)
+        };
+    }
+    run_as_test_suite(checks, &args)
+}
+
+/// Runs one check in this process, recording the panic that failed it.
+pub fn run(check: &Check) -> CheckReport {
+    record_panics();
+    *last_panic() = None;
+    let passed = panic::catch_unwind(check.run).is_ok();
+    CheckReport {
+        name: check.name.to_owned(),
+        passed,
+        panic: if passed { None } else { last_panic().take() },
+    }
+}
+
+fn write_report(path: &Path, report: &CheckReport) {
+    let json = serde_json::to_string(report).expect("a report serialises");
+    if let Err(err) = std::fs::write(path, json) {
+        eprintln!(
+            "cannot write the check's report to {}: {err}",
+            path.display()
+        );
+    }
+}
+
+static LAST_PANIC: Mutex<Option<PanicReport>> = Mutex::new(None);
+
+fn last_panic() -> std::sync::MutexGuard<'static, Option<PanicReport>> {
+    LAST_PANIC
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Keeps every panic's message and place, then lets the usual hook print it
+/// (what a check printed is shown with `--verbose`).
+fn record_panics() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        let print = panic::take_hook();
+        panic::set_hook(Box::new(move |info: &PanicHookInfo<'_>| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("(a panic with a value that is not text)");
+            *last_panic() = Some(PanicReport {
+                message: message.to_owned(),
+                location: info
+                    .location()
+                    .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
+                    .unwrap_or_default(),
+            });
+            print(info);
+        }));
+    });
+}
+
+/// Under `cargo test`: every check whose name holds the filter (the first
+/// argument that is not a flag), one after another, reported as libtest
+/// would. Flags libtest knows are accepted and ignored.
+fn run_as_test_suite(checks: &[Check], args: &[String]) -> ExitCode {
+    const TAKES_A_VALUE: [&str; 5] = ["--test-threads", "--skip", "--format", "--color", "-Z"];
+    let mut filter = None;
+    let mut exact = false;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        if TAKES_A_VALUE.contains(&arg.as_str()) {
+            rest.next();
+        } else if arg == "--exact" {
+            exact = true;
+        } else if !arg.starts_with('-') {
+            filter = Some(arg.as_str());
+        }
+    }
+    let chosen: Vec<&Check> = checks
+        .iter()
+        .filter(|c| match filter {
+            Some(f) if exact => c.name == f,
+            Some(f) => c.name.contains(f),
+            None => true,
+        })
+        .collect();
+    println!("\nrunning {} tests", chosen.len());
+    let mut failed = Vec::new();
+    for check in &chosen {
+        let report = run(check);
+        println!(
+            "test {} ... {}",
+            check.name,
+            if report.passed { "ok" } else { "FAILED" }
+        );
+        if !report.passed {
+            failed.push(report);
+        }
+    }
+    for report in &failed {
+        let panic = report.panic.as_ref();
+        println!(
+            "\n---- {} ----\n{}\n  at {}",
+            report.name,
+            panic.map_or("(no panic recorded)", |p| p.message.as_str()),
+            panic.map_or("", |p| p.location.as_str())
+        );
+    }
+    println!(
+        "\ntest result: {}. {} passed; {} failed; 0 ignored; 0 measured; {} filtered out\n",
+        if failed.is_empty() { "ok" } else { "FAILED" },
+        chosen.len() - failed.len(),
+        failed.len(),
+        checks.len() - chosen.len()
+    );
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(101)
+    }
+}
