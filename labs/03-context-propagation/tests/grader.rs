@@ -26,8 +26,8 @@ const CALLER_SPAN: &str = "00f067aa0ba902b7";
 /// Both services, one quote request with `traceparent` (if any), and what
 /// they exported.
 fn quote(traceparent: Option<&str>) -> (Result<Quote, String>, Spans) {
-    let prices = Service::spawn("prices", prices::app());
-    let frontend = Service::spawn("frontend", frontend::app(&prices.url()));
+    let prices = Service::spawn("prices", prices::app(lab03::PROPAGATION));
+    let frontend = Service::spawn("frontend", frontend::app(&prices.url(), lab03::PROPAGATION));
     let url = format!("{}/quote/8?quantity=3", frontend.url());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

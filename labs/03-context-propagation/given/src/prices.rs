@@ -6,16 +6,22 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use crate::Propagation;
+
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Price {
     pub talk_id: u32,
     pub price_cents: u64,
 }
 
-pub fn app() -> Router {
+/// The prices service, continuing its callers' traces with `propagation`.
+pub fn app(propagation: Propagation) -> Router {
     Router::new()
         .route("/price/{talk_id}", get(price))
-        .layer(axum::middleware::from_fn(crate::server::trace_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            propagation,
+            crate::server::trace_requests,
+        ))
 }
 
 #[tracing::instrument]

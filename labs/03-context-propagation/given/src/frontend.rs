@@ -10,8 +10,8 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tracing::{Instrument, info_span};
 
+use crate::Propagation;
 use crate::prices::Price;
-use crate::propagation;
 
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quote {
@@ -28,18 +28,24 @@ struct Seats {
 struct Frontend {
     prices_url: String,
     client: reqwest::Client,
+    propagation: Propagation,
 }
 
-/// The frontend, calling `prices` at `prices_url`.
-pub fn app(prices_url: &str) -> Router {
+/// The frontend, calling `prices` at `prices_url`, carrying its traces
+/// across both hops with `propagation`.
+pub fn app(prices_url: &str, propagation: Propagation) -> Router {
     let frontend = Frontend {
         prices_url: prices_url.trim_end_matches('/').to_owned(),
         client: reqwest::Client::new(),
+        propagation,
     };
     Router::new()
         .route("/quote/{talk_id}", get(quote))
         .with_state(Arc::new(frontend))
-        .layer(axum::middleware::from_fn(crate::server::trace_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            propagation,
+            crate::server::trace_requests,
+        ))
 }
 
 #[tracing::instrument(skip(frontend))]
@@ -70,7 +76,7 @@ impl Frontend {
             .build()
             .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
         // The downstream server span becomes a child of this client span.
-        propagation::inject(&span, request.headers_mut());
+        (self.propagation.inject)(&span, request.headers_mut());
         async {
             let response = self
                 .client
