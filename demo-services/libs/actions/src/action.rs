@@ -172,7 +172,6 @@ impl Display for DataText {
 #[derive(Debug)]
 pub struct ActionGuard {
     action: Action,
-    finished: bool,
 }
 
 impl std::ops::Deref for ActionGuard {
@@ -197,7 +196,7 @@ impl ActionGuard {
 
 impl Drop for ActionGuard {
     fn drop(&mut self) {
-        if !self.finished && self.action.outcome().is_none() {
+        if self.action.outcome().is_none() {
             if std::thread::panicking() {
                 self.action
                     .mark(Outcome::Exception, || Some("panicked".to_owned()));
@@ -232,7 +231,6 @@ pub fn begin(name: &'static str) -> ActionGuard {
     });
     ActionGuard {
         action: Action { span, state },
-        finished: false,
     }
 }
 

@@ -1,4 +1,5 @@
-//! Records, and their one-line human format, which parses back.
+//! Records, and their one-line human format, which parses back (the
+//! crate's tests hold the parser: `tests/support/mod.rs`).
 //!
 //! ```text
 //! 2026-11-26T10:02:03.456789Z S reserve 1234us talk_id=3 seats=2
@@ -38,14 +39,6 @@ impl RecordKind {
             RecordKind::End(outcome) => outcome.letter(),
             RecordKind::Comment => 'C',
             RecordKind::Warning => 'W',
-        }
-    }
-
-    fn from_letter(letter: char) -> Option<Self> {
-        match letter {
-            'C' => Some(RecordKind::Comment),
-            'W' => Some(RecordKind::Warning),
-            other => Outcome::from_letter(other).map(RecordKind::End),
         }
     }
 }
@@ -99,76 +92,6 @@ impl Record {
         object.insert("data".into(), Value::Object(fields));
         Value::Object(object)
     }
-
-    /// Reads a line written by [`Display`](fmt::Display).
-    pub fn parse(line: &str) -> Result<Self, ParseError> {
-        let mut tokens = Tokens { rest: line };
-        let timestamp = tokens.word().ok_or(ParseError::Missing("time"))?.to_owned();
-        let letter = tokens.word().ok_or(ParseError::Missing("kind"))?;
-        let kind = letter
-            .chars()
-            .next()
-            .filter(|_| letter.len() == 1)
-            .and_then(RecordKind::from_letter)
-            .ok_or_else(|| ParseError::Kind(letter.to_owned()))?;
-        let name = tokens.word().ok_or(ParseError::Missing("name"))?;
-        if !is_identifier(name) {
-            return Err(ParseError::Name(name.to_owned()));
-        }
-        let mut record = Record {
-            timestamp,
-            kind,
-            name: name.to_owned(),
-            duration_us: None,
-            fields: Vec::new(),
-        };
-        if let RecordKind::End(_) = kind {
-            let duration = tokens.word().ok_or(ParseError::Missing("duration"))?;
-            record.duration_us = Some(
-                duration
-                    .strip_suffix("us")
-                    .and_then(|d| d.parse().ok())
-                    .ok_or_else(|| ParseError::Duration(duration.to_owned()))?,
-            );
-        }
-        while let Some((key, value)) = tokens.field()? {
-            record.fields.push((key, value));
-        }
-        Ok(record)
-    }
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum ParseError {
-    Missing(&'static str),
-    Kind(String),
-    Name(String),
-    Duration(String),
-    Field(String),
-    Unterminated,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ParseError::Missing(what) => write!(f, "the line has no {what}"),
-            ParseError::Kind(kind) => write!(f, "{kind:?} is not a record kind (S, F, E, C, W)"),
-            ParseError::Name(name) => write!(f, "{name:?} is not an action name"),
-            ParseError::Duration(d) => write!(f, "{d:?} is not a duration like 123us"),
-            ParseError::Field(field) => write!(f, "{field:?} is not key=value"),
-            ParseError::Unterminated => f.write_str("a quoted value is not closed"),
-        }
-    }
-}
-
-impl std::error::Error for ParseError {}
-
-pub(crate) fn is_identifier(text: &str) -> bool {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
 }
 
 fn needs_quotes(text: &str) -> bool {
@@ -214,75 +137,8 @@ fn write_value(f: &mut impl fmt::Write, value: &Value) -> fmt::Result {
     f.write_char('"')
 }
 
-struct Tokens<'a> {
-    rest: &'a str,
-}
-
-impl<'a> Tokens<'a> {
-    fn word(&mut self) -> Option<&'a str> {
-        let trimmed = self.rest.trim_start_matches(' ');
-        if trimmed.is_empty() {
-            return None;
-        }
-        let end = trimmed.find(' ').unwrap_or(trimmed.len());
-        self.rest = &trimmed[end..];
-        Some(&trimmed[..end])
-    }
-
-    fn field(&mut self) -> Result<Option<(String, Value)>, ParseError> {
-        self.rest = self.rest.trim_start_matches(' ');
-        if self.rest.is_empty() {
-            return Ok(None);
-        }
-        let Some((key, after)) = self.rest.split_once('=') else {
-            return Err(ParseError::Field(self.rest.to_owned()));
-        };
-        if !is_identifier(key) {
-            return Err(ParseError::Field(self.rest.to_owned()));
-        }
-        let Some(quoted) = after.strip_prefix('"') else {
-            let end = after.find(' ').unwrap_or(after.len());
-            self.rest = &after[end..];
-            return Ok(Some((key.to_owned(), bare(&after[..end]))));
-        };
-        let mut value = String::new();
-        let mut chars = quoted.char_indices();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '"' => {
-                    self.rest = &quoted[i + 1..];
-                    return Ok(Some((key.to_owned(), Value::String(value))));
-                }
-                '\\' => match chars.next().map(|(_, c)| c) {
-                    Some('n') => value.push('\n'),
-                    Some('r') => value.push('\r'),
-                    Some('t') => value.push('\t'),
-                    Some('u') => {
-                        let rest = &quoted[i + 2..];
-                        let close = rest.find('}').ok_or(ParseError::Unterminated)?;
-                        let code = u32::from_str_radix(rest.get(1..close).unwrap_or(""), 16)
-                            .ok()
-                            .and_then(char::from_u32)
-                            .ok_or_else(|| ParseError::Field(rest.to_owned()))?;
-                        value.push(code);
-                        for _ in 0..close {
-                            chars.next();
-                        }
-                    }
-                    Some(other) => value.push(other),
-                    None => return Err(ParseError::Unterminated),
-                },
-                c => value.push(c),
-            }
-        }
-        Err(ParseError::Unterminated)
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use proptest::prelude::*;
-
     use super::*;
 
     fn end(outcome: Outcome, fields: Vec<(&str, Value)>) -> Record {
@@ -321,72 +177,5 @@ mod tests {
             tricky.to_string(),
             "2026-11-26T10:02:03.456789Z S charge 3012us id=\"42\" note=\"a \\\"b\\\"\\\\c\\nd\" flag=true empty=\"\""
         );
-    }
-
-    #[test]
-    fn malformed_lines_say_what_is_wrong() {
-        assert_eq!(Record::parse(""), Err(ParseError::Missing("time")));
-        assert_eq!(
-            Record::parse("t X a"),
-            Err(ParseError::Kind("X".to_owned()))
-        );
-        assert_eq!(
-            Record::parse("t S a 12ms"),
-            Err(ParseError::Duration("12ms".to_owned()))
-        );
-        assert_eq!(
-            Record::parse("t S a 12us k=\"open"),
-            Err(ParseError::Unterminated)
-        );
-        assert!(matches!(
-            Record::parse("t S a 12us novalue"),
-            Err(ParseError::Field(_))
-        ));
-    }
-
-    fn identifier() -> impl Strategy<Value = String> {
-        "[A-Za-z_][A-Za-z0-9_.]{0,12}"
-    }
-
-    fn value() -> impl Strategy<Value = Value> {
-        prop_oneof![
-            any::<String>().prop_map(Value::String),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            any::<bool>().prop_map(Value::Bool),
-            "[ -~]{0,20}".prop_map(Value::String),
-        ]
-    }
-
-    fn record() -> impl Strategy<Value = Record> {
-        let kind = prop_oneof![
-            Just(RecordKind::End(Outcome::Success)),
-            Just(RecordKind::End(Outcome::Failure)),
-            Just(RecordKind::End(Outcome::Exception)),
-            Just(RecordKind::Comment),
-            Just(RecordKind::Warning),
-        ];
-        (
-            kind,
-            identifier(),
-            any::<u64>(),
-            proptest::collection::vec((identifier(), value()), 0..6),
-        )
-            .prop_map(|(kind, name, duration, fields)| Record {
-                timestamp: "2026-11-26T10:02:03.456789Z".to_owned(),
-                kind,
-                name,
-                duration_us: matches!(kind, RecordKind::End(_)).then_some(duration),
-                fields,
-            })
-    }
-
-    proptest! {
-        #[test]
-        fn every_record_reads_back_as_it_was_written(record in record()) {
-            let line = record.to_string();
-            prop_assert!(!line.contains('\n'), "one record, one line: {line:?}");
-            prop_assert_eq!(Record::parse(&line), Ok(record));
-        }
     }
 }

@@ -34,7 +34,7 @@ mod stats;
 
 pub use action::{Action, ActionGuard, begin, run, run_async};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use format::{ParseError, Record, RecordKind};
+pub use format::{Record, RecordKind};
 pub use layer::{ActionLayer, Sink};
 pub use levels::{Levels, Outcome};
 pub use sinks::LineSink;

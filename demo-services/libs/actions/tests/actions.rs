@@ -1,6 +1,8 @@
 //! Actions end to end: through a real subscriber, into the human sink and
 //! the statistics, for every way an action can end.
 
+mod support;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -26,7 +28,7 @@ impl Lines {
     fn records(&self) -> Vec<Record> {
         let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
         text.lines()
-            .map(|l| Record::parse(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .map(|l| support::parse(l).unwrap_or_else(|e| panic!("{e}: {l}")))
             .collect()
     }
 }
