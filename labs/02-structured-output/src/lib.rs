@@ -48,9 +48,14 @@ where
     // TODO(step 2): a filter layer, `EnvFilter`, built from `filter`.
     // TODO(step 3): a console layer, `tracing_subscriber::fmt::layer()`,
     //               writing to `console`, without colours.
-    // TODO(step 4): the OpenTelemetry layer, `telemetry::layers::spans(provider, "lab02")`,
-    //               then `telemetry::layers::trace_ids()`, which looks the ids up.
-    // TODO(step 5): a JSON layer writing to `json`: `telemetry::layers::json(json)`.
+    // TODO(step 4): the OpenTelemetry layer, from tracing-opentelemetry's own
+    //               API, with a tracer from `provider` named "lab02": it gives
+    //               every span its ids.
+    // TODO(step 5): JSON lines to `json`, in tracing-subscriber's own JSON
+    //               format, with the current span's fields; plus the
+    //               project's trace-id addition (`telemetry::TraceIdLayer`
+    //               before that layer, `telemetry::WithTraceIds` as its event
+    //               format's wrapper).
     tracing_subscriber::registry()
 }
 

@@ -80,8 +80,8 @@ fn json_lines(filter: &str) -> Vec<Value> {
     assert!(
         !json.is_empty(),
         "No JSON line was written. Add a JSON layer writing to the `json` output: \
-         `.with(telemetry::layers::json(json))` (README step 5). If you did, check that the \
-         filter (step 2) lets INFO through."
+         tracing-subscriber's `fmt::layer().json()` with `.with_writer(json)` (README step 5). \
+         If you did, check that the filter (step 2) lets INFO through."
     );
     json.iter()
         .map(|line| {
@@ -99,14 +99,14 @@ fn json_lines(filter: &str) -> Vec<Value> {
 fn messages(lines: &[Value]) -> Vec<String> {
     lines
         .iter()
-        .map(|l| l["message"].as_str().unwrap_or("").to_owned())
+        .map(|l| l["fields"]["message"].as_str().unwrap_or("").to_owned())
         .collect()
 }
 
 fn find<'a>(lines: &'a [Value], message: &str) -> &'a Value {
     lines
         .iter()
-        .find(|l| l["message"] == message)
+        .find(|l| l["fields"]["message"] == message)
         .unwrap_or_else(|| {
             panic!(
                 "No JSON line with the message {message:?}; the messages were {:?}.",
@@ -118,7 +118,7 @@ fn find<'a>(lines: &'a [Value], message: &str) -> &'a Value {
 fn json_lines_are_json() {
     for line in json_lines(DEFAULT_FILTER) {
         assert!(
-            line["level"].is_string() && line["message"].is_string(),
+            line["level"].is_string() && line["fields"]["message"].is_string(),
             "Each JSON line should have a `level` and a `message`; this one has not: {line}"
         );
     }
@@ -178,8 +178,8 @@ fn events_carry_span_fields() {
     assert_eq!(
         accepted["span"]["request_id"], 7,
         "The \"order accepted\" line should carry the fields of the span it happened in \
-         (`span.request_id` = 7): {accepted}\nUse `telemetry::layers::json` for the JSON \
-         layer (README step 5)."
+         (`span.request_id` = 7): {accepted}\nTurn on the current span in the JSON layer: \
+         `.with_current_span(true)` (README step 5)."
     );
     let charged = find(&lines, "charged");
     assert_eq!(
@@ -193,9 +193,10 @@ fn lines_carry_trace_ids() {
     let accepted = find(&lines, "order accepted");
     let trace_id = accepted["trace_id"].as_str().unwrap_or_else(|| {
         panic!(
-            "The \"order accepted\" line has no `trace_id`: {accepted}\nAdd the \
-             OpenTelemetry layer, `telemetry::layers::spans(provider, \"lab02\")`, and after \
-             it `telemetry::layers::trace_ids()`, before the JSON layer (README step 4)."
+            "The \"order accepted\" line has no `trace_id`: {accepted}\nThe ids come from \
+             the OpenTelemetry layer (README step 4); `telemetry::TraceIdLayer`, after it and \
+             before the JSON layer, looks them up, and `telemetry::WithTraceIds` around the \
+             JSON event format writes them (step 5)."
         )
     });
     assert!(

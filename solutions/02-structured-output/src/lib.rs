@@ -1,13 +1,15 @@
 //! Lab 02, subscribers and structured output: the reference solution.
 //!
 //! A subscriber is a registry with layers stacked on it. The filter comes
-//! first, so that nothing it rejects costs the layers after it anything; the
-//! OpenTelemetry layers come before the JSON layer, which prints the ids
-//! they assign.
+//! first, so that nothing it rejects costs the layers after it anything. The
+//! JSON lines are tracing-subscriber's own format; the one addition is the
+//! trace ids on them, which the OpenTelemetry layer assigns, so it comes
+//! before them.
 
 // The scenario is given, not part of the exercise: the lab's own file.
 pub use lab02_given::scenario;
 
+use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Subscriber;
 use tracing_subscriber::EnvFilter;
@@ -56,9 +58,16 @@ where
                 .with_writer(console)
                 .with_ansi(false),
         )
-        .with(telemetry::layers::spans(provider, "lab02"))
-        .with(telemetry::layers::trace_ids())
-        .with(telemetry::layers::json(json))
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("lab02")))
+        // The project's addition: look each span's ids up for the JSON lines.
+        .with(telemetry::TraceIdLayer::default())
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(true)
+                .with_writer(json)
+                .map_event_format(telemetry::WithTraceIds),
+        )
 }
 
 /// For a real program: the filter from `RUST_LOG`, human lines on standard

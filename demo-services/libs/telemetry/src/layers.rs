@@ -7,9 +7,7 @@
 //! let provider = telemetry::tracer_provider::<opentelemetry_sdk::trace::InMemorySpanExporter>("svc", None);
 //! let subscriber = tracing_subscriber::registry()
 //!     .with(tracing_subscriber::EnvFilter::new("info"))
-//!     .with(telemetry::layers::spans(&provider, "svc"))
-//!     .with(telemetry::layers::trace_ids())
-//!     .with(telemetry::layers::json(std::io::stdout));
+//!     .with(telemetry::layers::spans(&provider, "svc"));
 //! ```
 
 use opentelemetry::trace::TracerProvider as _;
@@ -17,12 +15,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::{Level, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::filter_fn;
-use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::fmt::format::JsonFields;
 use tracing_subscriber::registry::LookupSpan;
-
-use crate::ids::TraceIdLayer;
-use crate::json::JsonLines;
 
 /// Hands every span to OpenTelemetry (`provider`), which gives it its trace
 /// and span ids and exports it, with the warnings and errors inside it.
@@ -48,27 +41,4 @@ where
         .with_filter(filter_fn(|meta| {
             meta.is_span() || *meta.level() <= Level::WARN
         }))
-}
-
-/// Looks up each span's OpenTelemetry ids for [`json`] to print. Put it
-/// after [`spans`], which assigns them.
-pub fn trace_ids<S>() -> impl Layer<S>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    TraceIdLayer::new(true)
-}
-
-/// One JSON object per event, written to `writer`: the event's fields, the
-/// current span's fields, the names of the spans around it, and (with
-/// [`trace_ids`]) `trace_id` and `span_id`.
-pub fn json<S, W>(writer: W) -> impl Layer<S>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
-{
-    tracing_subscriber::fmt::layer()
-        .with_writer(writer)
-        .fmt_fields(JsonFields::new())
-        .event_format(JsonLines)
 }

@@ -29,14 +29,13 @@
 //! [`propagation::inject`] carries the current one into an outgoing request.
 
 pub mod http;
-mod ids;
-mod json;
 pub mod layers;
 pub mod propagation;
 mod setup;
+mod trace_ids;
 
-pub use ids::TraceIds;
 pub use setup::{
     Guard, InitError, LogFormat, Settings, init, stats, subscriber, subscriber_writing_to,
     tracer_provider,
 };
+pub use trace_ids::{TraceIdLayer, TraceIds, WithTraceIds};

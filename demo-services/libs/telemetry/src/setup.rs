@@ -18,8 +18,8 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-use crate::ids::TraceIdLayer;
 use crate::layers;
+use crate::trace_ids::{TraceIdLayer, WithTraceIds};
 
 /// The workshop's collector, on the OTLP/HTTP port.
 const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:4318";
@@ -211,9 +211,11 @@ where
     // Actions: statistics count every one; the log gets records by outcome,
     // so a quiet service writes only failures and exceptions. One layer for
     // both, so that each action is timed once.
+    // With JSON logs, the action records (a JSON schema of their own) go to
+    // standard error: one schema per stream.
     let action_log: Option<Box<dyn Sink>> = match settings.format {
         LogFormat::Console => Some(Box::new(LineSink::human(writer.clone(), Levels::default()))),
-        LogFormat::Json => Some(Box::new(LineSink::json(writer.clone(), Levels::default()))),
+        LogFormat::Json => Some(Box::new(LineSink::json(std::io::stderr, Levels::default()))),
         LogFormat::Off => None,
     };
     let action_layer = ActionLayer::new((StatsSink::new(stats()), action_log));
@@ -227,7 +229,14 @@ where
                 )
                 .boxed(),
         ),
-        LogFormat::Json => Some(layers::json(writer).boxed()),
+        LogFormat::Json => Some(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(true)
+                .with_writer(writer)
+                .map_event_format(WithTraceIds)
+                .boxed(),
+        ),
         LogFormat::Off => None,
     };
     tracing_subscriber::registry()
@@ -235,7 +244,7 @@ where
         .with(layers::spans(provider, &settings.service))
         // Only JSON lines show the ids; looking them up costs a little on
         // every event, so only then.
-        .with(TraceIdLayer::new(settings.format == LogFormat::Json))
+        .with(TraceIdLayer::enabled(settings.format == LogFormat::Json))
         .with(action_layer)
         .with(logs)
 }
