@@ -5,23 +5,19 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anstream::println;
 use anyhow::{Context, Result};
-use notify_debouncer_mini::notify::{RecommendedWatcher, RecursiveMode};
-use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+use notify_debouncer_mini::notify::{self, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 use crate::catalog::{Lab, Workspace};
 use crate::commands;
 use crate::grade::Subject;
 use crate::report::DIM;
 
-/// Editors save in bursts (a temp file, a rename, a metadata change): the
-/// watcher gathers events over this long.
-const DEBOUNCE: Duration = Duration::from_millis(200);
-
-/// How long the files must be left alone before their contents are read: a
+/// How long the files must be left alone before their contents are read.
+/// Editors save in bursts (a temp file, a rename, a metadata change), and a
 /// file caught between being truncated and written again would look like a
 /// change that never happened.
 const SETTLED: Duration = Duration::from_millis(400);
@@ -51,24 +47,34 @@ pub fn run(ws: &Workspace, lab: &Lab, verbose: bool) -> Result<()> {
 }
 
 /// Waits, costing nothing, until what the files under a folder contain
-/// changes. File-system events are only a prompt to look: compilers open
-/// and read sources, editors touch them, and a watcher reports each of
-/// these, so re-grading on every event would never stop (the grading itself
-/// reads every file). A change is a difference in the files' contents from
-/// the last time a change was reported.
+/// changes. File-system events are only a prompt to look. Reading a file is
+/// an event too (an open, an access), and every look reads every file, so
+/// those are ignored: otherwise each look would prompt the next, forever.
+/// Editors touch files without changing them, and a compiler reads them, so
+/// a change is a difference in the files' contents from the last one
+/// reported, and it must still be there once the files have settled.
 pub struct ContentWatch {
     dir: PathBuf,
-    events: mpsc::Receiver<DebounceEventResult>,
+    events: mpsc::Receiver<notify::Result<notify::Event>>,
     last: BTreeMap<PathBuf, Vec<u8>>,
-    _watcher: Debouncer<RecommendedWatcher>,
+    _watcher: RecommendedWatcher,
+}
+
+/// What waiting for an event gave.
+enum Next {
+    /// Something was written, created, removed or renamed.
+    Event,
+    /// Nothing of the kind within the time given.
+    Quiet,
+    /// The watcher stopped: nothing more will come.
+    Closed,
 }
 
 impl ContentWatch {
     pub fn new(dir: &Path) -> Result<Self> {
         let (tx, events) = mpsc::channel();
-        let mut watcher = new_debouncer(DEBOUNCE, tx).context("cannot watch files")?;
+        let mut watcher = notify::recommended_watcher(tx).context("cannot watch files")?;
         watcher
-            .watcher()
             .watch(dir, RecursiveMode::Recursive)
             .with_context(|| format!("cannot watch {}", dir.display()))?;
         Ok(Self {
@@ -83,18 +89,66 @@ impl ContentWatch {
     /// when the watcher has stopped and no change will ever come.
     pub fn wait_for_change(&mut self) -> Result<bool> {
         loop {
-            match self.events.recv() {
-                Ok(Ok(_)) => {}
-                Ok(Err(err)) => println!("{DIM}watch error: {err}{DIM:#}"),
-                Err(_) => return Ok(false),
+            if let Next::Closed = self.next_event(None) {
+                return Ok(false);
             }
-            // Look once the files are left alone; whatever else arrives
-            // meanwhile is covered by that one look.
-            while self.events.recv_timeout(SETTLED).is_ok() {}
-            let now = contents(&self.dir);
-            if now != self.last {
-                self.last = now;
-                return Ok(true);
+            loop {
+                // Look once the files are left alone; whatever else arrives
+                // meanwhile is covered by that one look.
+                if let Next::Closed = self.settle() {
+                    return Ok(false);
+                }
+                let now = contents(&self.dir);
+                if now == self.last {
+                    break;
+                }
+                // It counts once it is still there, untouched, one quiet
+                // time later: a busy machine can stretch the moment between
+                // a truncation and the write after it past the quiet time.
+                match self.next_event(Some(SETTLED)) {
+                    Next::Event => continue,
+                    Next::Closed => return Ok(false),
+                    Next::Quiet if contents(&self.dir) == now => {
+                        self.last = now;
+                        return Ok(true);
+                    }
+                    Next::Quiet => continue,
+                }
+            }
+        }
+    }
+
+    /// Waits until no event has come for [`SETTLED`].
+    fn settle(&self) -> Next {
+        loop {
+            match self.next_event(Some(SETTLED)) {
+                Next::Event => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// The next event that may change what a file contains, within
+    /// `timeout` (or whenever it comes, with `None`). Opens and reads are
+    /// passed over.
+    fn next_event(&self, timeout: Option<Duration>) -> Next {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let received = match deadline {
+                None => self
+                    .events
+                    .recv()
+                    .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+                Some(deadline) => self
+                    .events
+                    .recv_timeout(deadline.saturating_duration_since(Instant::now())),
+            };
+            match received {
+                Ok(Ok(event)) if matches!(event.kind, EventKind::Access(_)) => continue,
+                Ok(Ok(_)) => return Next::Event,
+                Ok(Err(err)) => println!("{DIM}watch error: {err}{DIM:#}"),
+                Err(mpsc::RecvTimeoutError::Timeout) => return Next::Quiet,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Next::Closed,
             }
         }
     }
