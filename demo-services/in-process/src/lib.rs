@@ -96,20 +96,23 @@ impl Service {
     /// from then on a new connection is refused, while the requests already
     /// in flight go on. [`Service::stop`] waits for them.
     pub async fn begin_stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.signal_stop();
         if let Some(closed) = self.closed.take() {
             let _ = closed.await;
+        }
+    }
+
+    /// Tells the service to stop, once.
+    fn signal_stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
         }
     }
 
     /// Stops the service gracefully (requests in flight finish) and returns
     /// every span it exported.
     pub fn stop(mut self) -> Vec<SpanData> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.signal_stop();
         self.thread.join().expect("the service stops cleanly");
         self.exporter.get_finished_spans().expect("spans")
     }

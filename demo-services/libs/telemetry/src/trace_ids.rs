@@ -25,7 +25,6 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use opentelemetry::trace::TraceContextExt;
-use serde_json::{Map, Value};
 use tracing::dispatcher::WeakDispatch;
 use tracing::{Dispatch, Event, Subscriber};
 use tracing_subscriber::Layer;
@@ -128,13 +127,17 @@ where
         let ids = ctx
             .parent_span()
             .and_then(|span| span.extensions().get::<TraceIds>().cloned());
-        let object = serde_json::from_str::<Map<String, Value>>(line.trim_end()).ok();
-        match (ids, object) {
-            (Some(ids), Some(mut object)) => {
-                object.insert("trace_id".into(), ids.trace_id.into());
-                object.insert("span_id".into(), ids.span_id.into());
-                let text = serde_json::to_string(&object).map_err(|_| fmt::Error)?;
-                writeln!(writer, "{text}")
+        // The ids are hex: they go in before the object's closing brace as
+        // they are, with no need to parse the line and write it again.
+        let object = line.trim_end();
+        match (ids, object.strip_suffix('}')) {
+            (Some(ids), Some(open)) if object.starts_with('{') => {
+                let separator = if open.trim_end() == "{" { "" } else { "," };
+                writeln!(
+                    writer,
+                    r#"{open}{separator}"trace_id":"{}","span_id":"{}"}}"#,
+                    ids.trace_id, ids.span_id
+                )
             }
             _ => writer.write_str(&line),
         }
