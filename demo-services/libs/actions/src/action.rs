@@ -6,69 +6,51 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 use tracing::Span;
 use tracing::field::Empty;
+use tracing_subscriber::Registry;
+use tracing_subscriber::registry::LookupSpan;
 
 use crate::levels::Outcome;
 
-/// Layers that may time one action, each with its own clock.
-pub(crate) const MAX_LAYERS: usize = 4;
-
-/// What an action knows about itself. The first action layer to see the
-/// span creates it and keeps it in the span's extensions, where every layer
-/// reads it when the span closes; the action's handle keeps a reference too,
-/// so that adding data costs a lock, not a lookup.
+/// What an action knows about itself: the handle writes it as the action
+/// runs, and every action layer reads it when the span closes, from the
+/// span's extensions. The handle keeps its own reference, so that adding
+/// data costs a lock, not a lookup.
 #[derive(Debug)]
 pub(crate) struct ActionData {
     pub name: &'static str,
     pub data: Vec<(&'static str, Value)>,
     pub outcome: Option<Outcome>,
     pub reason: Option<String>,
-    /// When each layer saw the action begin, by its own clock.
-    pub starts: [(usize, u64); MAX_LAYERS],
-    pub layers: usize,
 }
 
 impl ActionData {
-    pub(crate) fn new(name: &'static str, layer: usize, now_ns: u64) -> Self {
-        let mut starts = [(usize::MAX, 0); MAX_LAYERS];
-        starts[0] = (layer, now_ns);
+    fn new(name: &'static str) -> Self {
         Self {
             name,
-            // Most actions carry a few data fields: one allocation for them.
-            data: Vec::with_capacity(4),
+            data: Vec::new(),
             outcome: None,
             reason: None,
-            starts,
-            layers: 1,
         }
     }
-
-    pub(crate) fn started(&self, layer: usize) -> Option<u64> {
-        self.starts[..self.layers]
-            .iter()
-            .find(|(l, _)| *l == layer)
-            .map(|(_, t)| *t)
-    }
 }
 
-/// The extension action layers share.
+/// The extension through which action layers find an action's data.
 pub(crate) struct ActionState(pub Arc<Mutex<ActionData>>);
 
-thread_local! {
-    /// Between `begin` and the first layer that sees its span: the action's
-    /// name one way, the state the layer created the other, so that neither
-    /// has to look the span up.
-    static BEGINNING: std::cell::Cell<&'static str> = const { std::cell::Cell::new("") };
-    static CREATED: std::cell::RefCell<Option<Arc<Mutex<ActionData>>>> = const { std::cell::RefCell::new(None) };
-}
-
-/// The name of the action whose span is being created on this thread.
-pub(crate) fn beginning() -> &'static str {
-    BEGINNING.with(|name| name.get())
-}
-
-/// Hands the state a layer created back to `begin`.
-pub(crate) fn created(state: &Arc<Mutex<ActionData>>) {
-    CREATED.with(|slot| *slot.borrow_mut() = Some(state.clone()));
+/// Puts the action's data in its span's extensions. The span's own
+/// dispatcher leads to the registry behind every layer (the way
+/// tracing-opentelemetry's `set_parent` reaches its data): with no
+/// `tracing_subscriber::Registry` there, no action layer is installed
+/// either, and the handle alone keeps the data.
+fn attach(span: &Span, state: &Arc<Mutex<ActionData>>) {
+    span.with_subscriber(|(id, dispatch)| {
+        let span = dispatch
+            .downcast_ref::<Registry>()
+            .and_then(|registry| registry.span(id));
+        if let Some(span) = span {
+            span.extensions_mut().insert(ActionState(state.clone()));
+        }
+    });
 }
 
 pub(crate) fn lock(state: &Mutex<ActionData>) -> MutexGuard<'_, ActionData> {
@@ -210,9 +192,6 @@ impl Drop for ActionGuard {
 /// Begins an action named `name`; it ends when the guard is dropped or
 /// finished. Prefer [`run`] and [`run_async`], which end it by the result.
 pub fn begin(name: &'static str) -> ActionGuard {
-    BEGINNING.with(|beginning| beginning.set(name));
-    // Nothing left over from a span made some other way.
-    CREATED.with(|slot| slot.borrow_mut().take());
     let span = tracing::info_span!(
         target: "actions",
         "action",
@@ -222,12 +201,13 @@ pub fn begin(name: &'static str) -> ActionGuard {
         action.data = Empty,
         otel.status_code = Empty,
     );
-    // The state an action layer created; or, with none installed (a
-    // subscriber of other layers), one of the action's own, so that its
-    // outcome is still decided once and recorded on the span.
-    let created = CREATED.with(|slot| slot.borrow_mut().take());
-    let state = created.or_else(|| {
-        (!span.is_disabled()).then(|| Arc::new(Mutex::new(ActionData::new(name, usize::MAX, 0))))
+    // A disabled span has no subscriber to tell anything to: no state. An
+    // enabled one keeps its state even with no action layer installed, so
+    // that its outcome is still decided once and recorded on the span.
+    let state = (!span.is_disabled()).then(|| {
+        let state = Arc::new(Mutex::new(ActionData::new(name)));
+        attach(&span, &state);
+        state
     });
     ActionGuard {
         action: Action { span, state },

@@ -1,7 +1,6 @@
 //! The layer that turns finished actions into records for a sink.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::marker::PhantomData;
 
 use serde_json::Value;
 use tracing::field::{Field, Visit};
@@ -13,7 +12,7 @@ use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::action::{ActionData, ActionState, MAX_LAYERS, beginning, created, lock};
+use crate::action::{ActionState, lock};
 use crate::clock::{Clock, SystemClock};
 use crate::format::{Record, RecordKind};
 use crate::levels::Outcome;
@@ -79,12 +78,10 @@ impl<K: Sink> Sink for Option<K> {
     }
 }
 
-static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
-
-/// A `tracing_subscriber` layer feeding one sink; add one per sink, next to
-/// any other layer. Durations are measured with its clock.
+/// A `tracing_subscriber` layer feeding one sink (or a pair of sinks),
+/// next to any other layer on a `tracing_subscriber::Registry`. Durations
+/// are measured with its clock.
 pub struct ActionLayer<K, C = SystemClock> {
-    id: usize,
     sink: K,
     clock: C,
 }
@@ -92,18 +89,25 @@ pub struct ActionLayer<K, C = SystemClock> {
 impl<K: Sink> ActionLayer<K> {
     pub fn new(sink: K) -> Self {
         Self {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             sink,
             clock: SystemClock,
         }
     }
 }
 
+/// When an action began, by a clock of type `C`: a span's extension. Layers
+/// whose clocks are of one type share it, which is right because such
+/// clocks count alike (every [`SystemClock`] from one origin; the
+/// [`crate::ManualClock`]s a test hands its layers are clones of one).
+struct Started<C> {
+    at_ns: u64,
+    clock: PhantomData<fn() -> C>,
+}
+
 impl<K: Sink, C: Clock> ActionLayer<K, C> {
     /// The same layer, measuring with `clock` (a [`crate::ManualClock`] in tests).
     pub fn with_clock<C2: Clock>(self, clock: C2) -> ActionLayer<K, C2> {
         ActionLayer {
-            id: self.id,
             sink: self.sink,
             clock,
         }
@@ -131,22 +135,12 @@ where
             return;
         }
         let Some(span) = ctx.span(id) else { return };
-        let now = self.clock.now_ns();
         let mut extensions = span.extensions_mut();
-        match extensions.get_mut::<ActionState>() {
-            Some(state) => {
-                let mut data = lock(&state.0);
-                if data.layers < MAX_LAYERS {
-                    let slot = data.layers;
-                    data.starts[slot] = (self.id, now);
-                    data.layers += 1;
-                }
-            }
-            None => {
-                let state = Arc::new(Mutex::new(ActionData::new(beginning(), self.id, now)));
-                created(&state);
-                extensions.insert(ActionState(state));
-            }
+        if extensions.get_mut::<Started<C>>().is_none() {
+            extensions.insert(Started::<C> {
+                at_ns: self.clock.now_ns(),
+                clock: PhantomData,
+            });
         }
     }
 
@@ -185,13 +179,17 @@ where
             return;
         }
         let now = self.clock.now_ns();
-        let Some(state) = span.extensions().get::<ActionState>().map(|s| s.0.clone()) else {
-            return;
+        let (state, started) = {
+            let extensions = span.extensions();
+            match (
+                extensions.get::<ActionState>(),
+                extensions.get::<Started<C>>(),
+            ) {
+                (Some(state), Some(started)) => (state.0.clone(), started.at_ns),
+                _ => return,
+            }
         };
         let data = lock(&state);
-        let Some(started) = data.started(self.id) else {
-            return;
-        };
         let outcome = data.outcome.unwrap_or(Outcome::Success);
         let duration_us = now.saturating_sub(started) / 1_000;
         self.sink.ended(data.name, outcome, duration_us, now);
