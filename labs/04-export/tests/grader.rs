@@ -28,7 +28,11 @@ const SERVICE: &str = "quotes";
 const REQUESTS: usize = 100;
 
 struct Received {
+    /// What the collector held when `shutdown` returned.
     spans: Vec<Span>,
+    /// Spans that arrived only later, when the provider was dropped: made
+    /// and exported, but not flushed by `shutdown`.
+    late: usize,
     /// OTLP requests the collector answered.
     exports: usize,
     /// How `telemetry` or `shutdown` failed, if they did.
@@ -58,12 +62,16 @@ fn run_burst() -> Received {
     })
     .join()
     .expect("the service thread finishes");
+    // The thread has dropped the subscriber and with it the provider, whose
+    // drop exports what is still queued: anything new came too late.
+    let held_at_the_end = all_spans(&store).len();
     drop(collector.stop());
     let (spans, error) = match outcome {
         Ok(spans) => (spans, None),
         Err(error) => (Vec::new(), Some(error)),
     };
     Received {
+        late: held_at_the_end.saturating_sub(spans.len()),
         spans,
         exports: exports.load(Ordering::Relaxed),
         error,
@@ -112,17 +120,36 @@ fn serve_burst(endpoint: &str, store: &Store) -> Result<Vec<Span>, String> {
     telemetry
         .shutdown()
         .map_err(|err| format!("`shutdown` failed: {err}"))?;
+    Ok(all_spans(store))
+}
+
+fn all_spans(store: &Store) -> Vec<Span> {
     let all = TraceQuery {
         limit: 0,
         ..TraceQuery::default()
     };
-    Ok(store.traces(&all).into_iter().flatten().collect())
+    store.traces(&all).into_iter().flatten().collect()
+}
+
+/// What to say when spans were made and exported, but only after
+/// `shutdown` had returned.
+fn not_flushed(late: usize) -> String {
+    format!(
+        "Your spans were created and exported, but not flushed: when `shutdown` returned, \
+         {late} of them were still queued, and reached the collector only later, when the \
+         provider was dropped. A service that exits right after `shutdown` loses them. In \
+         `Telemetry::shutdown`, shut the provider down, which flushes its queue (README \
+         step 5)."
+    )
 }
 
 fn received() -> Received {
     let received = run_burst();
     if let Some(error) = &received.error {
         panic!("{error}");
+    }
+    if received.spans.is_empty() && received.late > 0 {
+        panic!("{}", not_flushed(received.late));
     }
     assert!(
         !received.spans.is_empty(),
@@ -188,6 +215,9 @@ fn every_span_arrives() {
     let received = received();
     for name in ["quote", "price_lookup"] {
         let count = received.spans.iter().filter(|s| s.name == name).count();
+        if count < REQUESTS && received.late > 0 {
+            panic!("{}", not_flushed(received.late));
+        }
         assert_eq!(
             count, REQUESTS,
             "{REQUESTS} requests make {REQUESTS} `{name}` spans, but the collector received \

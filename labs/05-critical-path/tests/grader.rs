@@ -104,8 +104,18 @@ fn waterfall(trace: &Trace, path: &[Section]) -> String {
     plain.lines().map(|line| format!("  {line}\n")).collect()
 }
 
+/// Shows the trace with its critical path if the check fails. Several
+/// checks look at the same order; the CLI shows its trace once.
+fn show_trace(trace: &Trace, path: &[Section]) {
+    grader_kit::checks::evidence(
+        "The trace, `█` on the critical path",
+        waterfall(trace, path),
+    );
+}
+
 fn lookups_run_concurrently() {
     let (spans, trace) = order_trace();
+    show_trace(&trace, &critical_path(&trace));
     let calls = calls(&spans);
     for (i, a) in calls.iter().enumerate() {
         for b in &calls[i + 1..] {
@@ -113,10 +123,9 @@ fn lookups_run_concurrently() {
                 overlap(a, b),
                 "`{}` and `{}` should run at the same time, but one waited for the other: \
                  the lookups are still made one after another. Start all three at once with \
-                 `tokio::try_join!` (README step 2).\nThe trace:\n{}",
+                 `tokio::try_join!` (README step 2).",
                 a.name,
                 b.name,
-                waterfall(&trace, &critical_path(&trace))
             );
         }
     }
@@ -125,6 +134,7 @@ fn lookups_run_concurrently() {
 fn critical_path_holds_one_lookup() {
     let (spans, trace) = order_trace();
     let path = critical_path(&trace);
+    show_trace(&trace, &path);
     let calls = calls(&spans);
     let on_path: Vec<&str> = calls
         .iter()
@@ -138,14 +148,13 @@ fn critical_path_holds_one_lookup() {
         on_path,
         ["GET loyalty"],
         "With the lookups running together, only the slowest (loyalty, 45 ms) is on the \
-         critical path; the others finish while it runs. On the path now: {on_path:?}.\n\
-         The trace, `█` on the critical path:\n{}",
-        waterfall(&trace, &path)
+         critical path; the others finish while it runs. On the path now: {on_path:?}."
     );
 }
 
 fn checkout_takes_about_the_slowest_lookup() {
     let (spans, trace) = order_trace();
+    show_trace(&trace, &critical_path(&trace));
     let calls = calls(&spans);
     let micros = |s: &SpanData| {
         s.end_time
@@ -166,11 +175,10 @@ fn checkout_takes_about_the_slowest_lookup() {
         checkout < slowest + others / 2,
         "The checkout took {:.1} ms; its slowest lookup {:.1} ms, all three together {:.1} \
          ms. Run concurrently, a checkout takes about as long as its slowest lookup (README \
-         step 2).\nThe trace:\n{}",
+         step 2).",
         checkout as f64 / 1e3,
         slowest as f64 / 1e3,
         (slowest + others) as f64 / 1e3,
-        waterfall(&trace, &critical_path(&trace))
     );
 }
 

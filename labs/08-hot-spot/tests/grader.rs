@@ -11,7 +11,7 @@ use lab08::book::{Book, Line, Order, conference_book};
 use lab08::original::OriginalPricer;
 use lab08::pricer::Pricer;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, TestError, TestRunner};
 
 grader_kit::checks![same_quotes_as_the_original, at_least_five_times_faster,];
 
@@ -50,19 +50,20 @@ fn same_quotes_as_the_original() {
         ..Config::default()
     };
     let result = TestRunner::new(config).run(&orders(&book), |order| {
-        prop_assert_eq!(
-            pricer.quote(&order),
-            original.quote(&order),
-            "for {:?}",
-            order
-        );
+        prop_assert!(pricer.quote(&order) == original.quote(&order));
         Ok(())
     });
     if let Err(failure) = result {
+        let TestError::Fail(_, order) = failure else {
+            panic!("the generated orders were all rejected: {failure}");
+        };
         panic!(
-            "your pricer and the original disagree. The smallest order found where they \
-             differ, and both answers: {failure}\nA faster pricer must give the very same \
-             quote, error and applied coupon for every order (README, step 4)."
+            "Your pricer and the original disagree. The smallest order found where they \
+             differ:\n  order:        {order:?}\n  the original: {:?}\n  your pricer:  {:?}\n\
+             A faster pricer must give the very same quote, error and applied coupon for every \
+             order (README, step 4).",
+            original.quote(&order),
+            pricer.quote(&order),
         );
     }
 }
@@ -101,6 +102,11 @@ fn at_least_five_times_faster() {
         }
     });
     let median = 1.0 / cost;
+    grader_kit::checks::measured(
+        format!("your pricer: {median:.1}x as fast as the original; target {TARGET}x"),
+        median,
+        TARGET,
+    );
     assert!(
         median >= TARGET,
         "your pricer is {median:.1}x as fast as the original (median of {ROUNDS} alternating \
@@ -108,5 +114,4 @@ fn at_least_five_times_faster() {
          recomputes that depends only on the book (README, step 2), and build it once, in \
          `Pricer::new` (step 3)."
     );
-    println!("speedup: {median:.1}x the original (target {TARGET}x)");
 }

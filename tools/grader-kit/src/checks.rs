@@ -49,6 +49,67 @@ pub struct CheckReport {
     /// check may cause a panic on purpose (to see that an action records
     /// it) before the one that failed it.
     pub panic: Option<PanicReport>,
+    /// What the check measured ([`measured`]), shown whether it passed or
+    /// not: a lab that teaches measuring shows the figure.
+    #[serde(default)]
+    pub measurement: Option<Measurement>,
+    /// What the check looked at ([`evidence`]), shown when it failed.
+    #[serde(default)]
+    pub evidence: Option<Evidence>,
+}
+
+/// A figure a check measured, against its target.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    /// The sentence a learner reads: "your pricer: 380x the original; target 5x".
+    pub summary: String,
+    pub value: f64,
+    pub target: f64,
+}
+
+/// What a check inspected, for a failure to show: a trace drawn as a
+/// waterfall, say. Several checks often look at the same thing; the CLI
+/// shows evidence of one title once, however many checks fail with it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub title: String,
+    pub text: String,
+}
+
+/// Reports what the running check measured (the last call wins).
+pub fn measured(summary: impl Into<String>, value: f64, target: f64) {
+    extras().measurement = Some(Measurement {
+        summary: summary.into(),
+        value,
+        target,
+    });
+}
+
+/// Reports what the running check inspected, shown if it fails (the last
+/// call wins). Call it before the assertions that may fail.
+pub fn evidence(title: impl Into<String>, text: impl Into<String>) {
+    extras().evidence = Some(Evidence {
+        title: title.into(),
+        text: text.into(),
+    });
+}
+
+/// What a check reports besides passing or not.
+#[derive(Default)]
+struct Extras {
+    measurement: Option<Measurement>,
+    evidence: Option<Evidence>,
+}
+
+static EXTRAS: Mutex<Extras> = Mutex::new(Extras {
+    measurement: None,
+    evidence: None,
+});
+
+fn extras() -> std::sync::MutexGuard<'static, Extras> {
+    EXTRAS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -93,11 +154,18 @@ pub fn main(checks: &[Check]) -> ExitCode {
 pub fn run(check: &Check) -> CheckReport {
     record_panics();
     *last_panic() = None;
+    *extras() = Extras::default();
     let passed = panic::catch_unwind(check.run).is_ok();
+    let Extras {
+        measurement,
+        evidence,
+    } = std::mem::take(&mut *extras());
     CheckReport {
         name: check.name.to_owned(),
         passed,
         panic: if passed { None } else { last_panic().take() },
+        measurement,
+        evidence,
     }
 }
 
@@ -178,6 +246,9 @@ fn run_as_test_suite(checks: &[Check], args: &[String]) -> ExitCode {
             check.name,
             if report.passed { "ok" } else { "FAILED" }
         );
+        if let Some(measurement) = &report.measurement {
+            println!("    {}", measurement.summary);
+        }
         if !report.passed {
             failed.push(report);
         }
@@ -190,6 +261,9 @@ fn run_as_test_suite(checks: &[Check], args: &[String]) -> ExitCode {
             panic.map_or("(no panic recorded)", |p| p.message.as_str()),
             panic.map_or("", |p| p.location.as_str())
         );
+        if let Some(evidence) = &report.evidence {
+            println!("{}:\n{}", evidence.title, evidence.text);
+        }
     }
     println!(
         "\ntest result: {}. {} passed; {} failed; 0 ignored; 0 measured; {} filtered out\n",

@@ -76,21 +76,29 @@ fn junit_xml(labs: &[LabReport]) -> Result<String> {
                     Some("failure")
                 }
             };
-            match element {
-                None => w.write_event(Event::Empty(case))?,
-                Some(element) => {
-                    w.write_event(Event::Start(case))?;
-                    let message = check.message.clone().unwrap_or_default();
-                    let headline = message.lines().next().unwrap_or_default().to_owned();
-                    let mut tag = BytesStart::new(element);
-                    tag.push_attribute(("message", headline.as_str()));
-                    tag.push_attribute(("type", status_name(check.status)));
-                    w.write_event(Event::Start(tag))?;
-                    w.write_event(Event::Text(BytesText::new(&message)))?;
-                    w.write_event(Event::End(BytesEnd::new(element)))?;
-                    w.write_event(Event::End(BytesEnd::new("testcase")))?;
-                }
+            if element.is_none() && check.measurement.is_none() {
+                w.write_event(Event::Empty(case))?;
+                continue;
             }
+            w.write_event(Event::Start(case))?;
+            if let Some(element) = element {
+                let mut message = check.message.clone().unwrap_or_default();
+                let headline = message.lines().next().unwrap_or_default().to_owned();
+                if let Some(evidence) = &check.evidence {
+                    message = format!("{message}\n{}:\n{}", evidence.title, evidence.text);
+                }
+                let mut tag = BytesStart::new(element);
+                tag.push_attribute(("message", headline.as_str()));
+                tag.push_attribute(("type", status_name(check.status)));
+                w.write_event(Event::Start(tag))?;
+                w.write_event(Event::Text(BytesText::new(&message)))?;
+                w.write_event(Event::End(BytesEnd::new(element)))?;
+            }
+            // What a check measured, as JUnit readers show a case's output.
+            if let Some(measurement) = &check.measurement {
+                write_text_element(&mut w, "system-out", &measurement.summary)?;
+            }
+            w.write_event(Event::End(BytesEnd::new("testcase")))?;
         }
         w.write_event(Event::End(BytesEnd::new("testsuite")))?;
     }
@@ -169,12 +177,31 @@ mod tests {
                     max_points: 1,
                     duration_ms: 12,
                     message: message.map(str::to_owned),
+                    measurement: None,
+                    evidence: None,
                     output: String::new(),
                 })
                 .collect(),
             compile_error: None,
             tampered: Vec::new(),
         }
+    }
+
+    #[test]
+    fn junit_shows_a_measurement_as_the_case_output() {
+        let mut lab = lab(LabStatus::Passed, vec![(CheckStatus::Passed, None)]);
+        lab.checks[0].measurement = Some(crate::runner::Measurement {
+            summary: "your loop: 1.20x the cost of the uninstrumented one".to_owned(),
+            value: 1.2,
+            target: 2.0,
+        });
+        let xml = junit_xml(&[lab]).expect("xml");
+        assert!(
+            xml.contains(
+                "<system-out>your loop: 1.20x the cost of the uninstrumented one</system-out>"
+            ),
+            "{xml}"
+        );
     }
 
     #[test]

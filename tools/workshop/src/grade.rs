@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::build::{self, BuildOutput, CompileError, Progress, TestBinary};
 use crate::catalog::{Lab, Workspace};
 use crate::checksums::{self, Checksums};
-use crate::runner::{self, Outcome};
+use crate::runner::{self, Evidence, Measurement, Outcome};
 
 /// Which code the lab's grader is run against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +80,13 @@ pub struct CheckReport {
     /// What went wrong and what to do next; absent when the check passed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// What the check measured, against its target (labs that grade speed
+    /// or cost), passed or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measurement: Option<Measurement>,
+    /// What the check inspected, when it failed (a trace, say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
     /// What the check printed, kept only with `--verbose`.
     #[serde(skip)]
     pub output: String,
@@ -202,6 +209,8 @@ pub fn grade_built(
                         format!(" ({})", list_errors.join("; "))
                     }
                 )),
+                measurement: None,
+                evidence: None,
                 output: String::new(),
             },
         };
@@ -268,6 +277,12 @@ fn check_report(run: &runner::CheckRun, points: u32, verbose: bool) -> CheckRepo
         status,
         max_points: points,
         duration_ms: millis(run.duration),
+        measurement: run.measurement.clone(),
+        evidence: if status == CheckStatus::Passed {
+            None
+        } else {
+            run.evidence.clone()
+        },
         message,
         output: if verbose {
             run.output.clone()
@@ -307,6 +322,8 @@ fn not_run(
                 max_points: c.points,
                 duration_ms: 0,
                 message: Some(reason.to_owned()),
+                measurement: None,
+                evidence: None,
                 output: String::new(),
             })
             .collect(),

@@ -79,6 +79,8 @@ pub fn report(lab: &Lab, report: &LabReport, next: Option<&Lab>, verbose: bool) 
     // Several checks often fail for one cause (no span at all yet): say it
     // once, and point back to it, rather than repeat a paragraph six times.
     let mut said: Vec<(&str, &str)> = Vec::new();
+    // Checks that inspect the same thing (one trace, say) show it once.
+    let mut shown: Vec<(&str, &str)> = Vec::new();
     for check in &report.checks {
         let (mark, style) = match check.status {
             CheckStatus::Passed => ("✓", GREEN),
@@ -97,6 +99,21 @@ pub fn report(lab: &Lab, report: &LabReport, next: Option<&Lab>, verbose: bool) 
                     said.push((message, &check.name));
                 }
             }
+        }
+        if let Some(evidence) = &check.evidence {
+            match shown.iter().find(|(title, _)| *title == evidence.title) {
+                Some((title, first)) => {
+                    println!("{DIM}    {title}: as shown under `{first}` above{DIM:#}");
+                }
+                None => {
+                    println!("    {}:", evidence.title);
+                    println!("{}", indent(evidence.text.trim_end(), "      "));
+                    shown.push((&evidence.title, &check.name));
+                }
+            }
+        }
+        if let Some(measurement) = &check.measurement {
+            println!("    {CYAN}{}{CYAN:#}", measurement.summary);
         }
         if verbose && !check.output.trim().is_empty() {
             println!("{DIM}    --- output ---{DIM:#}");

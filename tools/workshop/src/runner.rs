@@ -50,8 +50,27 @@ pub struct CheckRun {
     pub name: String,
     pub outcome: Outcome,
     pub duration: Duration,
+    /// What the check measured, against its target, if it measures.
+    pub measurement: Option<Measurement>,
+    /// What the check inspected, for a failure to show.
+    pub evidence: Option<Evidence>,
     /// Everything the test printed, for `--verbose`.
     pub output: String,
+}
+
+/// A figure a check measured: `grader_kit::checks::Measurement`, read back.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Measurement {
+    pub summary: String,
+    pub value: f64,
+    pub target: f64,
+}
+
+/// What a check inspected: `grader_kit::checks::Evidence`, read back.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Evidence {
+    pub title: String,
+    pub text: String,
 }
 
 /// The checks of a grader executable, in its order.
@@ -138,6 +157,8 @@ fn run_check(binary: &TestBinary, name: &str, limit: Duration, verbose: bool) ->
                     status: format!("could not start {}: {err}", binary.path.display()),
                 },
                 duration: started.elapsed(),
+                measurement: None,
+                evidence: None,
                 output: String::new(),
             };
         }
@@ -147,6 +168,10 @@ fn run_check(binary: &TestBinary, name: &str, limit: Duration, verbose: bool) ->
         .ok()
         .and_then(|text| serde_json::from_str::<Report>(&text).ok());
     let _ = std::fs::remove_file(&report_file);
+    let (measurement, evidence) = report
+        .as_ref()
+        .map(|r| (r.measurement.clone(), r.evidence.clone()))
+        .unwrap_or_default();
     let (outcome, output) = match finished {
         Finished::InTime { status, output } => (judge(status, report), output),
         Finished::Killed { output } => (Outcome::TimedOut { limit }, output),
@@ -155,6 +180,8 @@ fn run_check(binary: &TestBinary, name: &str, limit: Duration, verbose: bool) ->
         name: name.to_owned(),
         outcome,
         duration,
+        measurement,
+        evidence,
         output,
     }
 }
@@ -204,6 +231,10 @@ fn wait_with_limit(mut child: std::process::Child, limit: Duration) -> Finished 
 struct Report {
     passed: bool,
     panic: Option<Panic>,
+    #[serde(default)]
+    measurement: Option<Measurement>,
+    #[serde(default)]
+    evidence: Option<Evidence>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -219,6 +250,7 @@ fn judge(status: ExitStatus, report: Option<Report>) -> Outcome {
         Some(Report {
             passed: false,
             panic: Some(panic),
+            ..
         }) => {
             let message = tidy_message(&panic.message);
             if is_in_grader(&panic.location) {
@@ -327,5 +359,26 @@ mod tests {
         assert_eq!(judge(exit(0), passed()), Outcome::Passed);
         assert!(matches!(judge(exit(1), passed()), Outcome::Crashed { .. }));
         assert!(matches!(judge(exit(0), None), Outcome::Crashed { .. }));
+    }
+
+    #[test]
+    fn measurements_and_evidence_come_with_the_report() {
+        let measured = report(
+            r#"{"name": "x", "passed": true, "panic": null,
+                "measurement": {"summary": "your pricer: 380.0x as fast", "value": 380.0, "target": 5.0},
+                "evidence": {"title": "The trace", "text": "a waterfall"}}"#,
+        )
+        .expect("a report");
+        assert_eq!(
+            measured.measurement.map(|m| (m.value, m.target)),
+            Some((380.0, 5.0))
+        );
+        assert_eq!(
+            measured.evidence.map(|e| e.title),
+            Some("The trace".to_owned())
+        );
+        // A grader built before measurements existed still reports.
+        let plain = report(r#"{"name": "x", "passed": true, "panic": null}"#).expect("a report");
+        assert!(plain.measurement.is_none() && plain.evidence.is_none());
     }
 }
