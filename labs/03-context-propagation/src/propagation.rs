@@ -13,10 +13,11 @@ use opentelemetry::Context;
 /// starts a new trace, and the request is served all the same.
 #[expect(unused_variables, reason = "step 1 reads `headers`")]
 pub fn extract(headers: &HeaderMap) -> Context {
-    // TODO(step 1): read the context with `TraceContextPropagator::new()`
-    // (from `opentelemetry_sdk::propagation`) and its `extract` method
-    // (from the `opentelemetry::propagation::TextMapPropagator` trait). It
-    // reads through an `Extractor`: `opentelemetry_http::HeaderExtractor(headers)`.
+    // TODO(step 1): read the caller's context from the W3C `traceparent`
+    // and `tracestate` headers. Where to look: the W3C propagator in
+    // `opentelemetry_sdk::propagation`, the `TextMapPropagator` trait it
+    // implements, and the crate `opentelemetry_http`, which adapts an
+    // `http::HeaderMap` to what a propagator reads.
     Context::new()
 }
 
@@ -26,8 +27,9 @@ pub fn extract(headers: &HeaderMap) -> Context {
     reason = "step 2 writes `span`'s context into `headers`"
 )]
 pub fn inject(span: &tracing::Span, headers: &mut HeaderMap) {
-    // TODO(step 2): get the span's OpenTelemetry context with `span.context()`
-    // (from `tracing_opentelemetry::OpenTelemetrySpanExt`), and write it with
-    // the propagator's `inject_context` through an `Injector`:
-    // `opentelemetry_http::HeaderInjector(headers)`.
+    // TODO(step 2): write `span`'s context into the headers, so that the
+    // server continues this trace. Where to look: how
+    // `tracing_opentelemetry::OpenTelemetrySpanExt` turns a `tracing` span
+    // into an OpenTelemetry context, then the same propagator as in step 1,
+    // writing this time, and `opentelemetry_http` again.
 }

@@ -33,13 +33,17 @@ pub fn telemetry(
     service: &str,
     endpoint: &str,
 ) -> Result<(impl Subscriber + Send + Sync, Telemetry), ExporterBuildError> {
-    // TODO(step 1): the exporter, `opentelemetry_otlp::SpanExporter::builder()`,
-    //               `.with_http()`, `.with_endpoint(...)` (the collector takes
-    //               traces at `{endpoint}/v1/traces`), `.build()?`.
-    // TODO(step 2): the provider, `SdkTracerProvider::builder()`, with the
-    //               exporter behind a batch processor and with `resource(service)`.
-    // TODO(step 4): the subscriber: a registry with the OpenTelemetry layer,
-    //               `tracing_opentelemetry::layer().with_tracer(provider.tracer(...))`.
+    // TODO(step 1): an exporter that sends spans over OTLP/HTTP to the
+    //               collector, which takes them at `{endpoint}/v1/traces`.
+    //               Where to look: `opentelemetry_otlp::SpanExporter`'s
+    //               builder, and the `WithExportConfig` trait for the endpoint.
+    // TODO(step 2): a provider that sends the spans through that exporter in
+    //               batches, from a thread of its own, saying where they come
+    //               from (`resource(service)`). Where to look:
+    //               `SdkTracerProvider`'s builder.
+    // TODO(step 4): the subscriber: a registry whose layer hands every span
+    //               to OpenTelemetry, with a tracer from the provider. Where
+    //               to look: the crate docs of `tracing_opentelemetry`.
     let provider = SdkTracerProvider::builder().build();
     Ok((tracing_subscriber::registry(), Telemetry { provider }))
 }
@@ -48,10 +52,11 @@ pub fn telemetry(
 /// version and environment.
 #[expect(unused_variables, reason = "step 3 uses `service`")]
 pub fn resource(service: &str) -> Resource {
-    // TODO(step 3): `Resource::builder()` with the service name, and the
-    //               attributes `service.version` (this crate's version:
-    //               `env!("CARGO_PKG_VERSION")`) and
-    //               `deployment.environment.name` = "workshop".
+    // TODO(step 3): a resource that names the service and says which
+    //               version (this crate's, as Cargo knows it when compiling)
+    //               runs in which environment ("workshop"), under the
+    //               attribute names OpenTelemetry's semantic conventions give
+    //               them (README step 3). Where to look: `Resource`'s builder.
     Resource::builder_empty().build()
 }
 

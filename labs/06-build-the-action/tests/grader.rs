@@ -119,6 +119,23 @@ fn handled_failure_ends_at_info_with_reason() {
         Some("sold out"),
         "A failure's end record gives its reason, the one passed to `fail` (README step 2)."
     );
+
+    // Decided once: a second `fail` does not replace the first's reason.
+    let (_, captured) = capture(|| {
+        run("reserve", Levels::default(), |act| {
+            act.fail("the talk was cancelled");
+            act.fail("sold out");
+            Err::<(), _>(SoldOut)
+        })
+    });
+    let reason = only_end(&captured).field("reason").map(|r| r.to_string());
+    assert_eq!(
+        reason.as_deref(),
+        Some("the talk was cancelled"),
+        "An action is decided once: after `fail(\"the talk was cancelled\")` then \
+         `fail(\"sold out\")`, the first decision stands, but the end record's reason is \
+         {reason:?}. Keep the first outcome and reason, and ignore later ones (README step 2)."
+    );
 }
 
 fn error_with_question_mark_is_an_exception() {

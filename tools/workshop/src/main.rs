@@ -14,6 +14,7 @@ mod report;
 mod runner;
 mod starter;
 mod store;
+mod todos;
 
 use std::process::ExitCode;
 

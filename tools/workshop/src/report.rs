@@ -149,6 +149,13 @@ pub fn report(lab: &Lab, report: &LabReport, next: Option<&Lab>, verbose: bool) 
     }
 }
 
+/// Where to look next: the first TODO left in the learner's files.
+pub fn next_todo(todo: Option<&crate::todos::Todo>) {
+    if let Some(todo) = todo {
+        println!("The first TODO left in your code: {BOLD}{todo}{BOLD:#}");
+    }
+}
+
 /// Indents every line of `text`.
 pub fn indent(text: &str, prefix: &str) -> String {
     text.lines()

@@ -6,6 +6,7 @@ use crate::catalog::{Lab, Workspace};
 use crate::grade::{self, LabReport, Options, Subject};
 use crate::report;
 use crate::store::Store;
+use crate::todos;
 
 /// Grades the learner's lab (or, for an instructor, the reference solution)
 /// and prints the intro and the report.
@@ -23,5 +24,8 @@ pub fn run(ws: &Workspace, lab: &Lab, subject: Subject, verbose: bool) -> Result
     let labs = ws.labs()?;
     let next = labs.iter().find(|l| l.number > lab.number);
     report::report(lab, &result, next, verbose);
+    if subject == Subject::Starter && !result.passed() {
+        report::next_todo(todos::first_todo(&ws.root, &lab.dir).as_ref());
+    }
     Ok(result)
 }
