@@ -16,17 +16,19 @@ grader_kit::checks![ratio_reaches_the_target, facts_are_kept,];
 const TARGET: f64 = 3.0;
 const OPERATIONS: [&str; 3] = ["place_order", "reserve", "charge"];
 
-fn order(card: &str) -> Order {
+fn order(id: u64, card: &str) -> Order {
     Order {
-        id: 42,
+        id,
         talk_id: 8,
         seats: 2,
         card: card.to_owned(),
     }
 }
 
-fn place(card: &str) -> Captured {
-    let (result, captured) = capture(|| place_order(&mut Shop::default(), &order(card)));
+/// Places order `id` paid with `card`; checks that what it does is
+/// unchanged, and that the card never reaches the telemetry.
+fn place(id: u64, card: &str) -> Captured {
+    let (result, captured) = capture(|| place_order(&mut Shop::default(), &order(id, card)));
     match card.ends_with("0002") {
         true => assert_eq!(
             result,
@@ -39,6 +41,14 @@ fn place(card: &str) -> Captured {
             "two seats at 120.00: the refactoring must not change what the code does"
         ),
     }
+    let leaks = captured.secret_leaks(card);
+    assert!(
+        leaks.is_empty(),
+        "The card number {card}, or six or more of its digits in a row, appeared in the \
+         telemetry of order {id}, in:\n  {}\n`#[instrument]` records every argument with \
+         Debug, and `Order` holds the card: `skip_all`, then name the safe fields yourself.",
+        leaks.join("\n  ")
+    );
     captured
 }
 
@@ -90,7 +100,7 @@ fn times(captured: &Captured, operation: &str) -> bool {
 }
 
 fn facts_are_kept() {
-    let ok = place("4242424242424242");
+    let ok = place(42, "4242424242424242");
     for operation in OPERATIONS {
         assert!(
             names(&ok, operation),
@@ -106,24 +116,32 @@ fn facts_are_kept() {
             ok.describe()
         );
     }
-    let order_id_everywhere = ok
-        .spans()
-        .iter()
-        .filter(|s| OPERATIONS.contains(&s.name))
-        .all(|s| s.field("order_id").and_then(|v| v.as_u64()) == Some(42));
-    let order_id_in_events = ok
-        .events()
-        .iter()
-        .any(|e| e.field("order_id").and_then(|v| v.as_u64()) == Some(42));
-    assert!(
-        order_id_everywhere
-            && (order_id_in_events || ok.spans().iter().any(|s| s.field("order_id").is_some())),
-        "Every operation should still say which order it is about (`order_id` = 42): record it \
-         as a field of each span (`fields(order_id = order.id)`).\nWhat was recorded:\n{}",
-        ok.describe()
-    );
+    // Two orders, so that only the real id passes for it.
+    for (id, captured) in [(42, ok), (7_319, place(7_319, "4012888888881881"))] {
+        let order_id_everywhere = captured
+            .spans()
+            .iter()
+            .filter(|s| OPERATIONS.contains(&s.name))
+            .all(|s| s.field("order_id").and_then(|v| v.as_u64()) == Some(id));
+        let order_id_in_events = captured
+            .events()
+            .iter()
+            .any(|e| e.field("order_id").and_then(|v| v.as_u64()) == Some(id));
+        assert!(
+            order_id_everywhere
+                && (order_id_in_events
+                    || captured
+                        .spans()
+                        .iter()
+                        .any(|s| s.field("order_id").is_some())),
+            "Every operation should still say which order it is about (`order_id` = {id}): \
+             record it as a field of each span (`fields(order_id = order.id)`).\nWhat was \
+             recorded:\n{}",
+            captured.describe()
+        );
+    }
 
-    let declined = place("4000000000000002");
+    let declined = place(42, "4000000000000002");
     let error_event = declined.events_at(Level::ERROR).into_iter().any(|e| {
         e.field("error")
             .is_some_and(|v| v.to_string().contains("declined"))

@@ -120,6 +120,25 @@ impl Captured {
         found
     }
 
+    /// Where a secret number (a card's) leaked: any text that holds six or
+    /// more of its digits in a row, each with where it was seen. Six, as
+    /// payment rules count: the first six and the last four may be shown
+    /// apart, so a prefix of the card is a leak even if the whole is not.
+    pub fn secret_leaks(&self, secret: &str) -> Vec<String> {
+        const RUN: usize = 6;
+        let digits: Vec<char> = secret.chars().filter(char::is_ascii_digit).collect();
+        assert!(
+            digits.len() >= RUN,
+            "a secret of at least {RUN} digits: {secret:?}"
+        );
+        let runs: Vec<String> = digits.windows(RUN).map(|w| w.iter().collect()).collect();
+        self.all_text()
+            .into_iter()
+            .filter(|(_, text)| runs.iter().any(|run| text.contains(run.as_str())))
+            .map(|(place, text)| format!("{place}: {text}"))
+            .collect()
+    }
+
     /// A readable tree of what was recorded, for failure messages: a learner
     /// sees what their code produced next to what the check wanted.
     pub fn describe(&self) -> String {
@@ -271,6 +290,19 @@ mod tests {
     use tracing::{Level, field, info, info_span, warn};
 
     use super::*;
+
+    #[test]
+    fn a_secret_leaks_by_any_six_digits_in_a_row() {
+        let card = "4242 4242 4242 1234";
+        let ((), captured) = capture(|| {
+            let _span = info_span!("charge", card_last4 = "1234", amount = 424_241_u64).entered();
+            info!(prefix = "424242", "card checked");
+        });
+        let leaks = captured.secret_leaks(card);
+        assert_eq!(leaks, ["INFO event, field `prefix`: prefix=424242"]);
+        let ((), clean) = capture(|| info!(card_last4 = "1234", total = 42_424_u64, "paid"));
+        assert!(clean.secret_leaks(card).is_empty());
+    }
 
     #[test]
     fn records_nesting_fields_and_events() {
