@@ -2,7 +2,7 @@
 //!
 //! TODO: refactor this module until its business lines outnumber its admin
 //! lines (logging, timing, instrumentation) at least three to one
-//! (`just ratio labs/10-admin-ratio/src/orders.rs` shows where it stands),
+//! (`just ratio labs/10-admin-ratio/src` shows where it stands),
 //! while its telemetry keeps every fact it records today. The README's steps
 //! say how.
 

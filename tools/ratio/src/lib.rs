@@ -18,8 +18,15 @@
 //!   admin line, however many lines its arguments take.
 //! - **neutral** (not counted): blank lines, comments, lines of lone
 //!   punctuation (`}`, `);`).
-//! - **business**: every other line of code. A line with both business code
-//!   and admin code is business: it does the function's work.
+//! - **business**: every other line of code. A line that holds a whole
+//!   admin statement is admin, whatever else shares it (joining a log line
+//!   onto a business line does not hide it); a line where admin code is
+//!   only part of a business statement (`work().instrument(span)`) is
+//!   business.
+//!
+//! Renaming imports (`use tracing::info as note;`) and `macro_rules!`
+//! wrappers of admin macros are followed, across every file measured
+//! together ([`Rules::with_aliases_in`]).
 //!
 //! A nested function is measured on its own, not as part of the one around
 //! it. Extra admin macros and call paths can be configured ([`Rules`]).
@@ -124,8 +131,12 @@ pub fn ratio(business: usize, admin: usize) -> Option<f64> {
 /// Every function of one file's source.
 pub fn analyze_source(source: &str, rules: &Rules) -> syn::Result<Vec<FunctionReport>> {
     let file = syn::parse_file(source)?;
+    Ok(analyze_file(&file, &rules.with_aliases_in([&file])))
+}
+
+fn analyze_file(file: &syn::File, rules: &Rules) -> Vec<FunctionReport> {
     let mut finder = FunctionFinder::default();
-    finder.visit_file(&file);
+    finder.visit_file(file);
     let wholes: Vec<(LineColumn, LineColumn)> = finder.functions.iter().map(|f| f.whole).collect();
     let mut reports: Vec<FunctionReport> = finder
         .functions
@@ -133,7 +144,105 @@ pub fn analyze_source(source: &str, rules: &Rules) -> syn::Result<Vec<FunctionRe
         .map(|function| measure(function, &wholes, rules))
         .collect();
     reports.sort_by_key(|r| r.line);
-    Ok(reports)
+    reports
+}
+
+impl Rules {
+    /// These rules, plus the other names that `files` give admin code: a
+    /// renaming import (`use tracing::info as note;` makes `note!` a log
+    /// line, `use std::time::Instant as Clock;` makes `Clock::now()` a
+    /// timer), and a `macro_rules!` whose expansion calls an admin macro.
+    /// A rename or wrapper in any file counts in all of them, so that moving
+    /// it to another module of the crate changes nothing.
+    pub fn with_aliases_in<'f>(&self, files: impl IntoIterator<Item = &'f syn::File>) -> Rules {
+        let mut finder = AliasFinder::default();
+        for file in files {
+            finder.visit_file(file);
+        }
+        let mut rules = self.clone();
+        // Until nothing changes: a wrapper of a rename, a rename of a wrapper.
+        loop {
+            let before = (
+                rules.macros.len(),
+                rules.paths.len(),
+                rules.attributes.len(),
+            );
+            for (name, alias) in &finder.renames {
+                if rules.macros.contains(name) {
+                    rules.macros.insert(alias.clone());
+                }
+                if rules.attributes.contains(name) {
+                    rules.attributes.insert(alias.clone());
+                }
+                let renamed: Vec<String> = rules
+                    .paths
+                    .iter()
+                    .filter_map(|path| path.strip_prefix(&format!("{name}::")))
+                    .map(|rest| format!("{alias}::{rest}"))
+                    .collect();
+                rules.paths.extend(renamed);
+            }
+            for (name, called) in &finder.wrappers {
+                if called.iter().any(|c| rules.macros.contains(c)) {
+                    rules.macros.insert(name.clone());
+                }
+            }
+            if before
+                == (
+                    rules.macros.len(),
+                    rules.paths.len(),
+                    rules.attributes.len(),
+                )
+            {
+                return rules;
+            }
+        }
+    }
+}
+
+/// Renaming imports and `macro_rules!` definitions, wherever they are.
+#[derive(Default)]
+struct AliasFinder {
+    /// `(name, alias)` for every `use …::name as alias`.
+    renames: Vec<(String, String)>,
+    /// Every `macro_rules! name`, with the macros its rules call.
+    wrappers: Vec<(String, Vec<String>)>,
+}
+
+impl<'ast> Visit<'ast> for AliasFinder {
+    fn visit_use_rename(&mut self, rename: &'ast syn::UseRename) {
+        self.renames
+            .push((rename.ident.to_string(), rename.rename.to_string()));
+    }
+
+    fn visit_item_macro(&mut self, item: &'ast syn::ItemMacro) {
+        if let Some(name) = &item.ident
+            && item.mac.path.is_ident("macro_rules")
+        {
+            let mut called = Vec::new();
+            macro_calls(item.mac.tokens.clone(), &mut called);
+            self.wrappers.push((name.to_string(), called));
+        }
+        visit::visit_item_macro(self, item);
+    }
+}
+
+/// The names `name` of every `name!` in a token stream.
+fn macro_calls(stream: TokenStream, into: &mut Vec<String>) {
+    let mut previous: Option<String> = None;
+    for token in stream {
+        match token {
+            TokenTree::Group(group) => {
+                macro_calls(group.stream(), into);
+                previous = None;
+            }
+            TokenTree::Ident(ident) => previous = Some(ident.to_string()),
+            TokenTree::Punct(punct) if punct.as_char() == '!' => {
+                into.extend(previous.take());
+            }
+            _ => previous = None,
+        }
+    }
 }
 
 /// Every `.rs` file under `paths` (files or folders, recursively; `target`
@@ -145,11 +254,11 @@ pub fn analyze_paths(paths: &[PathBuf], rules: &Rules) -> anyhow::Result<Report>
     }
     files.sort();
     files.dedup();
-    let mut reports = Vec::new();
+    let mut parsed = Vec::new();
     for file in files {
         let source = std::fs::read_to_string(&file)
             .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", file.display()))?;
-        let functions = analyze_source(&source, rules).map_err(|err| {
+        let syntax = syn::parse_file(&source).map_err(|err| {
             let at = err.span().start();
             anyhow::anyhow!(
                 "{}:{}:{}: not Rust I can parse: {err}",
@@ -158,6 +267,13 @@ pub fn analyze_paths(paths: &[PathBuf], rules: &Rules) -> anyhow::Result<Report>
                 at.column + 1
             )
         })?;
+        parsed.push((file, syntax));
+    }
+    // Renames and wrappers count across every file measured together.
+    let rules = rules.with_aliases_in(parsed.iter().map(|(_, syntax)| syntax));
+    let mut reports = Vec::new();
+    for (file, syntax) in parsed {
+        let functions = analyze_file(&syntax, &rules);
         let business = functions.iter().map(|f| f.business).sum();
         let admin = functions.iter().map(|f| f.admin).sum();
         reports.push(FileReport {
@@ -293,7 +409,11 @@ fn last_segments(path: &syn::Path, n: usize) -> String {
 /// Finds the admin constructs of a function body.
 struct AdminFinder<'r> {
     rules: &'r Rules,
+    /// Everything admin, down to a part of an expression.
     ranges: Vec<(LineColumn, LineColumn)>,
+    /// Whole statements that are admin: a line that holds one is admin,
+    /// whatever else shares it.
+    statements: Vec<(LineColumn, LineColumn)>,
 }
 
 impl AdminFinder<'_> {
@@ -360,6 +480,22 @@ fn mentions_span(expr: &syn::Expr) -> bool {
 }
 
 impl<'ast> Visit<'ast> for AdminFinder<'_> {
+    fn visit_stmt(&mut self, stmt: &'ast syn::Stmt) {
+        let admin = match stmt {
+            syn::Stmt::Macro(m) => self.is_admin_macro(&m.mac),
+            syn::Stmt::Expr(e, _) => self.only_admin(e),
+            syn::Stmt::Local(local) => local
+                .init
+                .as_ref()
+                .is_some_and(|init| self.is_admin_expr(&init.expr)),
+            syn::Stmt::Item(_) => false,
+        };
+        if admin {
+            self.statements.push(range(stmt));
+        }
+        visit::visit_stmt(self, stmt);
+    }
+
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         if self.is_admin_macro(mac) {
             self.ranges.push(range(mac));
@@ -436,6 +572,7 @@ fn measure(
     let mut finder = AdminFinder {
         rules,
         ranges: Vec::new(),
+        statements: Vec::new(),
     };
     for stmt in &function.block.stmts {
         finder.visit_stmt(stmt);
@@ -445,6 +582,7 @@ fn measure(
     struct Line {
         business: bool,
         admin: bool,
+        admin_statement: bool,
     }
     let mut lines: BTreeMap<usize, Line> = BTreeMap::new();
     let mut classify = |at: LineColumn, punctuation: bool| {
@@ -453,6 +591,9 @@ fn measure(
         }
         let admin = finder.ranges.iter().any(|r| contains(r, at));
         let line = lines.entry(at.line).or_default();
+        if finder.statements.iter().any(|r| contains(r, at)) {
+            line.admin_statement = true;
+        }
         if admin {
             line.admin = true;
         } else if !punctuation {
@@ -487,8 +628,15 @@ fn measure(
                 .is_some_and(|s| rules.attributes.contains(&s.ident.to_string()))
         })
         .count();
-    let business = lines.values().filter(|l| l.business).count();
-    let admin = lines.values().filter(|l| l.admin && !l.business).count() + attributes;
+    let business = lines
+        .values()
+        .filter(|l| l.business && !l.admin_statement)
+        .count();
+    let admin = lines
+        .values()
+        .filter(|l| l.admin_statement || (l.admin && !l.business))
+        .count()
+        + attributes;
     FunctionReport {
         name: function.name.clone(),
         line: function.line,

@@ -157,13 +157,66 @@ fn f(logger: &Logger, registry: &Registry) {
 }
 
 #[test]
-fn a_mixed_line_is_business() {
+fn a_line_that_holds_an_admin_statement_is_admin() {
+    // Joining a log line onto a business line does not hide it.
     let source = r#"
 fn f() {
     let x = work(); debug!(x);
+    let y = more().map_err(|e| { error!(%e); e })?;
+    let z = async_work().instrument(info_span!("z")).await;
 }
 "#;
-    assert_eq!(one(source), (1, 0));
+    assert_eq!(
+        one(source),
+        (1, 2),
+        "admin: the joined debug!, the error! statement in the closure; business: the \
+         instrumented call, where admin code is only part of a business statement"
+    );
+}
+
+#[test]
+fn renamed_imports_and_wrapper_macros_are_followed() {
+    let source = r#"
+use tracing::info as note;
+use std::time::Instant as Clock;
+use tracing::instrument as traced;
+
+macro_rules! audit {
+    ($($t:tt)*) => { tracing::warn!($($t)*) };
+}
+
+#[traced(skip_all)]
+fn f() {
+    let started = Clock::now();
+    note!("start");
+    audit!("careful");
+    work();
+}
+"#;
+    assert_eq!(one(source), (1, 4), "traced, Clock::now, note!, audit!");
+}
+
+#[test]
+fn moving_admin_code_to_another_module_still_counts_it() {
+    let dir = std::env::temp_dir().join(format!("ratio-crate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("lib.rs"),
+        "mod log;\nfn f() {\n    log::start!();\n    work();\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("log.rs"),
+        "macro_rules! start {\n    () => { tracing::info!(\"start\") };\n}\npub(crate) use start;\n",
+    )
+    .unwrap();
+    let report = ratio::analyze_paths(std::slice::from_ref(&dir), &Rules::default()).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(
+        (report.business, report.admin),
+        (1, 1),
+        "the wrapper in log.rs makes `log::start!()` in lib.rs a log line"
+    );
 }
 
 #[test]
