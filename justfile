@@ -113,6 +113,10 @@ w3c-test-service:
 w3c PATH:
     @{{run}} -p w3c-test-service --bin w3c-harness -- {{PATH}}
 
+# For maintainers: cargo-mutants on the reference solutions (`just mutants 3` for one lab), with a table per lab.
+mutants *LAB:
+    @{{workshop}} mutants {{LAB}}
+
 # For maintainers: check labs/checksums.txt, or rewrite it with `--update`.
 checksums *FLAGS:
     @{{workshop}} checksums {{FLAGS}}

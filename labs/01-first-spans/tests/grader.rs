@@ -24,8 +24,41 @@ const GOOD_CARD: &str = "4242424242424242";
 const OTHER_GOOD_CARD: &str = "4012888888881881";
 /// Ends in 0002: always declined.
 const DECLINED_CARD: &str = "4000000000000002";
-/// 2 × 45.00 + 1 × 120.00
-const EXPECTED_TOTAL_CENTS: u64 = 21_000;
+
+/// A valid order and what it should record. Checks place two, with
+/// different values, so that no constant passes for a field.
+struct GoodOrder {
+    id: u64,
+    customer: &'static str,
+    tickets: Vec<Ticket>,
+    card: &'static str,
+    total_cents: u64,
+}
+
+fn good_orders() -> [GoodOrder; 2] {
+    [
+        GoodOrder {
+            id: 42,
+            customer: "ada",
+            tickets: tickets(),
+            card: GOOD_CARD,
+            // 2 × 45.00 + 1 × 120.00
+            total_cents: 21_000,
+        },
+        GoodOrder {
+            id: 7_319,
+            customer: "grace",
+            // Exactly the most seats an order may hold: 10 × 45.00.
+            tickets: vec![Ticket {
+                talk: "Tracing in Rust".to_owned(),
+                unit_price_cents: 4_500,
+                quantity: lab01::MAX_SEATS_PER_ORDER,
+            }],
+            card: OTHER_GOOD_CARD,
+            total_cents: 45_000,
+        },
+    ]
+}
 
 fn order(card: &str, tickets: Vec<Ticket>) -> Order {
     Order {
@@ -49,6 +82,26 @@ fn tickets() -> Vec<Ticket> {
             quantity: 1,
         },
     ]
+}
+
+/// Places `good` and returns what was recorded, checking first that the
+/// order still succeeds (instrumentation must not change what code does).
+fn place_good(good: &GoodOrder) -> Captured {
+    let order = Order {
+        id: good.id,
+        customer: good.customer.to_owned(),
+        tickets: good.tickets.clone(),
+        card: CardNumber::new(good.card),
+    };
+    let (result, captured) = capture(|| place_order(&order));
+    assert_eq!(
+        result.as_ref().map(|r| r.total_cents),
+        Ok(good.total_cents),
+        "Placing the valid order {} now gives {result:?}. Instrumentation must not change \
+         what the code does: undo the change to the logic.",
+        good.id
+    );
+    captured
 }
 
 fn place_good_order() -> (Result<Receipt, OrderError>, Captured) {
@@ -98,25 +151,31 @@ fn place_order_has_a_span() {
 }
 
 fn span_records_order_id() {
-    let (_, captured) = place_good_order();
-    let span = place_order_span(&captured);
-    let order_id = span.field("order_id").and_then(|v| v.as_u64());
-    assert_eq!(
-        order_id,
-        Some(42),
-        "The `place_order` span should have a field `order_id` = 42, as a number, \
-         so that one order can be searched for. Add it with \
-         `#[instrument(fields(order_id = order.id))]` (README step 1).\n\
-         What your code recorded:\n{}",
-        captured.describe()
-    );
-    assert!(
-        span.field("customer").is_some_and(|v| v.is_text("ada")),
-        "The `place_order` span should have a field `customer` = ada. Add \
-         `customer = %order.customer` to its `fields(...)` (README step 1).\n\
-         What your code recorded:\n{}",
-        captured.describe()
-    );
+    for good in good_orders() {
+        let captured = place_good(&good);
+        let span = place_order_span(&captured);
+        let order_id = span.field("order_id").and_then(|v| v.as_u64());
+        assert_eq!(
+            order_id,
+            Some(good.id),
+            "The `place_order` span of order {} should have a field `order_id` = {}, as a \
+             number, so that one order can be searched for. Add it with \
+             `#[instrument(fields(order_id = order.id))]` (README step 1).\n\
+             What your code recorded:\n{}",
+            good.id,
+            good.id,
+            captured.describe()
+        );
+        assert!(
+            span.field("customer")
+                .is_some_and(|v| v.is_text(good.customer)),
+            "The `place_order` span should have a field `customer` = {}. Add \
+             `customer = %order.customer` to its `fields(...)` (README step 1).\n\
+             What your code recorded:\n{}",
+            good.customer,
+            captured.describe()
+        );
+    }
 }
 
 fn each_step_is_a_child_span() {
@@ -144,106 +203,141 @@ fn each_step_is_a_child_span() {
 }
 
 fn price_span_records_total() {
-    let (_, captured) = place_good_order();
-    let span = captured.span("price").unwrap_or_else(|| {
-        panic!(
-            "No span named `price` was recorded: add `#[instrument]` to `price` \
-             first (README step 2)."
-        )
-    });
-    assert_eq!(
-        span.field("total_cents").and_then(|v| v.as_u64()),
-        Some(EXPECTED_TOTAL_CENTS),
-        "The `price` span should carry `total_cents` = {EXPECTED_TOTAL_CENTS}. The \
-         total is only known at the end, so declare the field empty \
-         (`fields(total_cents = field::Empty)`) and fill it in with \
-         `Span::current().record(\"total_cents\", total)` (README step 2).\n\
-         What your code recorded:\n{}",
-        captured.describe()
-    );
+    for good in good_orders() {
+        let captured = place_good(&good);
+        let span = captured.span("price").unwrap_or_else(|| {
+            panic!(
+                "No span named `price` was recorded: add `#[instrument]` to `price` \
+                 first (README step 2)."
+            )
+        });
+        assert_eq!(
+            span.field("total_cents").and_then(|v| v.as_u64()),
+            Some(good.total_cents),
+            "The `price` span of order {} should carry `total_cents` = {}. The total is \
+             only known at the end, so declare the field empty \
+             (`fields(total_cents = field::Empty)`) and fill it in with \
+             `Span::current().record(\"total_cents\", total)` (README step 2).\n\
+             What your code recorded:\n{}",
+            good.id,
+            good.total_cents,
+            captured.describe()
+        );
+    }
 }
 
 fn success_emits_info_event() {
-    let (_, captured) = place_good_order();
-    let parent = place_order_span(&captured);
-    let placed: Vec<_> = captured
-        .events_at(Level::INFO)
-        .into_iter()
-        .filter(|e| {
-            e.message
-                .as_deref()
-                .is_some_and(|m| m.contains("order placed"))
-        })
-        .collect();
-    assert_eq!(
-        placed.len(),
-        1,
-        "Placing an order should emit exactly one INFO event with the message \
-         \"order placed\"; found {}. Add `info!(total_cents, \"order placed\")` \
-         at the end of `place_order` (README step 3).\n\
-         What your code recorded:\n{}",
-        placed.len(),
-        captured.describe()
-    );
-    let event = &placed[0];
-    assert!(
-        captured.is_within(event, &parent),
-        "The \"order placed\" event should happen inside the `place_order` span, \
-         so that it carries the order's id. Emit it from inside `place_order`."
-    );
-    assert_eq!(
-        event.field("total_cents").and_then(|v| v.as_u64()),
-        Some(EXPECTED_TOTAL_CENTS),
-        "The \"order placed\" event should have a field `total_cents` = \
-         {EXPECTED_TOTAL_CENTS} (README step 3).\n\
-         What your code recorded:\n{}",
-        captured.describe()
-    );
+    for good in good_orders() {
+        let captured = place_good(&good);
+        let parent = place_order_span(&captured);
+        let placed: Vec<_> = captured
+            .events_at(Level::INFO)
+            .into_iter()
+            .filter(|e| {
+                e.message
+                    .as_deref()
+                    .is_some_and(|m| m.contains("order placed"))
+            })
+            .collect();
+        assert_eq!(
+            placed.len(),
+            1,
+            "Placing an order should emit exactly one INFO event with the message \
+             \"order placed\"; found {}. Add `info!(total_cents, \"order placed\")` \
+             at the end of `place_order` (README step 3).\n\
+             What your code recorded:\n{}",
+            placed.len(),
+            captured.describe()
+        );
+        let event = &placed[0];
+        assert!(
+            captured.is_within(event, &parent),
+            "The \"order placed\" event should happen inside the `place_order` span, \
+             so that it carries the order's id. Emit it from inside `place_order`."
+        );
+        assert_eq!(
+            event.field("total_cents").and_then(|v| v.as_u64()),
+            Some(good.total_cents),
+            "The \"order placed\" event of order {} should have a field `total_cents` = \
+             {} (README step 3).\n\
+             What your code recorded:\n{}",
+            good.id,
+            good.total_cents,
+            captured.describe()
+        );
+    }
 }
 
 fn rejection_emits_warn_event() {
-    let (result, captured) = place_empty_order();
-    assert_eq!(
-        result,
-        Err(OrderError::NoTickets),
-        "An order without tickets must still be rejected with `NoTickets`."
-    );
-    let parent = place_order_span(&captured);
-    let warnings = captured.events_at(Level::WARN);
-    let Some(warning) = warnings.first() else {
-        panic!(
-            "A rejected order should emit a WARN event: it is the customer's \
-             mistake, worth seeing but not worth paging anyone. When `validate` \
-             fails, `warn!(%reason, \"order rejected\")` before returning the \
-             error (README step 4).\n\
-             What your code recorded:\n{}",
+    // Two ways to be rejected, each with its own reason.
+    let too_many = vec![Ticket {
+        talk: "Tracing in Rust".to_owned(),
+        unit_price_cents: 4_500,
+        quantity: lab01::MAX_SEATS_PER_ORDER + 1,
+    }];
+    // The reasons spelled out, not asked of the error's `Display`: what the
+    // event says is what is checked.
+    let rejections = [
+        (
+            Vec::new(),
+            OrderError::NoTickets,
+            "the order has no tickets",
+        ),
+        (
+            too_many,
+            OrderError::TooManySeats {
+                requested: lab01::MAX_SEATS_PER_ORDER + 1,
+            },
+            "11 seats requested, at most 10 allowed",
+        ),
+    ];
+    for (tickets, expected, reason) in rejections {
+        let (result, captured) = capture(|| place_order(&order(GOOD_CARD, tickets)));
+        assert_eq!(
+            result.as_ref().err(),
+            Some(&expected),
+            "An order that `validate` refuses must still be rejected, with `{expected:?}`; \
+             placing it gave {result:?}. Instrumentation must not change what the code does."
+        );
+        let parent = place_order_span(&captured);
+        let warnings = captured.events_at(Level::WARN);
+        let Some(warning) = warnings.first() else {
+            panic!(
+                "A rejected order should emit a WARN event: it is the customer's \
+                 mistake, worth seeing but not worth paging anyone. When `validate` \
+                 fails, `warn!(%reason, \"order rejected\")` before returning the \
+                 error (README step 4).\n\
+                 What your code recorded:\n{}",
+                captured.describe()
+            )
+        };
+        // `#[instrument(err(level = "warn"))]` on `validate` says why too: its
+        // event records the error in a field named `error`.
+        let why = warning.field("reason").or_else(|| warning.field("error"));
+        assert!(
+            why.is_some_and(|v| v.is_text(reason)),
+            "The WARN event should say why the order was rejected, \"{reason}\", in a \
+             `reason` field (`warn!(%reason, \"order rejected\")`), or in the `error` \
+             field that `#[instrument(err(level = \"warn\"))]` records (README step 4). \
+             It says {why:?}:\n{}",
             captured.describe()
-        )
-    };
-    // `#[instrument(err(level = "warn"))]` on `validate` says why too: its
-    // event records the error in a field named `error`.
-    assert!(
-        warning.field("reason").is_some() || warning.field("error").is_some(),
-        "The WARN event should say why the order was rejected, in a `reason` field \
-         (`warn!(%reason, \"order rejected\")`), or in the `error` field that \
-         `#[instrument(err(level = \"warn\"))]` records (README step 4). It has neither:\n{}",
-        captured.describe()
-    );
-    assert!(
-        captured.is_within(warning, &parent),
-        "The WARN event should happen inside the `place_order` span, so that it \
-         carries the order's id."
-    );
-    let errors = captured.events_at(Level::ERROR);
-    assert!(
-        errors.is_empty(),
-        "A rejected order is not an error of ours, yet {} ERROR event(s) were \
-         emitted. Did you put `err` on the `place_order` span? Keep `err` for \
-         `charge` (README step 4).\n\
-         What your code recorded:\n{}",
-        errors.len(),
-        captured.describe()
-    );
+        );
+        assert!(
+            captured.is_within(warning, &parent),
+            "The WARN event should happen inside the `place_order` span, so that it \
+             carries the order's id."
+        );
+        let errors = captured.events_at(Level::ERROR);
+        assert!(
+            errors.is_empty(),
+            "A rejected order is not an error of ours, yet {} ERROR event(s) were \
+             emitted. Did you put `err` on the `place_order` span? Keep `err` for \
+             `charge` (README step 4).\n\
+             What your code recorded:\n{}",
+            errors.len(),
+            captured.describe()
+        );
+    }
 }
 
 fn declined_charge_emits_error_event() {

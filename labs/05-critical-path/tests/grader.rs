@@ -5,6 +5,9 @@
 //! reads the trace: which spans overlap, and what the critical path is.
 //! Everything is judged from span timestamps, not from a stopwatch.
 
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
 use collector::critical_path::{Section, critical_path};
 use collector::jaeger::{self, Trace};
 use grader_kit::services::{Service, Spans, overlap, to_collector};
@@ -20,6 +23,7 @@ grader_kit::checks![
     critical_path_holds_one_lookup,
     checkout_takes_about_the_slowest_lookup,
     a_failing_lookup_gives_the_right_error,
+    a_failing_lookup_fails_fast,
     every_lookup_is_made_once,
 ];
 
@@ -27,9 +31,18 @@ const LOOKUPS: [&str; 3] = ["stock", "prices", "loyalty"];
 
 /// One order through the four services; the answer and every span.
 fn place_order(loyalty_failing: bool) -> (u16, Value, Spans) {
-    let stock = Service::spawn("stock", lookups::stock_app());
-    let prices = Service::spawn("prices", lookups::prices_app());
-    let loyalty = Service::spawn("loyalty", lookups::loyalty_app(loyalty_failing));
+    place_order_with(
+        lookups::stock_app(),
+        lookups::prices_app(),
+        lookups::loyalty_app(loyalty_failing),
+    )
+}
+
+/// One order through the checkout and these three lookup services.
+fn place_order_with(stock: Router, prices: Router, loyalty: Router) -> (u16, Value, Spans) {
+    let stock = Service::spawn("stock", stock);
+    let prices = Service::spawn("prices", prices);
+    let loyalty = Service::spawn("loyalty", loyalty);
     let peers = Peers {
         stock: Peer::new("stock", stock.url()),
         prices: Peer::new("prices", prices.url()),
@@ -190,6 +203,51 @@ fn a_failing_lookup_gives_the_right_error() {
         "When the loyalty service fails, the checkout answers 502 naming it, as before: \
          keep the `?` on the joined result so that the first error is returned. It answered \
          {status}: {body}"
+    );
+}
+
+/// How long the slow lookup takes in `a_failing_lookup_fails_fast`: far
+/// longer than anything else in the order, so that waiting for it shows.
+const SLOW_LOOKUP_MS: u64 = 1_000;
+
+fn a_failing_lookup_fails_fast() {
+    // The stock service refuses at once; loyalty takes its time. Both are
+    // the grader's own, so the failing call is not the slowest one.
+    let refusing_stock = Router::new().route(
+        "/stock/{talk_id}",
+        get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "stock is down") }),
+    );
+    let slow_loyalty = Router::new().route(
+        "/loyalty/{customer}",
+        get(|| async {
+            tokio::time::sleep(std::time::Duration::from_millis(SLOW_LOOKUP_MS)).await;
+            axum::Json(json!({"customer": "ada", "discount_percent": 10}))
+        }),
+    );
+    let (status, body, spans) =
+        place_order_with(refusing_stock, lookups::prices_app(), slow_loyalty);
+    assert_eq!(
+        (status, body["peer"].as_str()),
+        (502, Some("stock")),
+        "When the stock service fails, the checkout answers 502 naming it: keep the `?` \
+         on the joined result. It answered {status}: {body}"
+    );
+    let root = spans
+        .of("checkout")
+        .iter()
+        .find(|s| s.span_kind == SpanKind::Server)
+        .expect("the checkout's server span");
+    let took_ms = root
+        .end_time
+        .duration_since(root.start_time)
+        .unwrap_or_default()
+        .as_millis();
+    assert!(
+        took_ms < u128::from(SLOW_LOOKUP_MS),
+        "The stock lookup failed at once, yet the checkout answered only after {took_ms} \
+         ms, when the slow loyalty lookup ({SLOW_LOOKUP_MS} ms) had finished: nobody reads \
+         that answer. Join the lookups so that the first error returns at once and the \
+         others are dropped: `tokio::try_join!`, not `tokio::join!` (README step 2)."
     );
 }
 

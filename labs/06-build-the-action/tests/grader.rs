@@ -54,12 +54,22 @@ fn outcome(end: &EventRecord) -> String {
         .unwrap_or_default()
 }
 
+/// The word an end record gives an outcome: part of the record's format,
+/// so the grader spells it out rather than ask your `Outcome::as_str`.
+fn word(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Success => "success",
+        Outcome::Failure => "failure",
+        Outcome::Exception => "exception",
+    }
+}
+
 fn check(end: &EventRecord, outcome_wanted: Outcome, level: Level, step: &str) {
     assert_eq!(
         outcome(end),
-        outcome_wanted.as_str(),
+        word(outcome_wanted),
         "The end record should say `outcome = {}` ({step}). It says {:?}.",
-        outcome_wanted.as_str(),
+        word(outcome_wanted),
         outcome(end)
     );
     assert_eq!(
@@ -67,7 +77,7 @@ fn check(end: &EventRecord, outcome_wanted: Outcome, level: Level, step: &str) {
         level,
         "A {} ends at {level} with the default levels; this one ended at {}. `Levels::level` \
          gives each outcome its level (README step 1).",
-        outcome_wanted.as_str(),
+        word(outcome_wanted),
         end.level
     );
 }

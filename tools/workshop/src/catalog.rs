@@ -104,6 +104,18 @@ pub struct Lab {
     pub meta: LabMeta,
 }
 
+/// A correct design other than the reference's, which the grader must
+/// accept as well (`just verify` proves it).
+#[derive(Clone, Debug)]
+pub struct Alternative {
+    /// The folder's name, e.g. `span-macros`.
+    pub name: String,
+    /// The cargo package, e.g. `lab01-alt-span-macros`.
+    pub package: String,
+    /// Relative to the workspace root.
+    pub dir: PathBuf,
+}
+
 /// The contents of a `lab.toml`: everything the CLI knows about a lab that
 /// is not code.
 #[derive(Clone, Debug, Deserialize)]
@@ -175,6 +187,35 @@ impl Lab {
     /// The cargo package of the reference solution, e.g. `lab01-solution`.
     pub fn solution_package(&self) -> String {
         format!("lab{:02}-solution", self.number)
+    }
+
+    /// Other correct designs, each graded by the lab's grader like the
+    /// reference: `solutions/NN-slug/alternatives/NAME`, a crate named
+    /// `labNN-alt-NAME`, whose library is also called `labNN`.
+    pub fn alternatives(&self, root: &Path) -> Result<Vec<Alternative>> {
+        let folder = root.join(&self.solution_dir).join("alternatives");
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            return Ok(Vec::new());
+        };
+        let mut alternatives = Vec::new();
+        for entry in entries {
+            let path = entry?.path();
+            if !path.join("Cargo.toml").is_file() {
+                continue;
+            }
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .context("an alternative's folder name is not UTF-8")?
+                .to_owned();
+            alternatives.push(Alternative {
+                package: format!("lab{:02}-alt-{name}", self.number),
+                dir: self.solution_dir.join("alternatives").join(&name),
+                name,
+            });
+        }
+        alternatives.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(alternatives)
     }
 
     pub fn max_points(&self) -> u32 {

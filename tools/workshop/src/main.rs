@@ -70,6 +70,8 @@ enum Cmd {
     Setup,
     /// For maintainers and CI: every starter fails, every solution passes.
     Verify,
+    /// For maintainers: cargo-mutants on the reference solutions (all, or one lab's), graded by the labs' graders.
+    Mutants { lab: Option<String> },
     /// For maintainers: check or update labs/checksums.txt.
     Checksums {
         /// Rewrite the manifest from the files as they are now.
@@ -112,6 +114,13 @@ fn run(cli: Cli) -> Result<bool> {
         Cmd::Solution { lab } => commands::solution::run(&ws, &ws.lab(&lab)?).map(|()| true),
         Cmd::Setup => commands::setup::run(&ws).map(|()| true),
         Cmd::Verify => commands::verify::run(&ws, verbose),
+        Cmd::Mutants { lab } => {
+            let labs = match lab {
+                Some(lab) => vec![ws.lab(&lab)?],
+                None => ws.labs()?,
+            };
+            commands::mutants::run(&ws, &labs)
+        }
         Cmd::Checksums { update } => checksums_command(&ws, update),
     }
 }

@@ -4,6 +4,7 @@ pub mod grade_all;
 pub mod hint;
 pub mod lab;
 pub mod list;
+pub mod mutants;
 pub mod reset;
 pub mod setup;
 pub mod solution;

@@ -3,7 +3,8 @@
 //! For every lab: the starter compiles and fails its grader, every check it
 //! passes is one declared to pass, the solution passes every check, the
 //! README and hints exist, the solution is graded by the lab's own grader
-//! file, and the checksums are current. Also: every dependency is pinned in
+//! file, every alternative design its README lists passes too, and the
+//! checksums are current. Also: every dependency is pinned in
 //! the workspace and unified by `workspace-hack`.
 
 use std::collections::BTreeSet;
@@ -40,9 +41,18 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
         );
     }
 
+    let mut alternatives = Vec::new();
+    for lab in &labs {
+        alternatives.push(lab.alternatives(&ws.root)?);
+    }
     let packages: Vec<String> = labs
         .iter()
-        .flat_map(|lab| [lab.package(), lab.solution_package()])
+        .zip(&alternatives)
+        .flat_map(|(lab, alternatives)| {
+            [lab.package(), lab.solution_package()]
+                .into_iter()
+                .chain(alternatives.iter().map(|a| a.package.clone()))
+        })
         .collect();
     let build = build::build_tests(
         ws,
@@ -57,7 +67,7 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
         verbose,
         ..Options::default()
     };
-    for lab in &labs {
+    for (lab, alternatives) in labs.iter().zip(&alternatives) {
         let starter = grade::grade_built(
             ws,
             lab,
@@ -141,13 +151,57 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
                 indent(&detail, "  ")
             ));
         }
+        // Every other correct design the lab's README lists passes too.
+        let readme =
+            std::fs::read_to_string(ws.root.join(&lab.dir).join("README.md")).unwrap_or_default();
+        for alternative in alternatives {
+            let graded = grade::grade_built(
+                ws,
+                lab,
+                &alternative.package,
+                &build,
+                &manifest,
+                &options,
+                Instant::now(),
+            );
+            if !graded.passed() {
+                let detail = graded.compile_error.clone().unwrap_or_else(|| {
+                    graded
+                        .checks
+                        .iter()
+                        .filter(|c| c.status != CheckStatus::Passed)
+                        .map(|c| {
+                            let message = c.message.as_deref().unwrap_or("");
+                            format!("{} ({})", c.name, message.lines().next().unwrap_or(""))
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                });
+                lab_problems.push(format!(
+                    "the alternative {} does not pass:\n{}",
+                    alternative.dir.display(),
+                    indent(&detail, "  ")
+                ));
+            }
+            let named = format!("alternatives/{}", alternative.name);
+            if !readme.contains(&named) {
+                lab_problems.push(format!(
+                    "its README does not list the alternative `{named}` that the grader accepts"
+                ));
+            }
+        }
         let (mark, style) = if lab_problems.is_empty() {
             ("✓", GREEN)
         } else {
             ("✗", RED)
         };
+        let others = match alternatives.len() {
+            0 => String::new(),
+            1 => ", and so does 1 alternative".to_owned(),
+            n => format!(", and so do {n} alternatives"),
+        };
         println!(
-            "{style}{mark}{style:#} {}: starter fails {}/{} checks, solution passes {}/{}",
+            "{style}{mark}{style:#} {}: starter fails {}/{} checks, solution passes {}/{}{others}",
             lab.heading(),
             starter.checks.len() - starter.checks_passed(),
             starter.checks.len(),

@@ -1,0 +1,138 @@
+//! Lab 01, first spans: another correct design, with span macros instead
+//! of `#[instrument]`. Each function opens its span with `info_span!` and
+//! enters it for its body; the declined card's one ERROR event is written
+//! by hand, inside the `charge` span. More lines than the attribute, the
+//! same telemetry: the grader accepts both.
+//!
+//! An order goes through three steps (validate, price, charge) and each is
+//! one traceable operation, so each gets exactly one span. Events mark what
+//! an on-call engineer wants to find later: an order placed, an order
+//! rejected, a card declined.
+
+use std::error::Error;
+use std::fmt;
+
+use tracing::{error, field, info, info_span, warn};
+
+/// No order may hold more seats than this, so one buyer cannot empty a room.
+pub const MAX_SEATS_PER_ORDER: u32 = 10;
+
+/// Some seats at one talk.
+#[derive(Clone, Debug)]
+pub struct Ticket {
+    pub talk: String,
+    pub unit_price_cents: u64,
+    pub quantity: u32,
+}
+
+/// A payment card number. It is a secret: it must never reach a log.
+#[derive(Clone, Debug)]
+pub struct CardNumber(String);
+
+impl CardNumber {
+    pub fn new(digits: impl Into<String>) -> Self {
+        Self(digits.into())
+    }
+
+    /// The last four digits, which receipts and logs may show.
+    pub fn last4(&self) -> &str {
+        let start = self.0.len().saturating_sub(4);
+        &self.0[start..]
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Order {
+    pub id: u64,
+    pub customer: String,
+    pub tickets: Vec<Ticket>,
+    pub card: CardNumber,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub order_id: u64,
+    pub total_cents: u64,
+    pub card_last4: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OrderError {
+    NoTickets,
+    TooManySeats { requested: u32 },
+    Declined,
+}
+
+impl fmt::Display for OrderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OrderError::NoTickets => f.write_str("the order has no tickets"),
+            OrderError::TooManySeats { requested } => write!(
+                f,
+                "{requested} seats requested, at most {MAX_SEATS_PER_ORDER} allowed"
+            ),
+            OrderError::Declined => f.write_str("the card was declined"),
+        }
+    }
+}
+
+impl Error for OrderError {}
+
+/// Places an order: validates it, prices it and charges the card.
+pub fn place_order(order: &Order) -> Result<Receipt, OrderError> {
+    // Only what is safe and useful to search by: never the card.
+    let _span =
+        info_span!("place_order", order_id = order.id, customer = %order.customer).entered();
+    if let Err(reason) = validate(order) {
+        // A rejected order is the customer's mistake, not a fault of ours:
+        // WARN, so that it is visible without paging anyone.
+        warn!(%reason, "order rejected");
+        return Err(reason);
+    }
+    let total_cents = price(&order.tickets);
+    charge(&order.card, total_cents)?;
+    info!(total_cents, "order placed");
+    Ok(Receipt {
+        order_id: order.id,
+        total_cents,
+        card_last4: order.card.last4().to_owned(),
+    })
+}
+
+fn validate(order: &Order) -> Result<(), OrderError> {
+    let _span = info_span!("validate").entered();
+    if order.tickets.is_empty() {
+        return Err(OrderError::NoTickets);
+    }
+    let requested = order.tickets.iter().map(|t| t.quantity).sum();
+    if requested > MAX_SEATS_PER_ORDER {
+        return Err(OrderError::TooManySeats { requested });
+    }
+    Ok(())
+}
+
+fn price(tickets: &[Ticket]) -> u64 {
+    // The total is not known when the span opens: declared `Empty`, recorded
+    // once computed.
+    let span = info_span!("price", total_cents = field::Empty);
+    let _entered = span.enter();
+    let total_cents = tickets
+        .iter()
+        .map(|t| t.unit_price_cents * u64::from(t.quantity))
+        .sum();
+    span.record("total_cents", total_cents);
+    total_cents
+}
+
+fn charge(card: &CardNumber, amount_cents: u64) -> Result<(), OrderError> {
+    let _span = info_span!("charge", card_last4 = card.last4(), amount_cents).entered();
+    // Like a real payment gateway's test cards: one ending in 0002 is always
+    // declined, so the decline path can be exercised on purpose.
+    if card.last4() == "0002" {
+        let err = OrderError::Declined;
+        // Reported once, here, where it happened; `?` carries it up silently.
+        error!(error = %err, "charge failed");
+        return Err(err);
+    }
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! The checkout service: `POST /checkout` with `{talk_id, quantity, customer}`.
+//! The reference solution: the lookups run concurrently.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use shop::{ApiError, ApiJson, Peer};
+
+use crate::lookups::{Loyalty, Price, Stock};
+
+/// The services a checkout asks.
+pub struct Peers {
+    pub stock: Peer,
+    pub prices: Peer,
+    pub loyalty: Peer,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Order {
+    pub talk_id: u32,
+    pub quantity: u32,
+    pub customer: String,
+}
+
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub talk_id: u32,
+    pub quantity: u32,
+    pub total_cents: u64,
+}
+
+/// What the three lookups found.
+pub struct LookedUp {
+    pub stock: Stock,
+    pub price: Price,
+    pub loyalty: Loyalty,
+}
+
+pub fn app(peers: Peers) -> Router {
+    let routes = Router::new()
+        .route("/checkout", post(checkout))
+        .with_state(Arc::new(peers));
+    shop::server::with_defaults("checkout", routes)
+}
+
+#[tracing::instrument(skip_all, fields(talk_id = order.talk_id, customer = %order.customer))]
+async fn checkout(
+    State(peers): State<Arc<Peers>>,
+    ApiJson(order): ApiJson<Order>,
+) -> Result<Json<Receipt>, ApiError> {
+    let found = look_up(&peers, &order).await?;
+    if found.stock.available < order.quantity {
+        return Err(ApiError::conflict(format!(
+            "only {} seats left",
+            found.stock.available
+        )));
+    }
+    let full_price = found.price.price_cents * u64::from(order.quantity);
+    Ok(Json(Receipt {
+        talk_id: order.talk_id,
+        quantity: order.quantity,
+        total_cents: full_price - full_price * found.loyalty.discount_percent / 100,
+    }))
+}
+
+/// The three lookups an order needs. None of them needs another's answer,
+/// so all three run at once: the checkout waits as long as the slowest, not
+/// as long as all three together. `try_join!` also returns at the first
+/// error, without waiting for the others.
+#[tracing::instrument(skip_all)]
+pub async fn look_up(peers: &Peers, order: &Order) -> Result<LookedUp, ApiError> {
+    let (stock_path, price_path) = (
+        format!("/stock/{}", order.talk_id),
+        format!("/price/{}", order.talk_id),
+    );
+    let loyalty_path = format!("/loyalty/{}", order.customer);
+    // `try_join3` polls the three futures at once, on this task, and
+    // returns at the first error, as `tokio::try_join!` does.
+    let (stock, price, loyalty) = futures_util::future::try_join3(
+        peers.stock.get(&stock_path),
+        peers.prices.get(&price_path),
+        peers.loyalty.get(&loyalty_path),
+    )
+    .await?;
+    Ok(LookedUp {
+        stock,
+        price,
+        loyalty,
+    })
+}
