@@ -59,8 +59,14 @@ fn strip_colours(line: &str) -> String {
     out
 }
 
-/// What the scenario wrote to each output, with `filter`.
+/// What the scenario wrote to each output, with `filter`, as lines.
 fn run(filter: &str) -> (Vec<String>, Vec<String>) {
+    let (console, json) = run_outputs(filter);
+    (console.lines(), json.lines())
+}
+
+/// What the scenario wrote to each output, with `filter`, as written.
+fn run_outputs(filter: &str) -> (Output, Output) {
     let (console, json) = (Output::default(), Output::default());
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(InMemorySpanExporter::default())
@@ -71,7 +77,7 @@ fn run(filter: &str) -> (Vec<String>, Vec<String>) {
         scenario::start_up();
         scenario::handle_request(7);
     });
-    (console.lines(), json.lines())
+    (console, json)
 }
 
 /// The JSON lines, parsed, or a failure that says what went wrong.
@@ -251,5 +257,17 @@ fn each_event_once_per_output() {
     assert!(
         serde_json::from_str::<Value>(accepted).is_err() && accepted.contains("INFO"),
         "Console lines are for people: plain text with the level, not JSON: {accepted}"
+    );
+    // The console output may be a file or a pipe: colour codes there are noise.
+    let (console, _) = run_outputs(DEFAULT_FILTER);
+    let written = console.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert!(
+        !written.contains(&0x1b),
+        "The console output holds terminal colour codes (ESC sequences), which a file or a \
+         pipe shows as noise: {:?}. Turn colours off on the console layer (README step 3).",
+        String::from_utf8_lossy(&written)
+            .lines()
+            .next()
+            .unwrap_or_default()
     );
 }

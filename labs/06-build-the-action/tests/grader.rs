@@ -108,6 +108,17 @@ fn success_ends_at_debug() {
             .is_some_and(|d| d.to_string().contains("talk_id=3")),
         "The end record carries the action's data (`talk_id=3`): {end:?}"
     );
+
+    // An action that is begun and dropped, never finished, ended too: as a
+    // success, since nothing said otherwise.
+    let ((), captured) = capture(|| drop(lab06::begin("audit", Levels::default())));
+    let end = only_end(&captured);
+    check(
+        &end,
+        Outcome::Success,
+        Level::DEBUG,
+        "an action dropped without `finish` still ends, as a success: README step 4",
+    );
 }
 
 fn handled_failure_ends_at_info_with_reason() {
@@ -196,20 +207,39 @@ fn panic_is_an_exception() {
     );
 }
 
+/// What an action does, in a check that runs several.
+type ActionBody = fn(&lab06::Action) -> Result<(), SoldOut>;
+
 fn levels_are_configurable() {
-    let loud = Levels {
+    // An unusual choice for each outcome, so that each must be read from
+    // the `Levels` given, not from a default.
+    let levels = Levels {
         success: Level::WARN,
-        failure: Level::WARN,
-        exception: Level::ERROR,
+        failure: Level::ERROR,
+        exception: Level::INFO,
     };
-    let (_, captured) = capture(|| run("reserve", loud, |_| Ok::<_, SoldOut>(())));
-    let end = only_end(&captured);
-    assert_eq!(
-        end.level,
-        Level::WARN,
-        "With `Levels {{ success: WARN, .. }}`, a success ends at WARN: `Levels::level` reads the \
-         levels it is given, not fixed ones (README step 1)."
-    );
+    let cases: [(Outcome, Level, ActionBody); 3] = [
+        (Outcome::Success, Level::WARN, |_| Ok(())),
+        (Outcome::Failure, Level::ERROR, |act| {
+            act.fail("sold out");
+            Err(SoldOut)
+        }),
+        (Outcome::Exception, Level::INFO, |_| Err(SoldOut)),
+    ];
+    for (ending, wanted, body) in cases {
+        let (_, captured) = capture(|| run("reserve", levels, body));
+        let end = only_end(&captured);
+        assert_eq!(
+            (outcome(&end), end.level),
+            (word(ending).to_owned(), wanted),
+            "With `Levels {{ success: WARN, failure: ERROR, exception: INFO }}`, an action \
+             whose outcome is {} ends at {wanted}; this one ended at {} (outcome {:?}). `Levels::level` reads the level of \
+             each outcome from the levels it is given, not fixed ones (README step 1).",
+            word(ending),
+            end.level,
+            outcome(&end)
+        );
+    }
 }
 
 fn nested_actions_nest() {

@@ -115,6 +115,29 @@ fn quantiles_within_the_error_bound() {
              `max()` (README step 3)."
         );
     }
+
+    // Skewed, as latencies are: 900 fast calls and 100 slow ones. Here a
+    // mean (5,090 µs) is nothing like the median (100 µs).
+    let handle = with_stats(|clock| {
+        for i in 0..1_000u64 {
+            let micros = if i % 10 == 3 { 50_000 } else { 100 };
+            timed(clock, "charge", micros);
+        }
+    });
+    let charge = summary(&handle, "charge");
+    for (name, measured, exact) in [
+        ("p50", charge.p50_us, 100),
+        ("p90", charge.p90_us, 100),
+        ("p99", charge.p99_us, 50_000),
+        ("max", charge.max_us, 50_000),
+    ] {
+        assert!(
+            close_to(measured, exact),
+            "For 900 calls of 100 µs and 100 of 50,000 µs, {name} is {exact} µs; the summary \
+             says {measured}. A quantile is the value below which that share of the calls \
+             fall, not an average: `value_at_quantile` (README step 3)."
+        );
+    }
 }
 
 fn actions_are_kept_apart() {

@@ -186,4 +186,16 @@ fn facts_are_kept() {
          whose outcome says so.\nWhat was recorded:\n{}",
         declined.describe()
     );
+    // Once: an error logged at every level it passes through says the same
+    // thing several times. (An action per step ends each step that failed
+    // as an exception: that is each step's outcome, not a log line.)
+    let reports = declined.events_at(Level::ERROR).len();
+    assert!(
+        reports <= 1,
+        "The declined card was logged as an ERROR {reports} times: once is enough, where it \
+         happened. Put `err` on the instrument of the step that fails, `charge`, and let `?` \
+         carry the error up silently (README step 3).\n\
+         What was recorded:\n{}",
+        declined.describe()
+    );
 }
