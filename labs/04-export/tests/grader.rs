@@ -25,6 +25,8 @@ grader_kit::checks![
 ];
 
 const SERVICE: &str = "quotes";
+/// A second name, so that only the `service` argument passes for it.
+const OTHER_SERVICE: &str = "tickets";
 const REQUESTS: usize = 100;
 
 struct Received {
@@ -41,7 +43,7 @@ struct Received {
 
 /// The collector, the service with your telemetry, a burst of requests,
 /// a shutdown, and what arrived.
-fn run_burst() -> Received {
+fn run_burst(service: &'static str) -> Received {
     let store = Arc::new(Store::in_memory(100_000));
     let exports = Arc::new(AtomicUsize::new(0));
     let counter = exports.clone();
@@ -58,7 +60,7 @@ fn run_burst() -> Received {
 
     let outcome = std::thread::spawn({
         let (endpoint, store) = (collector.url(), store.clone());
-        move || serve_burst(&endpoint, &store)
+        move || serve_burst(service, &endpoint, &store)
     })
     .join()
     .expect("the service thread finishes");
@@ -82,9 +84,9 @@ fn run_burst() -> Received {
 /// what the collector holds right after `shutdown` returned (and before the
 /// subscriber is dropped, which would flush too, but too late for a service
 /// that is exiting).
-fn serve_burst(endpoint: &str, store: &Store) -> Result<Vec<Span>, String> {
+fn serve_burst(service: &str, endpoint: &str, store: &Store) -> Result<Vec<Span>, String> {
     let (subscriber, telemetry) =
-        telemetry(SERVICE, endpoint).map_err(|err| format!("`telemetry` failed: {err}"))?;
+        telemetry(service, endpoint).map_err(|err| format!("`telemetry` failed: {err}"))?;
     let _default = tracing::subscriber::set_default(subscriber);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -144,7 +146,13 @@ fn not_flushed(late: usize) -> String {
 }
 
 fn received() -> Received {
-    let received = run_burst();
+    received_from(SERVICE)
+}
+
+/// What the collector received from the service named `service`, or a
+/// failure that says why nothing arrived.
+fn received_from(service: &'static str) -> Received {
+    let received = run_burst(service);
     if let Some(error) = &received.error {
         panic!("{error}");
     }
@@ -175,16 +183,18 @@ fn spans_reach_the_collector() {
 }
 
 fn service_name_is_set() {
-    let received = received();
-    let services: std::collections::BTreeSet<&str> =
-        received.spans.iter().map(|s| s.service.as_str()).collect();
-    assert_eq!(
-        services.into_iter().collect::<Vec<_>>(),
-        [SERVICE],
-        "Every span should say it comes from the service {SERVICE:?}: build the resource \
-         with `.with_service_name(service)` (README step 3), and give it to the provider \
-         (`.with_resource(...)`, step 2)."
-    );
+    for service in [SERVICE, OTHER_SERVICE] {
+        let received = received_from(service);
+        let services: std::collections::BTreeSet<&str> =
+            received.spans.iter().map(|s| s.service.as_str()).collect();
+        assert_eq!(
+            services.into_iter().collect::<Vec<_>>(),
+            [service],
+            "Every span should say it comes from the service {service:?}, the name \
+             `telemetry` was given: build the resource with `.with_service_name(service)` \
+             (README step 3), and give it to the provider (`.with_resource(...)`, step 2)."
+        );
+    }
 }
 
 fn resource_attributes_are_set() {
