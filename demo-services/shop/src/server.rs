@@ -28,7 +28,7 @@ pub fn with_defaults(service: &'static str, routes: Router) -> Router {
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(telemetry::http::trace_requests));
+        .layer(telemetry::http::trace_layer());
     Router::new()
         .route(
             "/health",

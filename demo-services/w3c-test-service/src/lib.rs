@@ -5,7 +5,7 @@
 //! (sometimes malformed, sometimes with `tracestate`). For each element we
 //! POST `arguments` to `url`, carrying our context onwards; the harness
 //! checks what arrives. The server span and the propagation are exactly the
-//! shop's: `telemetry::http::trace_requests` and `telemetry::propagation`.
+//! shop's: `telemetry::http::trace_layer` and `telemetry::propagation`.
 //!
 //! Run the harness against it:
 //!

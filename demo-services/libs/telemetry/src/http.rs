@@ -1,58 +1,134 @@
-//! A server span for every HTTP request, continuing the caller's trace.
+//! A server span for every HTTP request, from tower-http's `TraceLayer`,
+//! configured here once for every service:
 //!
 //! ```no_run
 //! # let router: axum::Router = axum::Router::new();
-//! let app = router.layer(axum::middleware::from_fn(telemetry::http::trace_requests));
+//! let app = router.layer(telemetry::http::trace_layer());
 //! ```
+//!
+//! The framework opens and closes the span around each request; this module
+//! only says what the span is: named `METHOD /route` after the route
+//! template (not the raw path, so that `/talks/1` and `/talks/2` are one
+//! operation), kind server, a child of the caller's span when the request
+//! carries a `traceparent`, with OpenTelemetry's HTTP semantic-convention
+//! attributes.
 
-use std::time::Instant;
+use std::str::FromStr;
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request};
-use axum::middleware::Next;
-use axum::response::Response;
-use tracing::{Instrument, field, info_span};
+use axum::extract::MatchedPath;
+use http::uri::Authority;
+use http::{Request, Response};
+use tower_http::classify::{ServerErrorsAsFailures, ServerErrorsFailureClass, SharedClassifier};
+use tower_http::trace::{MakeSpan, OnFailure, OnResponse, TraceLayer};
+use tracing::{Span, field, info_span};
 
 use crate::propagation;
 
-/// Axum middleware: one `server` span per request, named `METHOD /route`
-/// after the route template (not the raw path, so that `/talks/1` and
-/// `/talks/2` are one operation), child of the caller's span when the
-/// request carries a `traceparent`.
-pub async fn trace_requests(request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned());
-    // ANCHOR: server_span
-    let span = info_span!(
-        "http.server",
-        otel.name = %format!("{method} {}", route.as_deref().unwrap_or("(unmatched)")),
-        otel.kind = "server",
-        http.request.method = %method,
-        http.route = route,
-        url.path = %request.uri().path(),
-        http.response.status_code = field::Empty,
-        otel.status_code = field::Empty,
-    );
-    propagation::continue_from(&span, request.headers());
-    // ANCHOR_END: server_span
+/// The layer [`trace_layer`] returns.
+pub type ServerTraceLayer = TraceLayer<
+    SharedClassifier<ServerErrorsAsFailures>,
+    ServerSpan,
+    (),
+    RecordResponse,
+    (),
+    (),
+    RecordFailure,
+>;
 
-    let started = Instant::now();
-    let response = next.run(request).instrument(span.clone()).await;
-    let status = response.status();
-    span.record("http.response.status_code", status.as_u16());
-    if status.is_server_error() {
-        // Only 5xx marks the span failed: a 4xx is the client's mistake,
-        // answered correctly (OpenTelemetry's HTTP conventions agree).
-        span.record("otel.status_code", "ERROR");
-    }
-    span.in_scope(|| {
-        tracing::info!(
-            status = status.as_u16(),
-            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
-            "response"
+/// The server spans of every service: `router.layer(trace_layer())`.
+pub fn trace_layer() -> ServerTraceLayer {
+    TraceLayer::new_for_http()
+        .make_span_with(ServerSpan)
+        .on_request(())
+        .on_response(RecordResponse)
+        .on_body_chunk(())
+        .on_eos(())
+        .on_failure(RecordFailure)
+}
+
+/// Makes a request's server span, continuing the caller's trace.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ServerSpan;
+
+impl<B> MakeSpan<B> for ServerSpan {
+    fn make_span(&mut self, request: &Request<B>) -> Span {
+        let method = request.method();
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str);
+        let (address, port) = server_address(request);
+        // ANCHOR: server_span
+        let span = info_span!(
+            "http.server",
+            otel.name = %route.map_or_else(|| method.to_string(), |r| format!("{method} {r}")),
+            otel.kind = "server",
+            http.request.method = %method,
+            http.route = route,
+            url.path = request.uri().path(),
+            server.address = address,
+            server.port = port,
+            http.response.status_code = field::Empty,
+            error.type = field::Empty,
+            otel.status_code = field::Empty,
         );
+        propagation::continue_from(&span, request.headers());
+        // ANCHOR_END: server_span
+        span
+    }
+}
+
+/// The host and port the client addressed, from the request's authority
+/// or its `Host` header, as OpenTelemetry's `server.address` and
+/// `server.port` want them.
+fn server_address<B>(request: &Request<B>) -> (Option<String>, Option<u16>) {
+    let authority = request.uri().authority().cloned().or_else(|| {
+        let host = request.headers().get(http::header::HOST)?.to_str().ok()?;
+        Authority::from_str(host).ok()
     });
-    response
+    match authority {
+        Some(authority) => (Some(authority.host().to_owned()), authority.port_u16()),
+        None => (None, None),
+    }
+}
+
+/// Records the response's status on the span; a 5xx marks it failed.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RecordResponse;
+
+impl<B> OnResponse<B> for RecordResponse {
+    fn on_response(self, response: &Response<B>, latency: Duration, span: &Span) {
+        let status = response.status();
+        span.record("http.response.status_code", status.as_u16());
+        if status.is_server_error() {
+            // Only 5xx marks the span failed: a 4xx is the client's mistake,
+            // answered correctly (OpenTelemetry's HTTP conventions agree).
+            span.record("error.type", status.as_str());
+            span.record("otel.status_code", "ERROR");
+        }
+        // One line per request for the logs, in the request's span.
+        span.in_scope(|| {
+            tracing::info!(
+                status = status.as_u16(),
+                elapsed_ms = latency.as_secs_f64() * 1e3,
+                "response"
+            );
+        });
+    }
+}
+
+/// Marks the span failed when the service answered with no response at all
+/// (a 5xx response is already recorded by [`RecordResponse`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RecordFailure;
+
+impl OnFailure<ServerErrorsFailureClass> for RecordFailure {
+    fn on_failure(&mut self, failure: ServerErrorsFailureClass, _latency: Duration, span: &Span) {
+        if let ServerErrorsFailureClass::Error(_) = failure {
+            // The conventions' value for an error with no better name.
+            span.record("error.type", "_OTHER");
+            span.record("otel.status_code", "ERROR");
+        }
+    }
 }

@@ -25,7 +25,8 @@
 //! | `OTEL_SERVICE_NAME` | overrides the name given in code | |
 //!
 //! Context crosses services as W3C Trace Context (`traceparent`): the
-//! [`http::trace_requests`] middleware continues an incoming trace, and
+//! server spans of [`http::trace_layer`] (tower-http's `TraceLayer`)
+//! continue an incoming trace, and
 //! [`propagation::inject`] carries the current one into an outgoing request.
 
 pub mod http;
