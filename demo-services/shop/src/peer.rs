@@ -12,9 +12,10 @@
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
+use reqwest_middleware::ClientWithMiddleware;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tracing::{Instrument, Span, field, info_span};
+use telemetry::client::PeerName;
 
 use crate::error::{ApiError, ErrorBody};
 
@@ -26,7 +27,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct Peer {
     name: String,
     base_url: String,
-    client: reqwest::Client,
+    client: ClientWithMiddleware,
     timeout: Duration,
 }
 
@@ -44,8 +45,9 @@ impl Peer {
             name: name.into(),
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             // One client per peer: it keeps a pool of connections to that
-            // peer alive across requests.
-            client: reqwest::Client::new(),
+            // peer alive across requests. Its middleware gives every call its
+            // client span and carries the trace context.
+            client: telemetry::client::traced(reqwest::Client::new()),
             timeout,
         }
     }
@@ -78,53 +80,20 @@ impl Peer {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ApiError> {
-        let span = info_span!(
-            "http.client",
-            otel.name = %format!("{method} {}", self.name),
-            otel.kind = "client",
-            peer.service = %self.name,
-            http.request.method = %method,
-            url.full = %format!("{}{path}", self.base_url),
-            http.response.status_code = field::Empty,
-            otel.status_code = field::Empty,
-        );
-        let result = self.send(method, path, body).instrument(span.clone()).await;
-        if let Err(err) = &result
-            && err.status.is_server_error()
-        {
-            span.record("otel.status_code", "ERROR");
-        }
-        result
-    }
-
-    async fn send<B: Serialize, T: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&B>,
-    ) -> Result<T, ApiError> {
-        let mut builder = self
+        let mut request = self
             .client
             .request(method, format!("{}{path}", self.base_url))
+            .with_extension(PeerName(self.name.clone()))
             .timeout(self.timeout);
         if let Some(body) = body {
-            builder = builder.json(body);
+            request = request.json(body);
         }
-        let mut request = builder.build().map_err(|err| self.unavailable(&err))?;
-        // The downstream server span becomes a child of this client span.
-        telemetry::propagation::inject(&Span::current(), request.headers_mut());
-
-        let response = self
-            .client
-            .execute(request)
-            .await
-            .map_err(|err| self.unavailable(&err))?;
+        let response = request.send().await.map_err(|err| self.unavailable(&err))?;
         let status = response.status();
-        Span::current().record("http.response.status_code", status.as_u16());
         let bytes = response
             .bytes()
             .await
-            .map_err(|err| self.unavailable(&err))?;
+            .map_err(|err| self.unavailable(&err.into()))?;
         if status.is_success() {
             // "204 No Content" and other empty answers read as JSON `null`.
             let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
@@ -150,8 +119,9 @@ impl Peer {
         .with_peer(&self.name))
     }
 
-    fn unavailable(&self, err: &reqwest::Error) -> ApiError {
-        if err.is_timeout() {
+    fn unavailable(&self, err: &reqwest_middleware::Error) -> ApiError {
+        let timed_out = matches!(err, reqwest_middleware::Error::Reqwest(err) if err.is_timeout());
+        if timed_out {
             ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 format!(

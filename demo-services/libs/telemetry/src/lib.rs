@@ -26,9 +26,10 @@
 //!
 //! Context crosses services as W3C Trace Context (`traceparent`): the
 //! server spans of [`http::trace_layer`] (tower-http's `TraceLayer`)
-//! continue an incoming trace, and
-//! [`propagation::inject`] carries the current one into an outgoing request.
+//! continue an incoming trace, and the client spans of [`client::traced`]
+//! (a reqwest middleware) carry the current one into an outgoing request.
 
+pub mod client;
 pub mod http;
 pub mod layers;
 pub mod propagation;
