@@ -5,6 +5,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{Method, Uri};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -20,9 +21,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Adds what every service has around its own routes: a server span per
 /// request (continuing the caller's trace), the body limit, JSON answers for
-/// unknown routes and methods, `GET /health`, and `GET /stats` (the
-/// statistics of the service's actions). The last two are outside tracing,
-/// so that probes do not flood the trace store.
+/// unknown routes and methods, `GET /health`, `GET /stats` (the
+/// statistics of the service's actions) and `GET /metrics` (RED metrics
+/// with exemplars, as OpenMetrics text). The last three are outside
+/// tracing, so that probes and scrapes do not flood the trace store.
 pub fn with_defaults(service: &'static str, routes: Router) -> Router {
     let traced = routes
         .fallback(unknown_route)
@@ -37,6 +39,15 @@ pub fn with_defaults(service: &'static str, routes: Router) -> Router {
         .route(
             "/stats",
             get(|| async { Json(telemetry::stats().snapshot()) }),
+        )
+        .route(
+            "/metrics",
+            get(|| async {
+                (
+                    [(CONTENT_TYPE, telemetry::metrics::CONTENT_TYPE)],
+                    telemetry::metrics::encode(),
+                )
+            }),
         )
         .merge(traced)
 }

@@ -32,6 +32,7 @@
 pub mod client;
 pub mod http;
 pub mod layers;
+pub mod metrics;
 pub mod propagation;
 mod setup;
 mod trace_ids;

@@ -19,6 +19,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::layers;
+use crate::metrics::{MetricsLayer, MetricsSink};
 use crate::trace_ids::{TraceIdLayer, WithTraceIds};
 
 /// The workshop's collector, on the OTLP/HTTP port.
@@ -208,7 +209,7 @@ where
         eprintln!("telemetry: ignoring RUST_LOG={:?}: {err}", settings.filter);
         EnvFilter::new("info")
     });
-    // Actions: statistics count every one; the log gets records by outcome,
+    // Actions: statistics and metrics count every one; the log gets records by outcome,
     // so a quiet service writes only failures and exceptions. One layer for
     // both, so that each action is timed once.
     // With JSON logs, the action records (a JSON schema of their own) go to
@@ -218,7 +219,7 @@ where
         LogFormat::Json => Some(Box::new(LineSink::json(std::io::stderr, Levels::default()))),
         LogFormat::Off => None,
     };
-    let action_layer = ActionLayer::new((StatsSink::new(stats()), action_log));
+    let action_layer = ActionLayer::new((StatsSink::new(stats()), (MetricsSink, action_log)));
     let logs = match settings.format {
         LogFormat::Console => Some(
             tracing_subscriber::fmt::layer()
@@ -245,6 +246,8 @@ where
         // Only JSON lines show the ids; looking them up costs a little on
         // every event, so only then.
         .with(TraceIdLayer::enabled(settings.format == LogFormat::Json))
+        // RED metrics from the server spans, for `GET /metrics`.
+        .with(MetricsLayer::default())
         .with(action_layer)
         .with(logs)
 }

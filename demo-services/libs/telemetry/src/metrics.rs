@@ -1,0 +1,267 @@
+//! RED metrics (rate, errors, duration) from the instrumentation the
+//! services already have, not from counters added at call sites: every
+//! server span becomes an observation of `http_server_request_duration_seconds`
+//! (OpenTelemetry's `http.server.request.duration`), and every action one of
+//! `actions_duration_seconds`. A histogram's count is the rate; its
+//! `http_response_status_code` or `outcome` label the errors.
+//!
+//! Labels stay few on purpose: the route template (`/talks/{talk_id}`,
+//! never the path), the method, the status, the action's name and outcome.
+//! Each distinct label set is a series kept in memory forever, here and in
+//! Prometheus, so a raw path or an order id as a label grows without bound.
+//!
+//! Each bucket of the request histogram keeps an **exemplar**: the trace id
+//! of the last request that fell in it, so that a slow bucket points at a
+//! trace the collector can show. `GET /metrics` serves it all as
+//! OpenMetrics text ([`encode`]).
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use actions::{Outcome, Record, RecordKind, Sink};
+use opentelemetry::trace::TraceContextExt;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::exemplar::HistogramWithExemplars;
+use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use tracing::dispatcher::WeakDispatch;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record as SpanRecord};
+use tracing::{Dispatch, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+/// The content type of [`encode`]'s text, for the `/metrics` response.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// A request's series: OpenTelemetry's HTTP attribute names, with dots as
+/// underscores, as Prometheus spells them.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    http_request_method: String,
+    /// The route template; empty when no route matched (a 404), so that
+    /// unknown paths share one series.
+    http_route: String,
+    http_response_status_code: u16,
+}
+
+/// What an exemplar says: which trace.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TraceLabels {
+    trace_id: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabels {
+    action: String,
+    outcome: String,
+}
+
+/// 1 ms to about 8 s, doubling: the shop's requests and actions.
+fn buckets() -> impl Iterator<Item = f64> {
+    exponential_buckets(0.001, 2.0, 14)
+}
+
+#[derive(Clone)]
+struct RequestHistogram;
+
+impl MetricConstructor<HistogramWithExemplars<TraceLabels>> for RequestHistogram {
+    fn new_metric(&self) -> HistogramWithExemplars<TraceLabels> {
+        HistogramWithExemplars::new(buckets())
+    }
+}
+
+/// The process's metrics, as `GET /metrics` serves them.
+struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, HistogramWithExemplars<TraceLabels>, RequestHistogram>,
+    actions: Family<ActionLabels, Histogram, fn() -> Histogram>,
+}
+
+fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(|| {
+        let requests = Family::new_with_constructor(RequestHistogram);
+        let actions: Family<ActionLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(|| Histogram::new(buckets()));
+        let mut registry = Registry::default();
+        registry.register(
+            "http_server_request_duration_seconds",
+            "How long each request took, by route, method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "actions_duration_seconds",
+            "How long each action took, by name and outcome",
+            actions.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            actions,
+        }
+    })
+}
+
+/// Every metric of this process, as OpenMetrics text.
+pub fn encode() -> String {
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &metrics().registry)
+        .expect("writing to a String cannot fail");
+    text
+}
+
+/// The layer that turns every finished server span into an observation.
+#[derive(Default)]
+pub struct MetricsLayer {
+    /// To read a span's trace id from the OpenTelemetry layer.
+    dispatch: OnceLock<WeakDispatch>,
+}
+
+/// A server span's request, as it goes: kept in the span's extensions.
+struct Request {
+    started: Instant,
+    method: String,
+    route: String,
+    status: Option<u16>,
+    trace_id: Option<String>,
+}
+
+/// Reads the HTTP attributes of a server span.
+#[derive(Default)]
+struct HttpFields {
+    method: Option<String>,
+    route: Option<String>,
+    status: Option<u16>,
+}
+
+impl Visit for HttpFields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "http.request.method" => self.method = Some(value.to_owned()),
+            "http.route" => self.route = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if field.name() == "http.response.status_code" {
+            self.status = u16::try_from(value).ok();
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if let Ok(value) = u64::try_from(value) {
+            self.record_u64(field, value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        // `%method` arrives as Display, through here.
+        self.record_str(field, &format!("{value:?}"));
+    }
+}
+
+/// The span the server layer makes ([`crate::http::ServerSpan`]).
+fn is_server_span(metadata: &tracing::Metadata<'_>) -> bool {
+    metadata.name() == "http.server"
+}
+
+impl<S> Layer<S> for MetricsLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_register_dispatch(&self, dispatch: &Dispatch) {
+        let _ = self.dispatch.set(dispatch.downgrade());
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if !is_server_span(attrs.metadata()) {
+            return;
+        }
+        let mut fields = HttpFields::default();
+        attrs.record(&mut fields);
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(Request {
+                started: Instant::now(),
+                method: fields.method.unwrap_or_default(),
+                route: fields.route.unwrap_or_default(),
+                status: None,
+                trace_id: None,
+            });
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &SpanRecord<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        if !is_server_span(span.metadata()) {
+            return;
+        }
+        let mut fields = HttpFields::default();
+        values.record(&mut fields);
+        let Some(status) = fields.status else { return };
+        // The status is recorded as the response leaves, while the span is
+        // still open: the time to read its trace id, which the caller's
+        // context decided after the span was made. No extension lock may be
+        // held here: the OpenTelemetry layer takes its own.
+        let trace_id = self
+            .dispatch
+            .get()
+            .and_then(WeakDispatch::upgrade)
+            .and_then(|dispatch| tracing_opentelemetry::get_otel_context(id, &dispatch))
+            .map(|cx| cx.span().span_context().clone())
+            .filter(|context| context.is_valid())
+            .map(|context| context.trace_id().to_string());
+        if let Some(request) = span.extensions_mut().get_mut::<Request>() {
+            request.status = Some(status);
+            request.trace_id = trace_id;
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let Some(request) = span.extensions_mut().remove::<Request>() else {
+            return;
+        };
+        // A request that ended with no response (the client went away) has
+        // no status: it is no request the service answered.
+        let Some(status) = request.status else { return };
+        let labels = RequestLabels {
+            http_request_method: request.method,
+            http_route: request.route,
+            http_response_status_code: status,
+        };
+        let exemplar = request.trace_id.map(|trace_id| TraceLabels { trace_id });
+        metrics().requests.get_or_create(&labels).observe(
+            request.started.elapsed().as_secs_f64(),
+            exemplar,
+            None,
+        );
+    }
+}
+
+/// The actions' sink: every action's end is an observation of
+/// `actions_duration_seconds`, whatever its level.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MetricsSink;
+
+impl Sink for MetricsSink {
+    fn wants(&self, _kind: RecordKind) -> bool {
+        false
+    }
+
+    fn record(&self, _record: &Record) {}
+
+    fn ended(&self, name: &'static str, outcome: Outcome, duration_us: u64, _now_ns: u64) {
+        let labels = ActionLabels {
+            action: name.to_owned(),
+            outcome: outcome.as_str().to_owned(),
+        };
+        metrics()
+            .actions
+            .get_or_create(&labels)
+            .observe(duration_us as f64 / 1e6);
+    }
+}
