@@ -64,7 +64,7 @@ impl<B> MakeSpan<B> for ServerSpan {
             "http.server",
             otel.name = %route.map_or_else(|| method.to_string(), |r| format!("{method} {r}")),
             otel.kind = "server",
-            http.request.method = %method,
+            http.request.method = method.as_str(),
             http.route = route,
             url.path = request.uri().path(),
             server.address = address,

@@ -15,12 +15,14 @@
 //! trace the collector can show. `GET /metrics` serves it all as
 //! OpenMetrics text ([`encode`]).
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::sync::OnceLock;
 use std::time::Instant;
 
 use actions::{Outcome, Record, RecordKind, Sink};
-use opentelemetry::trace::TraceContextExt;
-use prometheus_client::encoding::EncodeLabelSet;
+use opentelemetry::trace::{TraceContextExt, TraceId};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::exemplar::HistogramWithExemplars;
 use prometheus_client::metrics::family::{Family, MetricConstructor};
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
@@ -40,7 +42,7 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 /// underscores, as Prometheus spells them.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    http_request_method: String,
+    http_request_method: Cow<'static, str>,
     /// The route template; empty when no route matched (a 404), so that
     /// unknown paths share one series.
     http_route: String,
@@ -50,7 +52,27 @@ struct RequestLabels {
 /// What an exemplar says: which trace.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TraceLabels {
-    trace_id: String,
+    trace_id: TraceIdLabel,
+}
+
+/// A trace id as a label value, written as hex only when scraped: every
+/// request sets an exemplar, and this way none of them allocates.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+struct TraceIdLabel(TraceId);
+
+impl EncodeLabelValue for TraceIdLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        write!(encoder, "{}", self.0)
+    }
+}
+
+/// The method as a label, with no allocation for the usual ones.
+fn method_label(method: &str) -> Cow<'static, str> {
+    const KNOWN: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+    match KNOWN.iter().find(|known| **known == method) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(method.to_owned()),
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -123,16 +145,16 @@ pub struct MetricsLayer {
 /// A server span's request, as it goes: kept in the span's extensions.
 struct Request {
     started: Instant,
-    method: String,
+    method: Cow<'static, str>,
     route: String,
     status: Option<u16>,
-    trace_id: Option<String>,
+    trace_id: Option<TraceId>,
 }
 
 /// Reads the HTTP attributes of a server span.
 #[derive(Default)]
 struct HttpFields {
-    method: Option<String>,
+    method: Option<Cow<'static, str>>,
     route: Option<String>,
     status: Option<u16>,
 }
@@ -140,7 +162,7 @@ struct HttpFields {
 impl Visit for HttpFields {
     fn record_str(&mut self, field: &Field, value: &str) {
         match field.name() {
-            "http.request.method" => self.method = Some(value.to_owned()),
+            "http.request.method" => self.method = Some(method_label(value)),
             "http.route" => self.route = Some(value.to_owned()),
             _ => {}
         }
@@ -158,9 +180,8 @@ impl Visit for HttpFields {
         }
     }
 
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        // `%method` arrives as Display, through here.
-        self.record_str(field, &format!("{value:?}"));
+    fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {
+        // The server span records its HTTP fields as strings and numbers.
     }
 }
 
@@ -213,7 +234,7 @@ where
             .and_then(|dispatch| tracing_opentelemetry::get_otel_context(id, &dispatch))
             .map(|cx| cx.span().span_context().clone())
             .filter(|context| context.is_valid())
-            .map(|context| context.trace_id().to_string());
+            .map(|context| context.trace_id());
         if let Some(request) = span.extensions_mut().get_mut::<Request>() {
             request.status = Some(status);
             request.trace_id = trace_id;
@@ -233,7 +254,9 @@ where
             http_route: request.route,
             http_response_status_code: status,
         };
-        let exemplar = request.trace_id.map(|trace_id| TraceLabels { trace_id });
+        let exemplar = request.trace_id.map(|trace_id| TraceLabels {
+            trace_id: TraceIdLabel(trace_id),
+        });
         metrics().requests.get_or_create(&labels).observe(
             request.started.elapsed().as_secs_f64(),
             exemplar,
