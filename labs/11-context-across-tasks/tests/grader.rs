@@ -7,6 +7,7 @@
 //! with a stopwatch.
 
 use std::sync::OnceLock;
+use std::task::Poll;
 
 use grader_kit::services::{attr, overlap};
 use lab11::orders::{Mailer, handle_order};
@@ -49,6 +50,39 @@ fn handle(
     inventory: &Inventory,
     orders: Vec<Order>,
 ) -> (Vec<Result<Invoice, ShopError>>, Vec<SpanData>) {
+    handle_orders(inventory, orders, Mail::Flows)
+}
+
+/// [`handle`], with the post office closed until every order is handled:
+/// the receipts wait in the mailer's queue, and `Mailer::shut_down` must
+/// wait for them to go.
+fn handle_with_mail_held(
+    inventory: &Inventory,
+    orders: Vec<Order>,
+) -> (Vec<Result<Invoice, ShopError>>, Vec<SpanData>) {
+    handle_orders(inventory, orders, Mail::Held)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mail {
+    Flows,
+    Held,
+}
+
+/// Opens the post office again when dropped, whatever happened.
+struct Reopen;
+
+impl Drop for Reopen {
+    fn drop(&mut self) {
+        lab11::set_post_office_open(true);
+    }
+}
+
+fn handle_orders(
+    inventory: &Inventory,
+    orders: Vec<Order>,
+    mail: Mail,
+) -> (Vec<Result<Invoice, ShopError>>, Vec<SpanData>) {
     let exporter = exporter();
     exporter.reset();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -56,15 +90,30 @@ fn handle(
         .enable_all()
         .build()
         .expect("a runtime");
+    let reopen = Reopen;
+    lab11::set_post_office_open(mail == Mail::Flows);
     let results = runtime.block_on(async {
         let mailer = Mailer::start();
         let mut results = Vec::new();
         for order in orders {
             results.push(handle_order(inventory, &mailer, order).await);
         }
-        mailer.shut_down().await;
+        let mut shut_down = std::pin::pin!(mailer.shut_down());
+        if mail == Mail::Held {
+            let first_look =
+                std::future::poll_fn(|cx| Poll::Ready(shut_down.as_mut().poll(cx))).await;
+            lab11::set_post_office_open(true);
+            assert!(
+                first_look.is_pending(),
+                "`Mailer::shut_down` returned while receipts were still waiting to be sent: \
+                 it must wait for the mailer's task to send what is queued (the starter's \
+                 `shut_down` does: drop the queue, then await the task)."
+            );
+        }
+        shut_down.await;
         results
     });
+    drop(reopen);
     drop(runtime);
     let spans = exporter.get_finished_spans().expect("the spans");
     (results, spans)
@@ -177,7 +226,8 @@ fn the_invoice_stays_in_the_orders_trace() {
 fn receipts_link_to_their_order() {
     let inventory = Inventory::new([(1, 5)]);
     let ids = [61, 62];
-    let (results, spans) = handle(&inventory, ids.iter().map(|&id| order(id, &[1])).collect());
+    let orders = ids.iter().map(|&id| order(id, &[1])).collect();
+    let (results, spans) = handle_with_mail_held(&inventory, orders);
     assert!(
         results.iter().all(Result::is_ok),
         "both orders succeed: {results:?}"
