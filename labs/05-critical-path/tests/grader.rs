@@ -214,10 +214,8 @@ fn a_failing_lookup_fails_fast() {
         "/stock/{talk_id}",
         get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "stock is down") }),
     );
-    let silent_loyalty = Router::new().route(
-        "/loyalty/{customer}",
-        get(|| std::future::pending::<String>()),
-    );
+    let silent_loyalty =
+        Router::new().route("/loyalty/{customer}", get(std::future::pending::<String>));
     let (status, body, spans) =
         place_order_with(refusing_stock, lookups::prices_app(), silent_loyalty);
     assert_eq!(
