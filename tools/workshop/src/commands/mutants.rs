@@ -109,10 +109,12 @@ pub fn run(ws: &Workspace, labs: &[Lab]) -> Result<bool> {
         "Running cargo-mutants on {} reference solution(s)…",
         labs.len()
     );
+    // A previous run's outcomes must not pass for this run's.
+    let outcomes_file = out.join("mutants.out/outcomes.json");
+    let _ = std::fs::remove_file(&outcomes_file);
     // cargo-mutants exits non-zero when a mutant survives: the tally below
     // judges, so its status only matters if it wrote no outcomes.
     let status = command.status().context("cannot run cargo mutants")?;
-    let outcomes_file = out.join("mutants.out/outcomes.json");
     let text = std::fs::read_to_string(&outcomes_file).with_context(|| {
         format!(
             "cargo mutants ({status}) wrote no {}",
@@ -125,6 +127,20 @@ pub fn run(ws: &Workspace, labs: &[Lab]) -> Result<bool> {
             outcomes_file.display()
         )
     })?;
+
+    // Mutants mean nothing unless the unmutated solutions pass their
+    // graders first.
+    let baseline_passed = outcomes
+        .outcomes
+        .iter()
+        .any(|o| matches!(o.scenario, Scenario::Baseline) && o.summary == "Success");
+    if !baseline_passed {
+        bail!(
+            "the reference solutions do not pass their graders unmutated ({status}): \
+             `just verify` says which; the log is in {}",
+            out.join("mutants.out/log/baseline.log").display()
+        );
+    }
 
     println!();
     println!(

@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use crate::build::{self, Progress};
 use crate::catalog::{Lab, Workspace};
 use crate::checksums;
-use crate::grade::{self, CheckStatus, LabStatus, Options};
+use crate::grade::{self, CheckStatus, LabReport, LabStatus, Options};
 use crate::report::{GREEN, RED, indent};
 
 /// Dependencies that stay out of `workspace-hack` on purpose: they switch on
@@ -125,30 +125,9 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
             }
         }
         if !solution.passed() {
-            let failing: Vec<String> = solution
-                .checks
-                .iter()
-                .filter(|c| c.status != CheckStatus::Passed)
-                .map(|c| {
-                    format!(
-                        "{} ({})",
-                        c.name,
-                        c.message
-                            .as_deref()
-                            .unwrap_or("")
-                            .lines()
-                            .next()
-                            .unwrap_or("")
-                    )
-                })
-                .collect();
-            let detail = solution
-                .compile_error
-                .clone()
-                .unwrap_or_else(|| failing.join("\n"));
             lab_problems.push(format!(
                 "the solution does not pass:\n{}",
-                indent(&detail, "  ")
+                indent(&why_not_passed(&solution), "  ")
             ));
         }
         // Every other correct design the lab's README lists passes too.
@@ -165,22 +144,10 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
                 Instant::now(),
             );
             if !graded.passed() {
-                let detail = graded.compile_error.clone().unwrap_or_else(|| {
-                    graded
-                        .checks
-                        .iter()
-                        .filter(|c| c.status != CheckStatus::Passed)
-                        .map(|c| {
-                            let message = c.message.as_deref().unwrap_or("");
-                            format!("{} ({})", c.name, message.lines().next().unwrap_or(""))
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                });
                 lab_problems.push(format!(
                     "the alternative {} does not pass:\n{}",
                     alternative.dir.display(),
-                    indent(&detail, "  ")
+                    indent(&why_not_passed(&graded), "  ")
                 ));
             }
             let named = format!("alternatives/{}", alternative.name);
@@ -230,6 +197,23 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
         }
         Ok(false)
     }
+}
+
+/// Why a subject that must pass did not: its compile error, or each
+/// failing check with the first line of its message.
+fn why_not_passed(report: &LabReport) -> String {
+    report.compile_error.clone().unwrap_or_else(|| {
+        report
+            .checks
+            .iter()
+            .filter(|c| c.status != CheckStatus::Passed)
+            .map(|c| {
+                let message = c.message.as_deref().unwrap_or("");
+                format!("{} ({})", c.name, message.lines().next().unwrap_or(""))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
 }
 
 fn check_checksums(ws: &Workspace, labs: &[Lab]) -> Result<Vec<String>> {
