@@ -25,6 +25,10 @@ use tracing::{Span, field, info_span};
 
 use crate::propagation;
 
+/// The name of every server span (their `otel.name` is `METHOD /route`):
+/// how other layers, such as the metrics', know one.
+pub(crate) const SERVER_SPAN: &str = "http.server";
+
 /// The layer [`trace_layer`] returns.
 pub type ServerTraceLayer = TraceLayer<
     SharedClassifier<ServerErrorsAsFailures>,
@@ -61,7 +65,7 @@ impl<B> MakeSpan<B> for ServerSpan {
         let (address, port) = server_address(request);
         // ANCHOR: server_span
         let span = info_span!(
-            "http.server",
+            SERVER_SPAN,
             otel.name = %route.map_or_else(|| method.to_string(), |r| format!("{method} {r}")),
             otel.kind = "server",
             http.request.method = method.as_str(),

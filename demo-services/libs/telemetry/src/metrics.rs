@@ -187,7 +187,7 @@ impl Visit for HttpFields {
 
 /// The span the server layer makes ([`crate::http::ServerSpan`]).
 fn is_server_span(metadata: &tracing::Metadata<'_>) -> bool {
-    metadata.name() == "http.server"
+    metadata.name() == crate::http::SERVER_SPAN
 }
 
 impl<S> Layer<S> for MetricsLayer
