@@ -12,12 +12,14 @@
 //! - [`api`]: Jaeger-shaped queries, and the UI.
 //! - [`critical_path`]: what a trace's duration waited on.
 //! - [`terminal`]: the same waterfall, as text.
+//! - [`openmetrics`]: a service's `GET /metrics`, read back.
 
 pub mod api;
 pub mod critical_path;
 pub mod ingest;
 pub mod jaeger;
 pub mod model;
+pub mod openmetrics;
 pub mod store;
 pub mod terminal;
 

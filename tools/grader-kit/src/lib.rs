@@ -11,6 +11,7 @@
 //! For labs with services, [`services`] runs each on its own port, thread
 //! and tracer, spans in memory. For labs that grade speed, [`timing`]
 //! compares the learner's code with a baseline as a ratio, never a time.
+//! For labs about metrics, [`openmetrics`] reads what `/metrics` served.
 //!
 //! The records keep what a learner controls (names, levels, fields, nesting)
 //! and nothing they don't (ids, timestamps), so a check can compare them with
@@ -23,4 +24,6 @@ pub mod services;
 pub mod timing;
 
 pub use capture::{CaptureLayer, Captured, capture};
+/// A service's `GET /metrics`, read as a scraper reads it.
+pub use collector::openmetrics;
 pub use record::{EventRecord, SpanRecord, Value};
