@@ -12,7 +12,7 @@ workshop := run + " -p workshop --"
 default:
     @just --list --unsorted
 
-# The live demo: the shop (five services) and the trace collector under load (`--fixed`, `--duration SECS`).
+# The live demo: the shop (five services) and the trace collector under load (`--fixed`, `--duration SECS`, `--prometheus`).
 [no-exit-message]
 [continue]
 demo *FLAGS:

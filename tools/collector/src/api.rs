@@ -7,6 +7,7 @@
 //! | `GET /api/traces?service=&operation=&limit=` | traces, newest first |
 //! | `GET /api/traces/{traceID}` | one trace |
 //! | `GET /api/traces/{traceID}/critical-path` | its critical path (ours, not Jaeger's) |
+//! | `GET /api/red?service=&since=` | per operation, requests, errors and p50/p99 from its server spans that started at or after `since` (Unix µs); ours |
 //! | `GET /`, `GET /trace/{traceID}` | the web UI |
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use serde::Deserialize;
 
 use crate::critical_path::{Section, critical_path};
 use crate::jaeger::{self, ErrorEntry, Trace};
+use crate::red;
 use crate::store::{Store, TraceQuery};
 
 /// Traces listed when the query does not say how many.
@@ -36,6 +38,7 @@ pub fn router(store: Arc<Store>) -> Router {
         .route("/api/services", get(services))
         .route("/api/services/{service}/operations", get(operations))
         .route("/api/traces", get(traces))
+        .route("/api/red", get(red_figures))
         .route("/api/traces/{trace_id}", get(trace))
         .route(
             "/api/traces/{trace_id}/critical-path",
@@ -121,6 +124,34 @@ async fn traces(
         .collect();
     let total = found.len();
     Ok(axum::Json(jaeger::Response::new(found, total)).into_response())
+}
+
+#[derive(Deserialize)]
+struct RedParams {
+    service: Option<String>,
+    since: Option<String>,
+}
+
+async fn red_figures(
+    State(store): State<Arc<Store>>,
+    Query(params): Query<RedParams>,
+) -> Result<Response, QueryError> {
+    let since = match params.since.as_deref().filter(|s| !s.is_empty()) {
+        None => 0,
+        Some(text) => text.parse::<u64>().map_err(|_| {
+            error(
+                StatusCode::BAD_REQUEST,
+                format!("since {text:?} is not a time in Unix microseconds"),
+            )
+        })?,
+    };
+    let service = params.service.filter(|s| !s.is_empty());
+    let spans = store.spans_where(|span| {
+        span.start_us >= since && service.as_ref().is_none_or(|svc| &span.service == svc)
+    });
+    let figures = red::by_operation(&spans);
+    let total = figures.len();
+    Ok(axum::Json(jaeger::Response::new(figures, total)).into_response())
 }
 
 fn find(store: &Store, trace_id: &str) -> Result<Trace, QueryError> {

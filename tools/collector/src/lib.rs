@@ -12,6 +12,7 @@
 //! - [`api`]: Jaeger-shaped queries, and the UI.
 //! - [`critical_path`]: what a trace's duration waited on.
 //! - [`terminal`]: the same waterfall, as text.
+//! - [`red`]: rate, errors and duration per operation, from server spans.
 //! - [`openmetrics`]: a service's `GET /metrics`, read back.
 
 pub mod api;
@@ -20,6 +21,7 @@ pub mod ingest;
 pub mod jaeger;
 pub mod model;
 pub mod openmetrics;
+pub mod red;
 pub mod store;
 pub mod terminal;
 

@@ -174,6 +174,18 @@ impl Store {
             .collect()
     }
 
+    /// Every stored span that `keep` accepts, in no particular order.
+    pub fn spans_where(&self, keep: impl Fn(&Span) -> bool) -> Vec<Span> {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner
+            .traces
+            .values()
+            .flatten()
+            .filter(|span| keep(span))
+            .cloned()
+            .collect()
+    }
+
     /// Operation names of a service, sorted.
     pub fn operations(&self, service: &str) -> Vec<String> {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+pub mod prometheus;
+pub mod red;
+
 /// The services, in the order they start: the gateway last, once the
 /// services it calls are up. Ports are offsets from a base port.
 pub const SERVICES: [(&str, u16); 5] = [
@@ -279,9 +282,12 @@ impl Shop {
 /// already running (`just collector` in another terminal), left as it was.
 pub struct Collector {
     process: Option<Process>,
+    ui_url: String,
 }
 
 impl Collector {
+    /// The collector on its usual ports: the one already running there, or
+    /// a new one.
     pub async fn start_or_reuse(bin_dir: &Path, log_dir: &Path) -> Result<Self, StartError> {
         let client = reqwest::Client::new();
         let probe = format!("{COLLECTOR_UI}/api/services");
@@ -291,21 +297,46 @@ impl Collector {
             .await
             .is_ok_and(|r| r.status().is_success())
         {
-            return Ok(Self { process: None });
+            return Ok(Self {
+                process: None,
+                ui_url: COLLECTOR_UI.to_owned(),
+            });
         }
+        Self::start_at(bin_dir, log_dir, collector::OTLP_PORT, collector::UI_PORT).await
+    }
+
+    /// A new collector of this program's own, taking OTLP on `otlp_port`
+    /// and answering queries on `ui_port` (both on loopback).
+    pub async fn start_at(
+        bin_dir: &Path,
+        log_dir: &Path,
+        otlp_port: u16,
+        ui_port: u16,
+    ) -> Result<Self, StartError> {
         std::fs::create_dir_all(log_dir).map_err(StartError::Spawn)?;
-        let mut process = Process::spawn(
-            "collector",
-            Command::new(bin_dir.join("collector")),
-            &log_dir.join("collector.log"),
-        )
-        .map_err(StartError::Spawn)?;
+        let mut command = Command::new(bin_dir.join("collector"));
+        command
+            .env("OTLP_LISTEN", format!("127.0.0.1:{otlp_port}"))
+            .env("UI_LISTEN", format!("127.0.0.1:{ui_port}"));
+        let mut process = Process::spawn("collector", command, &log_dir.join("collector.log"))
+            .map_err(StartError::Spawn)?;
+        let ui_url = format!("http://127.0.0.1:{ui_port}");
         process
-            .wait_healthy(&client, &probe, Instant::now() + Duration::from_secs(10))
+            .wait_healthy(
+                &reqwest::Client::new(),
+                &format!("{ui_url}/api/services"),
+                Instant::now() + Duration::from_secs(10),
+            )
             .await?;
         Ok(Self {
             process: Some(process),
+            ui_url,
         })
+    }
+
+    /// Where its UI and query API answer.
+    pub fn ui_url(&self) -> &str {
+        &self.ui_url
     }
 
     /// Whether this program started it (and so will stop it).

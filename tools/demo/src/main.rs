@@ -1,6 +1,7 @@
 //! `just demo`: the shop as five processes and the collector, under load,
 //! with a report that ends on the slowest trace and its critical path.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +11,8 @@ use anyhow::Context;
 use clap::Parser;
 use collector::critical_path::critical_path;
 use collector::jaeger::{self, Trace};
-use demo::{COLLECTOR_OTLP, COLLECTOR_UI, Collector, DEFAULT_BASE_PORT, SERVICES, Shop};
+use demo::prometheus::{self, Prometheus};
+use demo::{COLLECTOR_OTLP, COLLECTOR_UI, Collector, DEFAULT_BASE_PORT, SERVICES, Shop, red};
 use loadgen::Load;
 
 /// Runs the shop and the trace collector, drives load, and reports.
@@ -30,6 +32,13 @@ struct Args {
     /// The gateway's port; the other services take the next four.
     #[arg(long, default_value_t = DEFAULT_BASE_PORT)]
     base_port: u16,
+    /// Also run Prometheus (Debian's `prometheus`), scraping every service's
+    /// `/metrics` each second, with exemplars.
+    #[arg(long)]
+    prometheus: bool,
+    /// Where that Prometheus answers.
+    #[arg(long, default_value_t = prometheus::DEFAULT_PORT)]
+    prometheus_port: u16,
 }
 
 #[tokio::main]
@@ -90,6 +99,12 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         }
     );
 
+    let prometheus = match args.prometheus {
+        true => Some(start_prometheus(args, &root, &log_dir).await?),
+        false => None,
+    };
+    let load_started_us = unix_micros();
+
     let seconds = args.duration.unwrap_or(20);
     println!(
         "Load: {} customers for {seconds} s (Ctrl-C stops early).",
@@ -118,6 +133,10 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     println!("Answers by status: {}", statuses.join(", "));
 
     show_action_stats(args.base_port).await;
+    // The metrics now, while the services run; the traces once they have
+    // all arrived, below.
+    let answered = report.requests - report.statuses.get(&0).copied().unwrap_or(0);
+    let metrics = gateway_metrics(&shop.gateway_url(), answered).await;
 
     let collector_is_ours = collector.is_ours();
     let mut problems = Vec::new();
@@ -125,19 +144,32 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     // for a second Ctrl-C would look like a hang.
     if args.duration.is_some() || interrupted.load(Ordering::Relaxed) {
         problems.extend(shop.stop(Duration::from_secs(10)));
+        show_red(&metrics, load_started_us).await;
+        if let Some(prometheus) = &prometheus {
+            show_prometheus(prometheus).await;
+        }
         show_slowest_trace().await;
+        problems.extend(prometheus.and_then(Prometheus::stop));
         problems.extend(collector.stop());
     } else {
         // The services export every second: wait for the last batch.
         tokio::time::sleep(Duration::from_millis(1500)).await;
+        show_red(&metrics, load_started_us).await;
+        if let Some(prometheus) = &prometheus {
+            show_prometheus(prometheus).await;
+        }
         show_slowest_trace().await;
         println!();
         println!(
             "Everything keeps running: the gateway at {}, traces at {COLLECTOR_UI}. Ctrl-C stops it all.",
             shop.gateway_url()
         );
+        if let Some(prometheus) = &prometheus {
+            println!("Prometheus: {}", prometheus.url());
+        }
         ctrl_c().await;
         problems.extend(shop.stop(Duration::from_secs(10)));
+        problems.extend(prometheus.and_then(Prometheus::stop));
         problems.extend(collector.stop());
     }
     for problem in &problems {
@@ -187,6 +219,117 @@ async fn show_action_stats(base_port: u16) {
             );
         }
     }
+}
+
+/// Starts Prometheus for `--prometheus`, or says how to get it.
+async fn start_prometheus(args: &Args, root: &Path, log_dir: &Path) -> anyhow::Result<Prometheus> {
+    let program = prometheus::find().context(prometheus::NOT_INSTALLED)?;
+    let prometheus = Prometheus::start(
+        &program,
+        &root.join("target/demo/prometheus"),
+        args.prometheus_port,
+        args.base_port,
+        log_dir,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "cannot start Prometheus on port {} (`--prometheus-port` picks another)",
+            args.prometheus_port
+        )
+    })?;
+    prometheus
+        .wait_for_first_scrape(Duration::from_secs(30))
+        .await?;
+    println!(
+        "  {:<10} {:<22} scraping every service's /metrics",
+        "prometheus",
+        prometheus.url()
+    );
+    Ok(prometheus)
+}
+
+fn unix_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_micros() as u64)
+}
+
+/// The gateway's `/metrics`, per route, once it counts all `answered`
+/// requests (a response leaves a moment before its span closes); what it
+/// has after a few seconds otherwise, or nothing if it cannot be read.
+async fn gateway_metrics(gateway: &str, answered: u64) -> BTreeMap<String, red::MetricFigures> {
+    let read = async || {
+        let text = reqwest::get(format!("{gateway}/metrics"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        red::from_metrics(&text).ok()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let figures = read().await.unwrap_or_default();
+        let counted: u64 = figures.values().map(|f| f.requests).sum();
+        if counted >= answered || std::time::Instant::now() > deadline {
+            return figures;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The gateway's rate, errors and p99 per route from its metrics, beside
+/// the same from the traces of this run.
+async fn show_red(metrics: &BTreeMap<String, red::MetricFigures>, since_us: u64) {
+    let url = format!("{COLLECTOR_UI}/api/red?service=gateway&since={since_us}");
+    let traces = async {
+        let body: jaeger::Response<Vec<collector::red::OperationRed>> =
+            reqwest::get(&url).await.ok()?.json().await.ok()?;
+        Some(body.data)
+    };
+    let Some(traces) = traces.await else {
+        println!("(no RED figures from the traces to compare)");
+        return;
+    };
+    println!();
+    println!("The gateway's routes: m = its /metrics, t = its traces (they must agree):");
+    println!("{}", red::table(metrics, &traces));
+}
+
+/// The p99 of `POST /orders` as Prometheus computes it, and the trace one
+/// of its exemplars points at.
+async fn show_prometheus(prometheus: &Prometheus) {
+    let orders = r#"http_server_request_duration_seconds_bucket{job="gateway",http_route="/orders",http_request_method="POST"}"#;
+    let p99 = prometheus
+        .query(&format!(
+            "histogram_quantile(0.99, sum by (le) (rate({orders}[1m])))"
+        ))
+        .await
+        .ok()
+        .and_then(|answer| answer.first().map(|(_, value)| *value));
+    let exemplar = prometheus
+        .exemplars(orders, Duration::from_secs(600))
+        .await
+        .ok()
+        .and_then(|exemplars| {
+            exemplars.into_iter().max_by(|a, b| {
+                let value = |e: &prometheus::Exemplar| e.value.parse::<f64>().unwrap_or(0.0);
+                value(a).total_cmp(&value(b))
+            })
+        });
+    println!();
+    match p99 {
+        Some(p99) if p99.is_finite() => println!(
+            "Prometheus: p99 of POST /orders {:.1} ms (histogram_quantile over the last minute).",
+            p99 * 1e3
+        ),
+        _ => println!("Prometheus: no p99 of POST /orders yet (too few scrapes)."),
+    }
+    if let Some(trace_id) = exemplar.as_ref().and_then(|e| e.labels.get("trace_id")) {
+        println!("  its slowest exemplar: {COLLECTOR_UI}/trace/{trace_id}");
+    }
+    println!("  explore: {}/graph", prometheus.url());
 }
 
 async fn ctrl_c() {

@@ -1,0 +1,250 @@
+//! The shop's metrics in a real Prometheus (Debian's), as `just demo
+//! --prometheus` runs it: the p99 of `POST /orders` from PromQL, one of its
+//! exemplars followed to a trace the collector holds, and the metrics'
+//! figures beside the traces' for every route.
+//!
+//! Every process is real and on loopback: the five services, the collector
+//! and Prometheus, on ports of this test's own. Nothing waits for a length
+//! of time: each step polls for the condition it needs (a scrape that has
+//! the last request, a trace that has arrived) with a deadline.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use collector::jaeger::{self, Trace};
+use demo::prometheus::{self, Prometheus};
+use demo::{Collector, SERVICES, Shop, red};
+
+const ORDERS: &str = r#"http_server_request_duration_seconds_bucket{job="gateway",http_route="/orders",http_request_method="POST"}"#;
+
+/// A run of `count` free loopback ports in a row.
+fn free_ports(count: u16) -> u16 {
+    let taken = |port: u16| TcpListener::bind(("127.0.0.1", port)).is_err();
+    let mut base = 20_000 + (std::process::id() % 20_000) as u16;
+    while (base..base + count).any(taken) {
+        base += count;
+    }
+    base
+}
+
+/// Polls `probe` until it gives a value, or fails at the deadline with
+/// `what` and the last thing the probe saw.
+async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        let last = match probe().await {
+            Ok(value) => return value,
+            Err(last) => last,
+        };
+        assert!(
+            Instant::now() < deadline,
+            "gave up after {} s waiting for {what}; last seen: {last}",
+            timeout.as_secs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_p99_of_orders_leads_to_a_trace_and_agrees_with_the_traces() {
+    let Some(program) = prometheus::find() else {
+        // CI installs it (.ci/run); elsewhere, say why nothing was checked.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{}",
+            prometheus::NOT_INSTALLED
+        );
+        eprintln!("skipped: {}", prometheus::NOT_INSTALLED);
+        return;
+    };
+    let root = demo::workspace_root();
+    demo::build_binaries(&root, false).expect("the services build");
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_demo"))
+        .parent()
+        .expect("the binaries' folder");
+    let work = root.join(format!(
+        "target/demo-tests/prometheus-{}",
+        std::process::id()
+    ));
+    let logs = work.join("logs");
+
+    // Ports: the shop's five, then the collector's two and Prometheus's.
+    let base = free_ports(SERVICES.len() as u16 + 3);
+    let (otlp, ui, prometheus_port) = (base + 5, base + 6, base + 7);
+    let collector = Collector::start_at(bin_dir, &logs, otlp, ui)
+        .await
+        .expect("the collector starts");
+    let env = [
+        ("RUST_LOG", "info".to_owned()),
+        ("SEATS_PER_TALK", "1000000".to_owned()),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{otlp}"),
+        ),
+    ];
+    let mut shop = Shop::start(bin_dir, base, &env, &logs).expect("the shop starts");
+    shop.wait_healthy(Duration::from_secs(30))
+        .await
+        .expect("the shop answers");
+    let prometheus = Prometheus::start(
+        &program,
+        &work.join("prometheus"),
+        prometheus_port,
+        base,
+        &logs,
+    )
+    .await
+    .expect("Prometheus starts");
+
+    prometheus
+        .wait_for_first_scrape(Duration::from_secs(30))
+        .await
+        .expect("Prometheus scrapes the shop");
+
+    // Load long enough for several scrapes, a second apart.
+    let report = loadgen::run(
+        &loadgen::Load {
+            target: shop.gateway_url(),
+            concurrency: 4,
+            duration: Duration::from_secs(4),
+            max_requests: None,
+            progress: false,
+        },
+        std::future::pending(),
+    )
+    .await;
+    assert!(report.requests > 0, "the load generator got no answer");
+
+    // What the gateway counted, from its own /metrics, once every answered
+    // request's span has closed (a response leaves a moment before).
+    let answered = report.requests - report.statuses.get(&0).copied().unwrap_or(0);
+    let metrics_url = format!("{}/metrics", shop.gateway_url());
+    let by_route = eventually(
+        "the gateway to count every request",
+        Duration::from_secs(30),
+        async || {
+            let text = reqwest::get(&metrics_url)
+                .await
+                .map_err(|e| e.to_string())?
+                .text()
+                .await
+                .map_err(|e| e.to_string())?;
+            let by_route = red::from_metrics(&text).map_err(|e| e.to_string())?;
+            let counted: u64 = by_route.values().map(|figures| figures.requests).sum();
+            if counted == answered {
+                Ok(by_route)
+            } else {
+                Err(format!(
+                    "{counted} of {answered} answered requests counted: {by_route:?}"
+                ))
+            }
+        },
+    )
+    .await;
+    let orders_counted = by_route["POST /orders"].requests as f64;
+    // …and wait until Prometheus has scraped it all.
+    let count_query = r#"sum(http_server_request_duration_seconds_count{job="gateway",http_route="/orders",http_request_method="POST"})"#;
+    eventually(
+        "Prometheus to scrape every POST /orders",
+        Duration::from_secs(30),
+        async || {
+            let answer = prometheus
+                .query(count_query)
+                .await
+                .map_err(|e| e.to_string())?;
+            let scraped = answer.first().map_or(0.0, |(_, value)| *value);
+            if scraped >= orders_counted {
+                Ok(())
+            } else {
+                Err(format!("{scraped} of {orders_counted} scraped"))
+            }
+        },
+    )
+    .await;
+
+    // The p99 of POST /orders, as a dashboard computes it.
+    let p99_query = format!("histogram_quantile(0.99, sum by (le) (rate({ORDERS}[1m])))");
+    let p99 = prometheus.query(&p99_query).await.expect("the p99 query");
+    let p99 = p99.first().map(|(_, value)| *value).unwrap_or(f64::NAN);
+    assert!(
+        p99.is_finite() && p99 > 0.0,
+        "Prometheus's p99 of POST /orders should be a duration, got {p99}"
+    );
+
+    // Its exemplars: trace ids, the slowest first.
+    let mut exemplars = prometheus
+        .exemplars(ORDERS, Duration::from_secs(300))
+        .await
+        .expect("the exemplars query");
+    exemplars.sort_by(|a, b| {
+        let value = |e: &prometheus::Exemplar| e.value.parse::<f64>().unwrap_or(0.0);
+        value(b).total_cmp(&value(a))
+    });
+    let slowest = exemplars.first().unwrap_or_else(|| {
+        panic!("Prometheus kept no exemplar of POST /orders (is exemplar storage on?)")
+    });
+    let trace_id = slowest
+        .labels
+        .get("trace_id")
+        .expect("an exemplar names its trace")
+        .clone();
+
+    // The exemplar leads to a trace the collector holds: the request itself.
+    let trace_url = format!("{}/api/traces/{trace_id}", collector.ui_url());
+    let trace: Trace = eventually(
+        "the exemplar's trace in the collector",
+        Duration::from_secs(30),
+        async || {
+            let response = reqwest::get(&trace_url).await.map_err(|e| e.to_string())?;
+            let status = response.status();
+            let body: jaeger::Response<Vec<Trace>> = response
+                .json()
+                .await
+                .map_err(|_| format!("status {status}"))?;
+            body.data
+                .into_iter()
+                .next()
+                .ok_or_else(|| "an empty answer".to_owned())
+        },
+    )
+    .await;
+    assert!(
+        trace
+            .spans
+            .iter()
+            .any(|span| span.operation_name == "POST /orders"),
+        "the exemplar's trace {trace_id} should hold the gateway's POST /orders span"
+    );
+
+    // Both signals agree on every route once every span has arrived: stop
+    // the shop (each service flushes its spans), then compare.
+    let problems = shop.stop(Duration::from_secs(10));
+    assert!(problems.is_empty(), "{problems:?}");
+    let red_url = format!("{}/api/red?service=gateway", collector.ui_url());
+    let body: jaeger::Response<Vec<collector::red::OperationRed>> = reqwest::get(&red_url)
+        .await
+        .expect("the collector answers /api/red")
+        .json()
+        .await
+        .expect("RED figures as JSON");
+    let traces = body.data;
+    let table = red::table(&by_route, &traces);
+    for (operation, figures) in &by_route {
+        let from_traces = traces
+            .iter()
+            .find(|t| &t.operation == operation)
+            .unwrap_or_else(|| panic!("no trace of {operation}:\n{table}"));
+        assert!(
+            red::agree(figures, from_traces),
+            "metrics and traces disagree on {operation}:\n{table}"
+        );
+    }
+    assert!(prometheus.stop().is_none());
+    assert!(collector.stop().is_none());
+    let _ = std::fs::remove_dir_all(&work);
+}
