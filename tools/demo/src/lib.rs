@@ -66,6 +66,38 @@ pub fn build_binaries(root: &Path, release: bool) -> Result<(), StartError> {
     }
 }
 
+/// Where a service serves tokio-console (with the `console` build): this
+/// port plus the service's offset, so that the gateway is on tokio-console's
+/// default, 6669.
+pub const CONSOLE_BASE_PORT: u16 = 6669;
+
+/// Builds the services for tokio-console: with the telemetry crate's
+/// `console` feature and `--cfg tokio_unstable` (which tokio's task
+/// instrumentation needs), in a target folder of their own,
+/// `target/console`, so that the usual build (the labs' too) is never
+/// rebuilt for it. Returns the folder the binaries are in.
+pub fn build_console_binaries(root: &Path, release: bool) -> Result<PathBuf, StartError> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let target = root.join("target/console");
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(root)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("RUSTFLAGS", "--cfg tokio_unstable")
+        .args(["build", "--locked", "--features", "telemetry/console"]);
+    if release {
+        command.arg("--release");
+    }
+    for (name, _) in SERVICES {
+        command.args(["-p", name]);
+    }
+    let status = command.status().map_err(StartError::Cargo)?;
+    if !status.success() {
+        return Err(StartError::Build);
+    }
+    Ok(target.join(if release { "release" } else { "debug" }))
+}
+
 /// Why the shop or the collector could not be started.
 #[derive(Debug)]
 pub enum StartError {
@@ -234,6 +266,11 @@ impl Shop {
                 .env("INVENTORY_URL", url(2))
                 .env("PRICING_URL", url(3))
                 .env("PAYMENTS_URL", url(4))
+                // Read only by a service built for tokio-console.
+                .env(
+                    "TOKIO_CONSOLE_BIND",
+                    format!("127.0.0.1:{}", CONSOLE_BASE_PORT + offset),
+                )
                 .envs(env.iter().map(|(k, v)| (*k, v)));
             processes.push(Process::spawn(
                 name,

@@ -36,6 +36,12 @@ struct Args {
     /// `/metrics` each second, with exemplars.
     #[arg(long)]
     prometheus: bool,
+    /// Run the services built for tokio-console (a build of their own, the
+    /// first time a few minutes), each serving its tasks on a port of its
+    /// own from 6669: `tokio-console http://127.0.0.1:6671` shows the
+    /// inventory's.
+    #[arg(long)]
+    console: bool,
     /// Where that Prometheus answers.
     #[arg(long, default_value_t = prometheus::DEFAULT_PORT)]
     prometheus_port: u16,
@@ -69,8 +75,12 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     if args.fixed {
         env.push(("FIX_ALL", "true".to_owned()));
     }
-    let mut shop =
-        Shop::start(&bin_dir, args.base_port, &env, &log_dir).context("cannot start the shop")?;
+    let services_dir = match args.console {
+        true => demo::build_console_binaries(&root, cfg!(not(debug_assertions)))?,
+        false => bin_dir.clone(),
+    };
+    let mut shop = Shop::start(&services_dir, args.base_port, &env, &log_dir)
+        .context("cannot start the shop")?;
     shop.wait_healthy(Duration::from_secs(15)).await?;
 
     println!(
@@ -88,6 +98,14 @@ async fn run(args: &Args) -> anyhow::Result<()> {
             args.base_port + offset,
             relative(&log_dir.join(format!("{name}.log")), &root)
         );
+    }
+    if args.console {
+        for (name, offset) in SERVICES {
+            println!(
+                "  {name:<10} tokio-console http://127.0.0.1:{}",
+                demo::CONSOLE_BASE_PORT + offset
+            );
+        }
     }
     println!(
         "  {:<10} {COLLECTOR_UI:<22} {}",

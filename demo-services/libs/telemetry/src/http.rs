@@ -25,6 +25,9 @@ use tracing::{Span, field, info_span};
 
 use crate::propagation;
 
+/// The target of every server span, which `init`'s filter keeps on.
+pub(crate) const TARGET: &str = module_path!();
+
 /// The name of every server span (their `otel.name` is `METHOD /route`):
 /// how other layers, such as the metrics', know one.
 pub(crate) const SERVER_SPAN: &str = "http.server";

@@ -39,6 +39,14 @@ where
         // exported with them, so keeping INFO chatter out of traces is most
         // of what export costs beyond the spans themselves.
         .with_filter(filter_fn(|meta| {
-            meta.is_span() || *meta.level() <= Level::WARN
+            !is_tokio_runtime(meta) && (meta.is_span() || *meta.level() <= Level::WARN)
         }))
+}
+
+/// tokio's own instrumentation (its tasks and resources, for tokio-console
+/// with the `console` feature): never part of a trace or a log. A filter
+/// that reads only the metadata is decided once per call site, so this
+/// costs nothing per span.
+pub(crate) fn is_tokio_runtime(meta: &tracing::Metadata<'_>) -> bool {
+    meta.target().starts_with("tokio") || meta.target().starts_with("runtime")
 }

@@ -205,10 +205,11 @@ pub fn subscriber_writing_to<W>(
 where
     W: for<'w> MakeWriter<'w> + Clone + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_new(with_actions(&settings.filter)).unwrap_or_else(|err| {
-        eprintln!("telemetry: ignoring RUST_LOG={:?}: {err}", settings.filter);
-        EnvFilter::new("info")
-    });
+    let filter =
+        EnvFilter::try_new(with_console(with_actions(&settings.filter))).unwrap_or_else(|err| {
+            eprintln!("telemetry: ignoring RUST_LOG={:?}: {err}", settings.filter);
+            EnvFilter::new("info")
+        });
     // Actions: statistics and metrics count every one; the log gets records by outcome,
     // so a quiet service writes only failures and exceptions. One layer for
     // both, so that each action is timed once.
@@ -240,7 +241,14 @@ where
         ),
         LogFormat::Off => None,
     };
+    #[cfg(feature = "console")]
+    let logs = logs.map(|logs| {
+        logs.with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+            !crate::layers::is_tokio_runtime(meta)
+        }))
+    });
     tracing_subscriber::registry()
+        .with(console())
         .with(filter)
         .with(layers::spans(provider, &settings.service))
         // Only JSON lines show the ids; looking them up costs a little on
@@ -258,15 +266,71 @@ pub fn stats() -> Arc<Stats> {
     STATS.get_or_init(|| Arc::new(Stats::default())).clone()
 }
 
-/// Actions are INFO spans; whatever else the directive filters out, keep
-/// them, so that statistics count every action. Only `off` turns them off
-/// too, and a directive that names `actions` itself is left as it is.
+/// Actions and server spans are INFO spans; whatever else the directive
+/// filters out, keep them, so that statistics count every action and the
+/// metrics every request (`RUST_LOG=warn` quiets the logs, not `/metrics`).
+/// Only `off` turns them off too, and a directive that names one of their
+/// targets itself is left as it is for that target.
 fn with_actions(directive: &str) -> String {
-    if directive.trim() == "off" || directive.contains(actions::TARGET) {
-        directive.to_owned()
-    } else {
-        format!("{directive},{}=info", actions::TARGET)
+    if directive.trim() == "off" {
+        return directive.to_owned();
     }
+    let mut directive = directive.to_owned();
+    for target in [actions::TARGET, crate::http::TARGET] {
+        if !directive.contains(target) {
+            directive.push_str(&format!(",{target}=info"));
+        }
+    }
+    directive
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_actions;
+
+    #[test]
+    fn actions_and_server_spans_stay_on_whatever_the_level() {
+        assert_eq!(with_actions("off"), "off");
+        let quiet = with_actions("warn");
+        assert!(quiet.starts_with("warn,"), "{quiet}");
+        assert!(
+            quiet.contains(&format!("{}=info", actions::TARGET)),
+            "{quiet}"
+        );
+        assert!(quiet.contains("telemetry::http=info"), "{quiet}");
+        let own = with_actions("warn,telemetry::http=debug");
+        assert!(!own.contains("telemetry::http=info"), "{own}");
+    }
+}
+
+/// With the `console` feature, tokio's task instrumentation passes the
+/// filter (tokio-console reads it; the logs and traces leave it out).
+fn with_console(directive: String) -> String {
+    if cfg!(feature = "console") && directive.trim() != "off" {
+        format!("{directive},tokio=trace,runtime=trace")
+    } else {
+        directive
+    }
+}
+
+/// tokio-console's layer, which serves the process's tasks on
+/// `TOKIO_CONSOLE_BIND` (127.0.0.1:6669 by default), with the `console`
+/// feature; nothing without it.
+#[cfg(feature = "console")]
+fn console<S>() -> Option<impl Layer<S>>
+where
+    S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    Some(
+        console_subscriber::ConsoleLayer::builder()
+            .with_default_env()
+            .spawn(),
+    )
+}
+
+#[cfg(not(feature = "console"))]
+fn console() -> Option<tracing_subscriber::layer::Identity> {
+    None
 }
 
 /// Why `init` could not set telemetry up; the cause, where there is one,

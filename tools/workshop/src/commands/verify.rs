@@ -369,12 +369,17 @@ fn check_dependencies(ws: &Workspace) -> Result<Vec<String>> {
             };
             for (name, spec) in deps {
                 let inherited = spec.get("workspace").and_then(|w| w.as_bool()) == Some(true);
+                // An optional dependency is built only when a feature asks
+                // for it, never in a lab's build: sharing it would build it
+                // for everyone.
+                let optional = spec.get("optional").and_then(|o| o.as_bool()) == Some(true);
                 if !inherited {
                     problems.push(format!(
                         "{shown}: `{name}` is not pinned in [workspace.dependencies]; \
                          pin it there and use `{name}.workspace = true`"
                     ));
                 } else if third_party(name)
+                    && !optional
                     && !NOT_SHARED.contains(&name.as_str())
                     && !unified.contains(name)
                 {
