@@ -1,5 +1,0 @@
-//! Lab 08, find and fix the hot spot: the reference solution.
-//! Only `pricer.rs` differs from the starter.
-
-pub use lab08_given::{book, original};
-pub mod pricer;

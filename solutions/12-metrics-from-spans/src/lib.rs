@@ -1,7 +1,0 @@
-//! Lab 12: metrics that point at traces. The reference solution.
-
-pub use lab12_given::*;
-
-pub mod red_metrics;
-
-pub use red_metrics::RedMetrics;
