@@ -247,8 +247,7 @@ where
             !crate::layers::is_tokio_runtime(meta)
         }))
     });
-    tracing_subscriber::registry()
-        .with(console())
+    let subscriber = tracing_subscriber::registry()
         .with(filter)
         .with(layers::spans(provider, &settings.service))
         // Only JSON lines show the ids; looking them up costs a little on
@@ -257,7 +256,18 @@ where
         // RED metrics from the server spans, for `GET /metrics`.
         .with(MetricsLayer::default())
         .with(action_layer)
-        .with(logs)
+        .with(logs);
+    // tokio-console's layer serves the process's tasks on
+    // `TOKIO_CONSOLE_BIND` (127.0.0.1:6669 by default). Without the
+    // feature there is no layer at all, not even an empty one: an extra
+    // layer changes how the stack caches each call site's interest.
+    #[cfg(feature = "console")]
+    let subscriber = subscriber.with(
+        console_subscriber::ConsoleLayer::builder()
+            .with_default_env()
+            .spawn(),
+    );
+    subscriber
 }
 
 /// The statistics of this process's actions, as served at `GET /stats`.
@@ -311,26 +321,6 @@ fn with_console(directive: String) -> String {
     } else {
         directive
     }
-}
-
-/// tokio-console's layer, which serves the process's tasks on
-/// `TOKIO_CONSOLE_BIND` (127.0.0.1:6669 by default), with the `console`
-/// feature; nothing without it.
-#[cfg(feature = "console")]
-fn console<S>() -> Option<impl Layer<S>>
-where
-    S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-{
-    Some(
-        console_subscriber::ConsoleLayer::builder()
-            .with_default_env()
-            .spawn(),
-    )
-}
-
-#[cfg(not(feature = "console"))]
-fn console() -> Option<tracing_subscriber::layer::Identity> {
-    None
 }
 
 /// Why `init` could not set telemetry up; the cause, where there is one,
