@@ -65,30 +65,54 @@ pub struct Settings {
     pub base_port: u16,
 }
 
-/// Median requests per second of each mode, in [`modes`] order.
+/// What one mode measured (medians over the rounds).
+#[derive(Clone, Copy, Debug)]
+pub struct Measured {
+    pub name: &'static str,
+    pub throughput: f64,
+    /// The five services' CPU time per request, in microseconds: what the
+    /// telemetry costs the shop itself, whatever the collector and the
+    /// load generator take of the same two cores.
+    pub services_cpu_us: f64,
+    /// The collector's CPU time per request, in microseconds (0 when the
+    /// mode exports nothing).
+    pub collector_cpu_us: f64,
+}
+
+/// Each mode's medians, in [`modes`] order.
 pub async fn compare(
     bin_dir: &Path,
     log_dir: &Path,
     settings: &Settings,
-) -> anyhow::Result<Vec<(&'static str, f64)>> {
+) -> anyhow::Result<Vec<Measured>> {
     let modes = modes();
-    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
+    let mut samples: Vec<Vec<Measured>> = vec![Vec::new(); modes.len()];
     for round in 1..=settings.rounds {
         for (i, mode) in modes.iter().enumerate() {
-            let throughput = measure(bin_dir, log_dir, mode, settings).await?;
+            let measured = measure(bin_dir, log_dir, mode, settings).await?;
             println!(
-                "  round {round}/{}: {:<8} {throughput:>8.0} requests/s",
-                settings.rounds, mode.name
+                "  round {round}/{}: {:<8} {:>8.0} requests/s, services {:>6.0} µs CPU/request, collector {:>5.0}",
+                settings.rounds,
+                mode.name,
+                measured.throughput,
+                measured.services_cpu_us,
+                measured.collector_cpu_us
             );
-            samples[i].push(throughput);
+            samples[i].push(measured);
         }
     }
+    let median = |values: &mut Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
     Ok(modes
         .iter()
         .zip(samples)
-        .map(|(mode, mut values)| {
-            values.sort_by(f64::total_cmp);
-            (mode.name, values[values.len() / 2])
+        .map(|(mode, rounds)| Measured {
+            name: mode.name,
+            throughput: median(&mut rounds.iter().map(|m| m.throughput).collect()),
+            services_cpu_us: median(&mut rounds.iter().map(|m| m.services_cpu_us).collect()),
+            collector_cpu_us: median(&mut rounds.iter().map(|m| m.collector_cpu_us).collect()),
         })
         .collect())
 }
@@ -98,7 +122,7 @@ async fn measure(
     log_dir: &Path,
     mode: &Mode,
     settings: &Settings,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<Measured> {
     let mut env = mode.env.clone();
     // The planted problems fixed and the payment processor reliable: what
     // is measured is the cost of telemetry, not of the demo's traps.
@@ -129,7 +153,21 @@ async fn measure(
     };
     // Warm up: connection pools, allocator, caches.
     loadgen::run(&load(1), std::future::pending()).await;
+    let cpu_before = (
+        shop.cpu_time()?,
+        collector.as_ref().and_then(Collector::cpu_time),
+    );
     let report = loadgen::run(&load(settings.seconds), std::future::pending()).await;
+    let cpu_after = (
+        shop.cpu_time()?,
+        collector.as_ref().and_then(Collector::cpu_time),
+    );
+    let per_request = |used: Duration| used.as_secs_f64() * 1e6 / report.requests.max(1) as f64;
+    let services_cpu_us = per_request(cpu_after.0.saturating_sub(cpu_before.0));
+    let collector_cpu_us = match (cpu_before.1, cpu_after.1) {
+        (Some(before), Some(after)) => per_request(after.saturating_sub(before)),
+        _ => 0.0,
+    };
     let mut problems = shop.stop(Duration::from_secs(10));
     problems.extend(collector.and_then(Collector::stop));
     if let Some(problem) = problems.first() {
@@ -143,5 +181,10 @@ async fn measure(
             report.statuses
         );
     }
-    Ok(report.throughput)
+    Ok(Measured {
+        name: mode.name,
+        throughput: report.throughput,
+        services_cpu_us,
+        collector_cpu_us,
+    })
 }
