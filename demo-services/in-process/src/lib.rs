@@ -19,6 +19,9 @@ use telemetry::Settings;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+mod other_threads;
+pub use other_threads::follow_spans_to_other_threads;
+
 /// A service running on its own thread.
 pub struct Service {
     name: &'static str,
@@ -34,10 +37,23 @@ pub struct Service {
 impl Service {
     /// Serves `app` on a free loopback port, tracing into memory.
     pub fn spawn(name: &'static str, app: Router) -> Self {
+        Self::spawn_with(name, move || async move { app })
+    }
+
+    /// Serves the router `make_app` builds, on the service's own thread and
+    /// runtime: for a service whose setup is asynchronous (a database pool,
+    /// whose connections belong to the runtime that opened them), traced
+    /// like the rest of it.
+    pub fn spawn_with<F, Fut>(name: &'static str, make_app: F) -> Self
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Router>,
+    {
         let exporter = InMemorySpanExporter::default();
         let provider = telemetry::tracer_provider(name, Some(KeepOnShutdown(exporter.clone())));
         let dispatch =
             tracing::Dispatch::new(telemetry::subscriber(&Settings::quiet(name), &provider));
+        other_threads::register(&dispatch);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop, stop_rx) = oneshot::channel::<()>();
         let (closed_tx, closed) = oneshot::channel::<()>();
@@ -52,6 +68,7 @@ impl Service {
                     .build()
                     .expect("a runtime for the service");
                 runtime.block_on(async move {
+                    let app = make_app().await;
                     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
                     ready_tx
                         .send(listener.local_addr().expect("bound"))

@@ -30,6 +30,10 @@ pub struct Fixes {
     /// pricing: format the price list only when the trace level is on.
     #[arg(long, env = "FIX_LOGGING", value_parser = BoolishValueParser::new())]
     pub fix_logging: bool,
+    /// catalog: read the talks with their speakers and prices in one query,
+    /// not a query per talk.
+    #[arg(long, env = "FIX_N_PLUS_ONE", value_parser = BoolishValueParser::new())]
+    pub fix_n_plus_one: bool,
 }
 
 impl Fixes {
@@ -56,6 +60,9 @@ impl Fixes {
     pub fn logging(&self) -> bool {
         self.fixed || self.fix_logging
     }
+    pub fn n_plus_one(&self) -> bool {
+        self.fixed || self.fix_n_plus_one
+    }
 }
 
 #[cfg(test)]
@@ -76,6 +83,9 @@ mod tests {
         assert!(one.lock() && !one.fanout());
         let all = Args::parse_from(["svc", "--fixed"]).fixes;
         assert!(all.fanout() && all.lock() && all.hotspot() && all.retries() && all.logging());
+        assert!(all.n_plus_one());
+        let n_plus_one = Args::parse_from(["svc", "--fix-n-plus-one"]).fixes;
+        assert!(n_plus_one.n_plus_one() && !n_plus_one.lock());
         assert_eq!(Args::parse_from(["svc"]).fixes, Fixes::default());
     }
 }

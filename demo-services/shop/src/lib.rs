@@ -14,10 +14,12 @@
 //! ([`domain`]), errors that answer with a JSON reason ([`error`]),
 //! extractors that turn malformed input into such errors ([`extract`]), a
 //! client for calling another service with a timeout and trace context
-//! ([`peer`]), serving with graceful shutdown ([`server`]), and the switches
+//! ([`peer`]), serving with graceful shutdown ([`server`]), the database a service
+//! keeps its data in ([`db`]), and the switches
 //! that turn each planted problem off ([`fixes`]).
 
 pub mod action;
+pub mod db;
 pub mod domain;
 pub mod error;
 pub mod extract;

@@ -45,8 +45,14 @@ pub struct Shop {
 
 impl Shop {
     pub fn start(options: Options) -> Self {
+        // The catalog's statements are logged on sqlx's own threads.
+        in_process::follow_spans_to_other_threads();
         let fixes = options.fixes;
-        let catalog = Service::spawn("catalog", catalog::app());
+        let catalog = Service::spawn_with("catalog", move || async move {
+            let db = shop::db::in_memory().await.expect("an in-memory database");
+            catalog::open(&db).await.expect("the catalog's tables");
+            catalog::app(db, fixes)
+        });
         let inventory = Service::spawn("inventory", inventory::app(fixes, None));
         let pricing = Service::spawn("pricing", pricing::app(fixes));
         let mut payments_app = payments::app(options.processor);

@@ -51,6 +51,12 @@ where
         }))
 }
 
+/// What the log lines leave out: sqlx's statement events (the database
+/// spans carry them) and tokio's own instrumentation.
+pub(crate) fn for_logs(meta: &tracing::Metadata<'_>) -> bool {
+    meta.target() != crate::db::STATEMENTS && !is_tokio_runtime(meta)
+}
+
 /// tokio's own instrumentation (its tasks and resources, for tokio-console
 /// with the `console` feature): never part of a trace or a log. A filter
 /// that reads only the metadata is decided once per call site, so this

@@ -28,8 +28,11 @@
 //! server spans of [`http::trace_layer`] (tower-http's `TraceLayer`)
 //! continue an incoming trace, and the client spans of [`client::traced`]
 //! (a reqwest middleware) carry the current one into an outgoing request.
+//! Every database statement gets a client span too, from sqlx's own
+//! statement log ([`db`]).
 
 pub mod client;
+pub mod db;
 pub mod http;
 pub mod layers;
 pub mod metrics;

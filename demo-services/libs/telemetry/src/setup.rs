@@ -7,17 +7,20 @@ use std::time::Duration;
 
 use actions::{ActionLayer, Levels, LineSink, Sink, Stats, StatsSink};
 
+use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{
     BatchConfig, BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanExporter,
 };
 use tracing::Subscriber;
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
+use crate::db::DbSpans;
 use crate::layers;
 use crate::metrics::{MetricsLayer, MetricsSink};
 use crate::trace_ids::{TraceIdLayer, WithTraceIds};
@@ -241,12 +244,7 @@ where
         ),
         LogFormat::Off => None,
     };
-    #[cfg(feature = "console")]
-    let logs = logs.map(|logs| {
-        logs.with_filter(tracing_subscriber::filter::filter_fn(|meta| {
-            !crate::layers::is_tokio_runtime(meta)
-        }))
-    });
+    let logs = logs.map(|logs| logs.with_filter(filter_fn(crate::layers::for_logs)));
     let subscriber = tracing_subscriber::registry()
         .with(filter)
         .with(layers::spans(provider, &settings.service))
@@ -255,6 +253,8 @@ where
         .with(TraceIdLayer::enabled(settings.format == LogFormat::Json))
         // RED metrics from the server spans, for `GET /metrics`.
         .with(MetricsLayer::default())
+        // A client span per database statement, from sqlx's statement log.
+        .with(DbSpans::new(provider.tracer(settings.service.clone())))
         .with(action_layer)
         .with(logs);
     // tokio-console's layer serves the process's tasks on
@@ -276,9 +276,10 @@ pub fn stats() -> Arc<Stats> {
     STATS.get_or_init(|| Arc::new(Stats::default())).clone()
 }
 
-/// Actions and server spans are INFO spans; whatever else the directive
-/// filters out, keep them, so that statistics count every action and the
-/// metrics every request (`RUST_LOG=warn` quiets the logs, not `/metrics`).
+/// Actions and server spans are INFO spans, database statements DEBUG
+/// events; whatever else the directive filters out, keep them, so that
+/// statistics count every action, the metrics every request, and the
+/// traces every statement (`RUST_LOG=warn` quiets the logs, not those).
 /// Only `off` turns them off too, and a directive that names one of their
 /// targets itself is left as it is for that target.
 fn with_actions(directive: &str) -> String {
@@ -290,6 +291,11 @@ fn with_actions(directive: &str) -> String {
         if !directive.contains(target) {
             directive.push_str(&format!(",{target}=info"));
         }
+    }
+    // sqlx writes each statement at DEBUG: the database spans are made
+    // from those events.
+    if !directive.contains(crate::db::STATEMENTS) {
+        directive.push_str(&format!(",{}=debug", crate::db::STATEMENTS));
     }
     directive
 }

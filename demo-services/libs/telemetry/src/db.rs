@@ -1,0 +1,251 @@
+//! Database spans from one instrumentation point: sqlx's own statement log.
+//!
+//! sqlx writes one event per statement as it finishes (target
+//! `sqlx::query`, at DEBUG): the SQL as the code wrote it, with its
+//! placeholders (`$1`), the rows it returned, and how long it ran. It never
+//! writes the values bound to the placeholders. This layer turns each of
+//! those events into a span of its own, kind client, named and attributed
+//! as OpenTelemetry's database conventions say (`SELECT talks`,
+//! `db.system.name`, `db.operation.name`, `db.collection.name`,
+//! `db.query.text`, `db.response.returned_rows`), a child of the span the
+//! statement ran in, and timed from the statement's own start and end.
+//!
+//! So no call site opens a span for a query, the way no handler opens its
+//! server span, and no card number or customer name bound to a statement
+//! can reach a trace: the text is the statement's, not the values'.
+
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
+
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{Span as _, SpanKind, Tracer as _};
+use opentelemetry_sdk::trace::SdkTracer;
+use tracing::dispatcher::WeakDispatch;
+use tracing::field::{Field, Visit};
+use tracing::{Dispatch, Event, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+/// The target of sqlx's statement events, which `init`'s filter keeps on
+/// at DEBUG and the logs leave out.
+pub(crate) const STATEMENTS: &str = "sqlx::query";
+
+/// The layer that makes the database spans.
+pub struct DbSpans {
+    tracer: SdkTracer,
+    /// `db.system.name`: `sqlite` or `postgresql`, from `DATABASE_URL`.
+    system: &'static str,
+    dispatch: OnceLock<WeakDispatch>,
+}
+
+impl DbSpans {
+    /// Spans for the statements of the database `DATABASE_URL` names
+    /// (SQLite when it names none), made with `tracer`.
+    pub fn new(tracer: SdkTracer) -> Self {
+        let url = std::env::var("DATABASE_URL").unwrap_or_default();
+        Self {
+            tracer,
+            system: system_name(&url),
+            dispatch: OnceLock::new(),
+        }
+    }
+}
+
+/// OpenTelemetry's `db.system.name` for a database URL.
+fn system_name(url: &str) -> &'static str {
+    if url.starts_with("postgres") {
+        "postgresql"
+    } else {
+        "sqlite"
+    }
+}
+
+/// What a statement event says.
+#[derive(Default)]
+struct Statement {
+    summary: String,
+    text: String,
+    rows_returned: Option<u64>,
+    elapsed: Option<Duration>,
+}
+
+impl Visit for Statement {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "summary" => value.clone_into(&mut self.summary),
+            "db.statement" => value.trim().clone_into(&mut self.text),
+            _ => {}
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if field.name() == "rows_returned" {
+            self.rows_returned = Some(value);
+        }
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if field.name() == "elapsed_secs" {
+            self.elapsed = Duration::try_from_secs_f64(value).ok();
+        }
+    }
+
+    fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
+}
+
+impl Statement {
+    /// The whole statement: sqlx writes it out only when it is longer than
+    /// its four-word summary, which is otherwise the statement itself.
+    fn query_text(&self) -> &str {
+        if self.text.is_empty() {
+            &self.summary
+        } else {
+            &self.text
+        }
+    }
+}
+
+/// The operation (`SELECT`) and the table it reads or writes, as the
+/// conventions name a database span: from the statement's own words.
+pub(crate) fn operation_and_collection(sql: &str) -> (String, Option<String>) {
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    let operation = words
+        .first()
+        .map(|w| w.to_ascii_uppercase())
+        .unwrap_or_default();
+    let after = |keyword: &str| {
+        words
+            .iter()
+            .position(|w| w.eq_ignore_ascii_case(keyword))
+            .and_then(|at| words.get(at + 1))
+    };
+    let table = match operation.as_str() {
+        "SELECT" | "DELETE" => after("FROM"),
+        "INSERT" => after("INTO"),
+        "UPDATE" => words.get(1),
+        "CREATE" => words
+            .iter()
+            .rposition(|w| w.eq_ignore_ascii_case("EXISTS") || w.eq_ignore_ascii_case("TABLE"))
+            .and_then(|at| words.get(at + 1)),
+        _ => None,
+    };
+    let table = table.map(|t| {
+        t.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .to_owned()
+    });
+    (operation, table.filter(|t| !t.is_empty()))
+}
+
+impl<S> Layer<S> for DbSpans
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_register_dispatch(&self, dispatch: &Dispatch) {
+        let _ = self.dispatch.set(dispatch.downgrade());
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if event.metadata().target() != STATEMENTS {
+            return;
+        }
+        let mut statement = Statement::default();
+        event.record(&mut statement);
+        let end = SystemTime::now();
+        let start = end
+            .checked_sub(statement.elapsed.unwrap_or_default())
+            .unwrap_or(end);
+        // The statement ran inside the span that is current now, as its
+        // event is written: that span is the database span's parent.
+        let parent = ctx
+            .event_span(event)
+            .zip(self.dispatch.get().and_then(WeakDispatch::upgrade))
+            .and_then(|(span, dispatch)| {
+                tracing_opentelemetry::get_otel_context(&span.id(), &dispatch)
+            })
+            .unwrap_or_default();
+        let text = statement.query_text();
+        let (operation, collection) = operation_and_collection(text);
+        let name = match &collection {
+            Some(table) => format!("{operation} {table}"),
+            None => operation.clone(),
+        };
+        let mut attributes = vec![
+            KeyValue::new("db.system.name", self.system),
+            KeyValue::new("db.operation.name", operation),
+            KeyValue::new("db.query.text", text.to_owned()),
+        ];
+        if let Some(table) = collection {
+            attributes.push(KeyValue::new("db.collection.name", table));
+        }
+        if let Some(rows) = statement.rows_returned {
+            attributes.push(KeyValue::new(
+                "db.response.returned_rows",
+                i64::try_from(rows).unwrap_or(i64::MAX),
+            ));
+        }
+        let mut span = self
+            .tracer
+            .span_builder(name)
+            .with_kind(SpanKind::Client)
+            .with_start_time(start)
+            .with_attributes(attributes)
+            .start_with_context(&self.tracer, &parent);
+        span.end_with_timestamp(end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_operation_and_its_table() {
+        let cases = [
+            (
+                "SELECT id, title FROM talks ORDER BY id",
+                "SELECT",
+                Some("talks"),
+            ),
+            (
+                "select name from speakers where id = $1",
+                "SELECT",
+                Some("speakers"),
+            ),
+            (
+                "INSERT INTO audit_log (order_id) VALUES ($1)",
+                "INSERT",
+                Some("audit_log"),
+            ),
+            (
+                "UPDATE seats SET left = left - 1 WHERE talk_id = $1",
+                "UPDATE",
+                Some("seats"),
+            ),
+            (
+                "DELETE FROM reservations WHERE id = $1",
+                "DELETE",
+                Some("reservations"),
+            ),
+            (
+                "CREATE TABLE IF NOT EXISTS talks (id INTEGER)",
+                "CREATE",
+                Some("talks"),
+            ),
+            ("BEGIN", "BEGIN", None),
+        ];
+        for (sql, operation, table) in cases {
+            let (found_operation, found_table) = operation_and_collection(sql);
+            assert_eq!(found_operation, operation, "{sql}");
+            assert_eq!(found_table.as_deref(), table, "{sql}");
+        }
+    }
+
+    #[test]
+    fn the_system_comes_from_the_database_url() {
+        assert_eq!(system_name("postgres://shop@localhost/shop"), "postgresql");
+        assert_eq!(system_name("postgresql://localhost"), "postgresql");
+        assert_eq!(system_name("sqlite://target/demo/catalog.db"), "sqlite");
+        assert_eq!(system_name(""), "sqlite");
+    }
+}
