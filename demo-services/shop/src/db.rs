@@ -52,6 +52,16 @@ pub async fn in_memory() -> Result<Db, Error> {
         .await
 }
 
+/// The database for a test: the one `DATABASE_URL` names, if set (CI runs
+/// the system tests once against PostgreSQL that way), else a database of
+/// its own in memory.
+pub async fn for_tests() -> Result<Db, Error> {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => connect(&url).await,
+        _ => in_memory().await,
+    }
+}
+
 /// The file a `sqlite://PATH?…` URL names, if it names one.
 fn sqlite_file(url: &str) -> Option<&str> {
     let rest = url

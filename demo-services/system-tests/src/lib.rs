@@ -49,7 +49,7 @@ impl Shop {
         in_process::follow_spans_to_other_threads();
         let fixes = options.fixes;
         let catalog = Service::spawn_with("catalog", move || async move {
-            let db = shop::db::in_memory().await.expect("an in-memory database");
+            let db = shop::db::for_tests().await.expect("a database");
             catalog::open(&db).await.expect("the catalog's tables");
             catalog::app(db, fixes)
         });
