@@ -254,6 +254,7 @@ async fn bad_queries_get_an_error_in_jaegers_shape() {
             404,
         ),
         ("/api/traces?limit=many", 400),
+        ("/api/red?service=gateway&since=yesterday", 400),
     ] {
         let (status, body) = get(&format!("{}{path}", collector.ui)).await;
         assert_eq!(status, expected, "{path}");
