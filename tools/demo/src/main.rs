@@ -166,6 +166,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         if let Some(prometheus) = &prometheus {
             show_prometheus(prometheus).await;
         }
+        show_statements_of_the_slowest_talks_list().await;
         show_slowest_trace().await;
         problems.extend(prometheus.and_then(Prometheus::stop));
         problems.extend(collector.stop());
@@ -176,6 +177,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         if let Some(prometheus) = &prometheus {
             show_prometheus(prometheus).await;
         }
+        show_statements_of_the_slowest_talks_list().await;
         show_slowest_trace().await;
         println!();
         println!(
@@ -348,6 +350,44 @@ async fn show_prometheus(prometheus: &Prometheus) {
         println!("  its slowest exemplar: {COLLECTOR_UI}/trace/{trace_id}");
     }
     println!("  explore: {}/graph", prometheus.url());
+}
+
+/// The database statements in the slowest `GET /talks` trace: the ladder
+/// of planted problem 6 (N+1 queries), or the one query of its fix.
+async fn show_statements_of_the_slowest_talks_list() {
+    let url = format!(
+        "{COLLECTOR_UI}/api/traces?service=gateway&operation=GET%20/talks&limit={}",
+        collector::api::MAX_LIMIT
+    );
+    let Ok(traces) = fetch_traces(&url).await else {
+        return;
+    };
+    let Some(slowest) = traces.into_iter().max_by_key(Trace::duration) else {
+        return;
+    };
+    let statements: Vec<&str> = slowest
+        .spans
+        .iter()
+        .filter(|span| span.tag("db.system.name").is_some())
+        .map(|span| span.operation_name.as_str())
+        .collect();
+    println!();
+    let ran = match statements.as_slice() {
+        [] => "no database statement".to_owned(),
+        [one] => format!("one database statement, {one}"),
+        [first, rest @ ..] => format!(
+            "{} database statements: {first}, then {} more, a speaker and a price \
+             per talk (planted problem 6, N+1 queries; `--fix-n-plus-one` makes it one)",
+            statements.len(),
+            rest.len()
+        ),
+    };
+    println!();
+    println!(
+        "The slowest GET /talks ({:.1} ms) ran {ran}.",
+        slowest.duration() as f64 / 1e3
+    );
+    println!("  {COLLECTOR_UI}/trace/{}", slowest.trace_id);
 }
 
 async fn ctrl_c() {
