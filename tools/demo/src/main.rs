@@ -1,7 +1,6 @@
 //! `just demo`: the shop as five processes and the collector, under load,
 //! with a report that ends on the slowest trace and its critical path.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -153,8 +152,13 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     show_action_stats(args.base_port).await;
     // The metrics now, while the services run; the traces once they have
     // all arrived, below.
-    let answered = report.requests - report.statuses.get(&0).copied().unwrap_or(0);
-    let metrics = gateway_metrics(&shop.gateway_url(), answered).await;
+    let metrics = red::scrape_until_counted(
+        &shop.gateway_url(),
+        report.answered(),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap_or_else(|(figures, _short)| figures);
 
     let collector_is_ours = collector.is_ours();
     let mut problems = Vec::new();
@@ -162,23 +166,13 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     // for a second Ctrl-C would look like a hang.
     if args.duration.is_some() || interrupted.load(Ordering::Relaxed) {
         problems.extend(shop.stop(Duration::from_secs(10)));
-        show_red(&metrics, load_started_us).await;
-        if let Some(prometheus) = &prometheus {
-            show_prometheus(prometheus).await;
-        }
-        show_statements_of_the_slowest_talks_list().await;
-        show_slowest_trace().await;
+        show_what_the_traces_say(&metrics, load_started_us, prometheus.as_ref()).await;
         problems.extend(prometheus.and_then(Prometheus::stop));
         problems.extend(collector.stop());
     } else {
         // The services export every second: wait for the last batch.
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        show_red(&metrics, load_started_us).await;
-        if let Some(prometheus) = &prometheus {
-            show_prometheus(prometheus).await;
-        }
-        show_statements_of_the_slowest_talks_list().await;
-        show_slowest_trace().await;
+        show_what_the_traces_say(&metrics, load_started_us, prometheus.as_ref()).await;
         println!();
         println!(
             "Everything keeps running: the gateway at {}, traces at {COLLECTOR_UI}. Ctrl-C stops it all.",
@@ -275,40 +269,25 @@ fn unix_micros() -> u64 {
         .map_or(0, |since| since.as_micros() as u64)
 }
 
-/// The gateway's `/metrics`, per route, once it counts all `answered`
-/// requests (a response leaves a moment before its span closes); what it
-/// has after a few seconds otherwise, or nothing if it cannot be read.
-async fn gateway_metrics(gateway: &str, answered: u64) -> BTreeMap<String, red::MetricFigures> {
-    let read = async || {
-        let text = reqwest::get(format!("{gateway}/metrics"))
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
-        red::from_metrics(&text).ok()
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let figures = read().await.unwrap_or_default();
-        let counted: u64 = figures.values().map(|f| f.requests).sum();
-        if counted >= answered || std::time::Instant::now() > deadline {
-            return figures;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+/// The report's end, once the traces have arrived: the metrics beside the
+/// traces, Prometheus's view, the N+1's statements, the slowest trace.
+async fn show_what_the_traces_say(
+    metrics: &red::MetricsByRoute,
+    since_us: u64,
+    prometheus: Option<&Prometheus>,
+) {
+    show_red(metrics, since_us).await;
+    if let Some(prometheus) = prometheus {
+        show_prometheus(prometheus).await;
     }
+    show_statements_of_the_slowest_talks_list().await;
+    show_slowest_trace().await;
 }
 
 /// The gateway's rate, errors and p99 per route from its metrics, beside
 /// the same from the traces of this run.
-async fn show_red(metrics: &BTreeMap<String, red::MetricFigures>, since_us: u64) {
-    let url = format!("{COLLECTOR_UI}/api/red?service=gateway&since={since_us}");
-    let traces = async {
-        let body: jaeger::Response<Vec<collector::red::OperationRed>> =
-            reqwest::get(&url).await.ok()?.json().await.ok()?;
-        Some(body.data)
-    };
-    let Some(traces) = traces.await else {
+async fn show_red(metrics: &red::MetricsByRoute, since_us: u64) {
+    let Ok(traces) = red::from_traces(COLLECTOR_UI, "gateway", since_us).await else {
         println!("(no RED figures from the traces to compare)");
         return;
     };
@@ -320,33 +299,21 @@ async fn show_red(metrics: &BTreeMap<String, red::MetricFigures>, since_us: u64)
 /// The p99 of `POST /orders` as Prometheus computes it, and the trace one
 /// of its exemplars points at.
 async fn show_prometheus(prometheus: &Prometheus) {
-    let orders = r#"http_server_request_duration_seconds_bucket{job="gateway",http_route="/orders",http_request_method="POST"}"#;
-    let p99 = prometheus
-        .query(&format!(
-            "histogram_quantile(0.99, sum by (le) (rate({orders}[1m])))"
-        ))
-        .await
-        .ok()
-        .and_then(|answer| answer.first().map(|(_, value)| *value));
+    let p99 = prometheus.p99(prometheus::ORDERS).await.ok().flatten();
     let exemplar = prometheus
-        .exemplars(orders, Duration::from_secs(600))
+        .slowest_exemplar(prometheus::ORDERS, Duration::from_secs(600))
         .await
         .ok()
-        .and_then(|exemplars| {
-            exemplars.into_iter().max_by(|a, b| {
-                let value = |e: &prometheus::Exemplar| e.value.parse::<f64>().unwrap_or(0.0);
-                value(a).total_cmp(&value(b))
-            })
-        });
+        .flatten();
     println!();
     match p99 {
-        Some(p99) if p99.is_finite() => println!(
+        Some(p99) => println!(
             "Prometheus: p99 of POST /orders {:.1} ms (histogram_quantile over the last minute).",
             p99 * 1e3
         ),
-        _ => println!("Prometheus: no p99 of POST /orders yet (too few scrapes)."),
+        None => println!("Prometheus: no p99 of POST /orders yet (too few scrapes)."),
     }
-    if let Some(trace_id) = exemplar.as_ref().and_then(|e| e.labels.get("trace_id")) {
+    if let Some(trace_id) = exemplar.as_ref().and_then(prometheus::Exemplar::trace_id) {
         println!("  its slowest exemplar: {COLLECTOR_UI}/trace/{trace_id}");
     }
     println!("  explore: {}/graph", prometheus.url());

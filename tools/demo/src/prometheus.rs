@@ -19,6 +19,10 @@ use crate::{Process, SERVICES, StartError};
 /// Where the demo's Prometheus answers unless told otherwise.
 pub const DEFAULT_PORT: u16 = 9090;
 
+/// The buckets of the gateway's `POST /orders` requests, as PromQL selects
+/// them: the series the demo reports on.
+pub const ORDERS: &str = r#"http_server_request_duration_seconds_bucket{job="gateway",http_route="/orders",http_request_method="POST"}"#;
+
 /// How often every service is scraped: often, so that a short demo has data.
 const SCRAPE_INTERVAL: &str = "1s";
 
@@ -170,6 +174,31 @@ impl Prometheus {
         Ok(series.into_iter().flat_map(|s| s.exemplars).collect())
     }
 
+    /// The p99 of the histogram buckets `selector` selects, over the last
+    /// minute, as a dashboard draws it (`histogram_quantile` of their
+    /// rates), in seconds; `None` while there are too few scrapes for a rate.
+    pub async fn p99(&self, selector: &str) -> anyhow::Result<Option<f64>> {
+        let query = format!("histogram_quantile(0.99, sum by (le) (rate({selector}[1m])))");
+        let answer = self.query(&query).await?;
+        Ok(answer
+            .first()
+            .map(|(_, value)| *value)
+            .filter(|value| value.is_finite()))
+    }
+
+    /// The exemplar of the largest observation among those of `selector`
+    /// over the last `window`: the trace of its slowest request kept.
+    pub async fn slowest_exemplar(
+        &self,
+        selector: &str,
+        window: Duration,
+    ) -> anyhow::Result<Option<Exemplar>> {
+        let exemplars = self.exemplars(selector, window).await?;
+        Ok(exemplars
+            .into_iter()
+            .max_by(|a, b| a.observed().total_cmp(&b.observed())))
+    }
+
     async fn get<T: for<'de> Deserialize<'de>>(
         &self,
         path: &str,
@@ -213,6 +242,18 @@ pub struct Exemplar {
     /// The observation, as text (Prometheus writes numbers as strings).
     pub value: String,
     pub timestamp: f64,
+}
+
+impl Exemplar {
+    /// The observation it was kept with (0 if Prometheus wrote no number).
+    pub fn observed(&self) -> f64 {
+        self.value.parse().unwrap_or(0.0)
+    }
+
+    /// The trace it names, if it names one.
+    pub fn trace_id(&self) -> Option<&str> {
+        self.labels.get("trace_id").map(String::as_str)
+    }
 }
 
 #[cfg(test)]

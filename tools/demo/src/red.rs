@@ -6,7 +6,9 @@
 //! duration only to its bucket).
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
+use collector::jaeger;
 use collector::openmetrics::{self, Bucket, Histogram};
 use collector::red::OperationRed;
 
@@ -93,6 +95,58 @@ fn combine(series: &[Histogram]) -> MetricFigures {
         p99_s,
         p99_bucket: merged.resolution_at(p99_s),
     }
+}
+
+/// Per operation, what a service's `/metrics` says.
+pub type MetricsByRoute = BTreeMap<String, MetricFigures>;
+
+/// Reads `service`'s `/metrics` (a base URL) until its routes count all
+/// `answered` requests, or until `timeout`. A response reaches the client a
+/// moment before the server closes its span, and only then is the request
+/// counted: so the last requests of a load may need a few more reads. At
+/// the timeout, the last figures read and what was missing.
+pub async fn scrape_until_counted(
+    service: &str,
+    answered: u64,
+    timeout: Duration,
+) -> Result<MetricsByRoute, (MetricsByRoute, String)> {
+    let read = async || -> Result<MetricsByRoute, String> {
+        let response = reqwest::get(format!("{service}/metrics"))
+            .await
+            .map_err(|err| err.to_string())?;
+        let text = response.text().await.map_err(|err| err.to_string())?;
+        from_metrics(&text).map_err(|err| err.to_string())
+    };
+    let deadline = Instant::now() + timeout;
+    loop {
+        let (figures, short) = match read().await {
+            Ok(figures) => {
+                let counted: u64 = figures.values().map(|f| f.requests).sum();
+                if counted >= answered {
+                    return Ok(figures);
+                }
+                let why = format!("{counted} of {answered} answered requests counted");
+                (figures, why)
+            }
+            Err(why) => (MetricsByRoute::new(), why),
+        };
+        if Instant::now() > deadline {
+            return Err((figures, short));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The same figures from the traces: the collector's `GET /api/red` for
+/// `service`'s server spans that started at or after `since_us`.
+pub async fn from_traces(
+    collector_ui: &str,
+    service: &str,
+    since_us: u64,
+) -> anyhow::Result<Vec<OperationRed>> {
+    let url = format!("{collector_ui}/api/red?service={service}&since={since_us}");
+    let body: jaeger::Response<Vec<OperationRed>> = reqwest::get(&url).await?.json().await?;
+    Ok(body.data)
 }
 
 /// Whether the two signals tell the same story about one route.

@@ -16,8 +16,6 @@ use collector::jaeger::{self, Trace};
 use demo::prometheus::{self, Prometheus};
 use demo::{Collector, SERVICES, Shop, red};
 
-const ORDERS: &str = r#"http_server_request_duration_seconds_bucket{job="gateway",http_route="/orders",http_request_method="POST"}"#;
-
 /// A run of `count` free loopback ports in a row.
 fn free_ports(count: u16) -> u16 {
     let taken = |port: u16| TcpListener::bind(("127.0.0.1", port)).is_err();
@@ -121,31 +119,14 @@ async fn prometheus_p99_of_orders_leads_to_a_trace_and_agrees_with_the_traces() 
     assert!(report.requests > 0, "the load generator got no answer");
 
     // What the gateway counted, from its own /metrics, once every answered
-    // request's span has closed (a response leaves a moment before).
-    let answered = report.requests - report.statuses.get(&0).copied().unwrap_or(0);
-    let metrics_url = format!("{}/metrics", shop.gateway_url());
-    let by_route = eventually(
-        "the gateway to count every request",
+    // request's span has closed…
+    let by_route = red::scrape_until_counted(
+        &shop.gateway_url(),
+        report.answered(),
         Duration::from_secs(30),
-        async || {
-            let text = reqwest::get(&metrics_url)
-                .await
-                .map_err(|e| e.to_string())?
-                .text()
-                .await
-                .map_err(|e| e.to_string())?;
-            let by_route = red::from_metrics(&text).map_err(|e| e.to_string())?;
-            let counted: u64 = by_route.values().map(|figures| figures.requests).sum();
-            if counted == answered {
-                Ok(by_route)
-            } else {
-                Err(format!(
-                    "{counted} of {answered} answered requests counted: {by_route:?}"
-                ))
-            }
-        },
     )
-    .await;
+    .await
+    .unwrap_or_else(|(_, short)| panic!("the gateway never counted every request: {short}"));
     let orders_counted = by_route["POST /orders"].requests as f64;
     // …and wait until Prometheus has scraped it all.
     let count_query = r#"sum(http_server_request_duration_seconds_count{job="gateway",http_route="/orders",http_request_method="POST"})"#;
@@ -168,36 +149,34 @@ async fn prometheus_p99_of_orders_leads_to_a_trace_and_agrees_with_the_traces() 
     .await;
 
     // The p99 of POST /orders, as a dashboard computes it.
-    let p99_query = format!("histogram_quantile(0.99, sum by (le) (rate({ORDERS}[1m])))");
-    let p99 = prometheus.query(&p99_query).await.expect("the p99 query");
-    let p99 = p99.first().map(|(_, value)| *value).unwrap_or(f64::NAN);
+    let p99 = prometheus
+        .p99(prometheus::ORDERS)
+        .await
+        .expect("the p99 query");
     assert!(
-        p99.is_finite() && p99 > 0.0,
-        "Prometheus's p99 of POST /orders should be a duration, got {p99}"
+        p99.is_some_and(|p99| p99 > 0.0),
+        "Prometheus's p99 of POST /orders should be a duration, got {p99:?}"
     );
 
-    // Its exemplars: trace ids, the slowest first.
-    let mut exemplars = prometheus
-        .exemplars(ORDERS, Duration::from_secs(300))
+    // Its slowest exemplar: a trace id.
+    let slowest = prometheus
+        .slowest_exemplar(prometheus::ORDERS, Duration::from_secs(300))
         .await
-        .expect("the exemplars query");
-    exemplars.sort_by(|a, b| {
-        let value = |e: &prometheus::Exemplar| e.value.parse::<f64>().unwrap_or(0.0);
-        value(b).total_cmp(&value(a))
-    });
-    let slowest = exemplars.first().unwrap_or_else(|| {
-        panic!("Prometheus kept no exemplar of POST /orders (is exemplar storage on?)")
-    });
+        .expect("the exemplars query")
+        .unwrap_or_else(|| {
+            panic!("Prometheus kept no exemplar of POST /orders (is exemplar storage on?)")
+        });
     let trace_id = slowest
-        .labels
-        .get("trace_id")
+        .trace_id()
         .expect("an exemplar names its trace")
-        .clone();
+        .to_owned();
 
     // The exemplar leads to a trace the collector holds: the request itself.
+    // Each service exports its spans in batches of its own, so the trace
+    // may arrive in parts; wait for the gateway's span of the request.
     let trace_url = format!("{}/api/traces/{trace_id}", collector.ui_url());
-    let trace: Trace = eventually(
-        "the exemplar's trace in the collector",
+    eventually(
+        "the gateway's POST /orders span of the exemplar's trace in the collector",
         Duration::from_secs(30),
         async || {
             let response = reqwest::get(&trace_url).await.map_err(|e| e.to_string())?;
@@ -206,33 +185,32 @@ async fn prometheus_p99_of_orders_leads_to_a_trace_and_agrees_with_the_traces() 
                 .json()
                 .await
                 .map_err(|_| format!("status {status}"))?;
-            body.data
+            let trace = body
+                .data
                 .into_iter()
                 .next()
-                .ok_or_else(|| "an empty answer".to_owned())
+                .ok_or_else(|| "an empty answer".to_owned())?;
+            let names: Vec<&str> = trace
+                .spans
+                .iter()
+                .map(|s| s.operation_name.as_str())
+                .collect();
+            if names.contains(&"POST /orders") {
+                Ok(())
+            } else {
+                Err(format!("the trace {trace_id} so far: {names:?}"))
+            }
         },
     )
     .await;
-    assert!(
-        trace
-            .spans
-            .iter()
-            .any(|span| span.operation_name == "POST /orders"),
-        "the exemplar's trace {trace_id} should hold the gateway's POST /orders span"
-    );
 
     // Both signals agree on every route once every span has arrived: stop
     // the shop (each service flushes its spans), then compare.
     let problems = shop.stop(Duration::from_secs(10));
     assert!(problems.is_empty(), "{problems:?}");
-    let red_url = format!("{}/api/red?service=gateway", collector.ui_url());
-    let body: jaeger::Response<Vec<collector::red::OperationRed>> = reqwest::get(&red_url)
+    let traces = red::from_traces(collector.ui_url(), "gateway", 0)
         .await
-        .expect("the collector answers /api/red")
-        .json()
-        .await
-        .expect("RED figures as JSON");
-    let traces = body.data;
+        .expect("the collector's RED figures");
     let table = red::table(&by_route, &traces);
     for (operation, figures) in &by_route {
         let from_traces = traces

@@ -50,6 +50,11 @@ pub struct Report {
 }
 
 impl Report {
+    /// The requests that got an answer, whatever its status.
+    pub fn answered(&self) -> u64 {
+        self.requests - self.statuses.get(&0).copied().unwrap_or(0)
+    }
+
     /// One line for people.
     pub fn summary(&self) -> String {
         format!(
