@@ -142,19 +142,16 @@ impl Shopper {
 /// sent, and the spans the OpenTelemetry layer exported.
 struct Scrape {
     metrics: Exposition,
+    /// The series of the request histogram, read once from `metrics`.
+    histograms: Vec<Histogram>,
     sent: Vec<Sent>,
     spans: Vec<SpanData>,
 }
 
 impl Scrape {
-    /// The series of the request histogram.
-    fn histograms(&self) -> Vec<Histogram> {
-        self.metrics.histograms(FAMILY)
-    }
-
     /// The series of requests like `sent`'s, if there is one.
-    fn series_of(&self, key: &(String, String, String)) -> Option<Histogram> {
-        self.histograms().into_iter().find(|h| &labels_of(h) == key)
+    fn series_of(&self, key: &(String, String, String)) -> Option<&Histogram> {
+        self.histograms.iter().find(|h| &labels_of(h) == key)
     }
 
     fn server_spans(&self) -> impl Iterator<Item = &SpanData> {
@@ -251,6 +248,7 @@ where
         panic!("GET /metrics served text that is not OpenMetrics ({error})")
     });
     Scrape {
+        histograms: metrics.histograms(FAMILY),
         metrics,
         sent,
         spans,
@@ -293,14 +291,14 @@ fn assert_histogram_registered(scrape: &Scrape) {
          registry with `register_with_unit(\"http_server_request_duration\", …, Unit::Seconds, …)`; \
          then steps 2 to 4 fill it."
     );
-    let histograms = scrape.histograms();
+    let histograms = &scrape.histograms;
     assert!(
         !histograms.is_empty(),
         "`{FAMILY}` is registered but holds no series after {} requests: every finished \
          server span must be observed in it (steps 2 to 4).",
         scrape.sent.len()
     );
-    for histogram in &histograms {
+    for histogram in histograms {
         let names: BTreeSet<&str> = histogram.labels.keys().map(String::as_str).collect();
         assert_eq!(
             names,
@@ -351,7 +349,7 @@ fn requests_are_counted_by_route_and_status() {
         for (key, count) in expected_counts(&scrape.sent) {
             let Some(series) = scrape.series_of(&key) else {
                 let found: Vec<String> = scrape
-                    .histograms()
+                    .histograms
                     .iter()
                     .take(5)
                     .map(|h| describe_key(&labels_of(h)))
@@ -483,7 +481,7 @@ fn labels_are_route_templates_not_paths() {
             .filter(|s| s.path != s.route)
             .map(|s| s.path.as_str())
             .collect();
-        let histograms = scrape.histograms();
+        let histograms = &scrape.histograms;
         let path_labels: BTreeSet<&str> = histograms
             .iter()
             .flat_map(|h| h.labels.values())
@@ -532,8 +530,8 @@ fn exemplars_point_at_the_requests_traces() {
             mixed_traffic(shop, shopper, 2).await;
         });
         assert_histogram_registered(&scrape);
-        for histogram in scrape.histograms() {
-            let key = labels_of(&histogram);
+        for histogram in &scrape.histograms {
+            let key = labels_of(histogram);
             let requests: Vec<&Sent> = scrape.sent.iter().filter(|s| s.series() == key).collect();
             if requests.is_empty() {
                 continue; // a series of an earlier scrape, say; nothing to compare
