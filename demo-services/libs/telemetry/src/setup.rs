@@ -208,8 +208,8 @@ pub fn subscriber_writing_to<W>(
 where
     W: for<'w> MakeWriter<'w> + Clone + Send + Sync + 'static,
 {
-    let filter =
-        EnvFilter::try_new(with_console(with_actions(&settings.filter))).unwrap_or_else(|err| {
+    let filter = EnvFilter::try_new(with_console(with_telemetry_targets(&settings.filter)))
+        .unwrap_or_else(|err| {
             eprintln!("telemetry: ignoring RUST_LOG={:?}: {err}", settings.filter);
             EnvFilter::new("info")
         });
@@ -276,45 +276,49 @@ pub fn stats() -> Arc<Stats> {
     STATS.get_or_init(|| Arc::new(Stats::default())).clone()
 }
 
-/// Actions and server spans are INFO spans, database statements DEBUG
-/// events; whatever else the directive filters out, keep them, so that
-/// statistics count every action, the metrics every request, and the
-/// traces every statement (`RUST_LOG=warn` quiets the logs, not those).
-/// Only `off` turns them off too, and a directive that names one of their
-/// targets itself is left as it is for that target.
-fn with_actions(directive: &str) -> String {
+/// What telemetry itself reads, at the level it needs, whatever else the
+/// directive filters out: actions and server spans (INFO spans), so that
+/// statistics count every action and the metrics every request; sqlx's
+/// statements (DEBUG events), so that the traces have every database span.
+/// `RUST_LOG=warn` quiets the logs, not those.
+const TELEMETRY_TARGETS: [(&str, &str); 3] = [
+    (actions::TARGET, "info"),
+    (crate::http::TARGET, "info"),
+    (crate::db::STATEMENTS, "debug"),
+];
+
+/// The directive with [`TELEMETRY_TARGETS`] added. Only `off` turns them
+/// off too, and a directive that names one of them is left as it is for
+/// that target.
+fn with_telemetry_targets(directive: &str) -> String {
     if directive.trim() == "off" {
         return directive.to_owned();
     }
     let mut directive = directive.to_owned();
-    for target in [actions::TARGET, crate::http::TARGET] {
+    for (target, level) in TELEMETRY_TARGETS {
         if !directive.contains(target) {
-            directive.push_str(&format!(",{target}=info"));
+            directive.push_str(&format!(",{target}={level}"));
         }
-    }
-    // sqlx writes each statement at DEBUG: the database spans are made
-    // from those events.
-    if !directive.contains(crate::db::STATEMENTS) {
-        directive.push_str(&format!(",{}=debug", crate::db::STATEMENTS));
     }
     directive
 }
 
 #[cfg(test)]
 mod tests {
-    use super::with_actions;
+    use super::with_telemetry_targets;
 
     #[test]
-    fn actions_and_server_spans_stay_on_whatever_the_level() {
-        assert_eq!(with_actions("off"), "off");
-        let quiet = with_actions("warn");
+    fn what_telemetry_reads_stays_on_whatever_the_level() {
+        assert_eq!(with_telemetry_targets("off"), "off");
+        let quiet = with_telemetry_targets("warn");
         assert!(quiet.starts_with("warn,"), "{quiet}");
         assert!(
             quiet.contains(&format!("{}=info", actions::TARGET)),
             "{quiet}"
         );
         assert!(quiet.contains("telemetry::http=info"), "{quiet}");
-        let own = with_actions("warn,telemetry::http=debug");
+        assert!(quiet.contains("sqlx::query=debug"), "{quiet}");
+        let own = with_telemetry_targets("warn,telemetry::http=debug");
         assert!(!own.contains("telemetry::http=info"), "{own}");
     }
 }
