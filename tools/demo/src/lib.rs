@@ -46,18 +46,30 @@ pub fn bin_dir() -> std::io::Result<PathBuf> {
 /// up to date) in the profile this program was built in, so that they sit
 /// beside it and the demo never runs stale code.
 pub fn build_binaries(root: &Path, release: bool) -> Result<(), StartError> {
+    let mut packages: Vec<&str> = SERVICES.iter().map(|(name, _)| *name).collect();
+    packages.push("collector");
+    cargo_build(root, release, &packages, |command| {
+        command.arg("--quiet");
+    })
+}
+
+/// `cargo build --locked` of `packages` in `root`, as `configure` adjusts it.
+fn cargo_build(
+    root: &Path,
+    release: bool,
+    packages: &[&str],
+    configure: impl FnOnce(&mut Command),
+) -> Result<(), StartError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
-    command
-        .current_dir(root)
-        .args(["build", "--quiet", "--locked"]);
+    command.current_dir(root).args(["build", "--locked"]);
     if release {
         command.arg("--release");
     }
-    for (name, _) in SERVICES {
-        command.args(["-p", name]);
+    for package in packages {
+        command.args(["-p", package]);
     }
-    command.args(["-p", "collector"]);
+    configure(&mut command);
     let status = command.status().map_err(StartError::Cargo)?;
     if status.success() {
         Ok(())
@@ -77,24 +89,15 @@ pub const CONSOLE_BASE_PORT: u16 = 6669;
 /// `target/console`, so that the usual build (the labs' too) is never
 /// rebuilt for it. Returns the folder the binaries are in.
 pub fn build_console_binaries(root: &Path, release: bool) -> Result<PathBuf, StartError> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let target = root.join("target/console");
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(root)
-        .env("CARGO_TARGET_DIR", &target)
-        .env("RUSTFLAGS", "--cfg tokio_unstable")
-        .args(["build", "--locked", "--features", "telemetry/console"]);
-    if release {
-        command.arg("--release");
-    }
-    for (name, _) in SERVICES {
-        command.args(["-p", name]);
-    }
-    let status = command.status().map_err(StartError::Cargo)?;
-    if !status.success() {
-        return Err(StartError::Build);
-    }
+    let services: Vec<&str> = SERVICES.iter().map(|(name, _)| *name).collect();
+    // Not quiet: the first build takes minutes, and cargo's progress says so.
+    cargo_build(root, release, &services, |command| {
+        command
+            .env("CARGO_TARGET_DIR", &target)
+            .env("RUSTFLAGS", "--cfg tokio_unstable")
+            .args(["--features", "telemetry/console"]);
+    })?;
     Ok(target.join(if release { "release" } else { "debug" }))
 }
 
