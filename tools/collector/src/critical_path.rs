@@ -42,13 +42,6 @@ struct Interval {
 }
 
 impl Interval {
-    fn of(span: &JaegerSpan) -> Self {
-        Self {
-            start: span.start_time,
-            end: span.start_time + span.duration,
-        }
-    }
-
     /// This interval cut to lie within `outer`; `None` when the two do not
     /// meet at all.
     fn within(self, outer: Interval) -> Option<Interval> {
@@ -57,6 +50,24 @@ impl Interval {
             end: self.end.min(outer.end),
         })
     }
+}
+
+/// What the walk needs to know of one span, whatever shape the trace came
+/// in: Jaeger's JSON, or the collector's own spans (see
+/// [`crate::aggregate`], which walks thousands of stored traces without
+/// copying them into Jaeger's shape first).
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    /// The span's parent, as an index into the same slice.
+    pub parent: Option<usize>,
+    /// The reference to the parent is `CHILD_OF` (not `FOLLOWS_FROM`): such
+    /// a span is never the root.
+    pub child_of: bool,
+    /// The parent waits for this span: a `CHILD_OF` span, unless it is a
+    /// consumer under a producer.
+    pub blocks_parent: bool,
+    pub start: u64,
+    pub end: u64,
 }
 
 /// A span kept for the walk, with its interval clamped into its parent's.
@@ -76,25 +87,33 @@ struct Node {
 /// The critical path of `trace`, from its end back to its start.
 pub fn critical_path(trace: &Trace) -> Vec<Section> {
     let spans = &trace.spans;
-    let parents = parents(spans);
-    let Some(root) = root(spans, &parents) else {
-        return Vec::new();
-    };
-    let blocking = blocking_children(spans, &parents);
-    let mut nodes = sane_tree(spans, root, &blocking);
-    walk_back(&mut nodes)
+    sections(&timings(spans))
         .into_iter()
-        .map(|(node, interval)| Section {
-            span_id: spans[nodes[node].span].span_id.clone(),
-            start: interval.start,
-            end: interval.end,
+        .map(|(span, start, end)| Section {
+            span_id: spans[span].span_id.clone(),
+            start,
+            end,
         })
         .collect()
 }
 
-/// Each span's parent in this trace, by its first reference, and how it
-/// refers to it.
-fn parents(spans: &[JaegerSpan]) -> Vec<Option<(usize, RefType)>> {
+/// The critical path of a trace given as [`Timing`]s, from its end back to
+/// its start: `(index of the span, start, end)` for each section.
+pub fn sections(spans: &[Timing]) -> Vec<(usize, u64, u64)> {
+    let Some(root) = root(spans) else {
+        return Vec::new();
+    };
+    let blocking = blocking_children(spans);
+    let mut nodes = sane_tree(spans, root, &blocking);
+    walk_back(&mut nodes)
+        .into_iter()
+        .map(|(node, interval)| (nodes[node].span, interval.start, interval.end))
+        .collect()
+}
+
+/// Each span's parent in this trace, by its first reference, and whether
+/// the parent waits for it.
+pub(crate) fn timings(spans: &[JaegerSpan]) -> Vec<Timing> {
     let mut index: HashMap<&str, usize> = HashMap::with_capacity(spans.len());
     index.extend(
         spans
@@ -102,39 +121,43 @@ fn parents(spans: &[JaegerSpan]) -> Vec<Option<(usize, RefType)>> {
             .enumerate()
             .map(|(i, s)| (s.span_id.as_str(), i)),
     );
+    let kind = |i: usize| spans[i].tag("span.kind").and_then(|v| v.as_str());
     spans
         .iter()
-        .map(|span| {
-            let reference = span.references.first()?;
-            let parent = *index.get(reference.span_id.as_str())?;
-            Some((parent, reference.ref_type))
+        .enumerate()
+        .map(|(i, span)| {
+            let parent = span.references.first().and_then(|reference| {
+                let parent = *index.get(reference.span_id.as_str())?;
+                Some((parent, reference.ref_type))
+            });
+            let child_of = parent.is_some_and(|(_, ref_type)| ref_type == RefType::ChildOf);
+            let blocks_parent = parent.is_some_and(|(parent, _)| {
+                child_of && !(kind(i) == Some("consumer") && kind(parent) == Some("producer"))
+            });
+            Timing {
+                parent: parent.map(|(parent, _)| parent),
+                child_of,
+                blocks_parent,
+                start: span.start_time,
+                end: span.start_time + span.duration,
+            }
         })
         .collect()
 }
 
 /// The root: a span that is no one's child here, the earliest (then the
 /// longest).
-fn root(spans: &[JaegerSpan], parents: &[Option<(usize, RefType)>]) -> Option<usize> {
+pub(crate) fn root(spans: &[Timing]) -> Option<usize> {
     (0..spans.len())
-        .filter(|&i| !matches!(parents[i], Some((_, RefType::ChildOf))))
-        .min_by_key(|&i| (spans[i].start_time, std::cmp::Reverse(spans[i].duration)))
+        .filter(|&i| !spans[i].child_of)
+        .min_by_key(|&i| (spans[i].start, std::cmp::Reverse(spans[i].end)))
 }
 
-/// The children that block each span: all but those that merely follow
-/// from it (a `FOLLOWS_FROM` reference, or a consumer under a producer).
-fn blocking_children(
-    spans: &[JaegerSpan],
-    parents: &[Option<(usize, RefType)>],
-) -> Vec<Vec<usize>> {
-    let kind = |i: usize| spans[i].tag("span.kind").and_then(|v| v.as_str());
+/// The children that block each span.
+fn blocking_children(spans: &[Timing]) -> Vec<Vec<usize>> {
     let mut blocking = vec![Vec::new(); spans.len()];
-    for (child, parent) in parents.iter().enumerate() {
-        let Some((parent, ref_type)) = *parent else {
-            continue;
-        };
-        let follows = ref_type == RefType::FollowsFrom
-            || (kind(child) == Some("consumer") && kind(parent) == Some("producer"));
-        if !follows && parent != child {
+    for (child, span) in spans.iter().enumerate() {
+        if let Some(parent) = span.parent.filter(|&p| span.blocks_parent && p != child) {
             blocking[parent].push(child);
         }
     }
@@ -144,12 +167,15 @@ fn blocking_children(
 /// The tree the walk follows, top-down from the root (node 0): each child
 /// clamped into its parent's interval, or dropped with its whole subtree
 /// when it lies outside it.
-fn sane_tree(spans: &[JaegerSpan], root: usize, blocking: &[Vec<usize>]) -> Vec<Node> {
+fn sane_tree(spans: &[Timing], root: usize, blocking: &[Vec<usize>]) -> Vec<Node> {
     let mut placed = vec![false; spans.len()];
     placed[root] = true;
     let mut nodes = vec![Node {
         span: root,
-        interval: Interval::of(&spans[root]),
+        interval: Interval {
+            start: spans[root].start,
+            end: spans[root].end,
+        },
         parent: None,
         children: Vec::new(),
         cursor: 0,
@@ -162,7 +188,11 @@ fn sane_tree(spans: &[JaegerSpan], root: usize, blocking: &[Vec<usize>]) -> Vec<
             if placed[span] {
                 continue;
             }
-            let Some(interval) = Interval::of(&spans[span]).within(outer) else {
+            let own = Interval {
+                start: spans[span].start,
+                end: spans[span].end,
+            };
+            let Some(interval) = own.within(outer) else {
                 continue;
             };
             placed[span] = true;

@@ -11,10 +11,12 @@
 //! - [`store`]: bounded memory, oldest traces evicted first, optional file.
 //! - [`api`]: Jaeger-shaped queries, and the UI.
 //! - [`critical_path`]: what a trace's duration waited on.
+//! - [`aggregate`]: the same across thousands of traces, after CRISP.
 //! - [`terminal`]: the same waterfall, as text.
 //! - [`red`]: rate, errors and duration per operation, from server spans.
 //! - [`openmetrics`]: a service's `GET /metrics`, read back.
 
+pub mod aggregate;
 pub mod api;
 pub mod critical_path;
 pub mod ingest;
