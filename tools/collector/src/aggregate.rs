@@ -119,6 +119,8 @@ pub struct TailGrowth {
 /// traces can be read and dropped as they come.
 pub struct Aggregator {
     endpoint: Endpoint,
+    /// Only traces whose root starts in this window (Unix µs, inclusive).
+    window: (u64, u64),
     names: Names,
     traces: Vec<Attributed>,
 }
@@ -194,9 +196,17 @@ impl Aggregator {
     pub fn new(endpoint: Endpoint) -> Self {
         Self {
             endpoint,
+            window: (0, u64::MAX),
             names: Names::default(),
             traces: Vec::new(),
         }
+    }
+
+    /// Only the traces whose root starts from `start_us` to `end_us` (Unix
+    /// µs, both included).
+    pub fn between(mut self, start_us: Option<u64>, end_us: Option<u64>) -> Self {
+        self.window = (start_us.unwrap_or(0), end_us.unwrap_or(u64::MAX));
+        self
     }
 
     pub fn endpoint(&self) -> &Endpoint {
@@ -269,7 +279,11 @@ impl Aggregator {
             return false;
         };
         let (service, operation) = name_of(root);
-        if service != self.endpoint.service || operation != self.endpoint.operation {
+        let (from, to) = self.window;
+        if service != self.endpoint.service
+            || operation != self.endpoint.operation
+            || !(from..=to).contains(&timings[root].start)
+        {
             return false;
         }
         let mut context_of = vec![NO_CONTEXT; timings.len()];
@@ -743,6 +757,22 @@ mod tests {
         assert!(!aggregator.add_jaeger(&other));
         assert!(aggregator.add_jaeger(&order("a", 10, 10)));
         assert_eq!(aggregator.finish().traces, 1);
+    }
+
+    #[test]
+    fn a_window_keeps_the_traces_whose_root_starts_in_it() {
+        let late = |id: &str, at: u64| {
+            let mut t = order(id, 10, 10);
+            for span in &mut t.spans {
+                span.start_time += at;
+            }
+            t
+        };
+        let mut aggregator = Aggregator::new(orders()).between(Some(100), Some(200));
+        assert!(!aggregator.add_jaeger(&late("early", 99)));
+        assert!(aggregator.add_jaeger(&late("first", 100)));
+        assert!(aggregator.add_jaeger(&late("last", 200)));
+        assert!(!aggregator.add_jaeger(&late("late", 201)));
     }
 
     #[test]

@@ -4,9 +4,10 @@
 //! |---|---|
 //! | `GET /api/services` | service names |
 //! | `GET /api/services/{service}/operations` | operation names |
-//! | `GET /api/traces?service=&operation=&limit=` | traces, newest first |
+//! | `GET /api/traces?service=&operation=&start=&end=&lookback=&minDuration=&maxDuration=&tags=&limit=` | traces with a span that matches them all, newest first (as Jaeger's: times in Unix µs, durations and lookback as `250ms`, `1.5s`, `10m`, tags as JSON `{"error":"true","http.route":"/orders"}`) |
 //! | `GET /api/traces/{traceID}` | one trace |
 //! | `GET /api/traces/{traceID}/critical-path` | its critical path (ours, not Jaeger's) |
+//! | `GET /api/critical-paths?service=&operation=&start=&end=&lookback=` | critical paths across the endpoint's traces, after CRISP ([`crate::aggregate::Analysis`]); ours |
 //! | `GET /api/red?service=&since=` | per operation, requests, errors and p50/p99 from its server spans that started at or after `since` (Unix µs); ours |
 //! | `GET /`, `GET /trace/{traceID}` | the web UI |
 
@@ -19,6 +20,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
+use crate::aggregate::{Aggregator, Endpoint};
 use crate::critical_path::{Section, critical_path};
 use crate::jaeger::{self, ErrorEntry, Trace};
 use crate::red;
@@ -39,6 +41,7 @@ pub fn router(store: Arc<Store>) -> Router {
         .route("/api/services/{service}/operations", get(operations))
         .route("/api/traces", get(traces))
         .route("/api/red", get(red_figures))
+        .route("/api/critical-paths", get(critical_paths))
         .route("/api/traces/{trace_id}", get(trace))
         .route(
             "/api/traces/{trace_id}/critical-path",
@@ -90,17 +93,113 @@ async fn operations(State(store): State<Arc<Store>>, Path(service): Path<String>
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct TracesParams {
     service: Option<String>,
     operation: Option<String>,
+    start: Option<String>,
+    end: Option<String>,
+    lookback: Option<String>,
+    min_duration: Option<String>,
+    max_duration: Option<String>,
+    tags: Option<String>,
     limit: Option<String>,
+}
+
+/// A query parameter, or `None` when it is absent or empty (as the UI's
+/// form sends the fields left blank).
+fn given(param: &Option<String>) -> Option<&str> {
+    param.as_deref().map(str::trim).filter(|p| !p.is_empty())
+}
+
+fn micros(name: &str, param: &Option<String>) -> Result<Option<u64>, QueryError> {
+    given(param)
+        .map(|text| {
+            text.parse::<u64>().map_err(|_| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    format!("{name} {text:?} is not a time in Unix microseconds"),
+                )
+            })
+        })
+        .transpose()
+}
+
+fn duration(name: &str, param: &Option<String>) -> Result<Option<u64>, QueryError> {
+    given(param)
+        .map(|text| {
+            duration_us(text).ok_or_else(|| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    format!("{name} {text:?} is not a duration such as 250ms, 1.5s or 10m"),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// Go's duration syntax, as Jaeger takes it: a number and a unit (`us`,
+/// `µs`, `ms`, `s`, `m`, `h`), in microseconds.
+pub fn duration_us(text: &str) -> Option<u64> {
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let scale = match unit {
+        "us" | "µs" => 1.0,
+        "ms" => 1e3,
+        "s" => 1e6,
+        "m" => 60e6,
+        "h" => 3600e6,
+        _ => return None,
+    };
+    Some((number * scale).round() as u64)
+}
+
+/// `start`, or `lookback` before now; and `end`.
+fn window(
+    start: &Option<String>,
+    end: &Option<String>,
+    lookback: &Option<String>,
+) -> Result<(Option<u64>, Option<u64>), QueryError> {
+    let start = match (micros("start", start)?, duration("lookback", lookback)?) {
+        (Some(start), _) => Some(start),
+        (None, Some(lookback)) => Some(now_us().saturating_sub(lookback)),
+        (None, None) => None,
+    };
+    Ok((start, micros("end", end)?))
+}
+
+fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+fn tags(param: &Option<String>) -> Result<Vec<(String, String)>, QueryError> {
+    let Some(text) = given(param) else {
+        return Ok(Vec::new());
+    };
+    let map: std::collections::BTreeMap<String, serde_json::Value> = serde_json::from_str(text)
+        .map_err(|_| {
+            error(
+                StatusCode::BAD_REQUEST,
+                format!("tags {text:?} is not a JSON object such as {{\"error\":\"true\"}}"),
+            )
+        })?;
+    Ok(map
+        .into_iter()
+        .map(|(key, value)| match value {
+            serde_json::Value::String(s) => (key, s),
+            other => (key, other.to_string()),
+        })
+        .collect())
 }
 
 async fn traces(
     State(store): State<Arc<Store>>,
     Query(params): Query<TracesParams>,
 ) -> Result<Response, QueryError> {
-    let limit = match params.limit.as_deref().filter(|l| !l.is_empty()) {
+    let limit = match given(&params.limit) {
         None => DEFAULT_LIMIT,
         Some(text) => text
             .parse::<usize>()
@@ -112,9 +211,15 @@ async fn traces(
             })?
             .clamp(1, MAX_LIMIT),
     };
+    let (start_us, end_us) = window(&params.start, &params.end, &params.lookback)?;
     let query = TraceQuery {
-        service: params.service.filter(|s| !s.is_empty()),
-        operation: params.operation.filter(|s| !s.is_empty()),
+        service: given(&params.service).map(str::to_owned),
+        operation: given(&params.operation).map(str::to_owned),
+        start_us,
+        end_us,
+        min_duration_us: duration("minDuration", &params.min_duration)?,
+        max_duration_us: duration("maxDuration", &params.max_duration)?,
+        tags: tags(&params.tags)?,
         limit,
     };
     let found: Vec<Trace> = store
@@ -124,6 +229,40 @@ async fn traces(
         .collect();
     let total = found.len();
     Ok(axum::Json(jaeger::Response::new(found, total)).into_response())
+}
+
+#[derive(Deserialize)]
+struct CriticalPathsParams {
+    service: Option<String>,
+    operation: Option<String>,
+    start: Option<String>,
+    end: Option<String>,
+    lookback: Option<String>,
+}
+
+async fn critical_paths(
+    State(store): State<Arc<Store>>,
+    Query(params): Query<CriticalPathsParams>,
+) -> Result<Response, QueryError> {
+    let (Some(service), Some(operation)) = (given(&params.service), given(&params.operation))
+    else {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "say which endpoint: service=…&operation=… (the root span's)",
+        ));
+    };
+    let (start, end) = window(&params.start, &params.end, &params.lookback)?;
+    let endpoint = Endpoint {
+        service: service.to_owned(),
+        operation: operation.to_owned(),
+    };
+    let mut aggregator = Aggregator::new(endpoint).between(start, end);
+    store.for_each_trace(|spans| {
+        aggregator.add_spans(spans);
+    });
+    let analysis = aggregator.finish();
+    let total = analysis.traces;
+    Ok(axum::Json(jaeger::Response::new(analysis, total)).into_response())
 }
 
 #[derive(Deserialize)]

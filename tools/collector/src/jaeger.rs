@@ -269,3 +269,112 @@ impl Trace {
             .count()
     }
 }
+
+/// What [`load`] found.
+pub struct Loaded {
+    pub traces: Vec<Trace>,
+    /// `.json` files in the folders that are not traces (CRISP writes its
+    /// own `crisp.json` beside the traces it reads), with why.
+    pub skipped: Vec<(std::path::PathBuf, String)>,
+}
+
+/// Traces from files and folders of Jaeger JSON, as CRISP reads them: each
+/// file is the answer of Jaeger's `GET /api/traces/{id}` (`{"data":
+/// [trace, …]}`) or one bare trace; a folder is its `.json` files. A file
+/// named that is not a trace is an error; one found in a folder is skipped
+/// and reported. Files are parsed on every core.
+pub fn load(paths: &[std::path::PathBuf]) -> anyhow::Result<Loaded> {
+    use anyhow::Context as _;
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<_> = std::fs::read_dir(path)
+                .with_context(|| format!("cannot read the folder {}", path.display()))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .collect();
+            found.sort();
+            files.extend(found.into_iter().map(|f| (f, true)));
+        } else {
+            files.push((path.clone(), false));
+        }
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = files.len().div_ceil(threads).max(1);
+    let parsed: Vec<anyhow::Result<Loaded>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = files
+            .chunks(chunk)
+            .map(|files| {
+                scope.spawn(move || -> anyhow::Result<Loaded> {
+                    let mut loaded = Loaded {
+                        traces: Vec::new(),
+                        skipped: Vec::new(),
+                    };
+                    for (file, in_folder) in files {
+                        match read_file(file) {
+                            Ok(traces) => loaded.traces.extend(traces),
+                            Err(err) if *in_folder => {
+                                loaded.skipped.push((file.clone(), format!("{err:#}")))
+                            }
+                            Err(err) => return Err(err),
+                        }
+                    }
+                    Ok(loaded)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a reader panicked")))
+            })
+            .collect()
+    });
+    let mut all = Loaded {
+        traces: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for part in parsed {
+        let part = part?;
+        all.traces.extend(part.traces);
+        all.skipped.extend(part.skipped);
+    }
+    Ok(all)
+}
+
+fn read_file(path: &std::path::Path) -> anyhow::Result<Vec<Trace>> {
+    use anyhow::Context as _;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if let Ok(answer) = serde_json::from_str::<Response<Vec<Trace>>>(&text) {
+        return Ok(answer.data);
+    }
+    serde_json::from_str::<Trace>(&text)
+        .with_context(|| {
+            format!(
+                "{} is not a Jaeger trace (neither {{\"data\": [trace]}} nor a bare trace)",
+                path.display()
+            )
+        })
+        .map(|trace| vec![trace])
+}
+
+/// Writes each trace to `dir` as `{trace id}.json`, in the shape of Jaeger's
+/// `GET /api/traces/{id}` answer, after emptying the folder of earlier
+/// `.json` files: a recording CRISP (and [`load`]) can read.
+pub fn save(dir: &std::path::Path, traces: &[Trace]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            std::fs::remove_file(path)?;
+        }
+    }
+    for trace in traces {
+        let file = std::fs::File::create(dir.join(format!("{}.json", trace.trace_id)))?;
+        let answer = Response::new(std::slice::from_ref(trace), 1);
+        serde_json::to_writer(std::io::BufWriter::new(file), &answer)?;
+    }
+    Ok(())
+}

@@ -12,13 +12,17 @@
 //! - [`api`]: Jaeger-shaped queries, and the UI.
 //! - [`critical_path`]: what a trace's duration waited on.
 //! - [`aggregate`]: the same across thousands of traces, after CRISP.
+//! - [`flame`]: those as flame graphs, drawn by inferno.
+//! - [`crisp_reference`]: CRISP's own output, read back to check them.
 //! - [`terminal`]: the same waterfall, as text.
 //! - [`red`]: rate, errors and duration per operation, from server spans.
 //! - [`openmetrics`]: a service's `GET /metrics`, read back.
 
 pub mod aggregate;
 pub mod api;
+pub mod crisp_reference;
 pub mod critical_path;
+pub mod flame;
 pub mod ingest;
 pub mod jaeger;
 pub mod model;
@@ -31,3 +35,7 @@ pub mod terminal;
 pub const OTLP_PORT: u16 = 4318;
 /// The UI and query port, as Jaeger's.
 pub const UI_PORT: u16 = 16686;
+/// Where `just demo` records its run's traces (`planted/` or `fixed/`, one
+/// Jaeger JSON file per trace) for `just crisp`, relative to the
+/// workspace's root.
+pub const DEMO_RECORDINGS: &str = "target/demo/recordings";

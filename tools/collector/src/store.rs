@@ -31,12 +31,52 @@ struct Inner {
     services: BTreeSet<String>,
 }
 
-/// Which traces to list.
+/// Which traces to list: as Jaeger's search, those with at least one span
+/// that matches every condition given.
 #[derive(Clone, Debug, Default)]
 pub struct TraceQuery {
     pub service: Option<String>,
     pub operation: Option<String>,
+    /// The span starts at or after this time (Unix µs).
+    pub start_us: Option<u64>,
+    /// The span starts at or before this time (Unix µs).
+    pub end_us: Option<u64>,
+    pub min_duration_us: Option<u64>,
+    pub max_duration_us: Option<u64>,
+    /// Attributes the span has, each as text (`error=true` matches a span
+    /// whose status is error, as Jaeger's `error` tag does).
+    pub tags: Vec<(String, String)>,
+    /// At most this many traces; 0 for no bound.
     pub limit: usize,
+}
+
+impl TraceQuery {
+    pub fn matches(&self, span: &Span) -> bool {
+        self.service.as_ref().is_none_or(|svc| &span.service == svc)
+            && self.operation.as_ref().is_none_or(|op| &span.name == op)
+            && self.start_us.is_none_or(|t| span.start_us >= t)
+            && self.end_us.is_none_or(|t| span.start_us <= t)
+            && self.min_duration_us.is_none_or(|d| span.duration_us >= d)
+            && self.max_duration_us.is_none_or(|d| span.duration_us <= d)
+            && self
+                .tags
+                .iter()
+                .all(|(key, value)| has_tag(span, key, value))
+    }
+}
+
+fn has_tag(span: &Span, key: &str, value: &str) -> bool {
+    if key == "error" {
+        return span.is_error().to_string() == value;
+    }
+    if key == "span.kind" {
+        return span.kind.as_str() == value;
+    }
+    span.attribute(key).is_some_and(|v| v.to_string() == value)
+        || span
+            .resource
+            .iter()
+            .any(|(k, v)| k == key && v.to_string() == value)
 }
 
 impl Store {
@@ -153,12 +193,7 @@ impl Store {
     /// Traces that have a span of the service (and operation), newest first.
     pub fn traces(&self, query: &TraceQuery) -> Vec<Vec<Span>> {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let matches = |spans: &Vec<Span>| {
-            spans.iter().any(|s| {
-                query.service.as_ref().is_none_or(|svc| &s.service == svc)
-                    && query.operation.as_ref().is_none_or(|op| &s.name == op)
-            })
-        };
+        let matches = |spans: &Vec<Span>| spans.iter().any(|s| query.matches(s));
         inner
             .arrival
             .iter()
@@ -172,6 +207,17 @@ impl Store {
             })
             .cloned()
             .collect()
+    }
+
+    /// Calls `visit` with every stored trace, in no particular order, under
+    /// the store's lock: for analyses that read thousands of traces and
+    /// keep a little of each, without copying them. Ingestion waits
+    /// meanwhile, so `visit` must be quick.
+    pub fn for_each_trace(&self, mut visit: impl FnMut(&[Span])) {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        for spans in inner.traces.values() {
+            visit(spans);
+        }
     }
 
     /// Every stored span that `keep` accepts, in no particular order.

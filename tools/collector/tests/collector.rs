@@ -255,6 +255,14 @@ async fn bad_queries_get_an_error_in_jaegers_shape() {
         ),
         ("/api/traces?limit=many", 400),
         ("/api/red?service=gateway&since=yesterday", 400),
+        ("/api/traces?minDuration=fast", 400),
+        ("/api/traces?start=monday", 400),
+        ("/api/traces?tags=error", 400),
+        ("/api/critical-paths", 400),
+        (
+            "/api/critical-paths?service=gw&operation=op&lookback=ever",
+            400,
+        ),
     ] {
         let (status, body) = get(&format!("{}{path}", collector.ui)).await;
         assert_eq!(status, expected, "{path}");
@@ -343,4 +351,98 @@ async fn the_critical_path_is_served_and_the_cli_agrees() {
         "{table}"
     );
     std::fs::remove_file(&file).unwrap();
+}
+
+/// `count` traces of the known shape, trace ids 1.., the first one failed
+/// at its root, each `i` ms longer than the one before (its span b grows).
+async fn post_traces(collector: &common::Collector, count: u8) {
+    for trace in 1..=count {
+        let mut spans: Vec<common::Span> = known_trace()
+            .into_iter()
+            .map(|mut s| {
+                s.trace_id = vec![trace; 16];
+                s
+            })
+            .collect();
+        let longer = u64::from(trace) * 1_000_000;
+        spans[0].end_time_unix_nano += longer;
+        spans[3].end_time_unix_nano += longer;
+        if trace == 1 {
+            spans[0] = failed(spans[0].clone());
+        }
+        let (status, _) = post(
+            &format!("{}/v1/traces", collector.otlp),
+            "application/x-protobuf",
+            None,
+            request("svc", spans).encode_to_vec(),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+}
+
+fn trace_ids(answer: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = answer["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["traceID"].as_str().unwrap()[..2].to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn traces_are_searched_as_jaeger_searches_them() {
+    let collector = common::start(1_000).await;
+    post_traces(&collector, 4).await;
+    let search = |query: &str| format!("{}/api/traces?service=svc&{query}", collector.ui);
+    // Root spans (op1) last 1.1 ms, 2.1 ms, 3.1 ms and 4.1 ms.
+    let (_, long) = get(&search("operation=op1&minDuration=2ms&maxDuration=3500us")).await;
+    assert_eq!(trace_ids(&long), ["02", "03"]);
+    // Span b failed in every trace, the root only in the first: the
+    // conditions hold for one span together.
+    let error = "tags=%7B%22error%22%3A%22true%22%7D";
+    let (_, failed) = get(&search(error)).await;
+    assert_eq!(trace_ids(&failed), ["01", "02", "03", "04"]);
+    let (_, failed_root) = get(&search(&format!("operation=op1&{error}"))).await;
+    assert_eq!(trace_ids(&failed_root), ["01"]);
+    // Every span starts at the same fixed instant, long ago.
+    let (_, recent) = get(&search("lookback=1h")).await;
+    assert_eq!(trace_ids(&recent), Vec::<String>::new());
+    let (_, all) = get(&search("start=1&limit=10")).await;
+    assert_eq!(trace_ids(&all), ["01", "02", "03", "04"]);
+}
+
+#[tokio::test]
+async fn critical_paths_across_traces_are_served() {
+    let collector = common::start(1_000).await;
+    post_traces(&collector, 4).await;
+    let (status, answer) = get(&format!(
+        "{}/api/critical-paths?service=svc&operation=op1",
+        collector.ui
+    ))
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let analysis = &answer["data"];
+    assert_eq!(analysis["traces"], 4);
+    // Span b (op4) grows by a millisecond per trace and owns its growth,
+    // beside its own 40 µs of the known trace's path: 1 + 2 + 3 + 4 ms
+    // plus 4 × 40 µs.
+    let op4 = analysis["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["operation"] == "op4")
+        .unwrap();
+    assert_eq!(op4["total_critical_path_us"], 10_000 + 4 * 40);
+    assert_eq!(analysis["bands"][3]["band"], "p99");
+    assert_eq!(analysis["bands"][3]["max_duration_us"], 4_100);
+    // Another endpoint, or a window with nothing in it: no traces.
+    let (_, other) = get(&format!(
+        "{}/api/critical-paths?service=svc&operation=op4",
+        collector.ui
+    ))
+    .await;
+    assert_eq!(other["data"]["traces"], 0);
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use collector::aggregate::Analysis;
 use collector::critical_path::critical_path;
 use collector::jaeger::{self, Trace};
 use demo::prometheus::{self, Prometheus};
@@ -167,12 +168,14 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     if args.duration.is_some() || interrupted.load(Ordering::Relaxed) {
         problems.extend(shop.stop(Duration::from_secs(10)));
         show_what_the_traces_say(&metrics, load_started_us, prometheus.as_ref()).await;
+        record_and_show_critical_paths(&root, load_started_us, args.fixed).await;
         problems.extend(prometheus.and_then(Prometheus::stop));
         problems.extend(collector.stop());
     } else {
         // The services export every second: wait for the last batch.
         tokio::time::sleep(Duration::from_millis(1500)).await;
         show_what_the_traces_say(&metrics, load_started_us, prometheus.as_ref()).await;
+        record_and_show_critical_paths(&root, load_started_us, args.fixed).await;
         println!();
         println!(
             "Everything keeps running: the gateway at {}, traces at {COLLECTOR_UI}. Ctrl-C stops it all.",
@@ -355,6 +358,61 @@ async fn show_statements_of_the_slowest_talks_list() {
         slowest.duration() as f64 / 1e3
     );
     println!("  {COLLECTOR_UI}/trace/{}", slowest.trace_id);
+}
+
+/// Which operations own the p99 of `POST /orders` across this run's
+/// traces (the collector's aggregate critical paths), and the run's traces
+/// saved for `just crisp` (and for CRISP itself): the newest thousand.
+async fn record_and_show_critical_paths(root: &Path, since_us: u64, fixed: bool) {
+    let folder =
+        root.join(collector::DEMO_RECORDINGS)
+            .join(if fixed { "fixed" } else { "planted" });
+    let url = format!(
+        "{COLLECTOR_UI}/api/traces?service=gateway&operation=POST%20/orders&start={since_us}&limit={}",
+        collector::api::MAX_LIMIT
+    );
+    let recorded = match fetch_traces(&url).await {
+        Ok(traces) => jaeger::save(&folder, &traces).map(|()| traces.len()),
+        Err(err) => Err(std::io::Error::other(err)),
+    };
+    let url = format!(
+        "{COLLECTOR_UI}/api/critical-paths?service=gateway&operation=POST%20/orders&start={since_us}"
+    );
+    let analysis = async {
+        let answer: jaeger::Response<Analysis> = reqwest::get(&url).await?.json().await?;
+        anyhow::Ok(answer.data)
+    };
+    let Ok(analysis) = analysis.await else {
+        println!("(no critical paths of POST /orders to show)");
+        return;
+    };
+    let Some(p99) = analysis.band("p99") else {
+        return;
+    };
+    println!();
+    println!(
+        "Across {} POST /orders, the p99 band ({} slowest, {:.1}–{:.1} ms) spends its critical path in:",
+        analysis.traces,
+        p99.traces,
+        p99.min_duration_us as f64 / 1e3,
+        p99.max_duration_us as f64 / 1e3
+    );
+    for op in p99.operations.iter().take(3) {
+        println!(
+            "  {:>5.1}%  {:>7.1} ms  {} {}",
+            100.0 * op.mean_critical_path_us / p99.mean_duration_us.max(1.0),
+            op.mean_critical_path_us / 1e3,
+            op.service,
+            op.operation
+        );
+    }
+    match recorded {
+        Ok(count) => println!(
+            "  {count} of these traces are saved in {}: `just crisp` for the tables and flame graphs.",
+            relative(&folder, root)
+        ),
+        Err(err) => println!("  (the traces could not be saved: {err})"),
+    }
 }
 
 async fn ctrl_c() {

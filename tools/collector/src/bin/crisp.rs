@@ -1,0 +1,436 @@
+//! `just crisp`: which operations own an endpoint's latency across many
+//! traces, and what grows in the tail (after Uber's CRISP).
+//!
+//! The traces come from files and folders of Jaeger JSON (one trace per
+//! file, as CRISP reads them), from the running collector, or, with
+//! neither, from the last `just demo` run's recording. The tables go to the
+//! terminal (`--json` for one JSON object instead), the flame graphs to
+//! SVG files.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use collector::aggregate::{self, Aggregator, Analysis, Comparison, Endpoint};
+use collector::{DEMO_RECORDINGS, crisp_reference, flame, jaeger};
+use serde::Serialize;
+
+/// Critical paths across the traces of one endpoint.
+#[derive(Parser)]
+struct Args {
+    /// Files and folders of Jaeger JSON traces. None: the collector if one
+    /// is running, else the last `just demo` run's recording.
+    paths: Vec<PathBuf>,
+    /// The endpoint's service (its root span's).
+    #[arg(short, long, default_value = "gateway")]
+    service: String,
+    /// The endpoint's operation (its root span's name).
+    #[arg(short, long, default_value = "POST /orders")]
+    operation: String,
+    /// Compare with these traces (files and folders, or `collector`):
+    /// what changed, per operation, and a differential flame graph.
+    #[arg(long, num_args = 1..)]
+    baseline: Vec<PathBuf>,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Where the flame graphs go.
+    #[arg(long, default_value = "target/crisp")]
+    out: PathBuf,
+    /// The collector's (or Jaeger's) query address.
+    #[arg(long, env = "COLLECTOR_URL", default_value = "http://127.0.0.1:16686")]
+    collector: String,
+    /// With the collector: only the traces of this last while (`10m`, `90s`).
+    #[arg(long)]
+    lookback: Option<String>,
+    /// Check the analysis against CRISP's own, run on the same traces: its
+    /// all-traces calling-context tree (`flame-graph-P100.cct`). Prints
+    /// both, context by context and operation by operation, and fails when
+    /// they disagree.
+    #[arg(long, value_name = "CCT")]
+    against_crisp: Option<PathBuf>,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("crisp: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--json`'s answer: the analysis, and the comparison when there is a
+/// baseline.
+#[derive(Serialize)]
+struct JsonAnswer<'a> {
+    #[serde(flatten)]
+    analysis: &'a Analysis,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comparison: Option<Comparison>,
+}
+
+async fn run(args: &Args) -> anyhow::Result<()> {
+    let endpoint = Endpoint {
+        service: args.service.clone(),
+        operation: args.operation.clone(),
+    };
+    let (source, mut baseline) = sources(args).await;
+    let analysis = analyse(&source, &endpoint, args).await?;
+    if !args.baseline.is_empty() {
+        baseline = Some(Source::Files(args.baseline.clone()));
+    }
+    let before = match &baseline {
+        Some(source) => Some((source, analyse(source, &endpoint, args).await?)),
+        None => None,
+    };
+    let comparison = before
+        .as_ref()
+        .map(|(_, before)| aggregate::compare(before, &analysis));
+    if let Some(cct) = &args.against_crisp {
+        return against_crisp(&analysis, cct);
+    }
+    if args.json {
+        let answer = JsonAnswer {
+            analysis: &analysis,
+            comparison,
+        };
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+        return Ok(());
+    }
+    print_tables(&endpoint, &source, &analysis);
+    if let (Some((source, before)), Some(comparison)) = (&before, &comparison) {
+        print_comparison(source, comparison);
+        let svgs = draw(&endpoint, &analysis, Some(before), &args.out)?;
+        print_flame_graphs(&svgs);
+    } else {
+        print_flame_graphs(&draw(&endpoint, &analysis, None, &args.out)?);
+    }
+    Ok(())
+}
+
+/// Where traces come from.
+enum Source {
+    Files(Vec<PathBuf>),
+    Collector(String),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Files(paths) => {
+                let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                f.write_str(&names.join(", "))
+            }
+            Source::Collector(url) => write!(f, "the collector at {url}"),
+        }
+    }
+}
+
+/// The traces to analyse, and a baseline found on the way: after `just
+/// demo --fixed`, the last run with the planted problems.
+async fn sources(args: &Args) -> (Source, Option<Source>) {
+    if !args.paths.is_empty() {
+        return (Source::Files(args.paths.clone()), None);
+    }
+    let base = args.collector.trim_end_matches('/').to_owned();
+    if reqwest::get(format!("{base}/api/services")).await.is_ok() {
+        return (Source::Collector(base), None);
+    }
+    let recordings = Path::new(DEMO_RECORDINGS);
+    let planted = recordings.join("planted");
+    let fixed = recordings.join("fixed");
+    let modified = |dir: &Path| dir.metadata().and_then(|m| m.modified()).ok();
+    match (modified(&planted), modified(&fixed)) {
+        (Some(p), Some(f)) if f > p => (
+            Source::Files(vec![fixed]),
+            Some(Source::Files(vec![planted])),
+        ),
+        (None, Some(_)) => (Source::Files(vec![fixed]), None),
+        _ => (Source::Files(vec![planted]), None),
+    }
+}
+
+async fn analyse(source: &Source, endpoint: &Endpoint, args: &Args) -> anyhow::Result<Analysis> {
+    let analysis = match source {
+        Source::Files(paths) => {
+            for path in paths {
+                if !path.exists() {
+                    bail!(
+                        "{} does not exist. Give files or folders of Jaeger JSON traces, \
+                         or run `just demo` first (it records its traces there).",
+                        path.display()
+                    );
+                }
+            }
+            let jaeger::Loaded { traces, skipped } = jaeger::load(paths)?;
+            if let Some((_, why)) = skipped.first() {
+                eprintln!(
+                    "crisp: skipped {} file(s) that are not Jaeger traces; the first: {why}",
+                    skipped.len()
+                );
+            }
+            let mut aggregator = Aggregator::new(endpoint.clone());
+            for trace in &traces {
+                aggregator.add_jaeger(trace);
+            }
+            if aggregator.is_empty() {
+                bail!(
+                    "none of the {} traces in {source} has {} {} as its root; their roots: {}",
+                    traces.len(),
+                    endpoint.service,
+                    endpoint.operation,
+                    roots(&traces)
+                );
+            }
+            aggregator.finish()
+        }
+        Source::Collector(base) => {
+            let mut url = reqwest::Url::parse(&format!("{base}/api/critical-paths"))?;
+            url.query_pairs_mut()
+                .append_pair("service", &endpoint.service)
+                .append_pair("operation", &endpoint.operation);
+            if let Some(lookback) = &args.lookback {
+                url.query_pairs_mut().append_pair("lookback", lookback);
+            }
+            let answer: jaeger::Response<Analysis> = reqwest::get(url.clone())
+                .await
+                .with_context(|| format!("cannot reach {url}"))?
+                .error_for_status()?
+                .json()
+                .await
+                .with_context(|| format!("{url} did not answer an analysis"))?;
+            if answer.data.traces == 0 {
+                bail!(
+                    "{source} holds no trace whose root is {} {}: run `just demo`, or name the endpoint with --service and --operation",
+                    endpoint.service,
+                    endpoint.operation
+                );
+            }
+            answer.data
+        }
+    };
+    Ok(analysis)
+}
+
+/// The root endpoints found, most traces first, for an error message.
+fn roots(traces: &[jaeger::Trace]) -> String {
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for trace in traces {
+        if let Some(root) = trace.root() {
+            *counts
+                .entry(format!(
+                    "{} {}",
+                    trace.service_of(root),
+                    root.operation_name
+                ))
+                .or_default() += 1;
+        }
+    }
+    let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+    counts.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let listed: Vec<String> = counts
+        .iter()
+        .take(5)
+        .map(|(name, n)| format!("{name} ({n})"))
+        .collect();
+    if listed.is_empty() {
+        "none".to_owned()
+    } else {
+        listed.join(", ")
+    }
+}
+
+fn ms(us: f64) -> String {
+    format!("{:.1}", us / 1e3)
+}
+
+/// Milliseconds with their sign, for changes.
+fn signed_ms(us: f64) -> String {
+    format!("{:+.1}", us / 1e3)
+}
+
+fn print_tables(endpoint: &Endpoint, source: &Source, analysis: &Analysis) {
+    println!(
+        "{} {}: {} traces from {source}, mean {} ms.",
+        endpoint.service,
+        endpoint.operation,
+        analysis.traces,
+        ms(analysis.mean_duration_us)
+    );
+    println!();
+    println!("Critical path by operation, mean over all traces:");
+    println!("  {:>7}  {:>9}  operation", "share", "mean ms");
+    for op in analysis.operations.iter().take(12) {
+        println!(
+            "  {:>6.1}%  {:>9}  {} {}",
+            100.0 * op.mean_critical_path_us / analysis.mean_duration_us.max(1.0),
+            ms(op.mean_critical_path_us),
+            op.service,
+            op.operation
+        );
+    }
+    println!();
+    println!("By latency band (traces ranked by duration; pQ holds ranks pQ up to the next band):");
+    for band in &analysis.bands {
+        let top: Vec<String> = band
+            .operations
+            .iter()
+            .take(3)
+            .map(|o| {
+                format!(
+                    "{} {} {} ms",
+                    o.service,
+                    o.operation,
+                    ms(o.mean_critical_path_us)
+                )
+            })
+            .collect();
+        println!(
+            "  {:<4} {:>5} traces, {:>7}–{:<7} ms: {}",
+            band.band,
+            band.traces,
+            ms(band.min_duration_us as f64),
+            ms(band.max_duration_us as f64),
+            top.join(", ")
+        );
+    }
+    println!();
+    println!("What grows in the tail (mean in the p99 band minus in the p50 band):");
+    for growth in analysis.tail.iter().take(5) {
+        println!(
+            "  {:>9} ms  {} {}  ({:.0}% of the p99 band's duration)",
+            signed_ms(growth.growth_us),
+            growth.service,
+            growth.operation,
+            100.0 * growth.share_of_p99
+        );
+    }
+}
+
+fn print_comparison(baseline: &Source, comparison: &Comparison) {
+    println!();
+    println!(
+        "Against {baseline} ({} traces): mean {} → {} ms.",
+        comparison.before_traces,
+        ms(comparison.before_mean_duration_us),
+        ms(comparison.after_mean_duration_us)
+    );
+    println!("  In the p99 band, what changed most:");
+    for change in comparison.p99.iter().take(5) {
+        println!(
+            "    {:>9} ms  {} {}  ({} → {} ms)",
+            signed_ms(change.change_us),
+            change.service,
+            change.operation,
+            ms(change.before_mean_us),
+            ms(change.after_mean_us)
+        );
+    }
+}
+
+/// One flame graph over all traces, one per band, and with a baseline the
+/// differential one: the paths written.
+fn draw(
+    endpoint: &Endpoint,
+    analysis: &Analysis,
+    baseline: Option<&Analysis>,
+    out: &Path,
+) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let title = format!("{} {}: critical path", endpoint.service, endpoint.operation);
+    let mut written = Vec::new();
+    let mut graphs: Vec<(String, String, Vec<String>)> = vec![(
+        "all".to_owned(),
+        format!("mean µs per trace over all {} traces", analysis.traces),
+        analysis.folded(None),
+    )];
+    for band in &analysis.bands {
+        graphs.push((
+            band.band.clone(),
+            format!(
+                "mean µs per trace over the {} traces from p{} to p{}",
+                band.traces, band.from_percentile, band.to_percentile
+            ),
+            analysis.folded(Some(&band.band)),
+        ));
+    }
+    for (name, subtitle, folded) in graphs {
+        let path = out.join(format!("flame-{name}.svg"));
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        flame::flame_graph(&folded, &title, &subtitle, std::io::BufWriter::new(file))?;
+        written.push(path);
+    }
+    if let Some(before) = baseline {
+        let path = out.join("flame-diff.svg");
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        flame::differential_flame_graph(
+            &before.folded(None),
+            &analysis.folded(None),
+            &title,
+            "all traces; red grew, blue shrank, against the baseline",
+            std::io::BufWriter::new(file),
+        )?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn print_flame_graphs(svgs: &[PathBuf]) {
+    println!();
+    let names: Vec<String> = svgs.iter().map(|p| p.display().to_string()).collect();
+    println!("Flame graphs: {}", names.join(", "));
+}
+
+fn against_crisp(analysis: &Analysis, cct: &Path) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(cct).with_context(|| format!("cannot read {}", cct.display()))?;
+    let agreement = crisp_reference::Agreement::of(analysis, &crisp_reference::parse_cct(&text)?);
+    for (title, rows) in [
+        ("calling context", &agreement.contexts),
+        ("operation", &agreement.operations),
+    ] {
+        println!(
+            "{:>12} {:>12} {:>9}  {title}",
+            "ours µs", "CRISP µs", "diff"
+        );
+        for row in rows {
+            let mark = if row.difference().abs() > agreement.tolerance_us {
+                "  ✗"
+            } else {
+                ""
+            };
+            println!(
+                "{:>12.1} {:>12} {:>+9.1}  {}{mark}",
+                row.ours_us,
+                row.crisp_us,
+                row.difference(),
+                row.name
+            );
+        }
+        println!();
+    }
+    println!(
+        "{} traces; {} calling contexts and {} operations; the largest difference {:.1} µs \
+         (tolerance {:.1} µs: CRISP's whole-µs flooring plus {}% of the mean trace duration, \
+         {:.1} ms).",
+        analysis.traces,
+        agreement.contexts.len(),
+        agreement.operations.len(),
+        agreement.largest_difference_us(),
+        agreement.tolerance_us,
+        crisp_reference::TOLERANCE_OF_MEAN_DURATION * 100.0,
+        analysis.mean_duration_us / 1e3
+    );
+    if !agreement.agrees() {
+        bail!("the analysis and CRISP's disagree (the rows marked ✗)");
+    }
+    println!("They agree.");
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! `just crisp` and the aggregate critical paths, checked against CRISP
+//! itself: `fixtures/crisp-orders/` is 30 `POST /orders` traces of a `just
+//! demo` run (tags other than the span kind and errors, and logs, left
+//! out), and `fixtures/crisp-orders.P100.cct` is what uber-research/CRISP
+//! (`crisp-trace -s gateway -a "POST /orders" -i crisp-orders`) wrote for
+//! them: the mean exclusive critical-path time per calling context.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use collector::aggregate::{Aggregator, Analysis, Endpoint};
+use collector::crisp_reference::{Agreement, parse_cct};
+use collector::jaeger;
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn orders() -> Endpoint {
+    Endpoint {
+        service: "gateway".to_owned(),
+        operation: "POST /orders".to_owned(),
+    }
+}
+
+fn analysis_of_the_recording() -> Analysis {
+    let loaded = jaeger::load(&[fixtures().join("crisp-orders")]).unwrap();
+    assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
+    let mut aggregator = Aggregator::new(orders());
+    for trace in &loaded.traces {
+        assert!(
+            aggregator.add_jaeger(trace),
+            "{} is an order",
+            trace.trace_id
+        );
+    }
+    aggregator.finish()
+}
+
+fn crisps_tree() -> Vec<(Vec<String>, f64)> {
+    let text = std::fs::read_to_string(fixtures().join("crisp-orders.P100.cct")).unwrap();
+    parse_cct(&text).unwrap()
+}
+
+#[test]
+fn the_analysis_agrees_with_crisps_own_context_by_context() {
+    let analysis = analysis_of_the_recording();
+    assert_eq!(analysis.traces, 30);
+    let agreement = Agreement::of(&analysis, &crisps_tree());
+    assert_eq!(agreement.contexts.len(), 25, "{:#?}", agreement.contexts);
+    let largest = agreement.largest_difference_us();
+    assert!(
+        agreement.agrees(),
+        "the largest difference is {largest:.1} µs, beyond {:.1} µs: {:#?}",
+        agreement.tolerance_us,
+        agreement.contexts
+    );
+    // The operation that owns the most critical-path time is the same.
+    assert_eq!(agreement.operations[0].name, {
+        let top = &analysis.operations[0];
+        format!("{} {}", top.service, top.operation)
+    });
+}
+
+#[test]
+fn an_analysis_off_by_one_percent_in_one_context_disagrees() {
+    // The check can fail: the largest context made 1 % larger.
+    let mut analysis = analysis_of_the_recording();
+    analysis.contexts[0].mean_critical_path_us *= 1.01;
+    assert!(!Agreement::of(&analysis, &crisps_tree()).agrees());
+}
+
+fn crisp(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_crisp"))
+        .args(args)
+        .output()
+        .expect("the crisp command runs")
+}
+
+#[test]
+fn the_command_prints_one_json_object_of_the_documented_shape() {
+    let folder = fixtures().join("crisp-orders");
+    let output = crisp(&["--json", folder.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["traces"], 30);
+    let operations = json["operations"].as_array().unwrap();
+    for op in operations {
+        for key in [
+            "service",
+            "operation",
+            "mean_critical_path_us",
+            "total_critical_path_us",
+        ] {
+            assert!(!op[key].is_null(), "{key} in {op}");
+        }
+    }
+    // Means over all traces add up to the mean trace duration.
+    let sum: f64 = operations
+        .iter()
+        .map(|op| op["mean_critical_path_us"].as_f64().unwrap())
+        .sum();
+    let mean = json["mean_duration_us"].as_f64().unwrap();
+    assert!((sum - mean).abs() < 1e-6 * mean, "{sum} vs {mean}");
+    let context = &json["contexts"][0];
+    assert_eq!(context["path"][0], "gateway POST /orders");
+    assert!(context["mean_critical_path_us"].as_f64().unwrap() > 0.0);
+    let bands: Vec<&str> = json["bands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["band"].as_str().unwrap())
+        .collect();
+    assert_eq!(bands, ["p50", "p90", "p95", "p99"]);
+}
+
+#[test]
+fn the_command_checks_itself_against_crisp_and_says_so() {
+    let folder = fixtures().join("crisp-orders");
+    let cct = fixtures().join("crisp-orders.P100.cct");
+    let output = crisp(&[
+        folder.to_str().unwrap(),
+        "--against-crisp",
+        cct.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("They agree."), "{stdout}");
+}
+
+#[test]
+fn the_command_draws_flame_graphs_per_band_and_against_a_baseline() {
+    let folder = fixtures().join("crisp-orders");
+    let out = std::env::temp_dir().join(format!("crisp-svgs-{}", std::process::id()));
+    let output = crisp(&[
+        folder.to_str().unwrap(),
+        "--baseline",
+        folder.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("What grows in the tail"), "{stdout}");
+    for name in ["all", "p50", "p90", "p95", "p99", "diff"] {
+        let svg = std::fs::read_to_string(out.join(format!("flame-{name}.svg"))).unwrap();
+        assert!(
+            svg.contains("<svg") && svg.contains("inventory reserve"),
+            "flame-{name}.svg"
+        );
+    }
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn traces_of_another_endpoint_get_a_message_that_names_the_roots_found() {
+    let folder = fixtures().join("crisp-orders");
+    let output = crisp(&[folder.to_str().unwrap(), "--operation", "GET /talks"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("gateway POST /orders (30)"),
+        "the message names the roots found: {stderr}"
+    );
+}
