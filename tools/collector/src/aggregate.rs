@@ -123,6 +123,9 @@ pub struct Aggregator {
     window: (u64, u64),
     names: Names,
     traces: Vec<Attributed>,
+    /// The roots of the traces left out, as `service operation`, counted:
+    /// what to suggest when none was the endpoint.
+    other_roots: HashMap<String, usize>,
 }
 
 /// One trace's critical path, as exclusive time per calling context.
@@ -199,6 +202,7 @@ impl Aggregator {
             window: (0, u64::MAX),
             names: Names::default(),
             traces: Vec::new(),
+            other_roots: HashMap::new(),
         }
     }
 
@@ -230,7 +234,7 @@ impl Aggregator {
             let span = &trace.spans[span];
             (trace.service_of(span), span.operation_name.as_str())
         };
-        self.add(&trace.trace_id, &timings, ids)
+        self.add_timings(&trace.trace_id, &timings, ids)
     }
 
     /// Adds a trace as the collector stores it; false (and nothing added)
@@ -266,10 +270,13 @@ impl Aggregator {
             })
             .collect();
         let names = |span: usize| (spans[span].service.as_str(), spans[span].name.as_str());
-        self.add(&first.trace_id, &timings, names)
+        self.add_timings(&first.trace_id, &timings, names)
     }
 
-    fn add<'a>(
+    /// Adds a trace given as [`Timing`]s and each span's service and
+    /// operation; false (and nothing added) when its root is not the
+    /// endpoint.
+    pub(crate) fn add_timings<'a>(
         &mut self,
         trace_id: &str,
         timings: &[Timing],
@@ -279,11 +286,15 @@ impl Aggregator {
             return false;
         };
         let (service, operation) = name_of(root);
+        if service != self.endpoint.service || operation != self.endpoint.operation {
+            *self
+                .other_roots
+                .entry(format!("{service} {operation}"))
+                .or_default() += 1;
+            return false;
+        }
         let (from, to) = self.window;
-        if service != self.endpoint.service
-            || operation != self.endpoint.operation
-            || !(from..=to).contains(&timings[root].start)
-        {
+        if !(from..=to).contains(&timings[root].start) {
             return false;
         }
         let mut context_of = vec![NO_CONTEXT; timings.len()];
@@ -332,6 +343,44 @@ impl Aggregator {
             known[current] = context;
         }
         context
+    }
+
+    /// The roots of the traces of other endpoints seen, most traces first.
+    pub fn other_roots(&self) -> Vec<(String, usize)> {
+        let mut roots: Vec<(String, usize)> = self
+            .other_roots
+            .iter()
+            .map(|(name, n)| (name.clone(), *n))
+            .collect();
+        roots.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        roots
+    }
+
+    /// Takes in what `other` (of the same endpoint) has added: so that
+    /// several threads can each read a share of the traces.
+    pub fn merge(&mut self, other: Aggregator) {
+        // Contexts are interned parents first, so each one's parent is
+        // already mapped when it comes.
+        let mut mapped = Vec::with_capacity(other.names.contexts.len());
+        for &(parent, operation) in &other.names.contexts {
+            let (service, name) = &other.names.operations[operation as usize];
+            let operation = self.names.operation(service, name);
+            let parent = match parent {
+                NO_CONTEXT => NO_CONTEXT,
+                parent => mapped[parent as usize],
+            };
+            mapped.push(self.names.context(parent, operation));
+        }
+        self.traces
+            .extend(other.traces.into_iter().map(|mut trace| {
+                for (context, _) in &mut trace.by_context {
+                    *context = mapped[*context as usize];
+                }
+                trace
+            }));
+        for (root, n) in other.other_roots {
+            *self.other_roots.entry(root).or_default() += n;
+        }
     }
 
     pub fn finish(self) -> Analysis {
@@ -757,6 +806,25 @@ mod tests {
         assert!(!aggregator.add_jaeger(&other));
         assert!(aggregator.add_jaeger(&order("a", 10, 10)));
         assert_eq!(aggregator.finish().traces, 1);
+    }
+
+    #[test]
+    fn merged_aggregators_give_the_analysis_of_all_their_traces() {
+        let traces = [order("a", 30, 50), order("b", 10, 70), order("c", 5, 5)];
+        let mut first = Aggregator::new(orders());
+        first.add_jaeger(&traces[0]);
+        let mut second = Aggregator::new(orders());
+        // Another endpoint first, so that the two number things differently.
+        let mut other = order("x", 1, 1);
+        other.spans[0].operation_name = "GET /talks".to_owned();
+        second.add_jaeger(&other);
+        let mut third = Aggregator::new(orders());
+        third.add_jaeger(&traces[2]);
+        third.add_jaeger(&traces[1]);
+        second.merge(third);
+        first.merge(second);
+        assert_eq!(first.other_roots(), [("gw GET /talks".to_owned(), 1)]);
+        assert_eq!(first.finish(), analyse(&traces));
     }
 
     #[test]

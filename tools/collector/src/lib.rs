@@ -15,6 +15,7 @@
 //! - [`flame`]: those as flame graphs, drawn by inferno.
 //! - [`crisp_reference`]: CRISP's own output, read back to check them.
 //! - [`terminal`]: the same waterfall, as text.
+//! - [`recording`]: folders of Jaeger JSON traces, written and read fast.
 //! - [`red`]: rate, errors and duration per operation, from server spans.
 //! - [`openmetrics`]: a service's `GET /metrics`, read back.
 
@@ -27,6 +28,7 @@ pub mod ingest;
 pub mod jaeger;
 pub mod model;
 pub mod openmetrics;
+pub mod recording;
 pub mod red;
 pub mod store;
 pub mod terminal;

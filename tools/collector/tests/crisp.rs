@@ -8,9 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use collector::aggregate::{Aggregator, Analysis, Endpoint};
+use collector::aggregate::{Analysis, Endpoint};
 use collector::crisp_reference::{Agreement, parse_cct};
-use collector::jaeger;
+use collector::recording;
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
@@ -25,17 +25,14 @@ fn orders() -> Endpoint {
 }
 
 fn analysis_of_the_recording() -> Analysis {
-    let loaded = jaeger::load(&[fixtures().join("crisp-orders")]).unwrap();
-    assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
-    let mut aggregator = Aggregator::new(orders());
-    for trace in &loaded.traces {
-        assert!(
-            aggregator.add_jaeger(trace),
-            "{} is an order",
-            trace.trace_id
-        );
-    }
-    aggregator.finish()
+    let read = recording::analyse(&[fixtures().join("crisp-orders")], &orders()).unwrap();
+    assert!(read.skipped.is_empty(), "{:?}", read.skipped);
+    assert_eq!(
+        read.aggregator.len(),
+        read.traces,
+        "every trace is an order"
+    );
+    read.aggregator.finish()
 }
 
 fn crisps_tree() -> Vec<(Vec<String>, f64)> {

@@ -372,7 +372,7 @@ async fn record_and_show_critical_paths(root: &Path, since_us: u64, fixed: bool)
         collector::api::MAX_LIMIT
     );
     let recorded = match fetch_traces(&url).await {
-        Ok(traces) => jaeger::save(&folder, &traces).map(|()| traces.len()),
+        Ok(traces) => collector::recording::save(&folder, &traces).map(|()| traces.len()),
         Err(err) => Err(std::io::Error::other(err)),
     };
     let url = format!(

@@ -12,8 +12,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use collector::aggregate::{self, Aggregator, Analysis, Comparison, Endpoint};
-use collector::{DEMO_RECORDINGS, crisp_reference, flame, jaeger};
+use collector::aggregate::{self, Analysis, Comparison, Endpoint};
+use collector::{DEMO_RECORDINGS, crisp_reference, flame, jaeger, recording};
 use serde::Serialize;
 
 /// Critical paths across the traces of one endpoint.
@@ -167,24 +167,33 @@ async fn analyse(source: &Source, endpoint: &Endpoint, args: &Args) -> anyhow::R
                     );
                 }
             }
-            let jaeger::Loaded { traces, skipped } = jaeger::load(paths)?;
+            let recording::Read {
+                aggregator,
+                traces,
+                skipped,
+            } = recording::analyse(paths, endpoint)?;
             if let Some((_, why)) = skipped.first() {
                 eprintln!(
                     "crisp: skipped {} file(s) that are not Jaeger traces; the first: {why}",
                     skipped.len()
                 );
             }
-            let mut aggregator = Aggregator::new(endpoint.clone());
-            for trace in &traces {
-                aggregator.add_jaeger(trace);
-            }
             if aggregator.is_empty() {
+                let roots: Vec<String> = aggregator
+                    .other_roots()
+                    .iter()
+                    .take(5)
+                    .map(|(root, n)| format!("{root} ({n})"))
+                    .collect();
                 bail!(
-                    "none of the {} traces in {source} has {} {} as its root; their roots: {}",
-                    traces.len(),
+                    "none of the {traces} traces in {source} has {} {} as its root; their roots: {}",
                     endpoint.service,
                     endpoint.operation,
-                    roots(&traces)
+                    if roots.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        roots.join(", ")
+                    }
                 );
             }
             aggregator.finish()
@@ -215,34 +224,6 @@ async fn analyse(source: &Source, endpoint: &Endpoint, args: &Args) -> anyhow::R
         }
     };
     Ok(analysis)
-}
-
-/// The root endpoints found, most traces first, for an error message.
-fn roots(traces: &[jaeger::Trace]) -> String {
-    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
-    for trace in traces {
-        if let Some(root) = trace.root() {
-            *counts
-                .entry(format!(
-                    "{} {}",
-                    trace.service_of(root),
-                    root.operation_name
-                ))
-                .or_default() += 1;
-        }
-    }
-    let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
-    counts.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-    let listed: Vec<String> = counts
-        .iter()
-        .take(5)
-        .map(|(name, n)| format!("{name} ({n})"))
-        .collect();
-    if listed.is_empty() {
-        "none".to_owned()
-    } else {
-        listed.join(", ")
-    }
 }
 
 fn ms(us: f64) -> String {
