@@ -76,7 +76,7 @@ trace *ARGS:
 # Which operations own an endpoint's latency across many traces, per latency band, with flame graphs (after CRISP): `just crisp` after `just demo`; `just crisp DIR… --baseline DIR…`; `--json`.
 [no-exit-message]
 crisp *ARGS:
-    @{{run}} -p collector --bin crisp -- {{ARGS}}
+    @{{run}} --release -p collector --bin crisp -- {{ARGS}}
 
 # The critical path of a trace saved in Jaeger's JSON shape (`--json` for sections).
 [no-exit-message]

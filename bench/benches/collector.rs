@@ -1,14 +1,16 @@
-//! The collector's hot paths: taking in OTLP, and finding a critical path.
+//! The collector's hot paths: taking in OTLP, finding a critical path, and
+//! critical paths across thousands of traces.
 
 use std::hint::black_box;
 
+use collector::aggregate::{Aggregator, Endpoint};
 use collector::critical_path::critical_path;
 use collector::model::{self, Kind, Span};
 use collector::store::Store;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
-use workshop_bench::{SPANS_PER_REQUEST, export_request};
+use workshop_bench::{SPANS_PER_REQUEST, demo_traces, export_request};
 
 /// Decoding an OTLP protobuf export, flattening it and storing it: the
 /// collector's work per request, without the HTTP around it.
@@ -78,5 +80,49 @@ fn critical_path_of_100k_spans(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, ingest, critical_path_of_100k_spans);
+/// Critical paths across 10,000 `POST /orders` of the demo's shape (about
+/// 30 spans each), on one core: as the aggregator reads them, and as the
+/// collector answers `GET /api/critical-paths` from its store (the
+/// analysis and its JSON, without the HTTP around it).
+fn critical_paths_across_10k_traces(c: &mut Criterion) {
+    let traces = demo_traces(10_000);
+    let orders = || Endpoint {
+        service: "gateway".to_owned(),
+        operation: "POST /orders".to_owned(),
+    };
+    let store = Store::in_memory(usize::MAX);
+    for trace in &traces {
+        store.insert(trace.clone()).expect("stored");
+    }
+    let mut group = c.benchmark_group("critical_paths_across");
+    group.sample_size(10);
+    group.bench_function("10k_traces", |b| {
+        b.iter(|| {
+            let mut aggregator = Aggregator::new(orders());
+            for trace in &traces {
+                aggregator.add_spans(black_box(trace));
+            }
+            let analysis = aggregator.finish();
+            assert_eq!(analysis.traces, 10_000);
+            analysis
+        });
+    });
+    group.bench_function("10k_stored_traces_api_answer", |b| {
+        b.iter(|| {
+            let mut aggregator = Aggregator::new(orders());
+            store.for_each_trace(|spans| {
+                aggregator.add_spans(spans);
+            });
+            serde_json::to_vec(&aggregator.finish()).expect("JSON")
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    ingest,
+    critical_path_of_100k_spans,
+    critical_paths_across_10k_traces
+);
 criterion_main!(benches);

@@ -63,3 +63,109 @@ pub fn export_request(seed: u8) -> ExportTraceServiceRequest {
         }],
     }
 }
+
+/// `count` traces shaped like the demo's `POST /orders` (20 to 48 spans,
+/// about 30, with their real attributes and events), as the collector
+/// stores them: the 30 traces recorded from a demo run in the collector's
+/// test fixtures, again and again, each copy with its own trace id, its
+/// own start, and its times stretched by a factor from 0.5 to 2 so that the
+/// durations spread into a tail.
+pub fn demo_traces(count: usize) -> Vec<Vec<collector::model::Span>> {
+    let folder = demo::workspace_root().join("tools/collector/tests/fixtures/crisp-orders");
+    let mut recorded: Vec<collector::jaeger::Trace> = std::fs::read_dir(&folder)
+        .unwrap_or_else(|err| panic!("cannot read {}: {err}", folder.display()))
+        .map(|entry| {
+            let path = entry.expect("a readable folder").path();
+            let text = std::fs::read_to_string(&path).expect("a readable file");
+            let answer: collector::jaeger::Response<Vec<collector::jaeger::Trace>> =
+                serde_json::from_str(&text).expect("a recorded trace");
+            answer.data.into_iter().next().expect("one trace per file")
+        })
+        .collect();
+    recorded.sort_by(|a, b| a.trace_id.cmp(&b.trace_id));
+    (0..count)
+        .map(|i| {
+            let stretch = 0.5 + 1.5 * ((i * 7919) % 1000) as f64 / 1000.0;
+            stored(&recorded[i % recorded.len()], i, stretch)
+        })
+        .collect()
+}
+
+/// One recorded trace as the collector stores it, as copy number `copy`.
+fn stored(
+    trace: &collector::jaeger::Trace,
+    copy: usize,
+    stretch: f64,
+) -> Vec<collector::model::Span> {
+    use collector::model::{Event, Kind, Span, Status, Value};
+    use std::sync::Arc;
+    let value = |json: &serde_json::Value| match json {
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .map_or_else(|| Value::Float(n.as_f64().unwrap_or(0.0)), Value::Int),
+        serde_json::Value::String(s) => Value::Str(s.clone()),
+        other => Value::Str(other.to_string()),
+    };
+    let origin = trace.spans.iter().map(|s| s.start_time).min().unwrap_or(0);
+    let start = 1_795_000_000_000_000 + copy as u64 * 1_000_000;
+    let at = |time: u64| start + ((time - origin) as f64 * stretch) as u64;
+    let resource = Arc::new(Vec::new());
+    trace
+        .spans
+        .iter()
+        .map(|span| {
+            let tag = |key: &str| span.tag(key).and_then(|v| v.as_str());
+            let kind = match tag("span.kind") {
+                Some("server") => Kind::Server,
+                Some("client") => Kind::Client,
+                Some("producer") => Kind::Producer,
+                Some("consumer") => Kind::Consumer,
+                _ => Kind::Internal,
+            };
+            Span {
+                trace_id: format!("{copy:032x}"),
+                span_id: span.span_id.clone(),
+                parent_span_id: span.references.first().map(|r| r.span_id.clone()),
+                service: trace.service_of(span).to_owned(),
+                name: span.operation_name.clone(),
+                kind,
+                start_us: at(span.start_time),
+                duration_us: (span.duration as f64 * stretch) as u64,
+                attributes: span
+                    .tags
+                    .iter()
+                    .filter(|t| {
+                        !matches!(t.key.as_str(), "span.kind" | "error" | "otel.status_code")
+                    })
+                    .map(|t| (t.key.clone(), value(&t.value)))
+                    .collect(),
+                events: span
+                    .logs
+                    .iter()
+                    .map(|log| Event {
+                        time_us: at(log.timestamp),
+                        name: log
+                            .fields
+                            .iter()
+                            .find(|f| f.key == "event")
+                            .map_or_else(String::new, |f| value(&f.value).to_string()),
+                        attributes: log
+                            .fields
+                            .iter()
+                            .filter(|f| f.key != "event")
+                            .map(|f| (f.key.clone(), value(&f.value)))
+                            .collect(),
+                    })
+                    .collect(),
+                status: if span.tag("error") == Some(&serde_json::Value::Bool(true)) {
+                    Status::Error
+                } else {
+                    Status::Unset
+                },
+                links: Vec::new(),
+                resource: Arc::clone(&resource),
+            }
+        })
+        .collect()
+}

@@ -53,6 +53,40 @@ async fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// What the collector's store holds per span, from this process's resident
+/// memory before building 10,000 demo-shaped traces and after moving them
+/// into a store: an upper bound (what building them left on the heap
+/// counts too).
+fn memory_per_stored_span() -> Headline {
+    let before = resident_bytes();
+    let traces = workshop_bench::demo_traces(10_000);
+    let spans: usize = traces.iter().map(Vec::len).sum();
+    let store = collector::store::Store::in_memory(usize::MAX);
+    for trace in traces {
+        store.insert(trace).expect("stored");
+    }
+    let after = resident_bytes();
+    assert_eq!(store.span_count(), spans);
+    Headline {
+        figure: "collector: memory per stored span".to_owned(),
+        value: after.saturating_sub(before) as f64 / spans as f64,
+        unit: "bytes",
+        goal: None,
+    }
+}
+
+/// This process's resident set, from `/proc` (0 elsewhere).
+fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib * 1024)
+        })
+        .unwrap_or(0)
+}
+
 /// The criterion benchmarks, and their headline figures.
 fn run_criterion(root: &Path, target_dir: &Path, quick: bool) -> anyhow::Result<Vec<Headline>> {
     println!("== criterion benchmarks");
@@ -95,6 +129,26 @@ fn run_criterion(root: &Path, target_dir: &Path, quick: bool) -> anyhow::Result<
             goal: Some(("<=", 50.0)),
         });
     }
+    if let Some(ns) = criterion_mean_ns(target_dir, "critical_paths_across/10k_traces") {
+        found.push(Headline {
+            figure: "crisp: 10,000 traces aggregated, one core".to_owned(),
+            value: ns / 1e6,
+            unit: "ms",
+            goal: Some(("<=", 1_000.0)),
+        });
+    }
+    if let Some(ns) = criterion_mean_ns(
+        target_dir,
+        "critical_paths_across/10k_stored_traces_api_answer",
+    ) {
+        found.push(Headline {
+            figure: "crisp: API answer over 10,000 stored traces".to_owned(),
+            value: ns / 1e6,
+            unit: "ms",
+            goal: Some(("<=", 200.0)),
+        });
+    }
+    found.push(memory_per_stored_span());
     let ratios = [
         (
             "actions: an action / a span, action layers only",

@@ -30,7 +30,7 @@
 //! all traces (CRISP's `flame-graph-P100.cct`) the two agree; see the
 //! collector's README for how they were compared.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -202,7 +202,7 @@ impl Aggregator {
             window: (0, u64::MAX),
             names: Names::default(),
             traces: Vec::new(),
-            other_roots: HashMap::new(),
+            other_roots: HashMap::default(),
         }
     }
 

@@ -19,7 +19,7 @@
 //! is ignored too. The sections then cover the root exactly once: they add
 //! up to the root's duration.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -114,7 +114,8 @@ pub fn sections(spans: &[Timing]) -> Vec<(usize, u64, u64)> {
 /// Each span's parent in this trace, by its first reference, and whether
 /// the parent waits for it.
 pub(crate) fn timings(spans: &[JaegerSpan]) -> Vec<Timing> {
-    let mut index: HashMap<&str, usize> = HashMap::with_capacity(spans.len());
+    let mut index: HashMap<&str, usize> =
+        HashMap::with_capacity_and_hasher(spans.len(), Default::default());
     index.extend(
         spans
             .iter()
@@ -260,7 +261,7 @@ fn next_child_ended_by(nodes: &mut [Node], node: usize, until: u64) -> Option<us
 
 /// Microseconds of the path that belong to each span.
 pub fn time_by_span(path: &[Section]) -> HashMap<&str, u64> {
-    let mut totals: HashMap<&str, u64> = HashMap::new();
+    let mut totals: HashMap<&str, u64> = HashMap::default();
     for section in path {
         *totals.entry(section.span_id.as_str()).or_default() += section.end - section.start;
     }

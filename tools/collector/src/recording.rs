@@ -8,8 +8,8 @@
 //! to an [`Aggregator`], and dropped; the files are shared among the cores,
 //! one aggregator each, merged at the end.
 
+use foldhash::HashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;

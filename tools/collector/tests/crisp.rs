@@ -1,7 +1,8 @@
 //! `just crisp` and the aggregate critical paths, checked against CRISP
 //! itself: `fixtures/crisp-orders/` is 30 `POST /orders` traces of a `just
-//! demo` run (tags other than the span kind and errors, and logs, left
-//! out), and `fixtures/crisp-orders.P100.cct` is what uber-research/CRISP
+//! demo` run with its planted problems (its 10 slowest and 20 others), as
+//! the demo recorded them, and `fixtures/crisp-orders.P100.cct` is what
+//! uber-research/CRISP
 //! (`crisp-trace -s gateway -a "POST /orders" -i crisp-orders`) wrote for
 //! them: the mean exclusive critical-path time per calling context.
 

@@ -54,6 +54,10 @@ fn recipe_builds() -> Vec<(&'static str, String)> {
             format!("build --release {SHOP}"),
         ),
         (
+            "the critical-path analyser, `just crisp` (optimised)",
+            "build --release -p collector --bin crisp".into(),
+        ),
+        (
             "the criterion benchmarks (optimised)",
             // As `just bench` runs them (bench/src/main.rs).
             "bench --no-run -p workshop-bench --bench collector --bench actions --bench cost"
