@@ -8,8 +8,10 @@
 //! | `GET /api/traces/{traceID}` | one trace |
 //! | `GET /api/traces/{traceID}/critical-path` | its critical path (ours, not Jaeger's) |
 //! | `GET /api/critical-paths?service=&operation=&start=&end=&lookback=` | critical paths across the endpoint's traces, after CRISP ([`crate::aggregate::Analysis`]); ours |
+//! | `GET /api/critical-paths/flame.svg?service=&operation=&band=&start=&end=&lookback=` | their flame graph, over all traces or one band (`p50`, `p90`, `p95`, `p99`), drawn by inferno; ours |
+//! | `GET /api/dependencies?endTs=&lookback=` | the service dependency graph, as Jaeger's (`[{parent, child, callCount}]`, `endTs` and `lookback` in ms), with each edge's `errorCount` (ours) |
 //! | `GET /api/red?service=&since=` | per operation, requests, errors and p50/p99 from its server spans that started at or after `since` (Unix µs); ours |
-//! | `GET /`, `GET /trace/{traceID}` | the web UI |
+//! | `GET /`, `/trace/{traceID}`, `/compare/{a}/{b}`, `/dependencies`, `/critical-paths` | the web UI: search, a trace's waterfall, two traces side by side, the dependency graph, an endpoint's critical paths |
 
 use std::sync::Arc;
 
@@ -20,8 +22,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use crate::aggregate::{Aggregator, Endpoint};
+use crate::aggregate::{Aggregator, Analysis, BANDS, Endpoint};
 use crate::critical_path::{Section, critical_path};
+use crate::flame;
 use crate::jaeger::{self, ErrorEntry, Trace};
 use crate::red;
 use crate::store::{Store, TraceQuery};
@@ -37,6 +40,11 @@ pub fn router(store: Arc<Store>) -> Router {
     Router::new()
         .route("/", get(ui))
         .route("/trace/{trace_id}", get(ui))
+        .route("/compare/{a}/{b}", get(ui))
+        .route("/dependencies", get(ui))
+        .route("/critical-paths", get(ui))
+        .route("/api/dependencies", get(dependencies))
+        .route("/api/critical-paths/flame.svg", get(critical_paths_flame))
         .route("/api/services", get(services))
         .route("/api/services/{service}/operations", get(operations))
         .route("/api/traces", get(traces))
@@ -238,12 +246,14 @@ struct CriticalPathsParams {
     start: Option<String>,
     end: Option<String>,
     lookback: Option<String>,
+    /// For the flame graph: `all` (the default) or a band.
+    band: Option<String>,
 }
 
-async fn critical_paths(
-    State(store): State<Arc<Store>>,
-    Query(params): Query<CriticalPathsParams>,
-) -> Result<Response, QueryError> {
+fn analyse(
+    store: &Store,
+    params: &CriticalPathsParams,
+) -> Result<(Endpoint, Analysis), QueryError> {
     let (Some(service), Some(operation)) = (given(&params.service), given(&params.operation))
     else {
         return Err(error(
@@ -256,13 +266,152 @@ async fn critical_paths(
         service: service.to_owned(),
         operation: operation.to_owned(),
     };
-    let mut aggregator = Aggregator::new(endpoint).between(start, end);
+    let mut aggregator = Aggregator::new(endpoint.clone()).between(start, end);
     store.for_each_trace(|spans| {
         aggregator.add_spans(spans);
     });
-    let analysis = aggregator.finish();
+    Ok((endpoint, aggregator.finish()))
+}
+
+async fn critical_paths(
+    State(store): State<Arc<Store>>,
+    Query(params): Query<CriticalPathsParams>,
+) -> Result<Response, QueryError> {
+    let (_, analysis) = analyse(&store, &params)?;
     let total = analysis.traces;
     Ok(axum::Json(jaeger::Response::new(analysis, total)).into_response())
+}
+
+async fn critical_paths_flame(
+    State(store): State<Arc<Store>>,
+    Query(params): Query<CriticalPathsParams>,
+) -> Result<Response, QueryError> {
+    let band = given(&params.band).filter(|b| *b != "all");
+    if let Some(band) = band {
+        if !BANDS.iter().any(|(name, _)| *name == band) {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                format!("band {band:?} is not all, p50, p90, p95 or p99"),
+            ));
+        }
+    }
+    let (endpoint, analysis) = analyse(&store, &params)?;
+    let folded = analysis.folded(band);
+    if folded.is_empty() {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no trace has {} {} as its root here",
+                endpoint.service, endpoint.operation
+            ),
+        ));
+    }
+    let subtitle = match analysis.band(band.unwrap_or_default()) {
+        Some(b) => format!(
+            "mean µs per trace over the {} traces from p{} to p{}",
+            b.traces, b.from_percentile, b.to_percentile
+        ),
+        None => format!("mean µs per trace over all {} traces", analysis.traces),
+    };
+    let title = format!("{} {}: critical path", endpoint.service, endpoint.operation);
+    let mut svg = Vec::new();
+    flame::flame_graph(&folded, &title, &subtitle, &mut svg)
+        .map_err(|err| error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DependenciesParams {
+    end_ts: Option<String>,
+    lookback: Option<String>,
+}
+
+/// One edge of the dependency graph, in Jaeger's shape, with its errors.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dependency {
+    pub parent: String,
+    pub child: String,
+    pub call_count: u64,
+    pub error_count: u64,
+}
+
+/// `GET /api/dependencies`, as Jaeger's: `endTs` and `lookback` in
+/// milliseconds (a duration such as `1h` is taken too); all stored spans
+/// when neither is given.
+async fn dependencies(
+    State(store): State<Arc<Store>>,
+    Query(params): Query<DependenciesParams>,
+) -> Result<Response, QueryError> {
+    let millis = |name: &str, param: &Option<String>| -> Result<Option<u64>, QueryError> {
+        given(param)
+            .map(|text| {
+                text.parse::<u64>()
+                    .map(|ms| ms * 1_000)
+                    .ok()
+                    .or_else(|| duration_us(text))
+                    .ok_or_else(|| {
+                        error(
+                            StatusCode::BAD_REQUEST,
+                            format!(
+                                "{name} {text:?} is not milliseconds (or a duration such as 1h)"
+                            ),
+                        )
+                    })
+            })
+            .transpose()
+    };
+    let end = millis("endTs", &params.end_ts)?.unwrap_or(u64::MAX);
+    let start = match millis("lookback", &params.lookback)? {
+        Some(lookback) => end.min(now_us()).saturating_sub(lookback),
+        None => 0,
+    };
+    let mut edges: std::collections::BTreeMap<(String, String), (u64, u64)> = Default::default();
+    store.for_each_trace(|spans| {
+        dependencies_of(spans, start, end, &mut edges);
+    });
+    let list: Vec<Dependency> = edges
+        .into_iter()
+        .map(|((parent, child), (call_count, error_count))| Dependency {
+            parent,
+            child,
+            call_count,
+            error_count,
+        })
+        .collect();
+    let total = list.len();
+    Ok(axum::Json(jaeger::Response::new(list, total)).into_response())
+}
+
+/// The calls in one trace: a span whose parent belongs to another service
+/// is a call from that service to its own (a client span and the server
+/// span under it count once: the edge is drawn at the server span); a
+/// client span that names a database (`db.system.name`) is a call to it.
+fn dependencies_of(
+    spans: &[crate::model::Span],
+    start: u64,
+    end: u64,
+    edges: &mut std::collections::BTreeMap<(String, String), (u64, u64)>,
+) {
+    let by_id: std::collections::HashMap<&str, &crate::model::Span> =
+        spans.iter().map(|s| (s.span_id.as_str(), s)).collect();
+    for span in spans.iter().filter(|s| (start..=end).contains(&s.start_us)) {
+        let callee = match span.attribute("db.system.name") {
+            Some(db) => Some((span.service.clone(), db.to_string())),
+            None => span
+                .parent_span_id
+                .as_deref()
+                .and_then(|id| by_id.get(id))
+                .filter(|parent| parent.service != span.service)
+                .map(|parent| (parent.service.clone(), span.service.clone())),
+        };
+        if let Some(edge) = callee {
+            let counts = edges.entry(edge).or_default();
+            counts.0 += 1;
+            counts.1 += u64::from(span.is_error());
+        }
+    }
 }
 
 #[derive(Deserialize)]

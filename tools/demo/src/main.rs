@@ -406,6 +406,9 @@ async fn record_and_show_critical_paths(root: &Path, since_us: u64, fixed: bool)
             op.operation
         );
     }
+    println!(
+        "  {COLLECTOR_UI}/critical-paths?service=gateway&operation=POST%20/orders shows them by band, with a heat map and a flame graph."
+    );
     match recorded {
         Ok(count) => println!(
             "  {count} of these traces are saved in {}: `just crisp` for the tables and flame graphs.",
