@@ -287,13 +287,11 @@ async fn critical_paths_flame(
     Query(params): Query<CriticalPathsParams>,
 ) -> Result<Response, QueryError> {
     let band = given(&params.band).filter(|b| *b != "all");
-    if let Some(band) = band {
-        if !BANDS.iter().any(|(name, _)| *name == band) {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                format!("band {band:?} is not all, p50, p90, p95 or p99"),
-            ));
-        }
+    if let Some(band) = band.filter(|b| !BANDS.iter().any(|(name, _)| name == b)) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("band {band:?} is not all, p50, p90, p95 or p99"),
+        ));
     }
     let (endpoint, analysis) = analyse(&store, &params)?;
     let folded = analysis.folded(band);
