@@ -29,7 +29,16 @@ grader_kit::checks![
 /// A span of a hand-built trace: id, parent, service, name, start, end (µs).
 type Spec<'a> = (&'a str, Option<&'a str>, &'a str, &'a str, u64, u64);
 
+/// A trace in Jaeger's shape. As in Jaeger's answers, a span names its
+/// process (`p1`, `p2`, …), and the process names the service.
 fn trace(id: &str, specs: &[Spec]) -> Trace {
+    let mut services: Vec<&str> = specs.iter().map(|&(_, _, service, ..)| service).collect();
+    services.sort_unstable();
+    services.dedup();
+    let process_of = |service: &str| {
+        let at = services.iter().position(|s| *s == service).unwrap_or(0);
+        format!("p{}", at + 1)
+    };
     let spans = specs
         .iter()
         .map(|&(span, parent, service, name, start, end)| JaegerSpan {
@@ -46,20 +55,20 @@ fn trace(id: &str, specs: &[Spec]) -> Trace {
                 .collect(),
             start_time: start,
             duration: end - start,
-            process_id: service.to_owned(),
+            process_id: process_of(service),
             tags: Vec::new(),
             logs: Vec::new(),
             flags: 1,
             warnings: None,
         })
         .collect();
-    let processes: BTreeMap<String, Process> = specs
+    let processes: BTreeMap<String, Process> = services
         .iter()
-        .map(|&(_, _, service, ..)| {
+        .map(|service| {
             (
-                service.to_owned(),
+                process_of(service),
                 Process {
-                    service_name: service.to_owned(),
+                    service_name: (*service).to_owned(),
                     tags: Vec::new(),
                 },
             )
@@ -103,16 +112,28 @@ fn expect_owned(trace: &Trace, what: &str, expected: &[(Operation, u64)]) {
         if found == *want {
             continue;
         }
-        let advice = if found == owned(&durations(trace), operation) && found != 0 {
+        let other_service = got
+            .keys()
+            .find(|o| o.name == operation.name && o.service != operation.service);
+        let advice = if let Some(other) = other_service.filter(|_| found == 0) {
+            format!(
+                "It has `{other}` instead: an operation's service is the one its span's \
+                 process names, `trace.service_of(span)` (a span's `process_id` is only \
+                 a key into the trace's processes)."
+            )
+        } else if found == owned(&durations(trace), operation) && found != 0 {
             "That is the whole duration of its spans: only the sections of the \
              critical path that belong to the span count (while a child on the \
              path runs, the time is the child's)."
+                .to_owned()
         } else if found == 0 {
             "Each section of `critical_path(trace)` names a span (`span_id`): \
              find that span, and add `end - start` to its operation."
+                .to_owned()
         } else {
             "Add up `end - start` of every section whose span has this operation: \
              a span can own several sections, and an operation several spans."
+                .to_owned()
         };
         panic!(
             "In the trace of {what}, `{operation}` owns {want} µs of the critical path, \
@@ -558,9 +579,12 @@ fn the_recordings_p99_owner_and_its_cause_are_named() {
             .iter()
             .position(|o| format!("{} {}", o.service, o.operation) == named);
         let why = match band {
+            Some(1) => {
+                "it is on the p99 band's critical path, but another operation owns more of it"
+                    .to_owned()
+            }
             Some(rank) => format!(
-                "it is on the p99 band's critical path, but {} operations own more of it",
-                rank
+                "it is on the p99 band's critical path, but {rank} operations own more of it"
             ),
             None => "it is not on the critical path of the p99 band's traces".to_owned(),
         };
