@@ -409,6 +409,17 @@ fn reference(traces: &[Trace], endpoint: &Operation) -> BTreeMap<Operation, (u64
         .collect()
 }
 
+/// A span of a generated trace, owning its ids.
+#[derive(Clone, Debug)]
+struct Generated {
+    id: String,
+    parent: Option<String>,
+    service: &'static str,
+    name: &'static str,
+    start: u64,
+    end: u64,
+}
+
 /// Traces of 1 to 12 spans: each span under an earlier one (so the first
 /// is the root), from a few services and names, at times that overlap,
 /// nest, overflow their parent or lie outside it, as real traces do.
@@ -423,41 +434,46 @@ fn traces() -> impl Strategy<Value = Vec<Trace>> {
         0..120u64,
     );
     let one = prop::collection::vec(span, 1..12).prop_map(|spans| {
-        let specs: Vec<(String, Option<String>, &str, &str, u64, u64)> = spans
+        spans
             .iter()
             .enumerate()
             .map(|(i, (parent, service, name, start, length))| {
-                let parent = (i > 0).then(|| format!("s{}", parent.index(i)));
-                // The root is always gateway POST /orders, 0–100, except
-                // when the generated name says otherwise (another endpoint).
+                // The root is gateway POST /orders, 0–100, or now and then
+                // gateway GET /health (another endpoint's trace).
                 let (service, name, start, end) = if i == 0 {
                     (SERVICES[0], NAMES[*name % 2 * 2], 0, 100)
                 } else {
                     (SERVICES[*service], NAMES[*name], *start, start + length)
                 };
-                (format!("s{i}"), parent, service, name, start, end)
+                Generated {
+                    id: format!("s{i}"),
+                    parent: (i > 0).then(|| format!("s{}", parent.index(i))),
+                    service,
+                    name,
+                    start,
+                    end,
+                }
             })
-            .collect();
-        specs
+            .collect::<Vec<_>>()
     });
     prop::collection::vec(one, 1..6).prop_map(|set| {
         set.iter()
             .enumerate()
-            .map(|(t, specs)| {
-                let borrowed: Vec<Spec> = specs
+            .map(|(t, spans)| {
+                let specs: Vec<Spec> = spans
                     .iter()
-                    .map(|(id, parent, service, name, start, end)| {
+                    .map(|g| {
                         (
-                            id.as_str(),
-                            parent.as_deref(),
-                            *service,
-                            *name,
-                            *start,
-                            *end,
+                            g.id.as_str(),
+                            g.parent.as_deref(),
+                            g.service,
+                            g.name,
+                            g.start,
+                            g.end,
                         )
                     })
                     .collect();
-                trace(&format!("t{t}"), &borrowed)
+                trace(&format!("t{t}"), &specs)
             })
             .collect()
     })
@@ -554,8 +570,13 @@ fn planted_problem_of(operation: &str) -> Option<u8> {
 }
 
 fn the_recordings_p99_owner_and_its_cause_are_named() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let folder = root.join("labs/07-critical-paths-across-traces/recording");
+    // The lab, its solution and their alternatives sit at different depths
+    // of the workspace: look up from this crate for the recording.
+    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join("labs/07-critical-paths-across-traces/recording"))
+        .find(|folder| folder.is_dir())
+        .expect("the lab's recording, in the workspace");
     let endpoint = Endpoint {
         service: "gateway".to_owned(),
         operation: "POST /orders".to_owned(),

@@ -51,7 +51,7 @@ pub fn critical_path_by_operation(traces: &[Trace], endpoint: &Operation) -> Vec
             mean_us: total_us as f64 / count as f64,
         })
         .collect();
-    times.sort_by(|a, b| b.total_us.cmp(&a.total_us));
+    times.sort_by_key(|time| std::cmp::Reverse(time.total_us));
     times
 }
 
