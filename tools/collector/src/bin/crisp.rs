@@ -41,9 +41,15 @@ struct Args {
     /// The collector's (or Jaeger's) query address.
     #[arg(long, env = "COLLECTOR_URL", default_value = "http://127.0.0.1:16686")]
     collector: String,
-    /// With the collector: only the traces of this last while (`10m`, `90s`).
-    #[arg(long)]
-    lookback: Option<String>,
+    /// With the collector: only the traces whose root started in this
+    /// window, as two times ago: `10m..5m` (from ten minutes ago to five),
+    /// `5m..` (the last five minutes).
+    #[arg(long, value_name = "FROM..TO")]
+    window: Option<String>,
+    /// Compare with the collector's traces of this other window
+    /// (`20m..10m`): two windows of one running shop, before and after.
+    #[arg(long, value_name = "FROM..TO")]
+    baseline_window: Option<String>,
     /// Check the analysis against CRISP's own, run on the same traces: its
     /// all-traces calling-context tree (`flame-graph-P100.cct`). Prints
     /// both, context by context and operation by operation, and fails when
@@ -79,13 +85,19 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         service: args.service.clone(),
         operation: args.operation.clone(),
     };
-    let (source, mut baseline) = sources(args).await;
-    let analysis = analyse(&source, &endpoint, args).await?;
+    let (source, mut baseline) = sources(args).await?;
+    let analysis = analyse(&source, &endpoint).await?;
     if !args.baseline.is_empty() {
         baseline = Some(Source::Files(args.baseline.clone()));
     }
+    if let Some(window) = &args.baseline_window {
+        baseline = Some(Source::Collector {
+            url: args.collector.trim_end_matches('/').to_owned(),
+            window: Some(Window::parse(window)?),
+        });
+    }
     let before = match &baseline {
-        Some(source) => Some((source, analyse(source, &endpoint, args).await?)),
+        Some(source) => Some((source, analyse(source, &endpoint).await?)),
         None => None,
     };
     let comparison = before
@@ -116,7 +128,44 @@ async fn run(args: &Args) -> anyhow::Result<()> {
 /// Where traces come from.
 enum Source {
     Files(Vec<PathBuf>),
-    Collector(String),
+    Collector { url: String, window: Option<Window> },
+}
+
+/// A stretch of time, as Unix microseconds.
+#[derive(Clone, Copy)]
+struct Window {
+    start_us: u64,
+    end_us: Option<u64>,
+    /// How it was asked for, to show it back.
+    ago: (u64, Option<u64>),
+}
+
+impl Window {
+    /// `FROM..TO`, each a duration ago (`10m..5m`; `5m..` up to now).
+    fn parse(text: &str) -> anyhow::Result<Self> {
+        let wrong = || {
+            anyhow::anyhow!(
+                "window {text:?} is not FROM..TO, two durations ago such as 10m..5m (or 5m.. for up to now)"
+            )
+        };
+        let (from, to) = text.split_once("..").ok_or_else(wrong)?;
+        let from = collector::api::duration_us(from.trim()).ok_or_else(wrong)?;
+        let to = match to.trim() {
+            "" => None,
+            to => Some(collector::api::duration_us(to).ok_or_else(wrong)?),
+        };
+        if to.is_some_and(|to| to >= from) {
+            anyhow::bail!("window {text:?} ends before it starts: FROM is the longer time ago");
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        Ok(Self {
+            start_us: now.saturating_sub(from),
+            end_us: to.map(|to| now.saturating_sub(to)),
+            ago: (from, to),
+        })
+    }
 }
 
 impl std::fmt::Display for Source {
@@ -126,36 +175,49 @@ impl std::fmt::Display for Source {
                 let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
                 f.write_str(&names.join(", "))
             }
-            Source::Collector(url) => write!(f, "the collector at {url}"),
+            Source::Collector { url, window: None } => write!(f, "the collector at {url}"),
+            Source::Collector {
+                url,
+                window: Some(window),
+            } => {
+                let (from, to) = window.ago;
+                let to = to.map_or("now".to_owned(), |to| format!("{} s ago", to / 1_000_000));
+                write!(
+                    f,
+                    "the collector at {url}, from {} s ago to {to}",
+                    from / 1_000_000
+                )
+            }
         }
     }
 }
 
 /// The traces to analyse, and a baseline found on the way: after `just
 /// demo --fixed`, the last run with the planted problems.
-async fn sources(args: &Args) -> (Source, Option<Source>) {
+async fn sources(args: &Args) -> anyhow::Result<(Source, Option<Source>)> {
     if !args.paths.is_empty() {
-        return (Source::Files(args.paths.clone()), None);
+        return Ok((Source::Files(args.paths.clone()), None));
     }
-    let base = args.collector.trim_end_matches('/').to_owned();
-    if reqwest::get(format!("{base}/api/services")).await.is_ok() {
-        return (Source::Collector(base), None);
+    let url = args.collector.trim_end_matches('/').to_owned();
+    let window = args.window.as_deref().map(Window::parse).transpose()?;
+    if window.is_some() || reqwest::get(format!("{url}/api/services")).await.is_ok() {
+        return Ok((Source::Collector { url, window }, None));
     }
     let recordings = Path::new(DEMO_RECORDINGS);
     let planted = recordings.join("planted");
     let fixed = recordings.join("fixed");
     let modified = |dir: &Path| dir.metadata().and_then(|m| m.modified()).ok();
-    match (modified(&planted), modified(&fixed)) {
+    Ok(match (modified(&planted), modified(&fixed)) {
         (Some(p), Some(f)) if f > p => (
             Source::Files(vec![fixed]),
             Some(Source::Files(vec![planted])),
         ),
         (None, Some(_)) => (Source::Files(vec![fixed]), None),
         _ => (Source::Files(vec![planted]), None),
-    }
+    })
 }
 
-async fn analyse(source: &Source, endpoint: &Endpoint, args: &Args) -> anyhow::Result<Analysis> {
+async fn analyse(source: &Source, endpoint: &Endpoint) -> anyhow::Result<Analysis> {
     let analysis = match source {
         Source::Files(paths) => {
             for path in paths {
@@ -198,13 +260,17 @@ async fn analyse(source: &Source, endpoint: &Endpoint, args: &Args) -> anyhow::R
             }
             aggregator.finish()
         }
-        Source::Collector(base) => {
+        Source::Collector { url: base, window } => {
             let mut url = reqwest::Url::parse(&format!("{base}/api/critical-paths"))?;
             url.query_pairs_mut()
                 .append_pair("service", &endpoint.service)
                 .append_pair("operation", &endpoint.operation);
-            if let Some(lookback) = &args.lookback {
-                url.query_pairs_mut().append_pair("lookback", lookback);
+            if let Some(window) = window {
+                url.query_pairs_mut()
+                    .append_pair("start", &window.start_us.to_string());
+                if let Some(end) = window.end_us {
+                    url.query_pairs_mut().append_pair("end", &end.to_string());
+                }
             }
             let answer: jaeger::Response<Analysis> = reqwest::get(url.clone())
                 .await
