@@ -4,8 +4,10 @@
 //! It plants problem 6, **N+1 queries**: `GET /talks` reads the list of
 //! talks, then each talk's speaker and price with a query each, one talk
 //! after another. The trace shows it as a ladder of identical database
-//! spans under the request. `--fix-n-plus-one` (`FIX_N_PLUS_ONE`) reads it
-//! all in one query.
+//! spans under the request. The order path's look-up of one talk, `GET
+//! /talks/{talk_id}`, does the same for its one talk: three queries where
+//! one would do. `--fix-n-plus-one` (`FIX_N_PLUS_ONE`) reads each in one
+//! query.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -145,48 +147,79 @@ async fn all_talks_at_once(db: &Db) -> Result<Vec<Talk>, sqlx::Error> {
 
 /// Planted problem 6: the list, then two more queries for every talk on it.
 async fn all_talks_one_by_one(db: &Db) -> Result<Vec<Talk>, sqlx::Error> {
-    let rows = sqlx::query("SELECT id, title, speaker_id, room, capacity FROM talks ORDER BY id")
+    let rows = sqlx::query(&format!("{TALKS_ALONE} ORDER BY id"))
         .fetch_all(db)
         .await?;
     let mut talks = Vec::with_capacity(rows.len());
     for row in rows {
-        let id: i64 = row.try_get(0)?;
-        let speaker_id: i64 = row.try_get(2)?;
-        let speaker: String = sqlx::query("SELECT name FROM speakers WHERE id = $1")
-            .bind(speaker_id)
-            .fetch_one(db)
-            .await?
-            .try_get(0)?;
-        let price_cents: i64 = sqlx::query("SELECT price_cents FROM prices WHERE talk_id = $1")
-            .bind(id)
-            .fetch_one(db)
-            .await?
-            .try_get(0)?;
-        talks.push(Talk {
-            id: to_u32(id)?,
-            title: row.try_get(1)?,
-            speaker,
-            room: row.try_get(3)?,
-            capacity: to_u32(row.try_get(4)?)?,
-            price_cents: to_u64(price_cents)?,
-        });
+        talks.push(with_speaker_and_price(db, &row).await?);
     }
     Ok(talks)
 }
 
+/// A talk's own columns, without its speaker's name or its price.
+const TALKS_ALONE: &str = "SELECT id, title, speaker_id, room, capacity FROM talks";
+
+/// Planted problem 6, one talk at a time: a row of [`TALKS_ALONE`] made
+/// a talk with two more queries, its speaker's and its price's.
+async fn with_speaker_and_price(db: &Db, row: &AnyRow) -> Result<Talk, sqlx::Error> {
+    let id: i64 = row.try_get(0)?;
+    let speaker_id: i64 = row.try_get(2)?;
+    let speaker: String = sqlx::query("SELECT name FROM speakers WHERE id = $1")
+        .bind(speaker_id)
+        .fetch_one(db)
+        .await?
+        .try_get(0)?;
+    let price_cents: i64 = sqlx::query("SELECT price_cents FROM prices WHERE talk_id = $1")
+        .bind(id)
+        .fetch_one(db)
+        .await?
+        .try_get(0)?;
+    Ok(Talk {
+        id: to_u32(id)?,
+        title: row.try_get(1)?,
+        speaker,
+        room: row.try_get(3)?,
+        capacity: to_u32(row.try_get(4)?)?,
+        price_cents: to_u64(price_cents)?,
+    })
+}
+
 // No span of its own: the server span says which talk was asked for
-// (`url.path`), and the database span under it shows the one query.
+// (`url.path`), and the database spans under it show the queries.
 async fn get_talk(
     State(catalog): State<Catalog>,
     ApiPath(talk_id): ApiPath<TalkId>,
 ) -> Result<Json<Talk>, ApiError> {
+    let talk = if catalog.one_query {
+        one_talk_at_once(&catalog.db, talk_id).await
+    } else {
+        one_talk_one_by_one(&catalog.db, talk_id).await
+    };
+    match talk.map_err(unavailable)? {
+        Some(talk) => Ok(Json(talk)),
+        None => Err(ApiError::not_found(format!("there is no talk {talk_id}"))),
+    }
+}
+
+/// The fix: one query, the database joins the tables.
+async fn one_talk_at_once(db: &Db, talk_id: TalkId) -> Result<Option<Talk>, sqlx::Error> {
     let row = sqlx::query(&format!("{TALKS_JOINED} WHERE t.id = $1"))
         .bind(i64::from(talk_id))
-        .fetch_optional(&catalog.db)
-        .await
-        .map_err(unavailable)?;
+        .fetch_optional(db)
+        .await?;
+    row.as_ref().map(talk_from).transpose()
+}
+
+/// Planted problem 6 on the order path: the talk, then its speaker, then
+/// its price.
+async fn one_talk_one_by_one(db: &Db, talk_id: TalkId) -> Result<Option<Talk>, sqlx::Error> {
+    let row = sqlx::query(&format!("{TALKS_ALONE} WHERE id = $1"))
+        .bind(i64::from(talk_id))
+        .fetch_optional(db)
+        .await?;
     match row {
-        Some(row) => talk_from(&row).map(Json).map_err(unavailable),
-        None => Err(ApiError::not_found(format!("there is no talk {talk_id}"))),
+        Some(row) => with_speaker_and_price(db, &row).await.map(Some),
+        None => Ok(None),
     }
 }

@@ -120,17 +120,44 @@ fn the_n_plus_one_is_a_ladder_of_identical_statements_and_the_fix_makes_it_one()
 }
 
 #[test]
+fn the_order_paths_look_up_of_one_talk_is_three_statements_and_the_fix_makes_it_one() {
+    let (talk, spans) = ask_catalog::<Talk>(Fixes::default(), "/talks/5");
+    let names: Vec<&str> = statements_of(&spans, "GET /talks/{talk_id}")
+        .iter()
+        .map(|s| s.name.as_ref())
+        .collect();
+    assert_eq!(
+        names,
+        ["SELECT talks", "SELECT speakers", "SELECT prices"],
+        "the talk, then its speaker, then its price"
+    );
+    let (fixed_talk, spans) = ask_catalog::<Talk>(Fixes::all(), "/talks/5");
+    assert_eq!(fixed_talk, talk, "the fix answers the same");
+    let fixed = statements_of(&spans, "GET /talks/{talk_id}");
+    assert_eq!(fixed.len(), 1, "one query joins the three tables");
+    let text = attr(fixed[0], "db.query.text").expect("the statement's text");
+    assert!(text.ends_with("WHERE t.id = $1"), "{text}");
+}
+
+#[test]
 fn a_bound_value_never_reaches_a_span() {
-    // Talk 3's title and speaker are read with its id bound to `$1`.
+    // Talk 3's title and speaker are read with its id bound to `$1`, one
+    // statement after another.
     let (talk, spans) = ask_catalog::<Talk>(Fixes::default(), "/talks/3");
     assert_eq!(talk.id, 3);
     let statements = statements_of(&spans, "GET /talks/{talk_id}");
-    assert_eq!(statements.len(), 1, "one query for one talk");
-    let text = attr(statements[0], "db.query.text").expect("the statement's text");
-    assert!(text.ends_with("WHERE t.id = $1"), "{text}");
+    assert_eq!(statements.len(), 3, "a talk, its speaker, its price");
+    let texts: Vec<String> = statements
+        .iter()
+        .filter_map(|s| attr(s, "db.query.text"))
+        .collect();
+    assert!(
+        texts.iter().all(|t| t.ends_with("= $1")),
+        "every statement binds its id: {texts:?}"
+    );
     // No attribute of any database span holds the bound id, nor what the
     // statement returned.
-    for statement in statements_of(&spans, "GET /talks/{talk_id}") {
+    for statement in statements {
         for kv in &statement.attributes {
             let value = kv.value.to_string();
             assert!(
