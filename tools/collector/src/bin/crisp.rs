@@ -48,7 +48,7 @@ struct Args {
     window: Option<String>,
     /// Compare with the collector's traces of this other window
     /// (`20m..10m`): two windows of one running shop, before and after.
-    #[arg(long, value_name = "FROM..TO")]
+    #[arg(long, value_name = "FROM..TO", conflicts_with = "baseline")]
     baseline_window: Option<String>,
     /// Check the analysis against CRISP's own, run on the same traces: its
     /// all-traces calling-context tree (`flame-graph-P100.cct`). Prints
