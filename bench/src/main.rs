@@ -149,6 +149,7 @@ fn run_criterion(root: &Path, target_dir: &Path, quick: bool) -> anyhow::Result<
         });
     }
     found.push(memory_per_stored_span());
+    found.extend(workshop_bench::crisp::side_by_side(target_dir)?);
     let ratios = [
         (
             "actions: an action / a span, action layers only",
