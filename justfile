@@ -98,7 +98,7 @@ ratio *ARGS:
 bench *FLAGS:
     @{{run}} --release -p workshop-bench -- {{FLAGS}}
 
-# A flamegraph SVG of a workload: `just profile lab11` (your pricer), `lab11-original`, `pricing` (`--seconds N`).
+# A flamegraph SVG of a workload: `just profile lab12` (your pricer), `lab12-original`, `pricing` (`--seconds N`).
 [no-exit-message]
 profile TARGET *FLAGS:
     @{{run}} --release -p profile -- {{TARGET}} {{FLAGS}}
@@ -134,5 +134,5 @@ test:
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo test --locked
     cargo test --locked -p slides
-    cargo test --locked -p profile -p lab11-profile
+    cargo test --locked -p profile -p lab12-profile
     @{{workshop}} verify

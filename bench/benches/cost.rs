@@ -1,5 +1,5 @@
 //! The cost of observability, side by side: one operation, instrumented in
-//! each of the ways lab 12 talks about, each under the subscriber that makes
+//! each of the ways lab 13 talks about, each under the subscriber that makes
 //! it cost what it costs in a service.
 //!
 //! Read the results as ratios to `uninstrumented`: the absolute numbers

@@ -9,7 +9,7 @@
 //!
 //! This crate profiles the demo's own hot spot. A lab that teaches
 //! profiling brings a small program of its own that runs the learner's code
-//! under [`profile`] (lab 11: `labs/11-hot-spot/profile`), so that no tool
+//! under [`profile`] (lab 12: `labs/12-hot-spot/profile`), so that no tool
 //! depends on a learner's crate, which may not compile while they work.
 
 use std::path::Path;

@@ -11,9 +11,9 @@ use clap::{Parser, ValueEnum};
 /// What to profile: each is a workload that runs until time is up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Target {
-    /// Your pricer from lab 11 (`labs/11-hot-spot/src/pricer.rs`).
+    /// Your pricer from lab 12 (`labs/12-hot-spot/src/pricer.rs`).
     Lab8,
-    /// Lab 11's original pricer, the baseline.
+    /// Lab 12's original pricer, the baseline.
     Lab8Original,
     /// The demo's pricing service's quote path, with its planted hot spot.
     Pricing,
@@ -49,7 +49,7 @@ fn main() -> ExitCode {
             .map(|rounds| println!("{rounds} rounds."))
             .map_err(anyhow::Error::from)
         }
-        // Lab 11's workloads run the learner's code: its own program does,
+        // Lab 12's workloads run the learner's code: its own program does,
         // built now, so that a lab that does not compile yet stops only this.
         Target::Lab8 | Target::Lab8Original => lab_profiler(&name, args.seconds, &svg),
     };
@@ -66,7 +66,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs lab 11's profiling program (`labs/11-hot-spot/profile`), optimised
+/// Runs lab 12's profiling program (`labs/12-hot-spot/profile`), optimised
 /// like this one.
 fn lab_profiler(target: &str, seconds: u64, svg: &Path) -> anyhow::Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -78,7 +78,7 @@ fn lab_profiler(target: &str, seconds: u64, svg: &Path) -> anyhow::Result<()> {
             "--locked",
             "--release",
             "-p",
-            "lab11-profile",
+            "lab12-profile",
             "--",
         ])
         .arg(target)
@@ -90,7 +90,7 @@ fn lab_profiler(target: &str, seconds: u64, svg: &Path) -> anyhow::Result<()> {
         .context("cannot run cargo")?;
     anyhow::ensure!(
         status.success(),
-        "lab 11's code did not build or run (see above)"
+        "lab 12's code did not build or run (see above)"
     );
     Ok(())
 }

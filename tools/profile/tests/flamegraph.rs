@@ -1,5 +1,5 @@
 //! `just profile pricing` draws a real flamegraph, whose frames name the hot
-//! function. (Lab 11's own profiling program has the same test for its
+//! function. (Lab 12's own profiling program has the same test for its
 //! pricers.)
 
 use std::path::Path;

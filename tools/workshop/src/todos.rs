@@ -75,7 +75,7 @@ mod tests {
     #[test]
     fn the_lowest_step_wins_and_its_line_is_exact() {
         let root = std::env::temp_dir().join(format!("workshop-todos-{}", std::process::id()));
-        let src = root.join("labs/05-export/src");
+        let src = root.join("labs/06-export/src");
         std::fs::create_dir_all(src.join("deep")).unwrap();
         std::fs::write(src.join("lib.rs"), "fn a() {}\n// TODO(step 3): later\n").unwrap();
         std::fs::write(
@@ -83,14 +83,14 @@ mod tests {
             "\n\n    // TODO(step 2): this one\n// TODO(step 2): not this one\n",
         )
         .unwrap();
-        let todo = first_todo(&root, Path::new("labs/05-export")).expect("a TODO");
+        let todo = first_todo(&root, Path::new("labs/06-export")).expect("a TODO");
         assert_eq!(
             todo.to_string(),
-            "labs/05-export/src/deep/more.rs:3 (step 2)"
+            "labs/06-export/src/deep/more.rs:3 (step 2)"
         );
         std::fs::write(src.join("deep/more.rs"), "done\n").unwrap();
         std::fs::write(src.join("lib.rs"), "done\n").unwrap();
-        assert_eq!(first_todo(&root, Path::new("labs/05-export")), None);
+        assert_eq!(first_todo(&root, Path::new("labs/06-export")), None);
         std::fs::remove_dir_all(&root).unwrap();
     }
 

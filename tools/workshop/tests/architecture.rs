@@ -51,8 +51,8 @@ fn layer(folder: &Path) -> Layer {
     }
 }
 
-/// The lab a lab crate belongs to: `11-hot-spot` for `labs/11-hot-spot`,
-/// `labs/11-hot-spot/given` and `solutions/11-hot-spot` alike.
+/// The lab a lab crate belongs to: `12-hot-spot` for `labs/12-hot-spot`,
+/// `labs/12-hot-spot/given` and `solutions/12-hot-spot` alike.
 fn slug(folder: &Path) -> Option<&std::ffi::OsStr> {
     folder.components().nth(1).map(|c| c.as_os_str())
 }
@@ -155,17 +155,17 @@ fn every_arrow_points_down_the_layers() {
 #[test]
 fn the_rule_itself_rejects_what_it_should() {
     let p = Path::new;
-    assert!(forbidden(p("tools/profile"), p("labs/11-hot-spot")).is_some());
+    assert!(forbidden(p("tools/profile"), p("labs/12-hot-spot")).is_some());
     assert!(forbidden(p("demo-services/system-tests"), p("tools/grader-kit")).is_some());
     assert!(forbidden(p("demo-services/libs/telemetry"), p("demo-services/shop")).is_some());
-    assert!(forbidden(p("solutions/11-hot-spot"), p("labs/11-hot-spot")).is_some());
-    assert!(forbidden(p("labs/09-statistics-sink"), p("labs/11-hot-spot")).is_some());
-    assert!(forbidden(p("labs/11-hot-spot/profile"), p("labs/11-hot-spot")).is_none());
-    assert!(forbidden(p("solutions/11-hot-spot"), p("labs/11-hot-spot/given")).is_none());
-    assert!(forbidden(p("labs/11-hot-spot"), p("labs/11-hot-spot/given")).is_none());
-    assert!(forbidden(p("solutions/09-cost"), p("labs/11-hot-spot/given")).is_some());
-    assert!(forbidden(p("tools/profile"), p("labs/11-hot-spot/given")).is_some());
-    assert!(forbidden(p("labs/05-export"), p("tools/collector")).is_none());
+    assert!(forbidden(p("solutions/12-hot-spot"), p("labs/12-hot-spot")).is_some());
+    assert!(forbidden(p("labs/10-statistics-sink"), p("labs/12-hot-spot")).is_some());
+    assert!(forbidden(p("labs/12-hot-spot/profile"), p("labs/12-hot-spot")).is_none());
+    assert!(forbidden(p("solutions/12-hot-spot"), p("labs/12-hot-spot/given")).is_none());
+    assert!(forbidden(p("labs/12-hot-spot"), p("labs/12-hot-spot/given")).is_none());
+    assert!(forbidden(p("solutions/09-cost"), p("labs/12-hot-spot/given")).is_some());
+    assert!(forbidden(p("tools/profile"), p("labs/12-hot-spot/given")).is_some());
+    assert!(forbidden(p("labs/06-export"), p("tools/collector")).is_none());
     assert!(forbidden(p("tools/collector"), p("demo-services/shop")).is_none());
     assert!(
         forbidden(

@@ -42,8 +42,8 @@ fn recipe_builds() -> Vec<(&'static str, String)> {
             "build --release -p profile".into(),
         ),
         (
-            "lab 11's profiling program (optimised)",
-            "build --release -p lab11-profile".into(),
+            "lab 12's profiling program (optimised)",
+            "build --release -p lab12-profile".into(),
         ),
         (
             "the benchmark runner (optimised)",
@@ -127,7 +127,7 @@ pub fn run(ws: &Workspace) -> Result<()> {
         )?;
     }
 
-    // The optimised builds (the profiler of lab 11, the benchmarks of labs
+    // The optimised builds (the profiler of lab 12, the benchmarks of labs
     // 08 and 09) are a second build of every dependency: the longest step.
     for (what, args) in recipe_builds() {
         println!("{BOLD}Building {what}{BOLD:#}");

@@ -1,0 +1,14 @@
+//! Lab 07, the critical path and the serial fan-out.
+//!
+//! A checkout asks three services (stock, price, loyalty discount) before
+//! it answers. The three lookups do not depend on each other, yet the code
+//! makes them one after another, so the checkout takes as long as all three
+//! together. The trace shows it: a staircase of client spans, every one of
+//! them on the *critical path*, the part of the trace its duration waited on.
+//!
+//! Your part is `look_up` in `checkout.rs`; the services are given.
+//!
+//! Run `just lab 7` to check your work, `just hint 7` when stuck.
+
+pub mod checkout;
+pub use lab07_given::lookups;

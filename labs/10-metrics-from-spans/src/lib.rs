@@ -1,7 +1,0 @@
-//! Lab 10: metrics that point at traces. Your files: `src/red_metrics.rs`.
-
-pub use lab10_given::*;
-
-pub mod red_metrics;
-
-pub use red_metrics::RedMetrics;
