@@ -43,12 +43,14 @@ impl Service {
     /// Serves the router `make_app` builds, on the service's own thread and
     /// runtime: for a service whose setup is asynchronous (a database pool,
     /// whose connections belong to the runtime that opened them), traced
-    /// like the rest of it.
+    /// like the rest of it, on the threads its libraries start too (see
+    /// [`follow_spans_to_other_threads`]).
     pub fn spawn_with<F, Fut>(name: &'static str, make_app: F) -> Self
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Router>,
     {
+        follow_spans_to_other_threads();
         let exporter = InMemorySpanExporter::default();
         let provider = telemetry::tracer_provider(name, Some(KeepOnShutdown(exporter.clone())));
         let dispatch =
