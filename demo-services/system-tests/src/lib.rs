@@ -45,8 +45,6 @@ pub struct Shop {
 
 impl Shop {
     pub fn start(options: Options) -> Self {
-        // The catalog's statements are logged on sqlx's own threads.
-        in_process::follow_spans_to_other_threads();
         let fixes = options.fixes;
         let catalog = Service::spawn_with("catalog", move || async move {
             let db = shop::db::for_tests().await.expect("a database");

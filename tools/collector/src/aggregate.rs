@@ -509,37 +509,51 @@ fn tail(bands: &[Band]) -> Vec<TailGrowth> {
     ) else {
         return Vec::new();
     };
-    let mean_in = |band: &Band, service: &str, operation: &str| {
-        band.operations
-            .iter()
-            .find(|o| o.service == service && o.operation == operation)
-            .map_or(0.0, |o| o.mean_critical_path_us)
-    };
-    let mut names: Vec<(&str, &str)> = p50
-        .operations
-        .iter()
-        .chain(&p99.operations)
-        .map(|o| (o.service.as_str(), o.operation.as_str()))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    let mut growth: Vec<TailGrowth> = names
+    let mut growth: Vec<TailGrowth> = side_by_side(&p50.operations, &p99.operations)
         .into_iter()
-        .map(|(service, operation)| {
-            let p50_mean_us = mean_in(p50, service, operation);
-            let p99_mean_us = mean_in(p99, service, operation);
-            TailGrowth {
+        .map(
+            |(service, operation, p50_mean_us, p99_mean_us)| TailGrowth {
                 service: service.to_owned(),
                 operation: operation.to_owned(),
                 p50_mean_us,
                 p99_mean_us,
                 growth_us: p99_mean_us - p50_mean_us,
                 share_of_p99: p99_mean_us / p99.mean_duration_us.max(1.0),
-            }
-        })
+            },
+        )
         .collect();
     growth.sort_by(|a, b| b.growth_us.total_cmp(&a.growth_us));
     growth
+}
+
+/// Every operation of either list, by name, with its mean in each (zero
+/// where it is absent): `(service, operation, first, second)`.
+fn side_by_side<'a>(
+    first: &'a [OperationTime],
+    second: &'a [OperationTime],
+) -> Vec<(&'a str, &'a str, f64, f64)> {
+    let mean = |list: &[OperationTime], service: &str, operation: &str| {
+        list.iter()
+            .find(|o| o.service == service && o.operation == operation)
+            .map_or(0.0, |o| o.mean_critical_path_us)
+    };
+    let mut names: Vec<(&str, &str)> = first
+        .iter()
+        .chain(second)
+        .map(|o| (o.service.as_str(), o.operation.as_str()))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|(service, operation)| {
+            let (a, b) = (
+                mean(first, service, operation),
+                mean(second, service, operation),
+            );
+            (service, operation, a, b)
+        })
+        .collect()
 }
 
 /// Two analyses of one endpoint (two time windows, or the demo with and
@@ -585,31 +599,17 @@ pub fn compare(before: &Analysis, after: &Analysis) -> Comparison {
 }
 
 fn changes(before: &[OperationTime], after: &[OperationTime]) -> Vec<Change> {
-    let mean = |list: &[OperationTime], service: &str, operation: &str| {
-        list.iter()
-            .find(|o| o.service == service && o.operation == operation)
-            .map_or(0.0, |o| o.mean_critical_path_us)
-    };
-    let mut names: Vec<(&str, &str)> = before
-        .iter()
-        .chain(after)
-        .map(|o| (o.service.as_str(), o.operation.as_str()))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    let mut changes: Vec<Change> = names
+    let mut changes: Vec<Change> = side_by_side(before, after)
         .into_iter()
-        .map(|(service, operation)| {
-            let before_mean_us = mean(before, service, operation);
-            let after_mean_us = mean(after, service, operation);
-            Change {
+        .map(
+            |(service, operation, before_mean_us, after_mean_us)| Change {
                 service: service.to_owned(),
                 operation: operation.to_owned(),
                 before_mean_us,
                 after_mean_us,
                 change_us: after_mean_us - before_mean_us,
-            }
-        })
+            },
+        )
         .collect();
     changes.sort_by(|a, b| b.change_us.abs().total_cmp(&a.change_us.abs()));
     changes

@@ -177,7 +177,8 @@ fn window(
     Ok((start, micros("end", end)?))
 }
 
-fn now_us() -> u64 {
+/// Now, in Unix microseconds: the collector's unit of time.
+pub fn now_us() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as u64)

@@ -114,33 +114,50 @@ pub fn sections(spans: &[Timing]) -> Vec<(usize, u64, u64)> {
 /// Each span's parent in this trace, by its first reference, and whether
 /// the parent waits for it.
 pub(crate) fn timings(spans: &[JaegerSpan]) -> Vec<Timing> {
+    timings_of(
+        spans,
+        |span| span.span_id.as_str(),
+        |span| {
+            let reference = span.references.first()?;
+            Some((reference.span_id.as_str(), reference.ref_type))
+        },
+        |span| span.tag("span.kind").and_then(|v| v.as_str()),
+        |span| (span.start_time, span.start_time + span.duration),
+    )
+}
+
+/// [`Timing`]s of spans in Jaeger's terms, whatever type holds them (a
+/// whole Jaeger span, or the lean view `recording` reads): each span's id,
+/// its first reference (the parent's id and how it refers to it), its
+/// `span.kind`, and its start and end. A `CHILD_OF` span blocks its
+/// parent, unless it is a consumer under a producer.
+pub(crate) fn timings_of<S>(
+    spans: &[S],
+    id: impl Fn(&S) -> &str,
+    reference: impl Fn(&S) -> Option<(&str, RefType)>,
+    kind: impl Fn(&S) -> Option<&str>,
+    interval: impl Fn(&S) -> (u64, u64),
+) -> Vec<Timing> {
     let mut index: HashMap<&str, usize> =
         HashMap::with_capacity_and_hasher(spans.len(), Default::default());
-    index.extend(
-        spans
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.span_id.as_str(), i)),
-    );
-    let kind = |i: usize| spans[i].tag("span.kind").and_then(|v| v.as_str());
+    index.extend(spans.iter().enumerate().map(|(i, s)| (id(s), i)));
     spans
         .iter()
-        .enumerate()
-        .map(|(i, span)| {
-            let parent = span.references.first().and_then(|reference| {
-                let parent = *index.get(reference.span_id.as_str())?;
-                Some((parent, reference.ref_type))
-            });
+        .map(|span| {
+            let parent = reference(span)
+                .and_then(|(parent, ref_type)| Some((*index.get(parent)?, ref_type)));
             let child_of = parent.is_some_and(|(_, ref_type)| ref_type == RefType::ChildOf);
             let blocks_parent = parent.is_some_and(|(parent, _)| {
-                child_of && !(kind(i) == Some("consumer") && kind(parent) == Some("producer"))
+                child_of
+                    && !(kind(span) == Some("consumer") && kind(&spans[parent]) == Some("producer"))
             });
+            let (start, end) = interval(span);
             Timing {
                 parent: parent.map(|(parent, _)| parent),
                 child_of,
                 blocks_parent,
-                start: span.start_time,
-                end: span.start_time + span.duration,
+                start,
+                end,
             }
         })
         .collect()

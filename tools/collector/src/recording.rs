@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde::de::{self, IgnoredAny};
 
 use crate::aggregate::{Aggregator, Endpoint};
-use crate::critical_path::Timing;
+use crate::critical_path::timings_of;
 use crate::jaeger::{RefType, Response, Trace};
 
 /// Writes each trace to `dir` as `{trace id}.json`, in the shape of Jaeger's
@@ -149,32 +149,16 @@ fn parse(text: &str) -> serde_json::Result<Vec<LeanTrace<'_>>> {
 /// [`crate::critical_path`]'s of a full one.
 fn add(aggregator: &mut Aggregator, trace: &LeanTrace<'_>) {
     let spans = &trace.spans;
-    let index: HashMap<&str, usize> = spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.span_id.as_ref(), i))
-        .collect();
-    let timings: Vec<Timing> = spans
-        .iter()
-        .map(|span| {
-            let parent = span.references.first().and_then(|reference| {
-                Some((*index.get(reference.span_id.as_ref())?, reference.ref_type))
-            });
-            let child_of = parent.is_some_and(|(_, ref_type)| ref_type == RefType::ChildOf);
-            let blocks_parent = parent.is_some_and(|(parent, _)| {
-                child_of
-                    && !(span.kind() == Some("consumer")
-                        && spans[parent].kind() == Some("producer"))
-            });
-            Timing {
-                parent: parent.map(|(parent, _)| parent),
-                child_of,
-                blocks_parent,
-                start: span.start_time,
-                end: span.start_time + span.duration,
-            }
-        })
-        .collect();
+    let timings = timings_of(
+        spans,
+        |span| span.span_id.as_ref(),
+        |span| {
+            let reference = span.references.first()?;
+            Some((reference.span_id.as_ref(), reference.ref_type))
+        },
+        LeanSpan::kind,
+        |span| (span.start_time, span.start_time + span.duration),
+    );
     let names = |span: usize| {
         let span = &spans[span];
         let service = trace

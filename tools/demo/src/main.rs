@@ -121,7 +121,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         true => Some(start_prometheus(args, &root, &log_dir).await?),
         false => None,
     };
-    let load_started_us = unix_micros();
+    let load_started_us = collector::api::now_us();
 
     let seconds = args.duration.unwrap_or(20);
     println!(
@@ -264,12 +264,6 @@ async fn start_prometheus(args: &Args, root: &Path, log_dir: &Path) -> anyhow::R
         prometheus.url()
     );
     Ok(prometheus)
-}
-
-fn unix_micros() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_micros() as u64)
 }
 
 /// The report's end, once the traces have arrived: the metrics beside the

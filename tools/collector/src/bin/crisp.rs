@@ -157,9 +157,7 @@ impl Window {
         if to.is_some_and(|to| to >= from) {
             anyhow::bail!("window {text:?} ends before it starts: FROM is the longer time ago");
         }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as u64);
+        let now = collector::api::now_us();
         Ok(Self {
             start_us: now.saturating_sub(from),
             end_us: to.map(|to| now.saturating_sub(to)),
