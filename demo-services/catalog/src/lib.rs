@@ -12,7 +12,7 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use shop::db::Db;
+use shop::db::{Db, unsigned};
 use shop::domain::{Talk, TalkId, programme};
 use shop::{ApiError, ApiPath, Fixes};
 use sqlx::Row;
@@ -103,29 +103,13 @@ const TALKS_JOINED: &str = "SELECT t.id, t.title, s.name, t.room, t.capacity, p.
 
 fn talk_from(row: &AnyRow) -> Result<Talk, sqlx::Error> {
     Ok(Talk {
-        id: to_u32(row.try_get(0)?)?,
+        id: unsigned(row.try_get(0)?)?,
         title: row.try_get(1)?,
         speaker: row.try_get(2)?,
         room: row.try_get(3)?,
-        capacity: to_u32(row.try_get(4)?)?,
-        price_cents: to_u64(row.try_get(5)?)?,
+        capacity: unsigned(row.try_get(4)?)?,
+        price_cents: unsigned(row.try_get(5)?)?,
     })
-}
-
-fn to_u32(value: i64) -> Result<u32, sqlx::Error> {
-    u32::try_from(value).map_err(|err| sqlx::Error::Decode(Box::new(err)))
-}
-
-fn to_u64(value: i64) -> Result<u64, sqlx::Error> {
-    u64::try_from(value).map_err(|err| sqlx::Error::Decode(Box::new(err)))
-}
-
-fn unavailable(err: sqlx::Error) -> ApiError {
-    tracing::error!(error = %err, "the catalog's database failed");
-    ApiError::new(
-        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        "the catalog's database is unavailable",
-    )
 }
 
 async fn list_talks(State(catalog): State<Catalog>) -> Result<Json<Vec<Talk>>, ApiError> {
@@ -134,7 +118,7 @@ async fn list_talks(State(catalog): State<Catalog>) -> Result<Json<Vec<Talk>>, A
     } else {
         all_talks_one_by_one(&catalog.db).await
     };
-    talks.map(Json).map_err(unavailable)
+    Ok(Json(talks?))
 }
 
 /// The fix: one query, the database joins the tables.
@@ -176,12 +160,12 @@ async fn with_speaker_and_price(db: &Db, row: &AnyRow) -> Result<Talk, sqlx::Err
         .await?
         .try_get(0)?;
     Ok(Talk {
-        id: to_u32(id)?,
+        id: unsigned(id)?,
         title: row.try_get(1)?,
         speaker,
         room: row.try_get(3)?,
-        capacity: to_u32(row.try_get(4)?)?,
-        price_cents: to_u64(price_cents)?,
+        capacity: unsigned(row.try_get(4)?)?,
+        price_cents: unsigned(price_cents)?,
     })
 }
 
@@ -196,7 +180,7 @@ async fn get_talk(
     } else {
         one_talk_one_by_one(&catalog.db, talk_id).await
     };
-    match talk.map_err(unavailable)? {
+    match talk? {
         Some(talk) => Ok(Json(talk)),
         None => Err(ApiError::not_found(format!("there is no talk {talk_id}"))),
     }

@@ -8,7 +8,15 @@
 //! entered the caller's span there (sqlx does). This process-wide default
 //! finds the service whose span is current on the thread and hands it the
 //! event, as the process's global subscriber would in production.
+//!
+//! It also closes spans there. When a library's thread drops the last
+//! handle of a span (sqlx's worker holds the caller's span while it runs a
+//! statement, and may let go of it after the caller has), the span's
+//! service closes it, then closes its parent through the thread's default
+//! subscriber, which is this one: without passing that on, the parent
+//! would stay open for ever and never be exported.
 
+use std::cell::RefCell;
 use std::sync::{Mutex, Once};
 
 use tracing::dispatcher::WeakDispatch;
@@ -38,14 +46,25 @@ pub fn follow_spans_to_other_threads() {
 /// The global default: owns nothing, forwards events.
 struct ToTheCurrentService;
 
+thread_local! {
+    /// The service this thread last worked for. A library's thread works
+    /// for one service (sqlx's SQLite worker, for one connection of one
+    /// pool), so it is the service whose spans close here.
+    static LAST_OWNER: RefCell<Option<WeakDispatch>> = const { RefCell::new(None) };
+}
+
 impl ToTheCurrentService {
     /// The service with a span entered on this thread.
     fn owner() -> Option<Dispatch> {
         let services = SERVICES.lock().unwrap_or_else(|p| p.into_inner());
-        services
+        let owner = services
             .iter()
             .filter_map(WeakDispatch::upgrade)
-            .find(|service| service.current_span().id().is_some())
+            .find(|service| service.current_span().id().is_some());
+        if let Some(owner) = &owner {
+            LAST_OWNER.set(Some(owner.downgrade()));
+        }
+        owner
     }
 }
 
@@ -81,6 +100,11 @@ impl Subscriber for ToTheCurrentService {
     }
 
     fn enter(&self, _span: &Id) {}
+
+    fn try_close(&self, span: Id) -> bool {
+        let owner = LAST_OWNER.with_borrow(|owner| owner.as_ref().and_then(WeakDispatch::upgrade));
+        owner.is_some_and(|owner| owner.try_close(span))
+    }
 
     fn exit(&self, _span: &Id) {}
 }

@@ -11,8 +11,11 @@
 use std::path::Path;
 use std::time::Duration;
 
+use axum::http::StatusCode;
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
+
+use crate::ApiError;
 
 pub use sqlx::Error;
 
@@ -25,17 +28,61 @@ pub fn default_url(service: &str) -> String {
     format!("sqlite://target/demo/{service}.db?mode=rwc")
 }
 
-/// Opens a pool on `url`, creating a SQLite file's folder if need be.
+/// Opens a pool on `url` for a service that mostly reads, creating a
+/// SQLite file's folder if need be.
 pub async fn connect(url: &str) -> Result<Db, Error> {
+    open(url, 8).await
+}
+
+/// Opens a pool on `url` for a service whose statements write. SQLite lets
+/// one connection write at a time: a second writer is told "busy" and
+/// retries after sleeps that grow to 100 ms, so on SQLite the pool keeps a
+/// single connection and writers queue for it in turn instead. PostgreSQL
+/// locks rows, not the whole database: there, writers share a pool.
+pub async fn connect_for_writes(url: &str) -> Result<Db, Error> {
+    let connections = if sqlite_file(url).is_some() { 1 } else { 8 };
+    open(url, connections).await
+}
+
+async fn open(url: &str, max_connections: u32) -> Result<Db, Error> {
     sqlx::any::install_default_drivers();
     if let Some(folder) = sqlite_file(url).and_then(|file| Path::new(file).parent()) {
         std::fs::create_dir_all(folder).map_err(Error::Io)?;
     }
     AnyPoolOptions::new()
-        .max_connections(8)
+        .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
         .connect(url)
         .await
+}
+
+/// Whether `db` is PostgreSQL, for the few statements whose words differ
+/// (how a table numbers its rows).
+pub fn is_postgres(db: &Db) -> bool {
+    db.connect_options()
+        .database_url
+        .scheme()
+        .starts_with("postgres")
+}
+
+/// A count or an id read from the database, which stores every whole number
+/// as a signed `BIGINT`: an error if it does not fit the type it stands for.
+pub fn unsigned<T: TryFrom<i64, Error = std::num::TryFromIntError>>(
+    value: i64,
+) -> Result<T, Error> {
+    T::try_from(value).map_err(|err| Error::Decode(Box::new(err)))
+}
+
+/// A database that fails is the service's trouble, not the client's: 503,
+/// with the cause in the service's log, not in the answer.
+impl From<Error> for ApiError {
+    fn from(err: Error) -> Self {
+        tracing::error!(error = %err, "the database failed");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database is unavailable",
+        )
+    }
 }
 
 /// A database of its own in memory, for tests: SQLite's in-memory database

@@ -2,6 +2,7 @@
 //! thread and tracer, with its spans in memory (see `in_process`, which the
 //! labs' graders use too).
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -9,7 +10,10 @@ use axum::extract::Request;
 use axum::middleware::{self, Next};
 use in_process::Service;
 pub use in_process::{Spans, attr, overlap};
+use shop::db::Db;
 use shop::{Fixes, Peer};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, Transaction};
 use tokio::sync::watch;
 
 /// How to start the shop.
@@ -41,6 +45,16 @@ impl Default for Options {
 pub struct Shop {
     services: Vec<Service>,
     stopped: Spans,
+    inventory_db: Arc<OnceLock<Db>>,
+}
+
+/// Keeps the inventory's database from taking its writes, until dropped.
+pub enum DatabaseHold {
+    /// SQLite in memory: the pool's one connection, taken.
+    Connection(PoolConnection<Any>),
+    /// PostgreSQL: the seats table, locked against writes by a transaction
+    /// of the test's own.
+    Lock(Transaction<'static, Any>),
 }
 
 impl Shop {
@@ -51,7 +65,18 @@ impl Shop {
             catalog::open(&db).await.expect("the catalog's tables");
             catalog::app(db, fixes)
         });
-        let inventory = Service::spawn("inventory", inventory::app(fixes, None));
+        let inventory_db = Arc::new(OnceLock::new());
+        let kept = Arc::clone(&inventory_db);
+        let inventory = Service::spawn_with("inventory", move || async move {
+            let db = shop::db::for_tests().await.expect("a database");
+            let _ = kept.set(db.clone());
+            // A database CI shares between tests keeps what earlier tests
+            // reserved: every talk starts afresh.
+            let inventory = inventory::open(db, inventory::Stock::RoomCapacity)
+                .await
+                .expect("the inventory's tables");
+            inventory::app(inventory, fixes)
+        });
         let pricing = Service::spawn("pricing", pricing::app(fixes));
         let mut payments_app = payments::app(options.processor);
         if let Some(gate) = &options.payments_gate {
@@ -71,6 +96,24 @@ impl Shop {
         Self {
             services: vec![gateway, catalog, inventory, pricing, payments],
             stopped: Spans::default(),
+            inventory_db,
+        }
+    }
+
+    /// Holds the inventory's database: its transactions wait until the
+    /// hold is dropped, so a test can have several in flight at once.
+    pub async fn hold_inventory_database(&self) -> DatabaseHold {
+        let db = self.inventory_db.get().expect("the inventory started");
+        if shop::db::is_postgres(db) {
+            let other = shop::db::for_tests().await.expect("a database");
+            let mut lock = other.begin().await.expect("a transaction");
+            sqlx::query("LOCK TABLE seats IN SHARE MODE")
+                .execute(&mut *lock)
+                .await
+                .expect("the seats locked");
+            DatabaseHold::Lock(lock)
+        } else {
+            DatabaseHold::Connection(db.acquire().await.expect("the one connection"))
         }
     }
 

@@ -2,15 +2,15 @@
 //! its fix seen in the shape of the traces, bad input answered with the
 //! documented 4xx, and no span lost when the services shut down.
 
-use opentelemetry::trace::{SpanId, TraceId};
+use opentelemetry::trace::{SpanId, SpanKind, TraceId};
 use opentelemetry_sdk::trace::SpanData;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use shop::Fixes;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::future::join_all;
-use system_tests::{Gate, Options, Shop, Spans, attr, overlap};
+use system_tests::{DatabaseHold, Gate, Options, Shop, Spans, attr, overlap};
 
 fn order(lines: &[(u32, u32)]) -> Value {
     json!({
@@ -74,14 +74,20 @@ async fn one_order_is_one_trace_across_every_service() {
             "{service} has spans in the order's trace"
         );
     }
-    // The catalog's start (its tables, its seed) is a trace of its own.
-    let start = spans
-        .named("catalog", "open_catalog")
-        .next()
-        .map(|span| span.span_context.trace_id())
-        .expect("the catalog's start in a span");
+    // The start of a service with a database (its tables, its seed) is a
+    // trace of its own.
+    let starts: Vec<TraceId> = [("catalog", "open_catalog"), ("inventory", "open_inventory")]
+        .into_iter()
+        .map(|(service, start)| {
+            spans
+                .named(service, start)
+                .next()
+                .map(|span| span.span_context.trace_id())
+                .unwrap_or_else(|| panic!("the {service}'s start in a span"))
+        })
+        .collect();
     for (service, span) in spans.all() {
-        if span.span_context.trace_id() == start {
+        if starts.contains(&span.span_context.trace_id()) {
             continue;
         }
         assert_eq!(
@@ -208,57 +214,114 @@ async fn the_fanout_fix_turns_a_staircase_of_calls_into_overlapping_ones() {
     );
 }
 
-/// The inventory's audit writes during six concurrent reservations, in
-/// start order.
-async fn audit_writes(fixes: Fixes) -> Vec<SpanData> {
-    let shop = Shop::start(Options {
-        fixes,
-        ..Options::default()
-    });
+/// The seats left for `talk_id`, as the inventory answers.
+async fn seats_left(shop: &Shop, talk_id: u32) -> u64 {
+    let url = format!("{}/seats/{talk_id}", shop.url("inventory"));
+    let answer: Value = reqwest::get(&url)
+        .await
+        .expect("inventory answers")
+        .json()
+        .await
+        .expect("JSON");
+    answer["available"].as_u64().expect("a count")
+}
+
+/// Six reservations (one seat of each of talks 1 to 6) sent at once, and
+/// their transactions in start order: each from the start of its
+/// `record_reservation` span to the end of its last statement. (The
+/// statements' spans are timed by the driver itself; the function's span
+/// ends when its last handle goes, which can be a moment later, on the
+/// SQLite driver's own thread.)
+///
+/// With `hold`, the database takes no write until every reservation has
+/// taken its seat from the counts the inventory answers `GET /seats` from:
+/// possible only if those answers do not wait for the transactions.
+async fn six_reservations(shop: Shop, hold: Option<DatabaseHold>) -> Vec<(SystemTime, SystemTime)> {
+    let talks = 1..=6;
+    let mut before = Vec::new();
+    for talk_id in talks.clone() {
+        before.push(seats_left(&shop, talk_id).await);
+    }
     let client = reqwest::Client::new();
     let url = format!("{}/reservations", shop.url("inventory"));
-    let requests = (1..=6).map(|talk_id| {
-        client
-            .post(&url)
-            .json(&json!({"talk_id": talk_id, "quantity": 1}))
-            .send()
-    });
+    let requests: Vec<_> = talks
+        .clone()
+        .map(|talk_id| {
+            let request = client
+                .post(&url)
+                .json(&json!({"talk_id": talk_id, "quantity": 1}));
+            tokio::spawn(request.send())
+        })
+        .collect();
+    if let Some(hold) = hold {
+        let seats_taken = async {
+            for (talk_id, before) in talks.zip(before) {
+                while seats_left(&shop, talk_id).await != before - 1 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        };
+        // A guard against a hang, not a measure: the counts change at once.
+        tokio::time::timeout(Duration::from_secs(60), seats_taken)
+            .await
+            .expect("the seat counts show the reservations while their transactions wait");
+        drop(hold);
+    }
     for response in join_all(requests).await {
         assert_eq!(
-            response.expect("inventory answers").status(),
+            response
+                .expect("the request ran")
+                .expect("inventory answers")
+                .status(),
             StatusCode::CREATED
         );
     }
     let spans = shop.stop();
-    let mut writes: Vec<SpanData> = spans
-        .named("inventory", "write_audit_record")
-        .cloned()
+    let inventory = spans.of("inventory");
+    let mut transactions: Vec<(SystemTime, SystemTime)> = spans
+        .named("inventory", "record_reservation")
+        .map(|recording| {
+            let trace = recording.span_context.trace_id();
+            let last_statement = inventory
+                .iter()
+                .filter(|s| s.span_context.trace_id() == trace && s.span_kind == SpanKind::Client)
+                .map(|s| s.end_time)
+                .max()
+                .expect("the reservation's statements");
+            (recording.start_time, last_statement)
+        })
         .collect();
-    writes.sort_by_key(|s| s.start_time);
-    assert_eq!(writes.len(), 6);
-    writes
+    transactions.sort();
+    assert_eq!(transactions.len(), 6);
+    transactions
 }
 
-fn overlapping_pairs(spans: &[SpanData]) -> usize {
-    spans.windows(2).filter(|p| overlap(&p[0], &p[1])).count()
+fn overlapping_pairs(intervals: &[(SystemTime, SystemTime)]) -> usize {
+    intervals.windows(2).filter(|p| p[1].0 < p[0].1).count()
 }
 
 #[tokio::test]
 async fn the_lock_fix_lets_reservations_overlap() {
-    let held = audit_writes(Fixes::default()).await;
+    let planted = Shop::start(Options::default());
+    let held = six_reservations(planted, None).await;
     assert_eq!(
         overlapping_pairs(&held),
         0,
-        "without the fix, the seat lock is held across each audit write, so they queue"
+        "without the fix, the seat lock is held across each reservation's transaction, so they queue"
     );
-    let released = audit_writes(Fixes {
-        fix_lock: true,
-        ..Fixes::default()
-    })
-    .await;
-    assert!(
-        overlapping_pairs(&released) >= 1,
-        "with the fix, audit writes of concurrent reservations run together"
+    let fixed = Shop::start(Options {
+        fixes: Fixes {
+            fix_lock: true,
+            ..Fixes::default()
+        },
+        ..Options::default()
+    });
+    let hold = fixed.hold_inventory_database().await;
+    let released = six_reservations(fixed, Some(hold)).await;
+    assert_eq!(
+        overlapping_pairs(&released),
+        5,
+        "with the fix, the seat counts answer while transactions wait, and all six are in flight together"
     );
 }
 
