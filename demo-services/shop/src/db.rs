@@ -12,8 +12,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
+use tracing::Instrument;
 
 use crate::ApiError;
 
@@ -52,9 +53,28 @@ async fn open(url: &str, max_connections: u32) -> Result<Db, Error> {
     AnyPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
+        .after_connect(|connection, _| {
+            Box::pin(
+                async move {
+                    if connection.backend_name() == "SQLite" {
+                        connection.execute(SQLITE_FOR_A_SERVER).await?;
+                    }
+                    Ok(())
+                }
+                // The statements of a new connection: one trace, not one each.
+                .instrument(tracing::info_span!("configure_connection")),
+            )
+        })
         .connect(url)
         .await
 }
+
+/// SQLite as a server's database: write-ahead logging, so readers never
+/// wait for a writer, and a sync to disk at each checkpoint rather than at
+/// each commit (a crash of the service loses nothing; a power cut, the
+/// last moments). Its defaults (a rollback journal, a sync per commit) are
+/// for a file one program opens at a time.
+const SQLITE_FOR_A_SERVER: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL";
 
 /// Whether `db` is PostgreSQL, for the few statements whose words differ
 /// (how a table numbers its rows).

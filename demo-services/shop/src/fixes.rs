@@ -18,7 +18,7 @@ pub struct Fixes {
     /// gateway: look up talks, availability and prices concurrently, not one after another.
     #[arg(long, env = "FIX_FANOUT", value_parser = BoolishValueParser::new())]
     pub fix_fanout: bool,
-    /// inventory: release the seat lock before writing the audit record.
+    /// inventory: release the seat lock before recording the reservation in the database.
     #[arg(long, env = "FIX_LOCK", value_parser = BoolishValueParser::new())]
     pub fix_lock: bool,
     /// pricing: index the coupon book once, not on every quote.
