@@ -12,9 +12,9 @@ use clap::{Parser, ValueEnum};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Target {
     /// Your pricer from lab 12 (`labs/12-hot-spot/src/pricer.rs`).
-    Lab8,
+    Lab12,
     /// Lab 12's original pricer, the baseline.
-    Lab8Original,
+    Lab12Original,
     /// The demo's pricing service's quote path, with its planted hot spot.
     Pricing,
 }
@@ -51,7 +51,7 @@ fn main() -> ExitCode {
         }
         // Lab 12's workloads run the learner's code: its own program does,
         // built now, so that a lab that does not compile yet stops only this.
-        Target::Lab8 | Target::Lab8Original => lab_profiler(&name, args.seconds, &svg),
+        Target::Lab12 | Target::Lab12Original => lab_profiler(&name, args.seconds, &svg),
     };
     match result {
         Ok(()) => {
@@ -98,4 +98,30 @@ fn lab_profiler(target: &str, seconds: u64, svg: &Path) -> anyhow::Result<()> {
 /// The workspace root: two levels above this crate, where `just` runs.
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The targets the justfile and lab 12's README name are the ones the
+    /// command line accepts (they drifted once, when the labs were
+    /// renumbered).
+    #[test]
+    fn the_documented_targets_are_accepted() {
+        let justfile = std::fs::read_to_string(workspace_root().join("justfile")).unwrap();
+        let documented = justfile
+            .lines()
+            .find(|line| line.starts_with("# A flamegraph SVG of a workload"))
+            .expect("the profile recipe's comment");
+        for (target, expected) in [
+            ("lab12", Target::Lab12),
+            ("lab12-original", Target::Lab12Original),
+            ("pricing", Target::Pricing),
+        ] {
+            assert!(documented.contains(target), "{documented}");
+            let args = Args::try_parse_from(["profile", target]).unwrap();
+            assert_eq!(args.target, expected);
+        }
+    }
 }

@@ -14,9 +14,9 @@ use lab12_profile::quote_all;
 #[derive(Clone, Copy, ValueEnum)]
 enum Target {
     /// Your pricer (`labs/12-hot-spot/src/pricer.rs`).
-    Lab8,
+    Lab12,
     /// The original pricer, the baseline.
-    Lab8Original,
+    Lab12Original,
 }
 
 #[derive(Parser)]
@@ -37,11 +37,11 @@ fn main() -> ExitCode {
     let duration = Duration::from_secs(args.seconds);
     println!("Profiling for {} s…", args.seconds);
     let rounds = match args.target {
-        Target::Lab8 => {
+        Target::Lab12 => {
             let pricer = Pricer::new(&book);
             profile::profile(quote_all(&book, |o| pricer.quote(o)), duration, &args.svg)
         }
-        Target::Lab8Original => {
+        Target::Lab12Original => {
             let pricer = OriginalPricer::new(&book);
             profile::profile(quote_all(&book, |o| pricer.quote(o)), duration, &args.svg)
         }
