@@ -53,6 +53,11 @@ async fn open(url: &str, max_connections: u32) -> Result<Db, Error> {
     AnyPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
+        // A connection to a server can break while it waits in the pool, so
+        // sqlx pings it before lending it out; a SQLite file cannot, and the
+        // ping is one more trip to the connection's thread, on every
+        // statement.
+        .test_before_acquire(sqlite_file(url).is_none())
         .after_connect(|connection, _| {
             Box::pin(
                 async move {
