@@ -99,10 +99,19 @@ pub fn unsigned<T: TryFrom<i64, Error = std::num::TryFromIntError>>(
 }
 
 /// A database that fails is the service's trouble, not the client's: 503,
-/// with the cause in the service's log, not in the answer.
+/// with the cause in the service's log, not in the answer. A statement the
+/// database refused is said with `db.error`, which marks that statement's
+/// span failed (see `telemetry::db`): sqlx's own log never says so.
 impl From<Error> for ApiError {
     fn from(err: Error) -> Self {
-        tracing::error!(error = %err, "the database failed");
+        match &err {
+            Error::Database(refused) => tracing::error!(
+                db.error = %err,
+                db.response.status_code = refused.code().as_deref(),
+                "a statement failed"
+            ),
+            _ => tracing::error!(error = %err, "the database failed"),
+        }
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "the database is unavailable",

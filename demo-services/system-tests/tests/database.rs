@@ -2,13 +2,18 @@
 //! statement is a client span from one instrumentation point, sqlx's own
 //! statement log (`telemetry::db`): named and attributed by OpenTelemetry's
 //! database conventions, a child of the request it ran for, its text with
-//! placeholders only. And planted problem 6, N+1 queries, with its fix.
+//! placeholders only; a statement the database refuses, marked failed. And
+//! planted problem 6, N+1 queries, with its fix.
 
-use in_process::attr;
-use opentelemetry::trace::SpanKind;
+use axum::Router;
+use axum::extract::State;
+use axum::routing::post;
+use in_process::{Service, attr};
+use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry_sdk::trace::SpanData;
-use shop::Fixes;
+use shop::db::Db;
 use shop::domain::{Talk, programme};
+use shop::{ApiError, Fixes};
 use system_tests::{Options, Shop, Spans};
 
 /// The shop with `fixes`, asked the catalog's `path`; the answer and the
@@ -167,4 +172,87 @@ fn a_bound_value_never_reaches_a_span() {
             );
         }
     }
+}
+
+/// The same row inserted twice: the database refuses the second. The
+/// error is said where it becomes an answer, in the handler, after the span
+/// the statement ran in has closed.
+async fn insert_twice(State(db): State<Db>) -> Result<(), ApiError> {
+    sqlx::query("CREATE TABLE IF NOT EXISTS ledger (id BIGINT PRIMARY KEY)")
+        .execute(&db)
+        .await?;
+    sqlx::query("DELETE FROM ledger").execute(&db).await?;
+    insert_row(&db).await?;
+    insert_row(&db).await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip_all)]
+async fn insert_row(db: &Db) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO ledger (id) VALUES ($1)")
+        .bind(1_i64)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+#[test]
+fn a_refused_statement_is_marked_failed_and_only_it() {
+    let service = Service::spawn_with("ledger", || async {
+        let db = shop::db::for_tests().await.expect("a database");
+        let routes = Router::new()
+            .route("/twice", post(insert_twice))
+            .with_state(db);
+        shop::server::with_defaults("ledger", routes)
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = format!("{}/twice", service.url());
+    let status = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(&url)
+            .send()
+            .await
+            .expect("the service answers")
+            .status()
+    });
+    assert_eq!(status, reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    let spans = service.stop();
+    let mut statements: Vec<&SpanData> = spans
+        .iter()
+        .filter(|s| s.span_kind == SpanKind::Client)
+        .collect();
+    statements.sort_by_key(|s| s.start_time);
+    let names: Vec<&str> = statements.iter().map(|s| s.name.as_ref()).collect();
+    assert_eq!(
+        names,
+        [
+            "CREATE ledger",
+            "DELETE ledger",
+            "INSERT ledger",
+            "INSERT ledger"
+        ]
+    );
+    let (refused, accepted) = statements.split_last().unwrap();
+    for statement in accepted {
+        assert_eq!(
+            statement.status,
+            Status::Unset,
+            "{} succeeded",
+            statement.name
+        );
+        assert_eq!(attr(statement, "error.type"), None);
+    }
+    assert!(
+        matches!(&refused.status, Status::Error { description } if !description.is_empty()),
+        "the second insert is marked failed, with the database's words: {:?}",
+        refused.status
+    );
+    // The database's own code: SQLite's 1555 (primary key), PostgreSQL's
+    // 23505 (unique violation).
+    let code = attr(refused, "db.response.status_code").expect("the database's code");
+    assert!(code == "1555" || code == "23505", "{code}");
+    assert_eq!(attr(refused, "error.type"), Some(code));
 }

@@ -13,15 +13,34 @@
 //! So no call site opens a span for a query, the way no handler opens its
 //! server span, and no card number or customer name bound to a statement
 //! can reach a trace: the text is the statement's, not the values'.
+//!
+//! **Failed statements.** sqlx's log says the same of a statement that
+//! failed as of one that succeeded: the error goes only to the code that
+//! ran it. So the code that receives a database's error says so once, with
+//! an event carrying the field `db.error` (`shop::db` does, where every
+//! database error becomes an answer):
+//!
+//! ```ignore
+//! tracing::error!(db.error = %err, db.response.status_code = code, "a statement failed");
+//! ```
+//!
+//! That event comes after the statement, in the span the statement ran in
+//! or in one of its callers (the `?` that carried the error up). A
+//! statement's span is therefore ended only when the span it ran in
+//! closes, or handed up to that span's parent, and the last statement to
+//! have finished before a `db.error` is the one marked failed: status
+//! error, `error.type` and `db.response.status_code` set to the database's
+//! code. Its times are its own either way: ending later moves nothing.
 
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use opentelemetry::KeyValue;
-use opentelemetry::trace::{Span as _, SpanKind, Tracer as _};
-use opentelemetry_sdk::trace::SdkTracer;
+use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
+use opentelemetry_sdk::trace::{SdkTracer, Span as SdkSpan};
 use tracing::dispatcher::WeakDispatch;
 use tracing::field::{Field, Visit};
+use tracing::span::Id;
 use tracing::{Dispatch, Event, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
@@ -137,6 +156,66 @@ pub(crate) fn operation_and_collection(sql: &str) -> (String, Option<String>) {
     (operation, table.filter(|t| !t.is_empty()))
 }
 
+/// The field of the event that says a statement failed.
+pub const FAILED: &str = "db.error";
+
+/// What a `db.error` event says.
+#[derive(Default)]
+struct Failure {
+    message: String,
+    code: Option<String>,
+}
+
+impl Visit for Failure {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            FAILED => value.clone_into(&mut self.message),
+            "db.response.status_code" => self.code = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            FAILED => self.message = format!("{value:?}"),
+            "db.response.status_code" => self.code = Some(format!("{value:?}")),
+            _ => {}
+        }
+    }
+}
+
+/// The statements that ran in a span (or in its children, closed since),
+/// kept open until the span closes: whether the last one failed is only
+/// said after it ends.
+#[derive(Default)]
+struct Unfinished {
+    statements: Vec<(SystemTime, SdkSpan)>,
+    failure: Option<Failure>,
+}
+
+impl Unfinished {
+    /// Ends every statement; the last to finish is marked failed if a
+    /// failure was said.
+    fn end(mut self) {
+        if let Some(failure) = self.failure
+            && let Some((_, failed)) = self.statements.iter_mut().max_by_key(|(end, _)| *end)
+        {
+            let kind = failure
+                .code
+                .clone()
+                .unwrap_or_else(|| "database error".to_owned());
+            failed.set_attribute(KeyValue::new("error.type", kind));
+            if let Some(code) = failure.code {
+                failed.set_attribute(KeyValue::new("db.response.status_code", code));
+            }
+            failed.set_status(Status::error(failure.message));
+        }
+        for (end, mut statement) in self.statements {
+            statement.end_with_timestamp(end);
+        }
+    }
+}
+
 impl<S> Layer<S> for DbSpans
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -147,6 +226,20 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         if event.metadata().target() != STATEMENTS {
+            if event.metadata().fields().field(FAILED).is_some()
+                && let Some(span) = ctx.event_span(event)
+            {
+                let mut failure = Failure::default();
+                event.record(&mut failure);
+                let mut extensions = span.extensions_mut();
+                match extensions.get_mut::<Unfinished>() {
+                    Some(unfinished) => unfinished.failure = Some(failure),
+                    None => extensions.insert(Unfinished {
+                        statements: Vec::new(),
+                        failure: Some(failure),
+                    }),
+                }
+            }
             return;
         }
         let mut statement = Statement::default();
@@ -184,14 +277,45 @@ where
                 i64::try_from(rows).unwrap_or(i64::MAX),
             ));
         }
-        let mut span = self
+        let mut statement = self
             .tracer
             .span_builder(name)
             .with_kind(SpanKind::Client)
             .with_start_time(start)
             .with_attributes(attributes)
             .start_with_context(&self.tracer, &parent);
-        span.end_with_timestamp(end);
+        match ctx.event_span(event) {
+            Some(span) => {
+                let mut extensions = span.extensions_mut();
+                match extensions.get_mut::<Unfinished>() {
+                    Some(unfinished) => unfinished.statements.push((end, statement)),
+                    None => extensions.insert(Unfinished {
+                        statements: vec![(end, statement)],
+                        failure: None,
+                    }),
+                }
+            }
+            None => statement.end_with_timestamp(end),
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let Some(unfinished) = span.extensions_mut().remove::<Unfinished>() else {
+            return;
+        };
+        // A failure said here, or a span with no caller: the statements end.
+        // Otherwise the caller may yet say that the last one failed.
+        match span.parent() {
+            Some(parent) if unfinished.failure.is_none() => {
+                let mut extensions = parent.extensions_mut();
+                match extensions.get_mut::<Unfinished>() {
+                    Some(theirs) => theirs.statements.extend(unfinished.statements),
+                    None => extensions.insert(unfinished),
+                }
+            }
+            _ => unfinished.end(),
+        }
     }
 }
 
