@@ -53,10 +53,10 @@ reset N *FLAGS:
 solution N:
     @{{workshop}} solution {{N}}
 
-# Check the toolchain, then download and build everything for offline use: labs, demo, profiler, benchmarks.
+# Check the toolchain, download every crate, build the labs, the demo and their tools for offline use (`--all`: solutions, slides, benchmarks too).
 [no-exit-message]
-setup:
-    @WORKSHOP_STARTED=$(date +%s) {{workshop}} setup
+setup *FLAGS:
+    @WORKSHOP_STARTED=$(date +%s) {{workshop}} setup {{FLAGS}}
 
 # For maintainers and CI: every starter fails its grader, every solution passes.
 verify *FLAGS:
@@ -76,7 +76,7 @@ trace *ARGS:
 # Which operations own an endpoint's latency across many traces, per latency band, with flame graphs (after CRISP): `just crisp` after `just demo`; `just crisp DIR… --baseline DIR…`; `--json`.
 [no-exit-message]
 crisp *ARGS:
-    @{{run}} --release -p collector --bin crisp -- {{ARGS}}
+    @{{run}} -p collector --bin crisp -- {{ARGS}}
 
 # The critical path of a trace saved in Jaeger's JSON shape (`--json` for sections).
 [no-exit-message]
@@ -101,7 +101,7 @@ bench *FLAGS:
 # A flamegraph SVG of a workload: `just profile lab12` (your pricer), `lab12-original`, `pricing` (`--seconds N`).
 [no-exit-message]
 profile TARGET *FLAGS:
-    @{{run}} --release -p profile -- {{TARGET}} {{FLAGS}}
+    @{{workshop}} profile {{TARGET}} {{FLAGS}}
 
 # The talk as one self-contained page, target/slides/index.html (`--serve` on http://127.0.0.1:8000).
 [no-exit-message]

@@ -67,7 +67,22 @@ enum Cmd {
     /// Show the diff from a lab's starter to its reference solution.
     Solution { lab: String },
     /// Check the toolchain, download and build everything for offline use.
-    Setup,
+    Setup {
+        /// Also build what only maintainers and instructors run: the
+        /// reference solutions and their tests, the slides, the W3C service,
+        /// and the optimised builds (benchmarks, the load generator, the
+        /// pricing profile).
+        #[arg(long)]
+        all: bool,
+    },
+    /// A flamegraph of a workload: lab 12's pricer, its original, or the demo's pricing.
+    Profile {
+        #[arg(value_enum)]
+        target: commands::profile::Target,
+        /// How long to sample, in seconds.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
     /// For maintainers and CI: every starter fails, every solution passes.
     Verify,
     /// For maintainers: cargo-mutants on the reference solutions (all, or one lab's), graded by the labs' graders.
@@ -112,7 +127,8 @@ fn run(cli: Cli) -> Result<bool> {
         Cmd::Grade => commands::grade_all::run(&ws, verbose),
         Cmd::Reset { lab, yes } => commands::reset::run(&ws, &ws.lab(&lab)?, yes).map(|()| true),
         Cmd::Solution { lab } => commands::solution::run(&ws, &ws.lab(&lab)?).map(|()| true),
-        Cmd::Setup => commands::setup::run(&ws).map(|()| true),
+        Cmd::Setup { all } => commands::setup::run(&ws, all).map(|()| true),
+        Cmd::Profile { target, seconds } => commands::profile::run(&ws, target, seconds),
         Cmd::Verify => commands::verify::run(&ws, verbose),
         Cmd::Mutants { lab } => {
             let labs = match lab {

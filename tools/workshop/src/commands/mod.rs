@@ -5,6 +5,7 @@ pub mod hint;
 pub mod lab;
 pub mod list;
 pub mod mutants;
+pub mod profile;
 pub mod reset;
 pub mod setup;
 pub mod solution;

@@ -1,8 +1,14 @@
-//! `just setup`: check the toolchain, download every crate, build everything.
+//! `just setup`: check the toolchain, download every crate, build what the
+//! labs and the demo run.
 //!
-//! After it, the workshop needs no network: every lab, solution and tool is
-//! built, and each lab is built once more exactly the way `just lab N` builds
-//! it, so a learner's first grading compiles their code and nothing else.
+//! After it, the workshop needs no network: every crate is downloaded, and
+//! every lab, the demo and the tools learners run are built, each lab once
+//! more exactly the way `just lab N` builds it, so that a learner's first
+//! grading compiles their code and nothing else. `just setup --all` builds
+//! the rest too (the reference solutions, the slides, the optimised builds
+//! behind `just bench`, `just loadgen` and `just profile pricing`): what
+//! maintainers and instructors run. Without it those build on first use,
+//! offline, with cargo's progress bar.
 
 use std::process::Command;
 use std::time::Instant;
@@ -19,15 +25,29 @@ use crate::report::{BOLD, GREEN, YELLOW, indent};
 /// `demo::SERVICES`), in their own profile.
 const SHOP: &str = "-p catalog -p inventory -p pricing -p payments -p gateway -p collector";
 
-/// Every program a recipe builds, with the exact cargo arguments it builds
-/// it with: a build with other arguments may select other features and
-/// compile again, in front of a learner.
-fn recipe_builds() -> Vec<(&'static str, String)> {
+/// What the labs' recipes run, with the exact cargo arguments each recipe
+/// builds it with: a build with other arguments may select other features
+/// and compile again, in front of a learner.
+fn learner_builds() -> Vec<(&'static str, String)> {
     vec![
         ("the demo", "build -p demo".into()),
         ("the demo's services", format!("build {SHOP}")),
         ("the collector's tools", "build -p collector --bins".into()),
         ("the ratio analyzer", "build -p ratio".into()),
+        (
+            "lab 12's profiling program",
+            "build -p lab12-profile".into(),
+        ),
+    ]
+}
+
+/// What maintainers and instructors run, for `--all`.
+fn other_builds() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "the reference solutions and every tool's tests",
+            "test --workspace --no-run".into(),
+        ),
         ("the slides renderer", "build -p slides".into()),
         (
             "the W3C test service",
@@ -38,12 +58,8 @@ fn recipe_builds() -> Vec<(&'static str, String)> {
             "build --release -p loadgen".into(),
         ),
         (
-            "the profiler (optimised)",
+            "the pricing profiler (optimised)",
             "build --release -p profile".into(),
-        ),
-        (
-            "lab 12's profiling program (optimised)",
-            "build --release -p lab12-profile".into(),
         ),
         (
             "the benchmark runner (optimised)",
@@ -54,10 +70,6 @@ fn recipe_builds() -> Vec<(&'static str, String)> {
             format!("build --release {SHOP}"),
         ),
         (
-            "the critical-path analyser, `just crisp` (optimised)",
-            "build --release -p collector --bin crisp".into(),
-        ),
-        (
             "the criterion benchmarks (optimised)",
             // As `just bench` runs them (bench/src/main.rs).
             "bench --no-run -p workshop-bench --bench collector --bench actions --bench cost"
@@ -66,7 +78,7 @@ fn recipe_builds() -> Vec<(&'static str, String)> {
     ]
 }
 
-pub fn run(ws: &Workspace) -> Result<()> {
+pub fn run(ws: &Workspace, all: bool) -> Result<()> {
     let started = Instant::now();
     check_toolchain(ws)?;
 
@@ -82,17 +94,12 @@ pub fn run(ws: &Workspace) -> Result<()> {
         );
     }
 
-    println!("{BOLD}Building every lab, solution and tool{BOLD:#}");
-    let mut command = build::cargo(ws);
-    command.args([
-        "test",
-        "--workspace",
-        "--no-run",
-        "--locked",
-        "--message-format=json",
-    ]);
-    let output = build::run_cargo(
-        command,
+    let labs = ws.labs()?;
+    println!("{BOLD}Building every lab{BOLD:#}");
+    let packages: Vec<String> = labs.iter().map(|lab| lab.package()).collect();
+    let output = build::build_tests(
+        ws,
+        &packages,
         Progress {
             label: "Building".to_owned(),
             total: Some(estimate_units(ws)),
@@ -116,7 +123,7 @@ pub fn run(ws: &Workspace) -> Result<()> {
     // unified by workspace-hack this finds everything built already; if a
     // member ever escapes the unification, this is where its extra build
     // happens, now, instead of in front of a learner.
-    for lab in ws.labs()? {
+    for lab in &labs {
         build::build_tests(
             ws,
             &[lab.package()],
@@ -127,9 +134,13 @@ pub fn run(ws: &Workspace) -> Result<()> {
         )?;
     }
 
-    // The optimised builds (the profiler of lab 12, the benchmarks of labs
-    // 08 and 09) are a second build of every dependency: the longest step.
-    for (what, args) in recipe_builds() {
+    let mut builds = learner_builds();
+    if all {
+        // The optimised builds are a second build of every dependency:
+        // the longest step.
+        builds.extend(other_builds());
+    }
+    for (what, args) in builds {
         println!("{BOLD}Building {what}{BOLD:#}");
         let mut command = build::cargo(ws);
         command
@@ -151,11 +162,17 @@ pub fn run(ws: &Workspace) -> Result<()> {
     }
 
     println!(
-        "{GREEN}Setup done in {:.0} s.{GREEN:#} Everything is built; the workshop now works \
-         offline. Start with {BOLD}`just lab 1`{BOLD:#} or {BOLD}`just demo`{BOLD:#}; \
-         `just list` shows every lab.",
+        "{GREEN}Setup done in {:.0} s.{GREEN:#} Everything the labs and the demo run is built; \
+         the workshop now works offline. Start with {BOLD}`just lab 1`{BOLD:#} or \
+         {BOLD}`just demo`{BOLD:#}; `just list` shows every lab.",
         since_the_command_started(started).as_secs_f64()
     );
+    if !all {
+        println!(
+            "The benchmarks, the slides and the reference solutions build when first run \
+             (offline); `just setup --all` builds them now."
+        );
+    }
     Ok(())
 }
 
