@@ -99,19 +99,14 @@ pub fn unsigned<T: TryFrom<i64, Error = std::num::TryFromIntError>>(
 }
 
 /// A database that fails is the service's trouble, not the client's: 503,
-/// with the cause in the service's log, not in the answer. A statement the
-/// database refused is said with `db.error`, which marks that statement's
-/// span failed (see `telemetry::db`): sqlx's own log never says so.
+/// with the cause in the service's log, not in the answer. `db.error`
+/// with the database's own code says the database refused a statement,
+/// which marks that statement's span failed (see `telemetry::db`): sqlx's
+/// own log never says so.
 impl From<Error> for ApiError {
     fn from(err: Error) -> Self {
-        match &err {
-            Error::Database(refused) => tracing::error!(
-                db.error = %err,
-                db.response.status_code = refused.code().as_deref(),
-                "a statement failed"
-            ),
-            _ => tracing::error!(error = %err, "the database failed"),
-        }
+        let code = err.as_database_error().and_then(|refused| refused.code());
+        tracing::error!(db.error = %err, db.response.status_code = code.as_deref(), "the database failed");
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "the database is unavailable",

@@ -21,8 +21,12 @@
 //! database error becomes an answer):
 //!
 //! ```ignore
-//! tracing::error!(db.error = %err, db.response.status_code = code, "a statement failed");
+//! tracing::error!(db.error = %err, db.response.status_code = code, "the database failed");
 //! ```
+//!
+//! The database's code is what says the database refused a statement; an
+//! error without one (no connection free in time, a value that did not
+//! decode) marks no statement.
 //!
 //! That event comes after the statement, in the span the statement ran in
 //! or in one of its callers (the `?` that carried the error up). A
@@ -231,6 +235,9 @@ where
             {
                 let mut failure = Failure::default();
                 event.record(&mut failure);
+                if failure.code.is_none() {
+                    return;
+                }
                 let mut extensions = span.extensions_mut();
                 match extensions.get_mut::<Unfinished>() {
                     Some(unfinished) => unfinished.failure = Some(failure),
