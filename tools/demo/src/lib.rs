@@ -286,6 +286,10 @@ impl Shop {
         for (name, offset) in SERVICES {
             let mut command = Command::new(bin_dir.join(name));
             command
+                // The services' own files (their SQLite databases under
+                // `target/demo/`) land in the workspace's target folder,
+                // wherever the demo was started from.
+                .current_dir(workspace_root())
                 .env("LISTEN", format!("127.0.0.1:{}", base_port + offset))
                 .env("CATALOG_URL", url(1))
                 .env("INVENTORY_URL", url(2))
