@@ -59,16 +59,17 @@ async fn open(url: &str, max_connections: u32) -> Result<Db, Error> {
         // statement.
         .test_before_acquire(sqlite_file(url).is_none())
         .after_connect(|connection, _| {
-            Box::pin(
-                async move {
-                    if connection.backend_name() == "SQLite" {
-                        connection.execute(SQLITE_FOR_A_SERVER).await?;
-                    }
-                    Ok(())
+            Box::pin(async move {
+                if connection.backend_name() == "SQLite" {
+                    // A new connection's statements: one trace, not one each.
+                    let configure = tracing::info_span!("configure_connection");
+                    connection
+                        .execute(SQLITE_FOR_A_SERVER)
+                        .instrument(configure)
+                        .await?;
                 }
-                // The statements of a new connection: one trace, not one each.
-                .instrument(tracing::info_span!("configure_connection")),
-            )
+                Ok(())
+            })
         })
         .connect(url)
         .await
