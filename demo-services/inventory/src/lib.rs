@@ -164,7 +164,11 @@ async fn reserve(
             take_seats(&mut *inventory.seats.lock().await, &request)?;
             let recorded = record_reservation(&inventory.db, &request).await;
             if recorded.is_err() {
-                give_back(&mut *inventory.seats.lock().await, &request);
+                give_back(
+                    &mut *inventory.seats.lock().await,
+                    request.talk_id,
+                    request.quantity,
+                );
             }
             recorded
         } else {
@@ -174,7 +178,7 @@ async fn reserve(
             take_seats(&mut seats, &request)?;
             let recorded = record_reservation(&inventory.db, &request).await;
             if recorded.is_err() {
-                give_back(&mut seats, &request);
+                give_back(&mut seats, request.talk_id, request.quantity);
             }
             recorded
         };
@@ -202,8 +206,8 @@ fn take_seats(
     Ok(())
 }
 
-fn give_back(seats: &mut HashMap<TalkId, u32>, request: &ReservationRequest) {
-    *seats.entry(request.talk_id).or_default() += request.quantity;
+fn give_back(seats: &mut HashMap<TalkId, u32>, talk_id: TalkId, quantity: u32) {
+    *seats.entry(talk_id).or_default() += quantity;
 }
 
 /// The reservation in the database: the seats taken, the reservation, and
@@ -294,10 +298,8 @@ async fn release(
     transaction.commit().await?;
     give_back(
         &mut *inventory.seats.lock().await,
-        &ReservationRequest {
-            talk_id: reservation.talk_id,
-            quantity: reservation.quantity,
-        },
+        reservation.talk_id,
+        reservation.quantity,
     );
     Ok(StatusCode::NO_CONTENT)
 }

@@ -41,7 +41,7 @@ pub async fn connect(url: &str) -> Result<Db, Error> {
 /// single connection and writers queue for it in turn instead. PostgreSQL
 /// locks rows, not the whole database: there, writers share a pool.
 pub async fn connect_for_writes(url: &str) -> Result<Db, Error> {
-    let connections = if sqlite_file(url).is_some() { 1 } else { 8 };
+    let connections = if is_sqlite(url) { 1 } else { 8 };
     open(url, connections).await
 }
 
@@ -50,24 +50,26 @@ async fn open(url: &str, max_connections: u32) -> Result<Db, Error> {
     if let Some(folder) = sqlite_file(url).and_then(|file| Path::new(file).parent()) {
         std::fs::create_dir_all(folder).map_err(Error::Io)?;
     }
-    AnyPoolOptions::new()
+    let options = AnyPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5));
+    if !is_sqlite(url) {
+        return options.connect(url).await;
+    }
+    options
         // A connection to a server can break while it waits in the pool, so
         // sqlx pings it before lending it out; a SQLite file cannot, and the
         // ping is one more trip to the connection's thread, on every
         // statement.
-        .test_before_acquire(sqlite_file(url).is_none())
+        .test_before_acquire(false)
         .after_connect(|connection, _| {
+            // A new connection's statements: one trace, not one each.
+            let configure = tracing::info_span!("configure_connection");
             Box::pin(async move {
-                if connection.backend_name() == "SQLite" {
-                    // A new connection's statements: one trace, not one each.
-                    let configure = tracing::info_span!("configure_connection");
-                    connection
-                        .execute(SQLITE_FOR_A_SERVER)
-                        .instrument(configure)
-                        .await?;
-                }
+                connection
+                    .execute(SQLITE_FOR_A_SERVER)
+                    .instrument(configure)
+                    .await?;
                 Ok(())
             })
         })
@@ -139,6 +141,11 @@ pub async fn for_tests() -> Result<Db, Error> {
     }
 }
 
+/// Whether `url` names a SQLite database (a file, or one in memory).
+fn is_sqlite(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}
+
 /// The file a `sqlite://PATH?…` URL names, if it names one.
 fn sqlite_file(url: &str) -> Option<&str> {
     let rest = url
@@ -160,5 +167,8 @@ mod tests {
         );
         assert_eq!(sqlite_file("sqlite::memory:"), None);
         assert_eq!(sqlite_file("postgres://shop@localhost/shop"), None);
+        assert!(is_sqlite("sqlite://target/demo/catalog.db?mode=rwc"));
+        assert!(is_sqlite("sqlite::memory:"));
+        assert!(!is_sqlite("postgres://shop@localhost/shop"));
     }
 }

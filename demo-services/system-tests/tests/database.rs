@@ -196,8 +196,8 @@ async fn insert_row(db: &Db) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-#[test]
-fn a_refused_statement_is_marked_failed_and_only_it() {
+#[tokio::test]
+async fn a_refused_statement_is_marked_failed_and_only_it() {
     let service = Service::spawn_with("ledger", || async {
         let db = shop::db::for_tests().await.expect("a database");
         let routes = Router::new()
@@ -205,19 +205,12 @@ fn a_refused_statement_is_marked_failed_and_only_it() {
             .with_state(db);
         shop::server::with_defaults("ledger", routes)
     });
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let url = format!("{}/twice", service.url());
-    let status = runtime.block_on(async {
-        reqwest::Client::new()
-            .post(&url)
-            .send()
-            .await
-            .expect("the service answers")
-            .status()
-    });
+    let status = reqwest::Client::new()
+        .post(format!("{}/twice", service.url()))
+        .send()
+        .await
+        .expect("the service answers")
+        .status();
     assert_eq!(status, reqwest::StatusCode::SERVICE_UNAVAILABLE);
     let spans = service.stop();
     let mut statements: Vec<&SpanData> = spans

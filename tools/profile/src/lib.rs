@@ -12,7 +12,8 @@
 //! under [`profile`] (lab 12: `labs/12-hot-spot/profile`), so that no tool
 //! depends on a learner's crate, which may not compile while they work.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 /// The demo's pricing service's quote path, with its planted hot spot on:
@@ -57,6 +58,42 @@ pub fn profile(
     let file = std::fs::File::create(svg).map_err(write)?;
     report.flamegraph(file).map_err(ProfileError::Sampler)?;
     Ok(rounds)
+}
+
+/// What every profiling program takes on its command line: `just profile`
+/// (the workshop CLI) passes both.
+#[derive(clap::Args)]
+pub struct Sampling {
+    /// How long to sample, in seconds.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Where to write the flamegraph.
+    #[arg(long)]
+    pub svg: PathBuf,
+}
+
+/// A profiling program's work: `workload` profiled as `sampling` says,
+/// and what came of it said in words (the sampler's or the file system's
+/// own when it failed).
+pub fn run(what: &str, workload: impl FnMut(), sampling: &Sampling) -> ExitCode {
+    println!("Profiling {what} for {} s…", sampling.seconds);
+    match profile(
+        workload,
+        Duration::from_secs(sampling.seconds),
+        &sampling.svg,
+    ) {
+        Ok(rounds) => {
+            println!("{rounds} rounds.");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            let cause = std::error::Error::source(&error)
+                .map(|cause| format!(": {cause}"))
+                .unwrap_or_default();
+            eprintln!("profile failed: {error}{cause}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Why a profile could not be made.

@@ -48,7 +48,7 @@ use tracing::span::Id;
 use tracing::{Dispatch, Event, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 /// The target of sqlx's statement events, which `init`'s filter keeps on
 /// at DEBUG and the logs leave out.
@@ -199,24 +199,35 @@ struct Unfinished {
 
 impl Unfinished {
     /// Ends every statement; the last to finish is marked failed if a
-    /// failure was said.
+    /// failure was said (which always carries the database's code).
     fn end(mut self) {
-        if let Some(failure) = self.failure
+        if let Some(Failure {
+            message,
+            code: Some(code),
+        }) = self.failure
             && let Some((_, failed)) = self.statements.iter_mut().max_by_key(|(end, _)| *end)
         {
-            let kind = failure
-                .code
-                .clone()
-                .unwrap_or_else(|| "database error".to_owned());
-            failed.set_attribute(KeyValue::new("error.type", kind));
-            if let Some(code) = failure.code {
-                failed.set_attribute(KeyValue::new("db.response.status_code", code));
-            }
-            failed.set_status(Status::error(failure.message));
+            failed.set_attribute(KeyValue::new("error.type", code.clone()));
+            failed.set_attribute(KeyValue::new("db.response.status_code", code));
+            failed.set_status(Status::error(message));
         }
         for (end, mut statement) in self.statements {
             statement.end_with_timestamp(end);
         }
+    }
+}
+
+/// The statements kept open in `span`, an empty set the first time.
+fn unfinished_in<S>(span: &SpanRef<'_, S>, change: impl FnOnce(&mut Unfinished))
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let mut extensions = span.extensions_mut();
+    if extensions.get_mut::<Unfinished>().is_none() {
+        extensions.insert(Unfinished::default());
+    }
+    if let Some(unfinished) = extensions.get_mut::<Unfinished>() {
+        change(unfinished);
     }
 }
 
@@ -235,16 +246,8 @@ where
             {
                 let mut failure = Failure::default();
                 event.record(&mut failure);
-                if failure.code.is_none() {
-                    return;
-                }
-                let mut extensions = span.extensions_mut();
-                match extensions.get_mut::<Unfinished>() {
-                    Some(unfinished) => unfinished.failure = Some(failure),
-                    None => extensions.insert(Unfinished {
-                        statements: Vec::new(),
-                        failure: Some(failure),
-                    }),
+                if failure.code.is_some() {
+                    unfinished_in(&span, |unfinished| unfinished.failure = Some(failure));
                 }
             }
             return;
@@ -257,8 +260,9 @@ where
             .unwrap_or(end);
         // The statement ran inside the span that is current now, as its
         // event is written: that span is the database span's parent.
-        let parent = ctx
-            .event_span(event)
+        let ran_in = ctx.event_span(event);
+        let parent = ran_in
+            .as_ref()
             .zip(self.dispatch.get().and_then(WeakDispatch::upgrade))
             .and_then(|(span, dispatch)| {
                 tracing_opentelemetry::get_otel_context(&span.id(), &dispatch)
@@ -291,17 +295,10 @@ where
             .with_start_time(start)
             .with_attributes(attributes)
             .start_with_context(&self.tracer, &parent);
-        match ctx.event_span(event) {
-            Some(span) => {
-                let mut extensions = span.extensions_mut();
-                match extensions.get_mut::<Unfinished>() {
-                    Some(unfinished) => unfinished.statements.push((end, statement)),
-                    None => extensions.insert(Unfinished {
-                        statements: vec![(end, statement)],
-                        failure: None,
-                    }),
-                }
-            }
+        match ran_in {
+            Some(span) => unfinished_in(&span, |unfinished| {
+                unfinished.statements.push((end, statement));
+            }),
             None => statement.end_with_timestamp(end),
         }
     }
@@ -314,13 +311,9 @@ where
         // A failure said here, or a span with no caller: the statements end.
         // Otherwise the caller may yet say that the last one failed.
         match span.parent() {
-            Some(parent) if unfinished.failure.is_none() => {
-                let mut extensions = parent.extensions_mut();
-                match extensions.get_mut::<Unfinished>() {
-                    Some(theirs) => theirs.statements.extend(unfinished.statements),
-                    None => extensions.insert(unfinished),
-                }
-            }
+            Some(parent) if unfinished.failure.is_none() => unfinished_in(&parent, |theirs| {
+                theirs.statements.extend(unfinished.statements);
+            }),
             _ => unfinished.end(),
         }
     }

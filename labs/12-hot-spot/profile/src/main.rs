@@ -1,9 +1,8 @@
 //! `just profile lab12` / `lab12-original`: the learner's pricer, or the
-//! original, under the sampler (`tools/profile` builds and runs this).
+//! original, under the sampler (`just profile` builds and runs this, through
+//! the workshop CLI).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use lab12::book::conference_book;
@@ -23,41 +22,23 @@ enum Target {
 struct Args {
     #[arg(value_enum)]
     target: Target,
-    /// How long to sample, in seconds.
-    #[arg(long, default_value_t = 5)]
-    seconds: u64,
-    /// Where to write the flamegraph.
-    #[arg(long)]
-    svg: PathBuf,
+    #[command(flatten)]
+    sampling: profile::Sampling,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     let book = conference_book(2_000);
-    let duration = Duration::from_secs(args.seconds);
-    println!("Profiling for {} s…", args.seconds);
-    let rounds = match args.target {
+    match args.target {
         Target::Lab12 => {
             let pricer = Pricer::new(&book);
-            profile::profile(quote_all(&book, |o| pricer.quote(o)), duration, &args.svg)
+            let workload = quote_all(&book, |o| pricer.quote(o));
+            profile::run("your pricer", workload, &args.sampling)
         }
         Target::Lab12Original => {
             let pricer = OriginalPricer::new(&book);
-            profile::profile(quote_all(&book, |o| pricer.quote(o)), duration, &args.svg)
-        }
-    };
-    match rounds {
-        Ok(rounds) => {
-            println!("{rounds} rounds.");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            // The sampler's or the file system's own words say what failed.
-            let cause = std::error::Error::source(&error)
-                .map(|cause| format!(": {cause}"))
-                .unwrap_or_default();
-            eprintln!("profile failed: {error}{cause}");
-            ExitCode::FAILURE
+            let workload = quote_all(&book, |o| pricer.quote(o));
+            profile::run("the original pricer", workload, &args.sampling)
         }
     }
 }

@@ -8,12 +8,11 @@
 //! every dependency. The demo's pricing service (the instructor's) is
 //! profiled by `tools/profile`, built with `--release` the first time.
 
-use std::process::Command;
-
 use anstream::println;
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 
+use crate::build;
 use crate::catalog::Workspace;
 use crate::report::BOLD;
 
@@ -35,10 +34,9 @@ pub fn run(ws: &Workspace, target: Target, seconds: u64) -> Result<bool> {
         .to_possible_value()
         .map_or_else(|| "profile".to_owned(), |value| value.get_name().to_owned());
     let shown = format!("target/profile/{name}.svg");
-    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    let mut cargo = build::cargo(ws);
     // cargo's own progress bar, if it has anything to build: quiet otherwise.
     cargo
-        .current_dir(&ws.root)
         .env("CARGO_TERM_PROGRESS_WHEN", "always")
         .env("CARGO_TERM_PROGRESS_WIDTH", "80")
         .args(["run", "--quiet", "--locked"]);
