@@ -1,0 +1,65 @@
+//! Lab 02, a wrong solution: the OpenTelemetry layer takes its tracer from
+//! `opentelemetry::global`, and `init` installs the program's provider
+//! there. The learner believed tracers always come from the global provider;
+//! `subscriber` ignores the provider it is handed, so its spans get no ids.
+
+pub use reference::{DEFAULT_FILTER, filter_directive, scenario};
+
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::Subscriber;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::registry::LookupSpan;
+
+/// The workshop's subscriber.
+///
+/// - `filter`: an `EnvFilter` directive, such as `info` or `lab02=debug`;
+/// - `console`: where the human-readable lines go;
+/// - `json`: where the JSON lines go, one per event, each with the current
+///   span's fields and the trace and span ids;
+/// - `provider`: the OpenTelemetry tracer provider that gives spans ids.
+pub fn subscriber<C, J>(
+    filter: &str,
+    console: C,
+    json: J,
+    _provider: &SdkTracerProvider,
+) -> impl Subscriber + Send + Sync + for<'a> LookupSpan<'a>
+where
+    C: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    J: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    // A directive that does not parse should not silence the service:
+    // fall back to the default, and say so.
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|err| {
+        eprintln!("ignoring the filter {filter:?}: {err}");
+        EnvFilter::new(DEFAULT_FILTER)
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(console)
+                .with_ansi(false),
+        )
+        // The tracer comes from the global provider, which `init` sets.
+        .with(tracing_opentelemetry::layer().with_tracer(opentelemetry::global::tracer("lab02")))
+        .with(telemetry::TraceIdLayer::default())
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(true)
+                .with_writer(json)
+                .map_event_format(telemetry::WithTraceIds),
+        )
+}
+
+/// For a real program: the filter from `RUST_LOG`, human lines on standard
+/// error, JSON lines on standard output.
+pub fn init(provider: &SdkTracerProvider) {
+    // Every tracer is taken from the global provider: make it this one.
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    let filter = filter_directive(std::env::var("RUST_LOG").ok());
+    let subscriber = subscriber(&filter, std::io::stderr, std::io::stdout, provider);
+    tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+}

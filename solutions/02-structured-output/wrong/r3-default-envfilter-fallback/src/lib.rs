@@ -1,0 +1,59 @@
+//! Lab 02, a wrong solution: the fallback for a directive that does not
+//! parse is `EnvFilter::default()`, taken to be the default a service gets
+//! when RUST_LOG is unset. Everything else is the reference's: the same
+//! layers, in the same order.
+
+pub use reference::{DEFAULT_FILTER, filter_directive, scenario};
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::Subscriber;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::registry::LookupSpan;
+
+/// The workshop's subscriber.
+///
+/// - `filter`: an `EnvFilter` directive, such as `info` or `lab02=debug`;
+/// - `console`: where the human-readable lines go;
+/// - `json`: where the JSON lines go, one per event, each with the current
+///   span's fields and the trace and span ids;
+/// - `provider`: the OpenTelemetry tracer provider that gives spans ids.
+pub fn subscriber<C, J>(
+    filter: &str,
+    console: C,
+    json: J,
+    provider: &SdkTracerProvider,
+) -> impl Subscriber + Send + Sync + for<'a> LookupSpan<'a>
+where
+    C: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    J: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    // A directive that does not parse gives way to the filter's own default.
+    let filter = EnvFilter::try_new(filter).unwrap_or_default();
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(console)
+                .with_ansi(false),
+        )
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("lab02")))
+        .with(telemetry::TraceIdLayer::default())
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(true)
+                .with_writer(json)
+                .map_event_format(telemetry::WithTraceIds),
+        )
+}
+
+/// For a real program: the filter from `RUST_LOG`, human lines on standard
+/// error, JSON lines on standard output.
+pub fn init(provider: &SdkTracerProvider) {
+    let filter = filter_directive(std::env::var("RUST_LOG").ok());
+    let subscriber = subscriber(&filter, std::io::stderr, std::io::stdout, provider);
+    tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+}

@@ -1,0 +1,167 @@
+//! Lab 04, another correct design: the status as an OpenTelemetry attribute.
+//!
+//! The server and client spans declare no `http.response.status_code`
+//! field: once a response exists, the status is set on the span's
+//! OpenTelemetry side with `OpenTelemetrySpanExt::set_attribute`, as an
+//! integer. A request whose caller gives up before any answer never gets
+//! one. Everything else is the reference's.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Path, State};
+use axum::http::{Request, Response, StatusCode};
+use axum::routing::get;
+use axum::{Json, Router};
+use http::Extensions;
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
+use shop::db::Db;
+use sqlx::Row;
+use tower_http::trace::TraceLayer;
+use tracing::{Instrument, Span, info_span};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+pub use lab04_given::{Seats, Talk, open, programme, seats_app};
+
+struct Talks {
+    db: Db,
+    seats_url: String,
+    client: ClientWithMiddleware,
+}
+
+/// The talks service, on `db` (see [`open`]), asking the seats service at
+/// `seats_url`.
+pub fn app(db: Db, seats_url: String) -> Router {
+    let talks = Talks {
+        db,
+        seats_url,
+        client: ClientBuilder::new(reqwest::Client::new())
+            .with(ClientSpans)
+            .build(),
+    };
+    Router::new()
+        .route("/talks", get(list_talks))
+        .route("/talks/{talk_id}/seats", get(seats_of))
+        .with_state(Arc::new(talks))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(server_span)
+                .on_response(record_status),
+        )
+}
+
+/// A request's server span: named after the route template, not the raw
+/// path, with OpenTelemetry's HTTP attributes, continuing the caller's
+/// trace.
+fn server_span(request: &Request<Body>) -> Span {
+    let method = request.method();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
+    let span = info_span!(
+        "request",
+        otel.name = %route.map_or_else(|| method.to_string(), |route| format!("{method} {route}")),
+        otel.kind = "server",
+        http.request.method = %method,
+        http.route = route,
+        url.path = request.uri().path(),
+    );
+    let caller = TraceContextPropagator::new().extract(&HeaderExtractor(request.headers()));
+    // A request without a (valid) `traceparent` starts a trace of its own.
+    let _ = span.set_parent(caller);
+    span
+}
+
+/// The status, known once the response exists, as an integer attribute.
+fn record_status(response: &Response<Body>, _latency: Duration, span: &Span) {
+    span.set_attribute(
+        "http.response.status_code",
+        i64::from(response.status().as_u16()),
+    );
+}
+
+/// A client span around each outgoing call, its context in the request's
+/// `traceparent`.
+struct ClientSpans;
+
+#[async_trait::async_trait]
+impl Middleware for ClientSpans {
+    async fn handle(
+        &self,
+        mut request: reqwest::Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        let url = request.url();
+        let span = info_span!(
+            "call",
+            otel.name = %request.method(),
+            otel.kind = "client",
+            http.request.method = %request.method(),
+            url.full = %url,
+            server.address = url.host_str(),
+            server.port = url.port_or_known_default(),
+        );
+        TraceContextPropagator::new()
+            .inject_context(&span.context(), &mut HeaderInjector(request.headers_mut()));
+        let response = next.run(request, extensions).instrument(span.clone()).await;
+        if let Ok(response) = &response {
+            span.set_attribute(
+                "http.response.status_code",
+                i64::from(response.status().as_u16()),
+            );
+        }
+        response
+    }
+}
+
+/// Every talk with its speaker, in one statement: the database joins.
+async fn list_talks(State(talks): State<Arc<Talks>>) -> Result<Json<Vec<Talk>>, StatusCode> {
+    let rows = sqlx::query(
+        "SELECT t.id, t.title, s.name FROM talks t JOIN speakers s ON s.id = t.speaker_id \
+         ORDER BY t.id",
+    )
+    .fetch_all(&talks.db)
+    .await
+    .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+    let talk = |row: &sqlx::any::AnyRow| -> Result<Talk, sqlx::Error> {
+        Ok(Talk {
+            id: row.try_get(0)?,
+            title: row.try_get(1)?,
+            speaker: row.try_get(2)?,
+        })
+    };
+    rows.iter()
+        .map(talk)
+        .collect::<Result<_, _>>()
+        .map(Json)
+        .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)
+}
+
+/// The seats left for a talk, from the seats service.
+async fn seats_of(
+    State(talks): State<Arc<Talks>>,
+    Path(talk_id): Path<i64>,
+) -> Result<Json<Seats>, StatusCode> {
+    let response = talks
+        .client
+        .get(format!("{}/seats/{talk_id}", talks.seats_url))
+        .send()
+        .await
+        .map_err(|_| StatusCode::BAD_GATEWAY)?;
+    if response.status() == reqwest::StatusCode::NOT_FOUND {
+        return Err(StatusCode::NOT_FOUND);
+    }
+    response
+        .error_for_status()
+        .map_err(|_| StatusCode::BAD_GATEWAY)?
+        .json()
+        .await
+        .map(Json)
+        .map_err(|_| StatusCode::BAD_GATEWAY)
+}

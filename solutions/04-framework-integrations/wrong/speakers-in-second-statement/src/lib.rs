@@ -1,0 +1,170 @@
+//! Lab 04, a wrong solution. The learner removes the query per talk by reading
+//! all the speakers in a second statement and joining them in memory,
+//! believing a constant number of statements is the fix; GET /talks still
+//! makes two round trips where one statement that joins would do.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Path, State};
+use axum::http::{Request, Response, StatusCode};
+use axum::routing::get;
+use axum::{Json, Router};
+use http::Extensions;
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
+use shop::db::Db;
+use sqlx::Row;
+use tower_http::trace::TraceLayer;
+use tracing::{Instrument, Span, field, info_span};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+pub use reference::{Seats, Talk, open, programme, seats_app};
+
+struct Talks {
+    db: Db,
+    seats_url: String,
+    client: ClientWithMiddleware,
+}
+
+/// The talks service, on `db` (see [`open`]), asking the seats service at
+/// `seats_url`.
+pub fn app(db: Db, seats_url: String) -> Router {
+    let talks = Talks {
+        db,
+        seats_url,
+        client: ClientBuilder::new(reqwest::Client::new())
+            .with(ClientSpans)
+            .build(),
+    };
+    Router::new()
+        .route("/talks", get(list_talks))
+        .route("/talks/{talk_id}/seats", get(seats_of))
+        .with_state(Arc::new(talks))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(server_span)
+                .on_response(record_status),
+        )
+}
+
+/// A request's server span: named after the route template, not the raw
+/// path, with OpenTelemetry's HTTP attributes, continuing the caller's
+/// trace.
+fn server_span(request: &Request<Body>) -> Span {
+    let method = request.method();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
+    let span = info_span!(
+        "request",
+        otel.name = %route.map_or_else(|| method.to_string(), |route| format!("{method} {route}")),
+        otel.kind = "server",
+        http.request.method = %method,
+        http.route = route,
+        url.path = request.uri().path(),
+        http.response.status_code = field::Empty,
+    );
+    let caller = TraceContextPropagator::new().extract(&HeaderExtractor(request.headers()));
+    // A request without a (valid) `traceparent` starts a trace of its own.
+    let _ = span.set_parent(caller);
+    span
+}
+
+fn record_status(response: &Response<Body>, _latency: Duration, span: &Span) {
+    span.record("http.response.status_code", response.status().as_u16());
+}
+
+/// A client span around each outgoing call, its context in the request's
+/// `traceparent`.
+struct ClientSpans;
+
+#[async_trait::async_trait]
+impl Middleware for ClientSpans {
+    async fn handle(
+        &self,
+        mut request: reqwest::Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        let url = request.url();
+        let span = info_span!(
+            "call",
+            otel.name = %request.method(),
+            otel.kind = "client",
+            http.request.method = %request.method(),
+            url.full = %url,
+            server.address = url.host_str(),
+            server.port = url.port_or_known_default(),
+            http.response.status_code = field::Empty,
+        );
+        TraceContextPropagator::new()
+            .inject_context(&span.context(), &mut HeaderInjector(request.headers_mut()));
+        let response = next.run(request, extensions).instrument(span.clone()).await;
+        if let Ok(response) = &response {
+            span.record("http.response.status_code", response.status().as_u16());
+        }
+        response
+    }
+}
+
+/// Every talk with its speaker: the talks, then the speakers, joined here.
+async fn list_talks(State(talks): State<Arc<Talks>>) -> Result<Json<Vec<Talk>>, StatusCode> {
+    let unavailable = |_| StatusCode::SERVICE_UNAVAILABLE;
+    let rows = sqlx::query("SELECT id, title, speaker_id FROM talks ORDER BY id")
+        .fetch_all(&talks.db)
+        .await
+        .map_err(unavailable)?;
+    let speaker_rows = sqlx::query("SELECT id, name FROM speakers")
+        .fetch_all(&talks.db)
+        .await
+        .map_err(unavailable)?;
+    let mut speakers: HashMap<i64, String> = HashMap::with_capacity(speaker_rows.len());
+    for row in &speaker_rows {
+        let id: i64 = row.try_get(0).map_err(unavailable)?;
+        let name: String = row.try_get(1).map_err(unavailable)?;
+        speakers.insert(id, name);
+    }
+    let mut list = Vec::with_capacity(rows.len());
+    for row in rows {
+        let speaker_id: i64 = row.try_get(2).map_err(unavailable)?;
+        let speaker = speakers
+            .get(&speaker_id)
+            .cloned()
+            .ok_or(StatusCode::SERVICE_UNAVAILABLE)?;
+        list.push(Talk {
+            id: row.try_get(0).map_err(unavailable)?,
+            title: row.try_get(1).map_err(unavailable)?,
+            speaker,
+        });
+    }
+    Ok(Json(list))
+}
+
+/// The seats left for a talk, from the seats service.
+async fn seats_of(
+    State(talks): State<Arc<Talks>>,
+    Path(talk_id): Path<i64>,
+) -> Result<Json<Seats>, StatusCode> {
+    let response = talks
+        .client
+        .get(format!("{}/seats/{talk_id}", talks.seats_url))
+        .send()
+        .await
+        .map_err(|_| StatusCode::BAD_GATEWAY)?;
+    if response.status() == reqwest::StatusCode::NOT_FOUND {
+        return Err(StatusCode::NOT_FOUND);
+    }
+    response
+        .error_for_status()
+        .map_err(|_| StatusCode::BAD_GATEWAY)?
+        .json()
+        .await
+        .map(Json)
+        .map_err(|_| StatusCode::BAD_GATEWAY)
+}

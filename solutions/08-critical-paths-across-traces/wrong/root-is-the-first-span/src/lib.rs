@@ -1,0 +1,40 @@
+//! Lab 08, a wrong solution: a trace's first span is taken for its root,
+//! believing traces list their root first. They need not: a trace whose
+//! root comes later is left out, and one whose first span is a child of the
+//! endpoint's name is counted.
+
+use std::collections::HashMap;
+
+use collector::jaeger::Trace;
+pub use lab08_given::{Operation, OperationTime};
+pub use reference::{P99_OWNER, PLANTED_PROBLEM, exclusive_time_by_operation};
+
+/// Over the traces whose root span is `endpoint`, each operation's
+/// critical-path time: its total, and its mean over all those traces,
+/// counting zero where it is off the path. Largest first.
+pub fn critical_path_by_operation(traces: &[Trace], endpoint: &Operation) -> Vec<OperationTime> {
+    // The root is the trace's first span.
+    let rooted_at_endpoint = |trace: &&Trace| {
+        trace.spans.first().is_some_and(|root| {
+            trace.service_of(root) == endpoint.service && root.operation_name == endpoint.name
+        })
+    };
+    let mut totals: HashMap<Operation, u64> = HashMap::new();
+    let mut count = 0;
+    for trace in traces.iter().filter(rooted_at_endpoint) {
+        count += 1;
+        for (operation, time) in exclusive_time_by_operation(trace) {
+            *totals.entry(operation).or_default() += time;
+        }
+    }
+    let mut times: Vec<OperationTime> = totals
+        .into_iter()
+        .map(|(operation, total_us)| OperationTime {
+            operation,
+            total_us,
+            mean_us: total_us as f64 / count as f64,
+        })
+        .collect();
+    times.sort_by_key(|time| std::cmp::Reverse(time.total_us));
+    times
+}

@@ -1,0 +1,216 @@
+//! Lab 10, the statistics sink: another correct design. `on_close` takes no
+//! lock: it only sends each ended action (name, outcome, duration) down a
+//! channel. The handles share the receiving end with the figures, and add up
+//! whatever has arrived each time the summaries are read.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+
+use actions::{Clock, Outcome};
+use hdrhistogram::Histogram;
+use tracing::Subscriber;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+/// What the sink knows about one action, by name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    pub action: String,
+    pub success: u64,
+    pub failure: u64,
+    pub exception: u64,
+    pub p50_us: u64,
+    pub p90_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+}
+
+/// Counts and durations of one kind of action.
+struct PerAction {
+    success: u64,
+    failure: u64,
+    exception: u64,
+    /// Microseconds, from 1 µs to an hour, to 3 significant digits: any
+    /// quantile read back is within 0.1 % of the true value.
+    durations: Histogram<u64>,
+}
+
+impl PerAction {
+    fn new() -> Self {
+        Self {
+            success: 0,
+            failure: 0,
+            exception: 0,
+            durations: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
+        }
+    }
+}
+
+/// An action that ended: what the layer sends, and the figures add up.
+struct Ended {
+    name: String,
+    outcome: Outcome,
+    duration_us: u64,
+}
+
+/// The figures so far, and the ended actions not yet added to them.
+struct Figures {
+    incoming: Receiver<Ended>,
+    actions: BTreeMap<String, PerAction>,
+}
+
+impl Figures {
+    /// Adds up every action that ended since the last time.
+    fn catch_up(&mut self) {
+        for ended in self.incoming.try_iter() {
+            let action = self
+                .actions
+                .entry(ended.name)
+                .or_insert_with(PerAction::new);
+            match ended.outcome {
+                Outcome::Success => action.success += 1,
+                Outcome::Failure => action.failure += 1,
+                Outcome::Exception => action.exception += 1,
+            }
+            // The histogram's lowest value is 1 µs: a shorter action counts as 1.
+            action
+                .durations
+                .record(ended.duration_us.max(1))
+                .expect("durations under an hour fit the histogram");
+        }
+    }
+}
+
+/// Counts every action by outcome and keeps its durations.
+pub struct StatsLayer<C> {
+    clock: C,
+    ended: Sender<Ended>,
+    figures: Arc<Mutex<Figures>>,
+}
+
+impl<C: Clock> StatsLayer<C> {
+    pub fn new(clock: C) -> Self {
+        let (ended, incoming) = channel();
+        Self {
+            clock,
+            ended,
+            figures: Arc::new(Mutex::new(Figures {
+                incoming,
+                actions: BTreeMap::new(),
+            })),
+        }
+    }
+
+    /// A handle on the statistics, to read after the layer is installed.
+    pub fn handle(&self) -> StatsHandle {
+        StatsHandle {
+            figures: self.figures.clone(),
+        }
+    }
+}
+
+/// Reads the statistics a [`StatsLayer`] collects.
+pub struct StatsHandle {
+    figures: Arc<Mutex<Figures>>,
+}
+
+impl StatsHandle {
+    /// Every action's summary, by name.
+    pub fn summaries(&self) -> Vec<Summary> {
+        let mut figures = self.figures.lock().unwrap_or_else(|p| p.into_inner());
+        figures.catch_up();
+        figures
+            .actions
+            .iter()
+            .map(|(name, action)| Summary {
+                action: name.clone(),
+                success: action.success,
+                failure: action.failure,
+                exception: action.exception,
+                p50_us: action.durations.value_at_quantile(0.50),
+                p90_us: action.durations.value_at_quantile(0.90),
+                p99_us: action.durations.value_at_quantile(0.99),
+                max_us: action.durations.max(),
+            })
+            .collect()
+    }
+}
+
+/// What the layer remembers of a running action, in its span's extensions.
+struct Running {
+    name: String,
+    started_ns: u64,
+    outcome: Option<Outcome>,
+}
+
+impl<S, C> Layer<S> for StatsLayer<C>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    C: Clock,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut fields = ActionFields::default();
+        attrs.record(&mut fields);
+        let (Some(name), Some(span)) = (fields.name, ctx.span(id)) else {
+            return;
+        };
+        span.extensions_mut().insert(Running {
+            name,
+            started_ns: self.clock.now_ns(),
+            outcome: None,
+        });
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let mut fields = ActionFields::default();
+        values.record(&mut fields);
+        if let (Some(outcome), Some(span)) = (fields.outcome, ctx.span(id))
+            && let Some(running) = span.extensions_mut().get_mut::<Running>()
+        {
+            running.outcome = Some(outcome);
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let extensions = span.extensions();
+        let Some(running) = extensions.get::<Running>() else {
+            return; // not an action
+        };
+        let outcome = running.outcome.unwrap_or(Outcome::Success);
+        let duration_us = self.clock.now_ns().saturating_sub(running.started_ns) / 1_000;
+        self.ended
+            .send(Ended {
+                name: running.name.clone(),
+                outcome,
+                duration_us,
+            })
+            .expect("the figures live as long as the layer");
+    }
+}
+
+/// The fields of an action span: `action.name` when it begins,
+/// `action.outcome` when it ends.
+#[derive(Default)]
+struct ActionFields {
+    name: Option<String>,
+    outcome: Option<Outcome>,
+}
+
+impl Visit for ActionFields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "action.name" => self.name = Some(value.to_owned()),
+            "action.outcome" => {
+                self.outcome = Outcome::ALL.into_iter().find(|o| o.as_str() == value)
+            }
+            _ => {}
+        }
+    }
+
+    fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
+}

@@ -1,0 +1,173 @@
+//! Lab 10, the statistics sink.
+//!
+//! Believed: latency is the service's figure, so the counts are kept per
+//! action but every action's duration goes into one histogram, which each
+//! summary reads.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use actions::{Clock, Outcome};
+use hdrhistogram::Histogram;
+use tracing::Subscriber;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+pub use reference::Summary;
+
+/// Counts of one kind of action.
+#[derive(Default)]
+struct PerAction {
+    success: u64,
+    failure: u64,
+    exception: u64,
+}
+
+/// The counts, by action, and how long actions take.
+struct Stats {
+    actions: BTreeMap<String, PerAction>,
+    /// Microseconds, from 1 µs to an hour, to 3 significant digits: any
+    /// quantile read back is within 0.1 % of the true value.
+    durations: Histogram<u64>,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self {
+            actions: BTreeMap::new(),
+            durations: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
+        }
+    }
+}
+
+/// Counts every action by outcome and keeps its durations.
+pub struct StatsLayer<C> {
+    clock: C,
+    stats: Arc<Mutex<Stats>>,
+}
+
+impl<C: Clock> StatsLayer<C> {
+    pub fn new(clock: C) -> Self {
+        Self {
+            clock,
+            stats: Arc::default(),
+        }
+    }
+
+    /// A handle on the statistics, to read after the layer is installed.
+    pub fn handle(&self) -> StatsHandle {
+        StatsHandle {
+            stats: self.stats.clone(),
+        }
+    }
+}
+
+/// Reads the statistics a [`StatsLayer`] collects.
+pub struct StatsHandle {
+    stats: Arc<Mutex<Stats>>,
+}
+
+impl StatsHandle {
+    /// Every action's summary, by name.
+    pub fn summaries(&self) -> Vec<Summary> {
+        let stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        let durations = &stats.durations;
+        stats
+            .actions
+            .iter()
+            .map(|(name, action)| Summary {
+                action: name.clone(),
+                success: action.success,
+                failure: action.failure,
+                exception: action.exception,
+                p50_us: durations.value_at_quantile(0.50),
+                p90_us: durations.value_at_quantile(0.90),
+                p99_us: durations.value_at_quantile(0.99),
+                max_us: durations.max(),
+            })
+            .collect()
+    }
+}
+
+/// What the layer remembers of a running action, in its span's extensions.
+struct Running {
+    name: String,
+    started_ns: u64,
+    outcome: Option<Outcome>,
+}
+
+impl<S, C> Layer<S> for StatsLayer<C>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    C: Clock,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut fields = ActionFields::default();
+        attrs.record(&mut fields);
+        let (Some(name), Some(span)) = (fields.name, ctx.span(id)) else {
+            return;
+        };
+        span.extensions_mut().insert(Running {
+            name,
+            started_ns: self.clock.now_ns(),
+            outcome: None,
+        });
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let mut fields = ActionFields::default();
+        values.record(&mut fields);
+        if let (Some(outcome), Some(span)) = (fields.outcome, ctx.span(id))
+            && let Some(running) = span.extensions_mut().get_mut::<Running>()
+        {
+            running.outcome = Some(outcome);
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let extensions = span.extensions();
+        let Some(running) = extensions.get::<Running>() else {
+            return; // not an action
+        };
+        let outcome = running.outcome.unwrap_or(Outcome::Success);
+        let duration_us = self.clock.now_ns().saturating_sub(running.started_ns) / 1_000;
+        let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        let action = stats.actions.entry(running.name.clone()).or_default();
+        match outcome {
+            Outcome::Success => action.success += 1,
+            Outcome::Failure => action.failure += 1,
+            Outcome::Exception => action.exception += 1,
+        }
+        // The histogram's lowest value is 1 µs: a shorter action counts as 1.
+        stats
+            .durations
+            .record(duration_us.max(1))
+            .expect("durations under an hour fit the histogram");
+    }
+}
+
+/// The fields of an action span: `action.name` when it begins,
+/// `action.outcome` when it ends.
+#[derive(Default)]
+struct ActionFields {
+    name: Option<String>,
+    outcome: Option<Outcome>,
+}
+
+impl Visit for ActionFields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "action.name" => self.name = Some(value.to_owned()),
+            "action.outcome" => {
+                self.outcome = Outcome::ALL.into_iter().find(|o| o.as_str() == value)
+            }
+            _ => {}
+        }
+    }
+
+    fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
+}

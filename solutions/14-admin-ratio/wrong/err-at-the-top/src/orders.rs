@@ -1,0 +1,31 @@
+//! Placing an order: reserve the seats, charge the card.
+//!
+//! Each step is one span, from `#[instrument]`. An error is recorded once,
+//! at the top: every error of a step ends up in `place_order`, whose `err`
+//! records it; the steps pass it up with `?`.
+
+use tracing::instrument;
+
+use crate::shop::{Order, Receipt, Shop, ShopError};
+
+#[instrument(skip_all, fields(order_id = order.id, talk_id = order.talk_id), err(Display))]
+pub fn place_order(shop: &mut Shop, order: &Order) -> Result<Receipt, ShopError> {
+    let cents = reserve(shop, order)?;
+    charge(shop, order, cents)?;
+    Ok(Receipt {
+        order_id: order.id,
+        charged_cents: cents,
+    })
+}
+
+#[instrument(skip_all, fields(order_id = order.id, seats = order.seats))]
+fn reserve(shop: &mut Shop, order: &Order) -> Result<u64, ShopError> {
+    shop.take_seats(order.talk_id, order.seats)?;
+    let unit = shop.price(order.talk_id)?;
+    Ok(unit * u64::from(order.seats))
+}
+
+#[instrument(skip_all, fields(order_id = order.id, cents))]
+fn charge(shop: &Shop, order: &Order, cents: u64) -> Result<(), ShopError> {
+    shop.charge_card(&order.card, cents)
+}
