@@ -43,7 +43,7 @@ list:
 grade *FLAGS:
     @{{workshop}} grade {{FLAGS}}
 
-# Restore lab N's starter (your work is backed up first; `--yes` to skip the question).
+# Restore lab N's starter (your work is backed up first; `--restore` brings it back; `--yes` to skip the question).
 [no-exit-message]
 reset N *FLAGS:
     @{{workshop}} reset {{N}} {{FLAGS}}
@@ -58,9 +58,9 @@ solution N:
 setup *FLAGS:
     @WORKSHOP_STARTED=$(date +%s) {{workshop}} setup {{FLAGS}}
 
-# For maintainers and CI: every starter fails its grader, every solution passes.
-verify *FLAGS:
-    @{{workshop}} verify {{FLAGS}}
+# For maintainers and CI: every starter fails its grader, every solution and alternative passes, every wrong solution fails (`just verify 3` for one lab).
+verify *ARGS:
+    @{{workshop}} verify {{ARGS}}
 
 # The trace collector alone: OTLP on 127.0.0.1:4318, UI on http://127.0.0.1:16686 (`--data FILE` keeps traces).
 [no-exit-message]
@@ -129,7 +129,7 @@ checksums *FLAGS:
 # The whole test suite, as CI runs it.
 test:
     cargo fmt --all --check
-    @cargo machete --version >/dev/null 2>&1 || { echo "The unused-dependency check needs cargo-machete: cargo install --locked cargo-machete"; exit 1; }
+    @cargo machete --version >/dev/null 2>&1 || { echo "Installing cargo-machete, which the unused-dependency check needs (once; about a minute)"; cargo install --locked --quiet cargo-machete; }
     cargo machete
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo test --locked

@@ -40,10 +40,13 @@ pub fn side_by_side(target_dir: &Path) -> anyhow::Result<Option<Headline>> {
         return Ok(None);
     };
     println!("== just crisp --json beside CRISP, {TRACES} demo-shaped traces");
-    let ours = target_dir.join("release/crisp");
+    // The very binary `just crisp` runs, as `just setup` builds it (the dev
+    // profile, with the analysis optimised): what learners run is what
+    // counts, not a release build they never make.
+    let ours = target_dir.join("debug/crisp");
     if !ours.is_file() {
         bail!(
-            "{} is missing: `cargo build --release -p collector --bin crisp` (just setup builds it)",
+            "{} is missing: `cargo build -p collector --bin crisp` (just setup builds it)",
             ours.display()
         );
     }

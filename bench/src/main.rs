@@ -22,6 +22,9 @@ struct Args {
     /// Skip the gateway throughput comparison.
     #[arg(long)]
     no_throughput: bool,
+    /// Skip `just crisp` beside CRISP.
+    #[arg(long)]
+    no_crisp: bool,
 }
 
 #[tokio::main]
@@ -37,6 +40,9 @@ async fn main() -> ExitCode {
         }
         if !args.no_throughput {
             headlines.extend(run_throughput(&root, &target_dir, args.quick).await?);
+        }
+        if !args.no_crisp {
+            headlines.extend(workshop_bench::crisp::side_by_side(&target_dir)?);
         }
         anyhow::Ok(())
     }
@@ -149,7 +155,6 @@ fn run_criterion(root: &Path, target_dir: &Path, quick: bool) -> anyhow::Result<
         });
     }
     found.push(memory_per_stored_span());
-    found.extend(workshop_bench::crisp::side_by_side(target_dir)?);
     let ratios = [
         (
             "actions: an action / a span, action layers only",

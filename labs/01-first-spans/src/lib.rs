@@ -12,8 +12,8 @@
 use std::error::Error;
 use std::fmt;
 
-// TODO(step 1): bring in what you need from `tracing`, for example
-// `use tracing::{Span, field, info, instrument, warn};`
+// TODO(step 1): bring into scope the `tracing` items your steps use (each
+// step of the README names where to look).
 
 /// No order may hold more seats than this, so one buyer cannot empty a room.
 pub const MAX_SEATS_PER_ORDER: u32 = 10;
@@ -80,17 +80,22 @@ impl fmt::Display for OrderError {
 impl Error for OrderError {}
 
 /// Places an order: validates it, prices it and charges the card.
-// TODO(step 1): give this function a span with `#[instrument]`, recording
-// `order_id` and `customer` as fields.
-// TODO(step 5): `#[instrument]` records every argument with `Debug`, and the
-// order holds the card. Keep the card out of the span.
+// TODO(step 1): a span for this operation, from which a reader can tell which
+// order it is and whose (the field names are in the README's "Done when").
+// Where to look: the `instrument` attribute, and "Recording Fields" in the
+// crate's documentation.
+// TODO(step 5): no span or event may hold the card number. What does the
+// attribute record unless told otherwise, and which arguments carry the card
+// (README step 5)?
 pub fn place_order(order: &Order) -> Result<Receipt, OrderError> {
-    // TODO(step 4): when validation fails, emit a WARN event with a `reason`
-    // field before returning the error.
+    // TODO(step 4): a refused order is reported exactly once, saying why (the
+    // field is in the README's "Done when"), at the level that says who must
+    // act (README step 4).
     validate(order)?;
     let total_cents = price(&order.tickets);
     charge(&order.card, total_cents)?;
-    // TODO(step 3): emit an INFO event "order placed" with a `total_cents` field.
+    // TODO(step 3): say "order placed", with what was charged, where that is
+    // true, at the level of business as usual (README step 3).
     Ok(Receipt {
         order_id: order.id,
         total_cents,
@@ -110,8 +115,9 @@ fn validate(order: &Order) -> Result<(), OrderError> {
     Ok(())
 }
 
-// TODO(step 2): a span for this step, with a `total_cents` field that you
-// record once the total is known.
+// TODO(step 2): a span for this step, which must end up holding the total
+// (`total_cents`), known only after the span opened. Where to look:
+// `field::Empty` and `Span::record`.
 fn price(tickets: &[Ticket]) -> u64 {
     tickets
         .iter()
@@ -120,8 +126,9 @@ fn price(tickets: &[Ticket]) -> u64 {
 }
 
 // TODO(step 2): a span for this step.
-// TODO(step 4): a declined card is an error of this step: report it once, as
-// an ERROR event inside this span.
+// TODO(step 4): a declined card is reported exactly once, inside the span of
+// the step that failed, at the level that says who must act (README step 4:
+// where is a failure that travels up through `?` reported?).
 fn charge(card: &CardNumber, _amount_cents: u64) -> Result<(), OrderError> {
     // Like a real payment gateway's test cards: one ending in 0002 is always
     // declined, so the decline path can be exercised on purpose.

@@ -1,12 +1,17 @@
 //! The grader of lab 01. `just lab 1` runs it and explains each result;
 //! `cargo test -p lab01` runs it too.
 //!
-//! Each check places one order under an in-memory subscriber and inspects the
-//! spans and events it produced. A failure says what was expected, what your
-//! code recorded, and which step of the README to revisit.
+//! Each check draws a handful of orders (ids, customers, tickets, cards and
+//! how each order ends are drawn afresh on every run), places each one under
+//! its own in-memory subscriber, and inspects every span and every event it
+//! produced. A property that holds for one order and not the next is broken:
+//! the checks read all of the evidence, never only the first sample. A
+//! failure says what your code recorded and which property it breaks.
 
-use grader_kit::{Captured, SpanRecord, capture};
-use lab01::{CardNumber, Order, OrderError, Receipt, Ticket, place_order};
+use grader_kit::checks::evidence;
+use grader_kit::scenario::Dice;
+use grader_kit::{Captured, EventRecord, SpanRecord, Value, capture};
+use lab01::{CardNumber, MAX_SEATS_PER_ORDER, Order, OrderError, Receipt, Ticket, place_order};
 use tracing::Level;
 
 grader_kit::checks![
@@ -20,382 +25,723 @@ grader_kit::checks![
     card_number_never_logged,
 ];
 
-const GOOD_CARD: &str = "4242424242424242";
-const OTHER_GOOD_CARD: &str = "4012888888881881";
-/// Ends in 0002: always declined.
-const DECLINED_CARD: &str = "4000000000000002";
+// ---------------------------------------------------------------------------
+// Scenarios
+// ---------------------------------------------------------------------------
 
-/// A valid order and what it should record. Checks place two, with
-/// different values, so that no constant passes for a field.
-struct GoodOrder {
-    id: u64,
-    customer: &'static str,
-    tickets: Vec<Ticket>,
-    card: &'static str,
+/// How an order ends, which decides the telemetry it owes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    Placed,
+    NoTickets,
+    TooManySeats,
+    Declined,
+}
+
+use Fate::{Declined, NoTickets, Placed, TooManySeats};
+
+/// One order of a scenario, and what placing it should give.
+struct Case {
+    fate: Fate,
+    order: Order,
+    /// The card's digits, which no telemetry may show.
+    card: String,
+    seats: u32,
     total_cents: u64,
+    expected: Result<Receipt, OrderError>,
 }
 
-fn good_orders() -> [GoodOrder; 2] {
-    [
-        GoodOrder {
-            id: 42,
-            customer: "ada",
-            tickets: tickets(),
-            card: GOOD_CARD,
-            // 2 × 45.00 + 1 × 120.00
-            total_cents: 21_000,
-        },
-        GoodOrder {
-            id: 7_319,
-            customer: "grace",
-            // Exactly the most seats an order may hold: 10 × 45.00.
-            tickets: vec![Ticket {
-                talk: "Tracing in Rust".to_owned(),
-                unit_price_cents: 4_500,
-                quantity: lab01::MAX_SEATS_PER_ORDER,
-            }],
-            card: OTHER_GOOD_CARD,
-            total_cents: 45_000,
-        },
-    ]
-}
+impl Case {
+    /// The order in a few words, for a failure message.
+    fn what(&self) -> String {
+        let how = match self.fate {
+            Placed => format!("{} seats, a card that is accepted", self.seats),
+            NoTickets => "no tickets at all, so `validate` refuses it".to_owned(),
+            TooManySeats => format!(
+                "{} seats, more than the {MAX_SEATS_PER_ORDER} allowed, so `validate` refuses it",
+                self.seats
+            ),
+            Declined => format!("{} seats, a card that is declined", self.seats),
+        };
+        format!(
+            "order {} (customer {:?}, {how})",
+            self.order.id, self.order.customer
+        )
+    }
 
-fn order(card: &str, tickets: Vec<Ticket>) -> Order {
-    Order {
-        id: 42,
-        customer: "ada".to_owned(),
-        tickets,
-        card: CardNumber::new(card),
+    /// Whether `price` and `charge` run for this order.
+    fn gets_priced(&self) -> bool {
+        matches!(self.fate, Placed | Declined)
+    }
+
+    /// Why `validate` refused it, as its `Display` and as its `Debug` say it.
+    fn reasons(&self) -> [String; 2] {
+        match self.fate {
+            NoTickets => [
+                "the order has no tickets".to_owned(),
+                "NoTickets".to_owned(),
+            ],
+            TooManySeats => [
+                format!(
+                    "{} seats requested, at most {MAX_SEATS_PER_ORDER} allowed",
+                    self.seats
+                ),
+                format!("TooManySeats {{ requested: {} }}", self.seats),
+            ],
+            Placed | Declined => unreachable!("only a refused order has a reason"),
+        }
     }
 }
 
-fn tickets() -> Vec<Ticket> {
-    vec![
-        Ticket {
-            talk: "Tracing in Rust".to_owned(),
-            unit_price_cents: 4_500,
-            quantity: 2,
-        },
-        Ticket {
-            talk: "Workshop: Observable Rust".to_owned(),
-            unit_price_cents: 12_000,
-            quantity: 1,
-        },
-    ]
+const TALKS: [&str; 4] = [
+    "Tracing in Rust",
+    "Workshop: Observable Rust",
+    "Async without tears",
+    "Metrics that matter",
+];
+
+/// Orders meeting `fates`, in that order, with distinct ids and cards.
+fn draw_cases(dice: &mut Dice, fates: &[Fate]) -> Vec<Case> {
+    let mut ids: Vec<u64> = Vec::new();
+    let mut cases = Vec::new();
+    for &fate in fates {
+        let id = loop {
+            let id = dice.between(1, 99_999_999);
+            if !ids.contains(&id) {
+                ids.push(id);
+                break id;
+            }
+        };
+        let len = dice.between(3, 8);
+        let mut customer = dice.word(len);
+        if dice.one_in(3) {
+            customer = format!("{customer} {}", dice.word(5));
+        }
+        let max = u64::from(MAX_SEATS_PER_ORDER);
+        let tickets = match fate {
+            NoTickets => Vec::new(),
+            TooManySeats => {
+                // Exactly one seat too many, now and then: the edge of the rule.
+                let seats = if dice.one_in(2) {
+                    max + 1
+                } else {
+                    dice.between(max + 2, max + 20)
+                };
+                draw_tickets(dice, seats)
+            }
+            Placed | Declined => {
+                // Exactly the most an order may hold, now and then.
+                let seats = if dice.one_in(3) {
+                    max
+                } else {
+                    dice.between(1, max - 1)
+                };
+                draw_tickets(dice, seats)
+            }
+        };
+        let seats: u32 = tickets.iter().map(|t| t.quantity).sum();
+        let total_cents: u64 = tickets
+            .iter()
+            .map(|t| t.unit_price_cents * u64::from(t.quantity))
+            .sum();
+        // What the order may show: a card whose digits turn up in these is
+        // drawn again, so that an ordinary number is never taken for a leak.
+        let mut shown: Vec<String> = vec![
+            id.to_string(),
+            customer.clone(),
+            seats.to_string(),
+            total_cents.to_string(),
+            MAX_SEATS_PER_ORDER.to_string(),
+        ];
+        for t in &tickets {
+            shown.push(t.unit_price_cents.to_string());
+            shown.push(t.quantity.to_string());
+            shown.push((t.unit_price_cents * u64::from(t.quantity)).to_string());
+        }
+        let card = draw_card(dice, fate == Declined, &shown);
+        let expected = match fate {
+            Placed => Ok(Receipt {
+                order_id: id,
+                total_cents,
+                card_last4: card[card.len() - 4..].to_owned(),
+            }),
+            NoTickets => Err(OrderError::NoTickets),
+            TooManySeats => Err(OrderError::TooManySeats { requested: seats }),
+            Declined => Err(OrderError::Declined),
+        };
+        cases.push(Case {
+            fate,
+            order: Order {
+                id,
+                customer,
+                tickets,
+                card: CardNumber::new(card.clone()),
+            },
+            card,
+            seats,
+            total_cents,
+            expected,
+        });
+    }
+    cases
 }
 
-/// Places `good` and returns what was recorded, checking first that the
-/// order still succeeds (instrumentation must not change what code does).
-fn place_good(good: &GoodOrder) -> Captured {
-    let order = Order {
-        id: good.id,
-        customer: good.customer.to_owned(),
-        tickets: good.tickets.clone(),
-        card: CardNumber::new(good.card),
-    };
-    let (result, captured) = capture(|| place_order(&order));
-    assert_eq!(
-        result.as_ref().map(|r| r.total_cents),
-        Ok(good.total_cents),
-        "Placing the valid order {} now gives {result:?}. Instrumentation must not change \
-         what the code does: undo the change to the logic.",
-        good.id
-    );
+/// One to three tickets holding `seats` seats between them.
+fn draw_tickets(dice: &mut Dice, seats: u64) -> Vec<Ticket> {
+    let count = dice.between(1, seats.min(3));
+    let mut quantities = vec![1_u64; count as usize];
+    for _ in count..seats {
+        let at = dice.between(0, count - 1) as usize;
+        quantities[at] += 1;
+    }
+    quantities
+        .into_iter()
+        .map(|quantity| Ticket {
+            talk: dice.pick(&TALKS).to_owned(),
+            unit_price_cents: dice.between(1, 400) * 50,
+            quantity: quantity as u32,
+        })
+        .collect()
+}
+
+/// Sixteen digits; a declined card ends in 0002 (the gateway's test card),
+/// an accepted one never does. No digit comes three times in a row outside
+/// that ending, and no six of the card's digits in a row appear in what the
+/// order may show (`shown`), so that a run of six card digits found in the
+/// telemetry can only have come from the card.
+fn draw_card(dice: &mut Dice, declined: bool, shown: &[String]) -> String {
+    loop {
+        let mut digits: Vec<u8> = vec![if dice.one_in(2) { b'4' } else { b'5' }];
+        while digits.len() < 16 {
+            digits.push(b'0' + dice.between(0, 9) as u8);
+        }
+        let free = if declined {
+            digits[12..].copy_from_slice(b"0002");
+            if digits[11] == b'0' {
+                continue;
+            }
+            12
+        } else {
+            if &digits[12..] == b"0002" {
+                continue;
+            }
+            16
+        };
+        let repeats = digits[..free]
+            .windows(3)
+            .any(|w| w[0] == w[1] && w[1] == w[2]);
+        let card = String::from_utf8(digits).expect("digits");
+        let collides = (0..=card.len() - 6)
+            .map(|at| &card[at..at + 6])
+            .any(|run| shown.iter().any(|s| s.contains(run)));
+        if !repeats && !collides {
+            return card;
+        }
+    }
+}
+
+/// One case placed, with what it returned and what it recorded.
+struct Placement<'a> {
+    case: &'a Case,
+    result: Result<Receipt, OrderError>,
+    captured: Captured,
+}
+
+/// Places every case, one after another, each under a capture of its own.
+/// The first failure to keep what the code does is reported here: telemetry
+/// only records, so every order must end as it did without it.
+fn place_all(cases: &[Case]) -> Vec<Placement<'_>> {
+    cases
+        .iter()
+        .map(|case| {
+            let (result, captured) = capture(|| place_order(&case.order));
+            evidence("What your code recorded", captured.describe());
+            assert_eq!(
+                result,
+                case.expected,
+                "Placing {} returned {result:?}, but the code before your change returns \
+                 {:?}. Telemetry only records what the code does: an order must end \
+                 exactly as it did without it.",
+                case.what(),
+                case.expected
+            );
+            Placement {
+                case,
+                result,
+                captured,
+            }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Reading the records
+// ---------------------------------------------------------------------------
+
+fn spans_named(captured: &Captured, name: &str) -> Vec<SpanRecord> {
     captured
+        .spans()
+        .into_iter()
+        .filter(|s| s.name == name)
+        .collect()
 }
 
-fn place_good_order() -> (Result<Receipt, OrderError>, Captured) {
-    capture(|| place_order(&order(GOOD_CARD, tickets())))
+/// The one `place_order` span of a placement, or a failure that says what
+/// was recorded instead.
+fn place_order_span(placed: &Placement<'_>) -> SpanRecord {
+    evidence("What your code recorded", placed.captured.describe());
+    let spans = spans_named(&placed.captured, "place_order");
+    match spans.as_slice() {
+        [span] => span.clone(),
+        [] => panic!(
+            "Placing {} recorded no span named `place_order`, so nothing tells this \
+             order's telemetry apart from any other's (README step 1). What your code \
+             recorded is shown below.",
+            placed.case.what()
+        ),
+        more => panic!(
+            "Placing {} recorded {} spans named `place_order`. One call is one \
+             operation: it should open exactly one span (README step 1).",
+            placed.case.what(),
+            more.len()
+        ),
+    }
 }
 
-fn place_empty_order() -> (Result<Receipt, OrderError>, Captured) {
-    capture(|| place_order(&order(GOOD_CARD, Vec::new())))
+/// Every event that says an order was placed, at any level.
+fn order_placed_events(captured: &Captured) -> Vec<EventRecord> {
+    captured
+        .events()
+        .into_iter()
+        .filter(|e| {
+            e.message
+                .as_deref()
+                .is_some_and(|m| m.to_lowercase().contains("order placed"))
+        })
+        .collect()
 }
 
-fn place_declined_order() -> (Result<Receipt, OrderError>, Captured) {
-    capture(|| place_order(&order(DECLINED_CARD, tickets())))
+/// A number field: `Ok(n)` when it is an integer, `Err` with what was
+/// recorded instead (nothing, text, a float...).
+fn integer(value: Option<&Value>) -> Result<u64, String> {
+    match value {
+        Some(v) => v.as_u64().ok_or_else(|| match v {
+            Value::Str(s) | Value::Debug(s) => format!("the text {s:?}, not a number"),
+            Value::F64(f) => format!("the float {f}, not an integer"),
+            other => format!("{other:?}"),
+        }),
+        None => Err("no such field".to_owned()),
+    }
 }
 
-/// The `place_order` span, or a failure that tells the learner where to start.
-fn place_order_span(captured: &Captured) -> SpanRecord {
-    captured.span("place_order").unwrap_or_else(|| {
-        panic!(
-            "No span named `place_order` was recorded.\n\
-             Add `#[instrument]` to `place_order` in src/lib.rs (README step 1).\n\
-             What your code recorded:\n{}",
-            captured.describe()
-        )
-    })
-}
+// ---------------------------------------------------------------------------
+// Checks
+// ---------------------------------------------------------------------------
 
 fn place_order_has_a_span() {
-    let (result, captured) = place_good_order();
-    let span = place_order_span(&captured);
-    assert_eq!(
-        span.level,
-        Level::INFO,
-        "The `place_order` span is at {} but should be at INFO, the level of a \
-         business operation. Remove the `level = ...` argument of its #[instrument].",
-        span.level
-    );
-    assert!(
-        span.closed,
-        "The `place_order` span was never closed. Let #[instrument] manage it \
-         instead of entering a span by hand."
-    );
-    assert!(
-        result.is_ok(),
-        "Placing a valid order now fails with {result:?}. Instrumentation must \
-         not change what the code does: undo the change to the logic."
-    );
+    let mut dice = Dice::new();
+    let mut fates = vec![
+        Placed,
+        Placed,
+        dice.pick(&[NoTickets, TooManySeats]),
+        Declined,
+    ];
+    if dice.one_in(2) {
+        fates.push(Placed);
+    }
+    dice.shuffle(&mut fates);
+    let cases = draw_cases(&mut dice, &fates);
+    for placed in place_all(&cases) {
+        let span = place_order_span(&placed);
+        assert_eq!(
+            span.level,
+            Level::INFO,
+            "The `place_order` span of {} is at {}. An order is a business operation, \
+             recorded at INFO, where a service's default filter keeps it (README step 1).",
+            placed.case.what(),
+            span.level
+        );
+        assert!(
+            span.closed,
+            "The `place_order` span of {} was still open after `place_order` returned. \
+             A span ends with its operation: one left open has no duration and is never \
+             exported.",
+            placed.case.what()
+        );
+    }
 }
 
 fn span_records_order_id() {
-    for good in good_orders() {
-        let captured = place_good(&good);
-        let span = place_order_span(&captured);
-        let order_id = span.field("order_id").and_then(|v| v.as_u64());
-        assert_eq!(
-            order_id,
-            Some(good.id),
-            "The `place_order` span of order {} should have a field `order_id` = {}, as a \
-             number, so that one order can be searched for. Add it with \
-             `#[instrument(fields(order_id = order.id))]` (README step 1).\n\
-             What your code recorded:\n{}",
-            good.id,
-            good.id,
-            captured.describe()
-        );
+    let mut dice = Dice::new();
+    // Failed orders too: an order that fails is the one someone searches for.
+    let mut fates = vec![
+        Placed,
+        Placed,
+        dice.pick(&[NoTickets, TooManySeats]),
+        Declined,
+    ];
+    dice.shuffle(&mut fates);
+    let cases = draw_cases(&mut dice, &fates);
+    for placed in place_all(&cases) {
+        let span = place_order_span(&placed);
+        let case = placed.case;
+        match integer(span.field("order_id")) {
+            Ok(id) if id == case.order.id => {}
+            Ok(id) => panic!(
+                "The `place_order` span of {} records `order_id` = {id}, another order's id: \
+                 the field must hold the id of the order being placed (README step 1).",
+                case.what()
+            ),
+            Err(found) => panic!(
+                "The `place_order` span of {} should record `order_id` = {} as an integer, \
+                 so that an order can be searched for by its number; it recorded {found} \
+                 (README step 1).",
+                case.what(),
+                case.order.id
+            ),
+        }
+        let customer = span.field("customer");
         assert!(
-            span.field("customer")
-                .is_some_and(|v| v.is_text(good.customer)),
-            "The `place_order` span should have a field `customer` = {}. Add \
-             `customer = %order.customer` to its `fields(...)` (README step 1).\n\
-             What your code recorded:\n{}",
-            good.customer,
-            captured.describe()
+            customer.is_some_and(|v| v.is_text(&case.order.customer)),
+            "The `place_order` span of {} should record `customer` = {:?}, the order's \
+             customer; it recorded {} (README step 1).",
+            case.what(),
+            case.order.customer,
+            customer.map_or("no such field".to_owned(), |v| format!("{v:?}"))
         );
     }
 }
 
 fn each_step_is_a_child_span() {
-    let (_, captured) = place_good_order();
-    let parent = place_order_span(&captured);
-    for step in ["validate", "price", "charge"] {
-        let span = captured.span(step).unwrap_or_else(|| {
-            panic!(
-                "No span named `{step}` was recorded. Each step of an order is one \
-                 traceable operation: add `#[instrument]` to `{step}` (README step 2).\n\
-                 What your code recorded:\n{}",
-                captured.describe()
-            )
-        });
-        assert_eq!(
-            span.parent,
-            Some(parent.index),
-            "The `{step}` span should be a child of `place_order`. It is, by \
-             itself, when `{step}` is called while the `place_order` span is \
-             entered: do not create it with an explicit `parent:`.\n\
-             What your code recorded:\n{}",
-            captured.describe()
-        );
+    let mut dice = Dice::new();
+    let mut fates = vec![Placed, Declined, dice.pick(&[NoTickets, TooManySeats])];
+    if dice.one_in(2) {
+        fates.push(Placed);
+    }
+    dice.shuffle(&mut fates);
+    let cases = draw_cases(&mut dice, &fates);
+    for placed in place_all(&cases) {
+        let parent = place_order_span(&placed);
+        let case = placed.case;
+        for step in ["validate", "price", "charge"] {
+            let spans = spans_named(&placed.captured, step);
+            let runs = step == "validate" || case.gets_priced();
+            if !runs {
+                assert!(
+                    spans.is_empty(),
+                    "Placing {} recorded {} `{step}` span(s), yet `{step}` never runs for \
+                     an order that `validate` refuses. A span stands for work that ran.",
+                    case.what(),
+                    spans.len()
+                );
+                continue;
+            }
+            let span = match spans.as_slice() {
+                [span] => span,
+                [] => panic!(
+                    "Placing {} recorded no span named `{step}`. Each step of an order is \
+                     one traceable operation with a span of its own (README step 2).",
+                    case.what()
+                ),
+                more => panic!(
+                    "Placing {} recorded {} spans named `{step}`; the step ran once, so \
+                     it should have one span (README step 2).",
+                    case.what(),
+                    more.len()
+                ),
+            };
+            assert_eq!(
+                span.parent,
+                Some(parent.index),
+                "The `{step}` span of {} is not a child of its `place_order` span (its \
+                 parent is {}). A step runs inside the order, so its span belongs under \
+                 the order's span (README step 2).",
+                case.what(),
+                placed
+                    .captured
+                    .parent(span)
+                    .map_or("none: it is a root".to_owned(), |p| format!("`{}`", p.name))
+            );
+            assert!(
+                span.closed,
+                "The `{step}` span of {} was still open after the order was placed: a \
+                 step's span ends when the step does.",
+                case.what()
+            );
+        }
     }
 }
 
 fn price_span_records_total() {
-    for good in good_orders() {
-        let captured = place_good(&good);
-        let span = captured.span("price").unwrap_or_else(|| {
+    let mut dice = Dice::new();
+    // A declined order is priced too, and its total is what was refused.
+    let mut fates = vec![Placed, Placed, Declined];
+    if dice.one_in(2) {
+        fates.push(Placed);
+    }
+    dice.shuffle(&mut fates);
+    let cases = draw_cases(&mut dice, &fates);
+    for placed in place_all(&cases) {
+        place_order_span(&placed);
+        let case = placed.case;
+        let spans = spans_named(&placed.captured, "price");
+        let [span] = spans.as_slice() else {
             panic!(
-                "No span named `price` was recorded: add `#[instrument]` to `price` \
-                 first (README step 2)."
+                "Placing {} recorded {} spans named `price`, where the step ran once: one \
+                 run of a step is one span, and the total belongs on that one (README step 2).",
+                case.what(),
+                spans.len()
             )
-        });
-        assert_eq!(
-            span.field("total_cents").and_then(|v| v.as_u64()),
-            Some(good.total_cents),
-            "The `price` span of order {} should carry `total_cents` = {}. The total is \
-             only known at the end, so declare the field empty \
-             (`fields(total_cents = field::Empty)`) and fill it in with \
-             `Span::current().record(\"total_cents\", total)` (README step 2).\n\
-             What your code recorded:\n{}",
-            good.id,
-            good.total_cents,
-            captured.describe()
-        );
+        };
+        match integer(span.field("total_cents")) {
+            Ok(total) if total == case.total_cents => {}
+            Ok(total) => panic!(
+                "The `price` span of {} records `total_cents` = {total}, but its tickets \
+                 come to {} cents. The field must hold the total that `price` computed for \
+                 this order (README step 2).",
+                case.what(),
+                case.total_cents
+            ),
+            Err(found) => panic!(
+                "The `price` span of {} should carry `total_cents` = {}, as an integer, \
+                 recorded on the span once the total is known; it has {found} (README \
+                 step 2).",
+                case.what(),
+                case.total_cents
+            ),
+        }
     }
 }
 
 fn success_emits_info_event() {
-    for good in good_orders() {
-        let captured = place_good(&good);
-        let parent = place_order_span(&captured);
-        let placed: Vec<_> = captured
-            .events_at(Level::INFO)
-            .into_iter()
-            .filter(|e| {
-                e.message
-                    .as_deref()
-                    .is_some_and(|m| m.contains("order placed"))
-            })
-            .collect();
+    let mut dice = Dice::new();
+    // "order placed" is said for exactly the orders that were placed: the
+    // refused and declined ones are here to show that it is not said for them.
+    let mut fates = vec![
+        Placed,
+        Placed,
+        Declined,
+        dice.pick(&[NoTickets, TooManySeats]),
+    ];
+    if dice.one_in(2) {
+        fates.push(Placed);
+    }
+    dice.shuffle(&mut fates);
+    let cases = draw_cases(&mut dice, &fates);
+    for placed in place_all(&cases) {
+        let parent = place_order_span(&placed);
+        let case = placed.case;
+        let said = order_placed_events(&placed.captured);
+        if case.fate != Placed {
+            assert!(
+                said.is_empty(),
+                "Placing {} failed with {:?}, yet your code said \"order placed\" {} time(s). \
+                 An order that was refused or declined was not placed: the event may only \
+                 follow a successful charge (README step 3).",
+                case.what(),
+                placed.result,
+                said.len()
+            );
+            continue;
+        }
+        let [event] = said.as_slice() else {
+            panic!(
+                "Placing {} should say \"order placed\" exactly once; your code said it {} \
+                 times (README step 3).",
+                case.what(),
+                said.len()
+            )
+        };
         assert_eq!(
-            placed.len(),
-            1,
-            "Placing an order should emit exactly one INFO event with the message \
-             \"order placed\"; found {}. Add `info!(total_cents, \"order placed\")` \
-             at the end of `place_order` (README step 3).\n\
-             What your code recorded:\n{}",
-            placed.len(),
-            captured.describe()
+            event.level,
+            Level::INFO,
+            "The \"order placed\" event of {} is at {}; an order placed is business as \
+             usual, an INFO event (README step 3).",
+            case.what(),
+            event.level
         );
-        let event = &placed[0];
         assert!(
-            captured.is_within(event, &parent),
-            "The \"order placed\" event should happen inside the `place_order` span, \
-             so that it carries the order's id. Emit it from inside `place_order`."
+            placed.captured.is_within(event, &parent),
+            "The \"order placed\" event of {} happened outside the order's `place_order` \
+             span, so it does not carry the order's id and customer (README step 3).",
+            case.what()
         );
-        assert_eq!(
-            event.field("total_cents").and_then(|v| v.as_u64()),
-            Some(good.total_cents),
-            "The \"order placed\" event of order {} should have a field `total_cents` = \
-             {} (README step 3).\n\
-             What your code recorded:\n{}",
-            good.id,
-            good.total_cents,
-            captured.describe()
-        );
+        match integer(event.field("total_cents")) {
+            Ok(total) if total == case.total_cents => {}
+            Ok(total) => panic!(
+                "The \"order placed\" event of {} says `total_cents` = {total}, but the order \
+                 came to {} cents (README step 3).",
+                case.what(),
+                case.total_cents
+            ),
+            Err(found) => panic!(
+                "The \"order placed\" event of {} should carry `total_cents` = {} as an \
+                 integer; it has {found} (README step 3).",
+                case.what(),
+                case.total_cents
+            ),
+        }
     }
 }
 
 fn rejection_emits_warn_event() {
-    // Two ways to be rejected, each with its own reason.
-    let too_many = vec![Ticket {
-        talk: "Tracing in Rust".to_owned(),
-        unit_price_cents: 4_500,
-        quantity: lab01::MAX_SEATS_PER_ORDER + 1,
-    }];
-    // The reasons spelled out, not asked of the error's `Display`: what the
-    // event says is what is checked.
-    let rejections = [
-        (
-            Vec::new(),
-            OrderError::NoTickets,
-            "the order has no tickets",
-        ),
-        (
-            too_many,
-            OrderError::TooManySeats {
-                requested: lab01::MAX_SEATS_PER_ORDER + 1,
-            },
-            "11 seats requested, at most 10 allowed",
-        ),
-    ];
-    for (tickets, expected, reason) in rejections {
-        let (result, captured) = capture(|| place_order(&order(GOOD_CARD, tickets)));
-        assert_eq!(
-            result.as_ref().err(),
-            Some(&expected),
-            "An order that `validate` refuses must still be rejected, with `{expected:?}`; \
-             placing it gave {result:?}. Instrumentation must not change what the code does."
-        );
-        let parent = place_order_span(&captured);
-        let warnings = captured.events_at(Level::WARN);
-        let Some(warning) = warnings.first() else {
-            panic!(
-                "A rejected order should emit a WARN event: it is the customer's \
-                 mistake, worth seeing but not worth paging anyone. When `validate` \
-                 fails, `warn!(%reason, \"order rejected\")` before returning the \
-                 error (README step 4).\n\
-                 What your code recorded:\n{}",
-                captured.describe()
-            )
+    let mut dice = Dice::new();
+    let mut fates = vec![NoTickets, TooManySeats];
+    fates.push(dice.pick(&[NoTickets, TooManySeats, TooManySeats]));
+    dice.shuffle(&mut fates);
+    let cases = draw_cases(&mut dice, &fates);
+    for placed in place_all(&cases) {
+        let parent = place_order_span(&placed);
+        let case = placed.case;
+        // Every WARN event, not the first: a rejection reported twice is
+        // two alerts for one mistake.
+        let warnings = placed.captured.events_at(Level::WARN);
+        let warning = match warnings.as_slice() {
+            [warning] => warning,
+            [] => panic!(
+                "Placing {} was refused without a WARN event. A refused order is the \
+                 customer's mistake: worth seeing, at WARN, with the reason (README step 4).",
+                case.what()
+            ),
+            more => panic!(
+                "Placing {} was refused once but reported {} times at WARN: one customer's \
+                 mistake, reported again wherever the error passed, raises as many alerts \
+                 (README step 4).",
+                case.what(),
+                more.len()
+            ),
         };
-        // `#[instrument(err(level = "warn"))]` on `validate` says why too: its
-        // event records the error in a field named `error`.
+        // `#[instrument(err(level = "warn"))]` on `validate` says why too:
+        // its event records the error in a field named `error`, in either
+        // of its modes (Display or Debug).
         let why = warning.field("reason").or_else(|| warning.field("error"));
+        let reasons = case.reasons();
         assert!(
-            why.is_some_and(|v| v.is_text(reason)),
-            "The WARN event should say why the order was rejected, \"{reason}\", in a \
-             `reason` field (`warn!(%reason, \"order rejected\")`), or in the `error` \
-             field that `#[instrument(err(level = \"warn\"))]` records (README step 4). \
-             It says {why:?}:\n{}",
-            captured.describe()
+            why.is_some_and(|v| reasons.iter().any(|r| v.is_text(r))),
+            "The WARN event of {} should say why the order was refused, {:?}, in a field \
+             `reason` (or `error`); it says {} (README step 4).",
+            case.what(),
+            reasons[0],
+            why.map_or("nothing in either field".to_owned(), |v| format!("{v:?}"))
         );
         assert!(
-            captured.is_within(warning, &parent),
-            "The WARN event should happen inside the `place_order` span, so that it \
-             carries the order's id."
+            placed.captured.is_within(warning, &parent),
+            "The WARN event of {} happened outside its `place_order` span, so it does not \
+             say which order was refused.",
+            case.what()
         );
-        let errors = captured.events_at(Level::ERROR);
+        let errors = placed.captured.events_at(Level::ERROR);
         assert!(
             errors.is_empty(),
-            "A rejected order is not an error of ours, yet {} ERROR event(s) were \
-             emitted. Did you put `err` on the `place_order` span? Keep `err` for \
-             `charge` (README step 4).\n\
-             What your code recorded:\n{}",
-            errors.len(),
-            captured.describe()
+            "Placing {} emitted {} ERROR event(s). A refused order is not a fault of ours, \
+             and an ERROR pages someone: the refusal is a WARN, and nothing else reports \
+             it (README step 4).",
+            case.what(),
+            errors.len()
+        );
+        let said = order_placed_events(&placed.captured);
+        assert!(
+            said.is_empty(),
+            "Placing {} was refused, yet your code said \"order placed\" (README step 3).",
+            case.what()
         );
     }
 }
 
 fn declined_charge_emits_error_event() {
-    let (result, captured) = place_declined_order();
-    assert_eq!(
-        result,
-        Err(OrderError::Declined),
-        "A declined card must still fail the order with `Declined`."
-    );
-    let errors = captured.events_at(Level::ERROR);
-    assert_eq!(
-        errors.len(),
-        1,
-        "A declined card should be reported exactly once, as one ERROR event; \
-         found {}. `#[instrument(err)]` on `charge` emits it for you; do not \
-         log the error again where `?` passes it up (README step 4).\n\
-         What your code recorded:\n{}",
-        errors.len(),
-        captured.describe()
-    );
-    let charge = captured.span("charge").unwrap_or_else(|| {
-        panic!(
-            "No span named `charge` was recorded: add `#[instrument]` to `charge` (README step 2)."
-        )
-    });
-    assert!(
-        captured.is_within(&errors[0], &charge),
-        "The ERROR event should happen inside the `charge` span, where the card \
-         was declined: put `err` on the #[instrument] of `charge` (README step 4).\n\
-         What your code recorded:\n{}",
-        captured.describe()
-    );
+    let mut dice = Dice::new();
+    // Accepted cards among the declined ones: an ERROR is for a decline only.
+    let mut fates = vec![Declined, Declined, Placed];
+    if dice.one_in(2) {
+        fates.push(dice.pick(&[Declined, Placed]));
+    }
+    dice.shuffle(&mut fates);
+    let cases = draw_cases(&mut dice, &fates);
+    for placed in place_all(&cases) {
+        place_order_span(&placed);
+        let case = placed.case;
+        // Every ERROR event of the order, not the first one.
+        let errors = placed.captured.events_at(Level::ERROR);
+        if case.fate == Placed {
+            assert!(
+                errors.is_empty(),
+                "Placing {} succeeded, yet your code emitted {} ERROR event(s). An ERROR \
+                 pages someone: it is for a card that was declined (README step 4).",
+                case.what(),
+                errors.len()
+            );
+            continue;
+        }
+        let error = match errors.as_slice() {
+            [error] => error,
+            [] => panic!(
+                "The card of {} was declined without an ERROR event. A declined card is a \
+                 failed payment, an error of the `charge` step (README step 4).",
+                case.what()
+            ),
+            more => panic!(
+                "The card of {} was declined once but reported {} times at ERROR: one failed \
+                 payment, reported again wherever the error passed, pages someone as many \
+                 times (README step 4).",
+                case.what(),
+                more.len()
+            ),
+        };
+        let charges = spans_named(&placed.captured, "charge");
+        let [charge] = charges.as_slice() else {
+            panic!(
+                "Placing {} recorded {} spans named `charge`, where the step ran once \
+                 (README step 2).",
+                case.what(),
+                charges.len()
+            )
+        };
+        assert!(
+            placed.captured.is_within(error, charge),
+            "The ERROR event of {} happened outside the `charge` span, where the card was \
+             declined: it should say which step failed, from inside it (README step 4).",
+            case.what()
+        );
+        let warnings = placed.captured.events_at(Level::WARN);
+        assert!(
+            warnings.is_empty(),
+            "The declined card of {} was reported at ERROR and again at WARN ({} event(s)): \
+             one failure, one report (README step 4).",
+            case.what(),
+            warnings.len()
+        );
+        let said = order_placed_events(&placed.captured);
+        assert!(
+            said.is_empty(),
+            "The card of {} was declined, yet your code said \"order placed\": the event \
+             may only follow a successful charge (README step 3).",
+            case.what()
+        );
+    }
 }
 
 fn card_number_never_logged() {
-    let runs = [
-        ("a good order", GOOD_CARD, place_good_order().1),
-        (
-            "a good order paid with another card",
-            OTHER_GOOD_CARD,
-            capture(|| place_order(&order(OTHER_GOOD_CARD, tickets()))).1,
-        ),
-        ("an empty order", GOOD_CARD, place_empty_order().1),
-        ("a declined order", DECLINED_CARD, place_declined_order().1),
-    ];
-    for (what, card, captured) in runs {
-        // A check on secrets is only worth something once there is telemetry
-        // that could leak them.
-        place_order_span(&captured);
-        let leaks = captured.secret_leaks(card);
+    let mut dice = Dice::new();
+    // Every way an order can end: a card may leak on any path.
+    let mut fates = vec![Placed, NoTickets, TooManySeats, Declined];
+    fates.push(dice.pick(&[Placed, Declined]));
+    dice.shuffle(&mut fates);
+    let cases = draw_cases(&mut dice, &fates);
+    for placed in place_all(&cases) {
+        // A check on secrets is only worth something once there is
+        // telemetry that could hold them.
+        place_order_span(&placed);
+        let case = placed.case;
+        let leaks = placed.captured.secret_leaks(&case.card);
         assert!(
             leaks.is_empty(),
-            "The card number {card}, or six or more of its digits in a row, appeared in the \
-             telemetry of {what}, in:\n  {}\n\
-             #[instrument] records every argument with Debug, and `Order` holds \
-             the card. Use `skip(order)` (or `skip_all`) and name the safe fields \
-             yourself; on `charge`, `skip(card)` and record only `card.last4()` \
-             (README step 5): the last four digits are all that may be shown.",
+            "The card number of {} ({}), or six or more of its digits in a row, appeared in \
+             its telemetry:\n  {}\nA span records what it is given, and the order holds the \
+             card: the card must stay out of every span name, field and message, whatever \
+             way the order ends. Its last four digits are all that may be shown (README \
+             step 5).",
+            case.what(),
+            case.card,
             leaks.join("\n  ")
         );
     }

@@ -20,10 +20,11 @@ use tracing_subscriber::registry::LookupSpan;
 pub const DEFAULT_FILTER: &str = "info";
 
 /// The filter directive to use: what `RUST_LOG` holds, or
-/// [`DEFAULT_FILTER`] when it is unset or empty.
+/// [`DEFAULT_FILTER`] when it says nothing.
 #[expect(unused_variables, reason = "step 1 uses `rust_log`")]
 pub fn filter_directive(rust_log: Option<String>) -> String {
-    // TODO(step 1): `rust_log` when it holds something, DEFAULT_FILTER otherwise.
+    // TODO(step 1): decide when `rust_log` says nothing (README step 1);
+    // any other directive is the operator's, passed on unchanged.
     todo!("choose the filter directive")
 }
 
@@ -31,8 +32,8 @@ pub fn filter_directive(rust_log: Option<String>) -> String {
 ///
 /// - `filter`: an `EnvFilter` directive, such as `info` or `lab02=debug`;
 /// - `console`: where the human-readable lines go;
-/// - `json`: where the JSON lines go, one per event, each with the current
-///   span's fields and the trace and span ids;
+/// - `json`: where the JSON lines go, one per event, each with the fields of
+///   the span the event happened in, and the trace and span ids;
 /// - `provider`: the OpenTelemetry tracer provider that gives spans ids.
 #[expect(unused_variables, reason = "steps 2 to 5 use the arguments")]
 pub fn subscriber<C, J>(
@@ -45,17 +46,25 @@ where
     C: for<'w> MakeWriter<'w> + Send + Sync + 'static,
     J: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    // TODO(step 2): a filter layer, `EnvFilter`, built from `filter`.
-    // TODO(step 3): a console layer, `tracing_subscriber::fmt::layer()`,
-    //               writing to `console`, without colours.
+    // TODO(step 2): a filter built from `filter`, in `RUST_LOG`'s syntax,
+    //               that decides for both outputs. Decide where it stands, and
+    //               what a directive that does not parse does to the service
+    //               (README step 2). Where to look: `EnvFilter`, and how
+    //               layers compose.
+    // TODO(step 3): a console layer (tracing-subscriber's `fmt`) writing to
+    //               `console`: one line per event, as readable in a file or a
+    //               pipe as in a terminal (README step 3).
     // TODO(step 4): the OpenTelemetry layer, from tracing-opentelemetry's own
-    //               API, with a tracer from `provider` named "lab02": it gives
-    //               every span its ids.
+    //               API, with a tracer named "lab02": it gives every span its
+    //               ids. Which provider must the tracer come from (README
+    //               step 4)?
     // TODO(step 5): JSON lines to `json`, in tracing-subscriber's own JSON
-    //               format, with the current span's fields; plus the
-    //               project's trace-id addition (`telemetry::TraceIdLayer`
-    //               before that layer, `telemetry::WithTraceIds` as its event
-    //               format's wrapper).
+    //               format, carrying the fields of the span each event
+    //               happened in; plus the project's trace-id pieces,
+    //               `telemetry::TraceIdLayer` and `telemetry::WithTraceIds`.
+    //               Where each must stand is yours to work out from their doc
+    //               comments and the order in which layers see an event
+    //               (README step 5).
     tracing_subscriber::registry()
 }
 

@@ -3,9 +3,9 @@
 //! Two services: `frontend` answers `GET /quote/{talk_id}?quantity=N` and
 //! asks `prices` for the unit price. Each makes spans, but so far each
 //! request makes *two* traces, one per service: nothing tells `prices` that
-//! its work belongs to the frontend's request. The W3C Trace Context header,
-//! `traceparent`, is how a request carries its trace from one service to
-//! the next; OpenTelemetry's propagator reads and writes it.
+//! its work belongs to the frontend's request. W3C Trace Context's headers
+//! are how a request carries its trace from one service to the next;
+//! OpenTelemetry's propagators read and write them.
 //!
 //! Your part is `propagation.rs`; the services are given (`given/src/`),
 //! and take your two functions as `PROPAGATION`.

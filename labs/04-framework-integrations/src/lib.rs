@@ -26,7 +26,9 @@ struct Talks {
     db: Db,
     seats_url: String,
     // TODO(step 2): a `reqwest_middleware::ClientWithMiddleware` with a
-    // `Middleware` of yours that makes the client span.
+    // `Middleware` of yours that makes the client span, as OpenTelemetry's
+    // HTTP client span conventions describe it. Whose context the outgoing
+    // request carries is yours to decide (README step 2).
     client: reqwest::Client,
 }
 
@@ -42,8 +44,10 @@ pub fn app(db: Db, seats_url: String) -> Router {
         .route("/talks", get(list_talks))
         .route("/talks/{talk_id}/seats", get(seats_of))
         .with_state(Arc::new(talks))
-        // TODO(step 1): tower-http's `TraceLayer`, its span made with
-        // OpenTelemetry's HTTP conventions, continuing the caller's trace.
+        // TODO(step 1): tower-http's `TraceLayer`, its server span what
+        // OpenTelemetry's HTTP server span conventions ask for, in the
+        // caller's trace. Decide where each of its values comes from and
+        // when it is known (README step 1).
         .layer(middleware::from_fn(hand_made_server_span))
 }
 
@@ -56,10 +60,12 @@ async fn hand_made_server_span(request: Request, next: Next) -> Response {
 
 async fn list_talks(State(talks): State<Arc<Talks>>) -> Result<Json<Vec<Talk>>, StatusCode> {
     let unavailable = |_| StatusCode::SERVICE_UNAVAILABLE;
-    // TODO(step 3): sqlx's statement log already gives each statement a
-    // span (the workshop's telemetry layer makes it): drop the spans made
-    // by hand around the queries.
-    // TODO(step 4): one statement for the whole list, not one per talk.
+    // TODO(step 3): the driver gives each statement a span of its own. What
+    // does each span made by hand here (and around the call in `seats_of`)
+    // add that the server, client and database spans do not already say,
+    // and what does it cost the spans under it (README step 3)?
+    // TODO(step 4): read how many statements one request runs (README
+    // step 4); the list must come from one statement, with the same answer.
     let rows = sqlx::query("SELECT id, title, speaker_id FROM talks ORDER BY id")
         .fetch_all(&talks.db)
         .instrument(info_span!("query", table = "talks"))

@@ -21,18 +21,24 @@ pub async fn handle_order(
     let mut reservations = JoinSet::new();
     for &talk in &order.talks {
         let inventory = inventory.clone();
-        // TODO(step 1): this task starts with no current span, so its
-        // `reserve` span starts a trace of its own. Keep it in this one.
-        // Where to look: `tracing::Instrument` (`in_current_span`).
+        // TODO(step 1): each reservation task must run inside the span of
+        // the order that spawned it: not another order's, and not none. Why
+        // is its `reserve` span the root of a trace of its own today, and
+        // where is the order's span picked up (README step 1)? Where to
+        // look: the `tracing::Instrument` trait, and "In Asynchronous Code"
+        // on the `Span` page.
         reservations.spawn(async move { reserve(&inventory, order.id, talk).await });
     }
     while let Some(reserved) = reservations.join_next().await {
         reserved.expect("a reservation task does not panic")?;
     }
 
-    // TODO(step 2): the blocking pool's thread has no current span either.
-    // Take this one along and enter it there. Where to look: `Span::current`
-    // and `Span::in_scope`.
+    // TODO(step 2): the invoice stays on the blocking pool, and its
+    // rendering belongs in the order's trace. Which span must be current on
+    // that thread while it renders, and on which thread can you still get
+    // hold of it (README step 2)? Where to look: `Span::current`, and the
+    // ways a span is entered for the length of some work (`Span::in_scope`,
+    // `Span::enter`, `Span::entered`).
     let invoice = {
         let order = order.clone();
         tokio::task::spawn_blocking(move || render_invoice(&order))
@@ -57,20 +63,24 @@ pub async fn reserve(inventory: &Inventory, order_id: u64, talk: u32) -> Result<
         return Err(ShopError::SoldOut(talk));
     }
     *left -= 1;
-    // TODO(step 4): the lock is still held here, across a slow `.await`:
-    // every other reservation, of every order, waits for this write. The
-    // seat is taken; let the lock go before the write.
+    // TODO(step 4): reservations running at once must never take more seats
+    // than there are, nor refuse one while a seat is free, and their audit
+    // writes need not wait for one another. Decide which of these lines need
+    // the seats lock, and whether a refused reservation leaves an audit
+    // record (README step 4). Where to look: `tokio::sync::Mutex`, and when
+    // its `MutexGuard` lets the lock go.
     inventory.audit.write(order_id, talk).await;
     Ok(())
 }
 
 /// A receipt to send, queued by the order for the mailer task.
-// TODO(step 3): a job that waits in a queue outlives the request that
-// queued it. Carry which span queued it, so that the mailer can link its own
-// span to it: the span's ids (an OpenTelemetry `SpanContext`, as a message's
-// headers would carry them), not a clone of the `Span`, which would keep the
-// order's span open until the mail went. Where to look:
-// `tracing_opentelemetry::OpenTelemetrySpanExt::context`.
+// TODO(step 3): a receipt waits in the queue until after its order has
+// answered. Decide how the mailer's span for it relates to the order's span,
+// then what this struct must carry for the mailer to make that relation, and
+// what it must not carry: a `Span` is a handle, and its span stays open while
+// any clone of it lives (README step 3). Where to look: links in
+// OpenTelemetry's trace concepts, and
+// `tracing_opentelemetry::OpenTelemetrySpanExt`.
 #[derive(Debug)]
 pub struct Receipt {
     pub order_id: u64,
@@ -89,11 +99,12 @@ impl Mailer {
         let (queue, mut receipts) = mpsc::unbounded_channel::<Receipt>();
         let task = tokio::spawn(async move {
             while let Some(receipt) = receipts.recv().await {
-                // TODO(step 3): each receipt gets a span of its own, named
-                // `send_receipt`, with the `order_id`, linked to the span of
-                // the order that queued it: a link, not a parent, since the
-                // order's trace ends before the mail goes. Where to look:
-                // `OpenTelemetrySpanExt::add_link`, and `tracing::Instrument`.
+                // TODO(step 3): each receipt is delivered inside a span
+                // named `send_receipt`, with the receipt's `order_id`, related
+                // to the order that queued it as you decided above; `deliver`
+                // runs inside it from start to end. Where to look:
+                // `OpenTelemetrySpanExt` (README step 3), and
+                // `tracing::Instrument`.
                 deliver(receipt.order_id, &receipt.email).await;
             }
         });

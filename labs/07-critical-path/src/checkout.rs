@@ -65,12 +65,14 @@ async fn checkout(
     }))
 }
 
-/// The three lookups an order needs. None of them needs another's answer.
+/// The three lookups an order needs.
 #[tracing::instrument(skip_all)]
 pub async fn look_up(peers: &Peers, order: &Order) -> Result<LookedUp, ApiError> {
-    // TODO(step 2): these calls do not depend on each other, yet each one
-    // waits for the one before. Start all three at once and wait for them
-    // together with `tokio::try_join!`, which also stops at the first error.
+    // TODO(step 2): the three lookups must run at the same time, and a
+    // failing one must still make the checkout answer 502 naming the service
+    // that failed. Decide what the checkout does with the calls still
+    // running when one fails (README step 2). Where to look: `tokio::join!`
+    // and `tokio::try_join!`, or `futures::future::try_join3`.
     let (stock_path, price_path) = (
         format!("/stock/{}", order.talk_id),
         format!("/price/{}", order.talk_id),

@@ -7,24 +7,28 @@ use std::collections::HashMap;
 use collector::jaeger::Trace;
 pub use lab08_given::{Operation, OperationTime};
 
-/// The time each operation owns on `trace`'s critical path: for every span
-/// on the path, the length of its sections, added up by the span's
-/// operation. An operation off the path may be left out.
+/// The time each operation owns on `trace`'s critical path, its exclusive
+/// critical-path time (README, Background). An operation off the path may
+/// be left out.
 #[expect(unused_variables, reason = "step 1 reads the trace")]
 pub fn exclusive_time_by_operation(trace: &Trace) -> HashMap<Operation, u64> {
-    // TODO(step 1): walk `collector::critical_path::critical_path(trace)`:
-    // each section names its span (`span_id`) and a stretch of time.
+    // TODO(step 1): decide whose each stretch of the trace's critical path
+    // is, and add them up per operation; work a small trace by hand first
+    // (README step 1). Where to look: `collector::critical_path::critical_path`
+    // and its `Section` type, and `Trace::service_of`.
     HashMap::new()
 }
 
-/// Over the traces whose root span is `endpoint` (the others are left
-/// out), each operation's critical-path time: its total, and its mean over
-/// all those traces, counting zero where it is off the path.
+/// Over the traces of `endpoint` (the others are left out), each
+/// operation's critical-path time: its total and its mean, such that the
+/// means add up to the mean trace duration (see [`OperationTime`]).
 #[expect(unused_variables, reason = "step 2 adds the traces up")]
 pub fn critical_path_by_operation(traces: &[Trace], endpoint: &Operation) -> Vec<OperationTime> {
-    // TODO(step 2): keep the endpoint's traces (`Trace::root`,
-    // `Trace::service_of`), add their step-1 times up per operation, and
-    // divide by how many traces were kept.
+    // TODO(step 2): decide which traces are the endpoint's, and what each
+    // operation's total is divided by, so that the means add up to the mean
+    // trace duration; check your choice on three small traces by hand
+    // (README step 2). Where to look: `Trace::root`, and the doc of
+    // `OperationTime::mean_us`.
     Vec::new()
 }
 

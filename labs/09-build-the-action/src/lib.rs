@@ -64,7 +64,8 @@ impl Levels {
     /// The level of an action's end record with this outcome.
     #[expect(unused_variables, reason = "step 1 uses `outcome`")]
     pub fn level(&self, outcome: Outcome) -> Level {
-        // TODO(step 1): the level these `Levels` give `outcome`.
+        // TODO(step 1): the level of an end record with `outcome`; other
+        // `Levels` must give other levels (README step 1).
         Level::INFO
     }
 }
@@ -73,14 +74,11 @@ impl Levels {
 pub struct Action {
     name: &'static str,
     span: Span,
-    #[expect(
-        dead_code,
-        reason = "step 4 reads it, to choose the end record's level"
-    )]
+    #[expect(dead_code, reason = "step 4 uses it")]
     levels: Levels,
     data: RefCell<Vec<(&'static str, String)>>,
     /// The outcome and its reason, once decided.
-    #[expect(dead_code, reason = "steps 2 and 3 decide it, step 4 reads it")]
+    #[expect(dead_code, reason = "steps 2 to 4 use it")]
     outcome: RefCell<Option<(Outcome, Option<String>)>>,
 }
 
@@ -106,16 +104,20 @@ impl Action {
     /// Marks the action failed, for `reason`: an expected, handled failure.
     #[expect(unused_variables, reason = "step 2 uses `reason`")]
     pub fn fail(&self, reason: impl Display) {
-        // TODO(step 2): remember the failure and its reason, unless an
-        // outcome was decided already.
+        // TODO(step 2): keep, in the `outcome` field, what the end must
+        // know of this handled failure, so that whatever the body does next
+        // (return `Err` or `Ok`, call `fail` again, panic) the end record
+        // carries the right outcome and reason (README step 2).
     }
 
     /// Ends the action by `result`: `Ok` a success, `Err` an exception
-    /// whose reason is the error, unless it was already marked failed.
+    /// whose reason is the error's text.
     #[expect(unused_variables, reason = "step 3 uses `result`")]
     pub fn finish<T, E: Display>(self, result: &Result<T, E>) {
-        // TODO(step 3): decide the outcome from `result`, unless one was
-        // decided already. Dropping `self` at the end writes the end record.
+        // TODO(step 3): the outcome `result` calls for. A handled failure
+        // returns `Err` too: what must an `Err` not undo? Which rendering of
+        // the error does a reader want, and what runs when this returns
+        // (README step 3)?
     }
 
     pub fn span(&self) -> &Span {
@@ -126,10 +128,11 @@ impl Action {
 impl Drop for Action {
     /// The end record: written once, however the action ends.
     fn drop(&mut self) {
-        // TODO(step 4): with no outcome decided, the action is a success,
-        // or an exception (reason "panicked") if the thread is panicking
-        // (`std::thread::panicking()`). Write the record at the level its
-        // outcome calls for.
+        // TODO(step 4): the record must say the outcome that was decided,
+        // at that outcome's level. With none decided, the action is a
+        // success, unless a panic is unwinding: then an exception whose
+        // reason is "panicked". How does a drop tell the two apart (README
+        // step 4: `std::thread::panicking`)? The panic goes on unwinding.
         let data = format_data(&self.data.borrow());
         sink::end(
             &self.span,

@@ -95,8 +95,9 @@ impl StatsHandle {
     pub fn summaries(&self) -> Vec<Summary> {
         let actions = self.actions.lock().unwrap_or_else(|p| p.into_inner());
         // TODO(step 3): one `Summary` per action: its counts, and the 50th,
-        // 90th and 99th percentiles and the maximum of its durations
-        // (`value_at_quantile`, `max`).
+        // 90th and 99th percentiles and the maximum of its durations. Which
+        // of `Histogram`'s methods give them, and may reading them change
+        // them (README step 3)?
         Vec::new()
     }
 }
@@ -149,9 +150,12 @@ where
         };
         let outcome = running.outcome.unwrap_or(Outcome::Success);
         // TODO(step 1): how long the action took, in microseconds, by this
-        // layer's clock.
-        // TODO(step 2): count it under its name and outcome, and record its
-        // duration in the histogram (`record`; a duration of 0 µs counts as 1).
+        // layer's clock. From when, and to which moment: is the action over
+        // now, or was it over earlier (README step 1)?
+        // TODO(step 2): count the action once and keep its duration, in the
+        // `PerAction` of its name. Under which outcome does it count, and
+        // what does a duration below the histogram's lowest value count as
+        // (README step 2, and `Histogram::record`)?
     }
 }
 

@@ -23,11 +23,12 @@ use tracing_subscriber::registry::LookupSpan;
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub http_request_method: String,
-    // TODO(step 1): a first draft labelled each request by its path. Every
-    // distinct path (`/talks/17`, `/orders/90412`, any mistyped URL) would
-    // be a series of its own, kept in memory here and in Prometheus for
-    // good. Label by the route template (`http_route`) and the status
-    // (`http_response_status_code`) instead.
+    // TODO(step 1): a first draft labels each request by its path. A
+    // request's labels must take few values, whatever the traffic: how many
+    // series would a day of traffic make with this one? The labels a
+    // dashboard needs are named in the README's Background; for each, decide
+    // where its value comes from, how many values it can take, and which
+    // type keeps it what the conventions say (README step 1).
     pub url_path: String,
 }
 
@@ -59,10 +60,11 @@ impl RedMetrics {
     #[expect(unused_variables, reason = "step 1 registers the histogram in it")]
     pub fn register(registry: &mut Registry) -> Self {
         let requests = Family::new_with_constructor(request_histogram as fn() -> RequestHistogram);
-        // TODO(step 1): register `requests` (a clone: the family is shared)
-        // in `registry`, named `http_server_request_duration` with the unit
-        // seconds (`register_with_unit`), which makes its name
-        // `http_server_request_duration_seconds`.
+        // TODO(step 1): register in `registry` the family this layer
+        // observes into, so that `GET /metrics` shows it as
+        // `http_server_request_duration_seconds`. In `prometheus_client` the
+        // unit is part of the name (README step 1:
+        // `Registry::register_with_unit`, `Unit`).
         Self {
             requests,
             dispatch: OnceLock::new(),
@@ -72,16 +74,17 @@ impl RedMetrics {
     /// The trace `span` belongs to, as 32 hex digits, from the OpenTelemetry layer.
     #[expect(dead_code, unused_variables, reason = "step 4 uses it")]
     fn trace_id(&self, span: &Id) -> Option<String> {
-        // TODO(step 4): upgrade `self.dispatch` and ask
-        // `tracing_opentelemetry::get_otel_context(span, &dispatch)`; the
-        // context's span (`TraceContextExt::span`) has the span context,
-        // with the trace id. Mind *when* you ask (README, step 4).
+        // TODO(step 4): ask the OpenTelemetry layer, through the dispatch
+        // this layer kept (`self.dispatch`), for the trace `span` belongs
+        // to. Where to look: `tracing_opentelemetry::get_otel_context`, and
+        // `TraceContextExt` for the span context in what it gives. Mind
+        // *when* you ask (README step 4).
         None
     }
 }
 
-/// Reads the HTTP attributes of a server span: `attrs.record(&mut fields)`
-/// when it is made, `values.record(&mut fields)` when a field is recorded
+/// Reads the HTTP attributes of a server span, as a visitor: of its
+/// `Attributes` when it is made, of a `Record` when a field is recorded
 /// later.
 #[derive(Debug, Default)]
 pub struct HttpFields {
@@ -119,20 +122,24 @@ where
     }
 
     fn on_new_span(&self, _attrs: &Attributes<'_>, _id: &Id, _ctx: Context<'_, S>) {
-        // TODO(step 2): for a server span (its name is `SERVER_SPAN`), keep
-        // when it started, its method and its route in the span's
-        // extensions (`ctx.span(id)`, then `extensions_mut().insert(…)`),
-        // in a struct of your own.
+        // TODO(step 2): for a server span (`SERVER_SPAN`), keep what is known
+        // now and needed when the span closes, where requests in flight at
+        // the same time never mix. Which clock measures a duration (README
+        // step 2)? Where to look: the span's extensions (README, Background),
+        // and `HttpFields`.
     }
 
     fn on_record(&self, _id: &Id, _values: &Record<'_>, _ctx: Context<'_, S>) {
         // TODO(step 3): the status is recorded as the response leaves; keep
-        // it with the rest.
+        // it with the rest. What does a span that closes without one mean
+        // (README step 3)?
     }
 
     fn on_close(&self, _id: Id, _ctx: Context<'_, S>) {
-        // TODO(step 4): take the request out of the extensions, and observe
-        // its duration in its series (`self.requests.get_or_create(&labels)`)
-        // with its trace id as the exemplar.
+        // TODO(step 4): the request is over: its duration, in the family's
+        // unit, goes in the series of its labels, with its trace id as the
+        // exemplar's `trace_id`. When is that id right, and what may you
+        // still hold while you ask for it (README step 4)? Where to look:
+        // `Family::get_or_create`, `HistogramWithExemplars::observe`.
     }
 }

@@ -13,13 +13,17 @@ pub struct Pricer {
 }
 
 impl Pricer {
-    // TODO(step 3): build, once, what every quote needs from the book.
+    // TODO(step 3): work that depends only on the book need not be done for
+    // every line of every order. Decide when it is done, where its result
+    // lives, and what shape lets a quote find its coupon without going
+    // through the whole book (README step 3).
     pub fn new(book: &Book) -> Self {
         Self { book: book.clone() }
     }
 
     // TODO(step 2): what does each call compute that does not depend on
-    // the order?
+    // the order? The flamegraph of `just profile lab12` shows where the time
+    // goes (README step 2).
     pub fn quote(&self, order: &Order) -> Result<Quote, PriceError> {
         let mut lines_cents = Vec::with_capacity(order.lines.len());
         let mut coupon_applied = None;

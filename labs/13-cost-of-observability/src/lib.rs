@@ -1,10 +1,9 @@
 //! Lab 13, the cost of observability.
 //!
-//! `summarize.rs` is a hot loop that tells you everything, at a price: a
-//! span per reading, a payload formatted for a TRACE line nobody sees, an
-//! INFO line per reading. Make it cheap, within twice the cost of the same
-//! loop with no telemetry at all, while it still says what matters: a
-//! warning per anomaly and one summary at the end.
+//! `summarize.rs` is a hot loop that tells you everything, at a price paid
+//! on every reading. Make it cheap, within twice the cost of the same loop
+//! with no telemetry at all, while it still says what matters: a warning
+//! per anomaly and one summary at the end.
 //!
 //! `summarize.rs` is yours; `readings` is given (`given/src/readings.rs`).
 //!

@@ -9,11 +9,17 @@ use crate::readings::{Reading, Summary, fold};
 
 pub fn summarize(readings: &[Reading]) -> Summary {
     let mut summary = Summary::default();
+    // TODO(step 2): which spans does this loop make per batch, under a
+    // service at INFO, and what does each tell a reader? Decide what one
+    // span should stand for here (README step 2).
+    // TODO(step 3): which statements compute something for telemetry on
+    // every pass, even with no subscriber at all (README step 3)?
+    // TODO(step 4): which events does a service at INFO write for every
+    // reading, and which of them are facts someone acts on? The WARN per
+    // anomaly and the INFO summary stay as they are (README step 4).
     for (index, reading) in readings.iter().enumerate() {
-        // TODO(step 2): a span per reading, enabled at INFO.
         let span = info_span!("reading", index, sensor = %reading.sensor);
         let _entered = span.enter();
-        // TODO(step 3): formatted on every pass, even when TRACE is off.
         let details = format!("{reading:?}");
         trace!(details, "considering reading");
         let anomaly = fold(&mut summary, reading);
@@ -21,7 +27,6 @@ pub fn summarize(readings: &[Reading]) -> Summary {
         if anomaly {
             warn!(index, sensor = %reading.sensor, celsius = reading.celsius, "reading out of range");
         }
-        // TODO(step 4): an INFO line per reading.
         info!(count = summary.count, mean = summary.mean, "progress");
     }
     info!(

@@ -4,7 +4,7 @@
 //! and a "start" line at the top of every function, an "end" line with the
 //! elapsed time at the bottom, and an error log at every `?`. Its telemetry
 //! is complete; its code is mostly telemetry. Refactor it so that the
-//! business lines outnumber the admin lines at least three to one, and the
+//! business statements outnumber the admin statements at least two to one, and the
 //! telemetry still says everything it said: which operation, for which
 //! order, how long, and how it ended.
 //!

@@ -1,10 +1,10 @@
 //! Placing an order: reserve the seats, charge the card.
 //!
-//! TODO: refactor this module until its business lines outnumber its admin
-//! lines (logging, timing, instrumentation) at least three to one
-//! (`just ratio labs/14-admin-ratio/src` shows where it stands),
-//! while its telemetry keeps every fact it records today. The README's steps
-//! say how.
+//! TODO(step 1): refactor this module until its business statements
+//! outnumber its admin statements (logging, timing, instrumentation) at
+//! least two to one (`just ratio labs/14-admin-ratio/src` shows where it
+//! stands), while its telemetry keeps every fact it records today. The
+//! README's steps say what to ask of each statement and where to look.
 
 use std::time::Instant;
 

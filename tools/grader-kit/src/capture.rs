@@ -214,6 +214,22 @@ impl CaptureLayer {
 /// Stored in each span's extensions: where its record lives.
 struct RecordIndex(usize);
 
+/// The spans entered and not yet left, on every thread, for the report of
+/// a check stopped at its time limit: the span a loop never leaves is the
+/// place to look. Process-wide, because the code under test may run on
+/// threads of its own (a runtime's workers).
+static ENTERED: Mutex<Vec<(Id, &'static str, String)>> = Mutex::new(Vec::new());
+
+/// The spans entered and not left, innermost last, as `name (target)`.
+pub fn open_spans() -> Vec<String> {
+    ENTERED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .iter()
+        .map(|(_, name, target)| format!("{name} ({target})"))
+        .collect()
+}
+
 impl<S> Layer<S> for CaptureLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -273,6 +289,25 @@ where
             fields,
             span,
         });
+    }
+
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id) {
+            let metadata = span.metadata();
+            ENTERED
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push((id.clone(), metadata.name(), metadata.target().to_owned()));
+        }
+    }
+
+    fn on_exit(&self, id: &Id, _ctx: Context<'_, S>) {
+        let mut entered = ENTERED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(at) = entered.iter().rposition(|(entered, ..)| entered == id) {
+            entered.remove(at);
+        }
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {

@@ -13,7 +13,9 @@
 use std::panic::{self, PanicHookInfo};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +58,23 @@ pub struct CheckReport {
     /// What the check looked at ([`evidence`]), shown when it failed.
     #[serde(default)]
     pub evidence: Option<Evidence>,
+    /// Why the check could not judge ([`disturbed`]): its measurement stayed
+    /// disturbed by the machine however often it was taken again. Neither a
+    /// pass nor a fail.
+    #[serde(default)]
+    pub disturbed: Option<String>,
+    /// Set when the check was still running at the time limit the CLI gave
+    /// it (`--time-limit-ms`): what was going on then.
+    #[serde(default)]
+    pub stopped: Option<Stopped>,
+}
+
+/// A check stopped at its time limit, most likely by an infinite loop.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stopped {
+    /// The spans entered and not left at that moment, innermost last, as
+    /// `name (target)`: where the code was.
+    pub open_spans: Vec<String>,
 }
 
 /// A figure a check measured, against its target.
@@ -94,16 +113,26 @@ pub fn evidence(title: impl Into<String>, text: impl Into<String>) {
     });
 }
 
+/// Reports that the running check cannot judge: what it measures stayed
+/// disturbed by the machine (another program took the cores) however often
+/// it measured again. The check then returns without asserting; the CLI
+/// shows it as disturbed, neither passed nor failed, with this reason.
+pub fn disturbed(reason: impl Into<String>) {
+    extras().disturbed = Some(reason.into());
+}
+
 /// What a check reports besides passing or not.
 #[derive(Default)]
 struct Extras {
     measurement: Option<Measurement>,
     evidence: Option<Evidence>,
+    disturbed: Option<String>,
 }
 
 static EXTRAS: Mutex<Extras> = Mutex::new(Extras {
     measurement: None,
     evidence: None,
+    disturbed: None,
 });
 
 fn extras() -> std::sync::MutexGuard<'static, Extras> {
@@ -137,9 +166,21 @@ pub fn main(checks: &[Check]) -> ExitCode {
             eprintln!("this grader has no check named {name:?}");
             return ExitCode::from(2);
         };
+        let report_file = value_of("--report").map(Path::new);
+        if let (Some(limit), Some(path)) = (value_of("--time-limit-ms"), report_file) {
+            let limit = limit.parse().unwrap_or(u64::MAX);
+            stop_at(check.name, Duration::from_millis(limit), path.to_owned());
+        }
         let report = run(check);
-        if let Some(path) = value_of("--report") {
-            write_report(Path::new(path), &report);
+        if REPORTED.swap(true, Ordering::SeqCst) {
+            // The time limit came first: its report stands, and the process
+            // is ending.
+            loop {
+                std::thread::park();
+            }
+        }
+        if let Some(path) = report_file {
+            write_report(path, &report);
         }
         return if report.passed {
             ExitCode::SUCCESS
@@ -155,18 +196,62 @@ pub fn run(check: &Check) -> CheckReport {
     record_panics();
     *last_panic() = None;
     *extras() = Extras::default();
+    crate::scenario::reset();
     let passed = panic::catch_unwind(check.run).is_ok();
+    let mut panic = if passed { None } else { last_panic().take() };
+    // A failure in a randomised scenario says how to see it again.
+    if let (Some(panic), Some(seed)) = (panic.as_mut(), crate::scenario::drawn()) {
+        panic.message.push_str(&format!(
+            "\n(scenario seed {seed}: `{}={seed}` before the command replays it)",
+            crate::scenario::SEED_VARIABLE
+        ));
+    }
     let Extras {
         measurement,
         evidence,
+        disturbed,
     } = std::mem::take(&mut *extras());
+    // A check that could not judge has not passed, whatever it asserted.
+    let passed = passed && disturbed.is_none();
     CheckReport {
         name: check.name.to_owned(),
         passed,
-        panic: if passed { None } else { last_panic().take() },
+        panic,
         measurement,
         evidence,
+        disturbed,
+        stopped: None,
     }
+}
+
+/// Whether the check's report is written (or being written): by the check
+/// when it ends, or by [`stop_at`] at the time limit, whichever comes first.
+static REPORTED: AtomicBool = AtomicBool::new(false);
+
+/// After `limit`, reports the check as stopped, with the spans open at
+/// that moment, and ends the process: the CLI stops it a little later in
+/// any case, but could not say where it was. A timer, not a
+/// synchronisation: the check is being given up on.
+fn stop_at(name: &'static str, limit: Duration, report_file: std::path::PathBuf) {
+    std::thread::spawn(move || {
+        std::thread::sleep(limit);
+        if REPORTED.swap(true, Ordering::SeqCst) {
+            return; // the check finished first
+        }
+        let report = CheckReport {
+            name: name.to_owned(),
+            passed: false,
+            panic: None,
+            measurement: None,
+            evidence: None,
+            disturbed: None,
+            stopped: Some(Stopped {
+                open_spans: crate::capture::open_spans(),
+            }),
+        };
+        write_report(&report_file, &report);
+        std::process::exit(101);
+    });
 }
 
 fn write_report(path: &Path, report: &CheckReport) {
@@ -244,7 +329,11 @@ fn run_as_test_suite(checks: &[Check], args: &[String]) -> ExitCode {
         println!(
             "test {} ... {}",
             check.name,
-            if report.passed { "ok" } else { "FAILED" }
+            match (&report.disturbed, report.passed) {
+                (Some(_), _) => "DISTURBED",
+                (None, true) => "ok",
+                (None, false) => "FAILED",
+            }
         );
         if let Some(measurement) = &report.measurement {
             println!("    {}", measurement.summary);
@@ -255,6 +344,10 @@ fn run_as_test_suite(checks: &[Check], args: &[String]) -> ExitCode {
     }
     for report in &failed {
         let panic = report.panic.as_ref();
+        if let Some(reason) = &report.disturbed {
+            println!("\n---- {} ----\ndisturbed: {reason}", report.name);
+            continue;
+        }
         println!(
             "\n---- {} ----\n{}\n  at {}",
             report.name,

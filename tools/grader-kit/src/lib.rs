@@ -11,6 +11,8 @@
 //! For labs with services, [`services`] runs each on its own port, thread
 //! and tracer, spans in memory. For labs that grade speed, [`timing`]
 //! compares the learner's code with a baseline as a ratio, never a time.
+//! Checks draw their scenario's values from [`scenario::rng`], fresh on
+//! every run, with the seed printed on failure.
 //! For labs about metrics, [`openmetrics`] reads what `/metrics` served.
 //!
 //! The records keep what a learner controls (names, levels, fields, nesting)
@@ -20,6 +22,7 @@
 mod capture;
 pub mod checks;
 mod record;
+pub mod scenario;
 pub mod services;
 pub mod timing;
 

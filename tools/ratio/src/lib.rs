@@ -1,37 +1,47 @@
-//! Business lines versus admin lines.
+//! Business statements versus admin statements.
 //!
-//! Raymond Hettinger's measure of good code: the ratio of lines that do the
-//! business of a function to the "admin" lines around them (logging, timing,
-//! instrumentation plumbing). Good observability tools raise it: one
+//! Raymond Hettinger's measure of good code: the ratio of the code that does
+//! the business of a function to the "admin" code around it (logging,
+//! timing, instrumentation plumbing). Good observability tools raise it: one
 //! `#[instrument(err)]` replaces a start log, an end log, a timer and an
 //! error log at every `?`.
 //!
-//! Every line inside a function body is one of:
+//! It counts **statements**, not lines, so that the layout changes nothing:
+//! rustfmt, a statement split over lines or joined onto one, a match arm or
+//! closure body with or without braces all give the same figures. The
+//! statements of a function body are every statement of every block in it
+//! (the body's, an `if`'s, a loop's, a `match` arm's, a closure's, an
+//! `async` block's), and every `match` arm body or closure body that is not
+//! a block (rustfmt wraps such a body in braces, or unwraps it: either way
+//! it is one statement). A statement's *own* code is what is not inside a
+//! statement nested in it. A statement is:
 //!
-//! - **admin**: a line of a logging or tracing macro call (`trace!` …
-//!   `error!`, `event!`, `span!`, `info_span!` …, and `metrics` macros), of
-//!   span plumbing (`.enter()`, `.entered()`, `.in_current_span()`,
-//!   `.instrument(…)`, `Span::current()`, a span's `.record(…)`), or of
-//!   manual timing (`Instant::now()`, `.elapsed()`, and a `let` that only
-//!   serves them); a multi-line admin construct counts all its lines. An
-//!   `#[instrument]` or `#[action]` attribute on the function counts as one
-//!   admin line, however many lines its arguments take.
-//! - **neutral** (not counted): blank lines, comments, lines of lone
-//!   punctuation (`}`, `);`).
-//! - **business**: every other line of code. A line that holds a whole
-//!   admin statement is admin, whatever else shares it (joining a log line
-//!   onto a business line does not hide it); a line where admin code is
-//!   only part of a business statement (`work().instrument(span)`) is
-//!   business.
+//! - **admin** when its own code holds admin code: a logging or tracing
+//!   macro (`trace!` … `error!`, `event!`, `span!`, `info_span!` …, and
+//!   `metrics` macros), span plumbing (`.enter()`, `.entered()`,
+//!   `.in_current_span()`, `.instrument(…)`, `span.in_scope(…)`,
+//!   `Span::current()`, a span's `.record(…)`, `actions::run`), manual
+//!   timing (`Instant::now()`, `.elapsed()`, a value computed only from
+//!   them), or a call of a helper that only does these (below);
+//! - **business** when its own code holds anything else (punctuation
+//!   aside). A statement that holds both counts once in each column: a log
+//!   call tucked into a business statement is still a log call.
 //!
-//! Renaming imports (`use tracing::info as note;`) and `macro_rules!`
-//! wrappers of admin macros are followed, across every file measured
-//! together ([`Rules::with_aliases_in`]).
+//! An `#[instrument]` or `#[action]` attribute on the function counts as one
+//! admin statement, however its arguments are laid out.
+//!
+//! Other names for admin code are followed, across every file measured
+//! together ([`Rules::with_aliases_in`]): renaming imports
+//! (`use tracing::info as note;`), `macro_rules!` wrappers of admin macros,
+//! helper functions (a function whose statements are all admin, or one that
+//! is handed work to run, a closure or a future, and is at least half admin),
+//! and timer types (a type that logs when dropped, or holds an `Instant` and
+//! reads or logs it in a function of its own).
 //!
 //! A nested function is measured on its own, not as part of the one around
 //! it. Extra admin macros and call paths can be configured ([`Rules`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use proc_macro2::{LineColumn, TokenStream, TokenTree};
@@ -39,6 +49,9 @@ use quote::ToTokens;
 use serde::Serialize;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
+
+/// From the start of the first token of some syntax to the end of its last.
+type Range = (LineColumn, LineColumn);
 
 /// What counts as admin code.
 #[derive(Clone, Debug)]
@@ -50,6 +63,12 @@ pub struct Rules {
     pub paths: BTreeSet<String>,
     /// Attributes on a function, by the last segment of their path.
     pub attributes: BTreeSet<String>,
+    /// Types whose values only serve admin code (timers): naming one in a
+    /// body (`Timer::start()`, `Timer { .. }`) is admin.
+    pub types: BTreeSet<String>,
+    /// Methods that are admin wherever they are called, by name (the
+    /// helpers [`Rules::with_aliases_in`] finds).
+    pub methods: BTreeSet<String>,
 }
 
 impl Default for Rules {
@@ -77,8 +96,19 @@ impl Default for Rules {
                 "describe_gauge",
                 "describe_histogram",
             ]),
-            paths: set(&["Instant::now", "Span::current", "SystemTime::now"]),
+            paths: set(&[
+                "Instant::now",
+                "Span::current",
+                "SystemTime::now",
+                // An action's span, as `#[action]` makes it: the closure's
+                // statements are the business, the call around them admin.
+                "actions::run",
+                "actions::run_async",
+                "actions::begin",
+            ]),
             attributes: set(&["instrument", "action"]),
+            types: set(&["Instant"]),
+            methods: BTreeSet::new(),
         }
     }
 }
@@ -96,12 +126,25 @@ const CONVERSIONS: [&str; 8] = [
     "to_string",
     "into",
 ];
+/// What a helper's parameter is when it is handed work to run.
+const WORK: [&str; 8] = [
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "AsyncFn",
+    "AsyncFnMut",
+    "AsyncFnOnce",
+    "Future",
+    "IntoFuture",
+];
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FunctionReport {
     pub name: String,
     pub line: usize,
+    /// Business statements.
     pub business: usize,
+    /// Admin statements, attributes included.
     pub admin: usize,
     pub ratio: Option<f64>,
 }
@@ -123,7 +166,7 @@ pub struct Report {
     pub ratio: Option<f64>,
 }
 
-/// Business lines per admin line; `None` (infinite) with no admin line.
+/// Business statements per admin statement; `None` (infinite) with no admin.
 pub fn ratio(business: usize, admin: usize) -> Option<f64> {
     (admin > 0).then(|| business as f64 / admin as f64)
 }
@@ -137,36 +180,45 @@ pub fn analyze_source(source: &str, rules: &Rules) -> syn::Result<Vec<FunctionRe
 fn analyze_file(file: &syn::File, rules: &Rules) -> Vec<FunctionReport> {
     let mut finder = FunctionFinder::default();
     finder.visit_file(file);
-    let wholes: Vec<(LineColumn, LineColumn)> = finder.functions.iter().map(|f| f.whole).collect();
     let mut reports: Vec<FunctionReport> = finder
         .functions
         .iter()
-        .map(|function| measure(function, &wholes, rules))
+        .map(|function| measure(function, rules))
         .collect();
     reports.sort_by_key(|r| r.line);
     reports
 }
 
 impl Rules {
-    /// These rules, plus the other names that `files` give admin code: a
-    /// renaming import (`use tracing::info as note;` makes `note!` a log
-    /// line, `use std::time::Instant as Clock;` makes `Clock::now()` a
-    /// timer), and a `macro_rules!` whose expansion calls an admin macro.
-    /// A rename or wrapper in any file counts in all of them, so that moving
-    /// it to another module of the crate changes nothing.
+    /// These rules, plus the other names that `files` give admin code:
+    ///
+    /// - a renaming import (`use tracing::info as note;` makes `note!` a
+    ///   log line, `use std::time::Instant as Clock;` makes `Clock::now()` a
+    ///   timer);
+    /// - a `macro_rules!` whose expansion calls an admin macro;
+    /// - a timer type: a struct or enum whose `Drop` does admin work, or
+    ///   that holds a timer (`Instant`, or another timer type) and has a
+    ///   function of its own that does admin work; naming it in a body is
+    ///   admin, and so is calling one of its methods that does admin work;
+    /// - a helper function: one whose statements are all admin (a
+    ///   `log_start(order)`), or one handed work to run (a closure or a
+    ///   future) whose statements are at least half admin (a
+    ///   `timed("reserve", || …)`): calling it is admin. A method name
+    ///   counts only if no other function of that name does business.
+    ///
+    /// Any of these in one file counts in all of them, so that moving it to
+    /// another module of the crate changes nothing.
     pub fn with_aliases_in<'f>(&self, files: impl IntoIterator<Item = &'f syn::File>) -> Rules {
         let mut finder = AliasFinder::default();
         for file in files {
             finder.visit_file(file);
         }
         let mut rules = self.clone();
-        // Until nothing changes: a wrapper of a rename, a rename of a wrapper.
+        // Until nothing changes: a wrapper of a rename, a helper that calls
+        // a helper, a timer that holds a timer. Every set only grows, and
+        // more admin code only makes more helpers, so this ends.
         loop {
-            let before = (
-                rules.macros.len(),
-                rules.paths.len(),
-                rules.attributes.len(),
-            );
+            let before = rules.size();
             for (name, alias) in &finder.renames {
                 if rules.macros.contains(name) {
                     rules.macros.insert(alias.clone());
@@ -174,11 +226,20 @@ impl Rules {
                 if rules.attributes.contains(name) {
                     rules.attributes.insert(alias.clone());
                 }
+                if rules.types.contains(name) {
+                    rules.types.insert(alias.clone());
+                }
                 let renamed: Vec<String> = rules
                     .paths
                     .iter()
-                    .filter_map(|path| path.strip_prefix(&format!("{name}::")))
-                    .map(|rest| format!("{alias}::{rest}"))
+                    .filter_map(|path| {
+                        if path == name {
+                            Some(alias.clone())
+                        } else {
+                            path.strip_prefix(&format!("{name}::"))
+                                .map(|rest| format!("{alias}::{rest}"))
+                        }
+                    })
                     .collect();
                 rules.paths.extend(renamed);
             }
@@ -187,26 +248,140 @@ impl Rules {
                     rules.macros.insert(name.clone());
                 }
             }
-            if before
-                == (
-                    rules.macros.len(),
-                    rules.paths.len(),
-                    rules.attributes.len(),
-                )
-            {
+            let counts: Vec<Counts> = finder
+                .functions
+                .iter()
+                .map(|candidate| count(&candidate.block, &rules))
+                .collect();
+            // A timer: it logs when dropped, or it holds a timer and a
+            // function of its own does admin work (reads or logs it). A type
+            // that only holds an `Instant` (a deadline) is not one.
+            for (name, drop) in &finder.drops {
+                if count(drop, &rules).admin > 0 {
+                    rules.types.insert(name.clone());
+                }
+            }
+            for (name, mentions) in &finder.types {
+                let holds_a_timer = mentions.iter().any(|m| rules.types.contains(m));
+                let admin_of_its_own = finder
+                    .functions
+                    .iter()
+                    .zip(&counts)
+                    .any(|(f, c)| f.owner.as_ref() == Some(name) && c.admin > 0);
+                if holds_a_timer && admin_of_its_own {
+                    rules.types.insert(name.clone());
+                }
+            }
+            // A name shared by a helper and a function that does business
+            // is not followed: a call of it could be either.
+            let (mut helpers, mut others) = (BTreeSet::new(), BTreeSet::new());
+            for (candidate, counts) in finder.functions.iter().zip(&counts) {
+                let timer = candidate
+                    .owner
+                    .as_ref()
+                    .is_some_and(|owner| rules.types.contains(owner));
+                let helper = candidate.is_helper(*counts) || (timer && counts.admin > 0);
+                let key = match (&candidate.owner, candidate.method) {
+                    (_, true) => Callee::Method(candidate.name.clone()),
+                    (Some(owner), false) => Callee::Path(format!("{owner}::{}", candidate.name)),
+                    (None, false) => Callee::Path(candidate.name.clone()),
+                };
+                if helper {
+                    helpers.insert(key);
+                } else {
+                    others.insert(key);
+                }
+            }
+            for callee in helpers.difference(&others) {
+                match callee {
+                    Callee::Method(name) => rules.methods.insert(name.clone()),
+                    Callee::Path(path) => rules.paths.insert(path.clone()),
+                };
+            }
+            if before == rules.size() {
                 return rules;
             }
         }
     }
+
+    fn size(&self) -> [usize; 5] {
+        [
+            self.macros.len(),
+            self.paths.len(),
+            self.attributes.len(),
+            self.types.len(),
+            self.methods.len(),
+        ]
+    }
 }
 
-/// Renaming imports and `macro_rules!` definitions, wherever they are.
+/// How a helper is called: by path (`timed(…)`, `Timer::start(…)`) or as a
+/// method (`timer.stop()`).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Callee {
+    Path(String),
+    Method(String),
+}
+
+/// A function that may be a helper.
+struct Candidate {
+    name: String,
+    /// The type of the `impl` it is declared in.
+    owner: Option<String>,
+    /// Called as `value.name(…)`: it takes `self`.
+    method: bool,
+    /// It is handed work to run: a closure or a future.
+    wraps: bool,
+    block: syn::Block,
+}
+
+impl Candidate {
+    fn is_helper(&self, counts: Counts) -> bool {
+        counts.admin > 0
+            && (counts.business == 0 || (self.wraps && counts.admin >= counts.business))
+    }
+}
+
+/// Renaming imports, `macro_rules!` definitions, functions, types and
+/// `Drop` impls, wherever they are.
 #[derive(Default)]
 struct AliasFinder {
     /// `(name, alias)` for every `use …::name as alias`.
     renames: Vec<(String, String)>,
     /// Every `macro_rules! name`, with the macros its rules call.
     wrappers: Vec<(String, Vec<String>)>,
+    /// Every function with a body.
+    functions: Vec<Candidate>,
+    /// Every struct and enum, with the names its fields' types mention.
+    types: Vec<(String, BTreeSet<String>)>,
+    /// `impl Drop for T`: `T`, and the body of its `drop`.
+    drops: Vec<(String, syn::Block)>,
+    /// The type of each `impl` being visited, innermost last.
+    owners: Vec<Option<String>>,
+}
+
+impl AliasFinder {
+    fn candidate(&mut self, sig: &syn::Signature, block: &syn::Block, owner: Option<String>) {
+        let mut mentioned = BTreeSet::new();
+        idents(sig.inputs.to_token_stream(), &mut mentioned);
+        idents(sig.generics.to_token_stream(), &mut mentioned);
+        idents(sig.generics.where_clause.to_token_stream(), &mut mentioned);
+        self.functions.push(Candidate {
+            name: sig.ident.to_string(),
+            owner,
+            method: sig.receiver().is_some(),
+            wraps: WORK.iter().any(|w| mentioned.contains(*w)),
+            block: block.clone(),
+        });
+    }
+
+    fn fields(&mut self, name: &syn::Ident, fields: &[&syn::Field]) {
+        let mut mentioned = BTreeSet::new();
+        for field in fields {
+            idents(field.ty.to_token_stream(), &mut mentioned);
+        }
+        self.types.push((name.to_string(), mentioned));
+    }
 }
 
 impl<'ast> Visit<'ast> for AliasFinder {
@@ -224,6 +399,115 @@ impl<'ast> Visit<'ast> for AliasFinder {
             self.wrappers.push((name.to_string(), called));
         }
         visit::visit_item_macro(self, item);
+    }
+
+    /// `let note = |step| debug!(…);` is a helper like a function: calling
+    /// `note(…)` is as much admin as calling a `fn note`.
+    fn visit_local(&mut self, local: &'ast syn::Local) {
+        if let (syn::Pat::Ident(name), Some(init)) = (&local.pat, &local.init)
+            && let syn::Expr::Closure(closure) = &*init.expr
+        {
+            let block = match &*closure.body {
+                syn::Expr::Block(body) => body.block.clone(),
+                body => syn::Block {
+                    brace_token: Default::default(),
+                    stmts: vec![syn::Stmt::Expr(body.clone(), None)],
+                },
+            };
+            self.functions.push(Candidate {
+                name: name.ident.to_string(),
+                owner: None,
+                method: false,
+                wraps: false,
+                block,
+            });
+        }
+        visit::visit_local(self, local);
+    }
+
+    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+        self.candidate(&item.sig, &item.block, None);
+        self.owners.push(None);
+        visit::visit_item_fn(self, item);
+        self.owners.pop();
+    }
+
+    fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
+        let owner = type_name(&item.self_ty);
+        let is_drop = item
+            .trait_
+            .as_ref()
+            .is_some_and(|(_, path, _)| path.segments.last().is_some_and(|s| s.ident == "Drop"));
+        if is_drop {
+            // `drop` is called by the language, never by name: what it does
+            // makes its type a timer, not a helper of its own.
+            if let Some(owner) = owner {
+                for member in &item.items {
+                    if let syn::ImplItem::Fn(function) = member
+                        && function.sig.ident == "drop"
+                    {
+                        self.drops.push((owner.clone(), function.block.clone()));
+                    }
+                }
+            }
+            return;
+        }
+        self.owners.push(owner);
+        visit::visit_item_impl(self, item);
+        self.owners.pop();
+    }
+
+    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+        let owner = self.owners.last().cloned().flatten();
+        self.candidate(&item.sig, &item.block, owner);
+        self.owners.push(None);
+        visit::visit_impl_item_fn(self, item);
+        self.owners.pop();
+    }
+
+    fn visit_trait_item_fn(&mut self, item: &'ast syn::TraitItemFn) {
+        if let Some(block) = &item.default {
+            self.candidate(&item.sig, block, None);
+        }
+        self.owners.push(None);
+        visit::visit_trait_item_fn(self, item);
+        self.owners.pop();
+    }
+
+    fn visit_item_struct(&mut self, item: &'ast syn::ItemStruct) {
+        let fields: Vec<&syn::Field> = item.fields.iter().collect();
+        self.fields(&item.ident, &fields);
+        visit::visit_item_struct(self, item);
+    }
+
+    fn visit_item_enum(&mut self, item: &'ast syn::ItemEnum) {
+        let fields: Vec<&syn::Field> = item.variants.iter().flat_map(|v| v.fields.iter()).collect();
+        self.fields(&item.ident, &fields);
+        visit::visit_item_enum(self, item);
+    }
+}
+
+/// The name of a type as an `impl` names it: `Timer` for `Timer<'a>`.
+fn type_name(ty: &syn::Type) -> Option<String> {
+    match ty {
+        syn::Type::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
+        syn::Type::Reference(reference) => type_name(&reference.elem),
+        syn::Type::Paren(paren) => type_name(&paren.elem),
+        syn::Type::Group(group) => type_name(&group.elem),
+        _ => None,
+    }
+}
+
+/// Every identifier in a token stream.
+fn idents(stream: TokenStream, into: &mut BTreeSet<String>) {
+    for token in stream {
+        match token {
+            TokenTree::Group(group) => idents(group.stream(), into),
+            TokenTree::Ident(ident) => {
+                into.insert(ident.to_string());
+            }
+            _ => {}
+        }
     }
 }
 
@@ -269,7 +553,8 @@ pub fn analyze_paths(paths: &[PathBuf], rules: &Rules) -> anyhow::Result<Report>
         })?;
         parsed.push((file, syntax));
     }
-    // Renames and wrappers count across every file measured together.
+    // Renames, wrappers, helpers and timers count across every file
+    // measured together.
     let rules = rules.with_aliases_in(parsed.iter().map(|(_, syntax)| syntax));
     let mut reports = Vec::new();
     for (file, syntax) in parsed {
@@ -324,8 +609,6 @@ struct Function {
     attrs: Vec<syn::Attribute>,
     block: syn::Block,
     line: usize,
-    /// The whole function, signature and attributes included.
-    whole: (LineColumn, LineColumn),
 }
 
 #[derive(Default)]
@@ -334,44 +617,37 @@ struct FunctionFinder {
 }
 
 impl FunctionFinder {
-    fn add(
-        &mut self,
-        name: &syn::Ident,
-        attrs: &[syn::Attribute],
-        block: &syn::Block,
-        whole: &impl ToTokens,
-    ) {
+    fn add(&mut self, name: &syn::Ident, attrs: &[syn::Attribute], block: &syn::Block) {
         self.functions.push(Function {
             name: name.to_string(),
             attrs: attrs.to_vec(),
             block: block.clone(),
             line: name.span().start().line,
-            whole: range(whole),
         });
     }
 }
 
 impl<'ast> Visit<'ast> for FunctionFinder {
     fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
-        self.add(&item.sig.ident, &item.attrs, &item.block, item);
+        self.add(&item.sig.ident, &item.attrs, &item.block);
         visit::visit_item_fn(self, item);
     }
     fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
-        self.add(&item.sig.ident, &item.attrs, &item.block, item);
+        self.add(&item.sig.ident, &item.attrs, &item.block);
         visit::visit_impl_item_fn(self, item);
     }
     fn visit_trait_item_fn(&mut self, item: &'ast syn::TraitItemFn) {
         if let Some(block) = &item.default {
-            self.add(&item.sig.ident, &item.attrs, block, item);
+            self.add(&item.sig.ident, &item.attrs, block);
         }
         visit::visit_trait_item_fn(self, item);
     }
 }
 
 /// From the first token of `node` to the end of its last.
-fn range(node: &impl ToTokens) -> (LineColumn, LineColumn) {
-    let mut bounds: Option<(LineColumn, LineColumn)> = None;
-    fn walk(stream: TokenStream, bounds: &mut Option<(LineColumn, LineColumn)>) {
+fn range(node: &impl ToTokens) -> Range {
+    let mut bounds: Option<Range> = None;
+    fn walk(stream: TokenStream, bounds: &mut Option<Range>) {
         for token in stream {
             let (start, end) = match &token {
                 TokenTree::Group(group) => {
@@ -381,10 +657,10 @@ fn range(node: &impl ToTokens) -> (LineColumn, LineColumn) {
                 other => (other.span().start(), other.span().end()),
             };
             let (lo, hi) = bounds.get_or_insert((start, end));
-            if (start.line, start.column) < (lo.line, lo.column) {
+            if start < *lo {
                 *lo = start;
             }
-            if (end.line, end.column) > (hi.line, hi.column) {
+            if end > *hi {
                 *hi = end;
             }
         }
@@ -396,9 +672,13 @@ fn range(node: &impl ToTokens) -> (LineColumn, LineColumn) {
     ))
 }
 
-fn contains(range: &(LineColumn, LineColumn), at: LineColumn) -> bool {
-    (range.0.line, range.0.column) <= (at.line, at.column)
-        && (at.line, at.column) < (range.1.line, range.1.column)
+fn contains(range: &Range, at: LineColumn) -> bool {
+    range.0 <= at && at < range.1
+}
+
+/// Whether `inner` lies within `outer` (or is it).
+fn within(inner: &Range, outer: &Range) -> bool {
+    outer.0 <= inner.0 && inner.1 <= outer.1
 }
 
 fn last_segments(path: &syn::Path, n: usize) -> String {
@@ -406,14 +686,59 @@ fn last_segments(path: &syn::Path, n: usize) -> String {
     segments[segments.len().saturating_sub(n)..].join("::")
 }
 
+/// The statements of a function body, wherever they are nested, and the
+/// items declared in it (measured on their own, or not at all).
+#[derive(Default)]
+struct StatementFinder {
+    statements: Vec<Range>,
+    items: Vec<Range>,
+}
+
+impl StatementFinder {
+    /// A match arm's or a closure's body is a statement of its own unless
+    /// it is a block, whose statements are: `Ok(x) => x,` and
+    /// `Ok(x) => { x }` count the same, as rustfmt may write either.
+    fn body(&mut self, body: &syn::Expr) {
+        if !matches!(body, syn::Expr::Block(_) | syn::Expr::Async(_)) {
+            self.statements.push(range(body));
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for StatementFinder {
+    fn visit_stmt(&mut self, stmt: &'ast syn::Stmt) {
+        if let syn::Stmt::Item(item) = stmt {
+            self.items.push(range(item));
+            return;
+        }
+        self.statements.push(range(stmt));
+        visit::visit_stmt(self, stmt);
+    }
+
+    fn visit_arm(&mut self, arm: &'ast syn::Arm) {
+        self.body(&arm.body);
+        visit::visit_arm(self, arm);
+    }
+
+    fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
+        self.body(&closure.body);
+        visit::visit_expr_closure(self, closure);
+    }
+
+    fn visit_item(&mut self, item: &'ast syn::Item) {
+        self.items.push(range(item));
+    }
+}
+
 /// Finds the admin constructs of a function body.
 struct AdminFinder<'r> {
     rules: &'r Rules,
     /// Everything admin, down to a part of an expression.
-    ranges: Vec<(LineColumn, LineColumn)>,
-    /// Whole statements that are admin: a line that holds one is admin,
-    /// whatever else shares it.
-    statements: Vec<(LineColumn, LineColumn)>,
+    ranges: Vec<Range>,
+    /// A match arm or a closure that only does admin things: its body is
+    /// an admin statement, and its pattern or parameters are no business
+    /// of the statement around it.
+    quiet: Vec<Range>,
 }
 
 impl AdminFinder<'_> {
@@ -424,11 +749,15 @@ impl AdminFinder<'_> {
             .is_some_and(|s| self.rules.macros.contains(&s.ident.to_string()))
     }
 
+    /// A call path of the rules, or a path through a timer type.
     fn is_admin_path(&self, path: &syn::Path) -> bool {
         self.rules.paths.iter().any(|rule| {
             let n = rule.split("::").count();
             last_segments(path, n) == *rule
-        })
+        }) || path
+            .segments
+            .iter()
+            .any(|s| self.rules.types.contains(&s.ident.to_string()))
     }
 
     /// An admin expression, or a block of nothing but admin statements.
@@ -450,23 +779,41 @@ impl AdminFinder<'_> {
         }
     }
 
-    /// Whether the whole expression is plumbing: a value only admin code uses.
+    /// Whether the whole expression is plumbing: a value only admin code
+    /// uses, or a wrapper whose work is a closure (counted on its own).
     fn is_admin_expr(&self, expr: &syn::Expr) -> bool {
         match expr {
             syn::Expr::Macro(m) => self.is_admin_macro(&m.mac),
             syn::Expr::Call(call) => {
                 matches!(&*call.func, syn::Expr::Path(p) if self.is_admin_path(&p.path))
             }
+            syn::Expr::Path(p) => self.is_admin_path(&p.path),
+            syn::Expr::Struct(s) => self.is_admin_path(&s.path),
             syn::Expr::MethodCall(call) => {
                 let method = call.method.to_string();
+                let on_admin = || self.is_admin_expr(&call.receiver);
+                // `span.record(…)`, `span.in_scope(|| …)`: on a span.
+                let on_a_span = method == "record" || method == "in_scope";
                 ADMIN_METHODS.contains(&method.as_str())
-                    || ((CONVERSIONS.contains(&method.as_str()) || method == "record")
-                        && self.is_admin_expr(&call.receiver))
+                    || self.rules.methods.contains(&method)
+                    || (on_a_span && (mentions_span(&call.receiver) || on_admin()))
+                    || (CONVERSIONS.contains(&method.as_str()) && on_admin())
             }
+            // `start.elapsed().as_secs_f64() * 1e3`: computed from a timer
+            // and constants only.
+            syn::Expr::Binary(binary) => {
+                let (left, right) = (&*binary.left, &*binary.right);
+                let part = |side: &syn::Expr| {
+                    self.is_admin_expr(side) || matches!(side, syn::Expr::Lit(_))
+                };
+                part(left) && part(right) && (self.is_admin_expr(left) || self.is_admin_expr(right))
+            }
+            syn::Expr::Unary(e) => self.is_admin_expr(&e.expr),
             syn::Expr::Await(e) => self.is_admin_expr(&e.base),
             syn::Expr::Try(e) => self.is_admin_expr(&e.expr),
             syn::Expr::Cast(e) => self.is_admin_expr(&e.expr),
             syn::Expr::Paren(e) => self.is_admin_expr(&e.expr),
+            syn::Expr::Group(e) => self.is_admin_expr(&e.expr),
             syn::Expr::Reference(e) => self.is_admin_expr(&e.expr),
             _ => false,
         }
@@ -484,14 +831,21 @@ impl<'ast> Visit<'ast> for AdminFinder<'_> {
         let admin = match stmt {
             syn::Stmt::Macro(m) => self.is_admin_macro(&m.mac),
             syn::Stmt::Expr(e, _) => self.only_admin(e),
-            syn::Stmt::Local(local) => local
-                .init
-                .as_ref()
-                .is_some_and(|init| self.is_admin_expr(&init.expr)),
+            syn::Stmt::Local(local) => {
+                // Binding a closure that is a helper (`let note = |…| …`).
+                let helper = matches!(&local.pat, syn::Pat::Ident(name)
+                    if local.init.as_ref().is_some_and(|i| matches!(*i.expr, syn::Expr::Closure(_)))
+                        && self.rules.paths.contains(&name.ident.to_string()));
+                helper
+                    || local
+                        .init
+                        .as_ref()
+                        .is_some_and(|init| self.is_admin_expr(&init.expr))
+            }
             syn::Stmt::Item(_) => false,
         };
         if admin {
-            self.statements.push(range(stmt));
+            self.ranges.push(range(stmt));
         }
         visit::visit_stmt(self, stmt);
     }
@@ -508,6 +862,22 @@ impl<'ast> Visit<'ast> for AdminFinder<'_> {
             self.ranges.push(range(call));
         }
         visit::visit_expr_call(self, call);
+    }
+
+    fn visit_expr_path(&mut self, path: &'ast syn::ExprPath) {
+        // `get_or_init(Instant::now)`: a timer passed as a value.
+        if self.is_admin_path(&path.path) {
+            self.ranges.push(range(path));
+        }
+        visit::visit_expr_path(self, path);
+    }
+
+    fn visit_expr_struct(&mut self, expr: &'ast syn::ExprStruct) {
+        // `Timer { start: Instant::now(), .. }`
+        if self.is_admin_path(&expr.path) {
+            self.ranges.push(range(expr));
+        }
+        visit::visit_expr_struct(self, expr);
     }
 
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
@@ -539,18 +909,18 @@ impl<'ast> Visit<'ast> for AdminFinder<'_> {
     }
 
     fn visit_arm(&mut self, arm: &'ast syn::Arm) {
-        // `Outcome::Ok => info!("done"),`: an arm that only logs is admin,
-        // its pattern included.
+        // `Outcome::Ok => info!("done"),`: the body is an admin statement;
+        // its pattern is not business of the `match`.
         if self.only_admin(&arm.body) {
-            self.ranges.push(range(arm));
+            self.quiet.push(range(arm));
         }
         visit::visit_arm(self, arm);
     }
 
     fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
-        // `|err| error!(%err)`: a closure that only logs is admin.
+        // `|err| error!(%err)`: likewise, its parameters.
         if self.only_admin(&closure.body) {
-            self.ranges.push(range(closure));
+            self.quiet.push(range(closure));
         }
         visit::visit_expr_closure(self, closure);
     }
@@ -560,44 +930,56 @@ impl<'ast> Visit<'ast> for AdminFinder<'_> {
     }
 }
 
-fn measure(
-    function: &Function,
-    wholes: &[(LineColumn, LineColumn)],
-    rules: &Rules,
-) -> FunctionReport {
-    // Functions declared inside this one's body: theirs, not its.
-    let body = range(&function.block);
-    let inner: Vec<&(LineColumn, LineColumn)> =
-        wholes.iter().filter(|r| contains(&body, r.0)).collect();
-    let mut finder = AdminFinder {
+/// Business and admin statements.
+#[derive(Clone, Copy, Debug, Default)]
+struct Counts {
+    business: usize,
+    admin: usize,
+}
+
+/// The statements of a function body, counted: each token belongs to the
+/// innermost statement that holds it, and makes it admin when it is part of
+/// admin code of that statement's own, business when it is anything but
+/// punctuation.
+fn count(block: &syn::Block, rules: &Rules) -> Counts {
+    let mut statements = StatementFinder::default();
+    statements.visit_block(block);
+    let mut admin = AdminFinder {
         rules,
         ranges: Vec::new(),
-        statements: Vec::new(),
+        quiet: Vec::new(),
     };
-    for stmt in &function.block.stmts {
-        finder.visit_stmt(stmt);
+    for stmt in &block.stmts {
+        admin.visit_stmt(stmt);
     }
 
     #[derive(Default, Clone, Copy)]
-    struct Line {
+    struct Kind {
         business: bool,
         admin: bool,
-        admin_statement: bool,
     }
-    let mut lines: BTreeMap<usize, Line> = BTreeMap::new();
+    let mut kinds = vec![Kind::default(); statements.statements.len()];
     let mut classify = |at: LineColumn, punctuation: bool| {
-        if inner.iter().any(|r| contains(r, at)) {
+        if statements.items.iter().any(|r| contains(r, at)) {
             return;
         }
-        let admin = finder.ranges.iter().any(|r| contains(r, at));
-        let line = lines.entry(at.line).or_default();
-        if finder.statements.iter().any(|r| contains(r, at)) {
-            line.admin_statement = true;
-        }
-        if admin {
-            line.admin = true;
-        } else if !punctuation {
-            line.business = true;
+        // The innermost statement: the one that starts last, then ends first.
+        let Some((index, statement)) = statements
+            .statements
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| contains(r, at))
+            .max_by(|(_, a), (_, b)| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
+        else {
+            return;
+        };
+        // Admin code counts for the statement it is in, not for one around
+        // it: `timed(|| work())` is admin, `work()` inside it business.
+        let of_its_own = |r: &Range| contains(r, at) && within(r, statement);
+        if admin.ranges.iter().any(of_its_own) {
+            kinds[index].admin = true;
+        } else if !punctuation && !admin.quiet.iter().any(of_its_own) {
+            kinds[index].business = true;
         }
     };
     fn walk(stream: TokenStream, classify: &mut impl FnMut(LineColumn, bool)) {
@@ -613,11 +995,18 @@ fn measure(
             }
         }
     }
-    for stmt in &function.block.stmts {
+    for stmt in &block.stmts {
         walk(stmt.to_token_stream(), &mut classify);
     }
+    Counts {
+        business: kinds.iter().filter(|k| k.business).count(),
+        admin: kinds.iter().filter(|k| k.admin).count(),
+    }
+}
 
-    // One line per attribute, however rustfmt lays its arguments out.
+fn measure(function: &Function, rules: &Rules) -> FunctionReport {
+    let Counts { business, admin } = count(&function.block, rules);
+    // One statement per attribute, however rustfmt lays its arguments out.
     let attributes = function
         .attrs
         .iter()
@@ -628,15 +1017,7 @@ fn measure(
                 .is_some_and(|s| rules.attributes.contains(&s.ident.to_string()))
         })
         .count();
-    let business = lines
-        .values()
-        .filter(|l| l.business && !l.admin_statement)
-        .count();
-    let admin = lines
-        .values()
-        .filter(|l| l.admin_statement || (l.admin && !l.business))
-        .count()
-        + attributes;
+    let admin = admin + attributes;
     FunctionReport {
         name: function.name.clone(),
         line: function.line,

@@ -1,5 +1,5 @@
-//! `just ratio PATH…`: business lines versus admin lines, per function, per
-//! file and in all, worst first.
+//! `just ratio PATH…`: business statements versus admin statements, per
+//! function, per file and in all, worst first.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use ratio::{Rules, analyze_paths};
 
-/// Business lines per admin line (logging, timing, instrumentation) in Rust
-/// functions. The rules are in tools/ratio/README.md.
+/// Business statements per admin statement (logging, timing,
+/// instrumentation) in Rust functions, counted from the syntax tree, so that
+/// the layout changes nothing. The rules are in tools/ratio/README.md.
 #[derive(Parser)]
 struct Args {
     /// Files or folders (searched for .rs files).
@@ -101,7 +102,7 @@ fn print_table(report: &ratio::Report) {
     }
     println!();
     println!(
-        "total: {} business lines, {} admin lines, ratio {}",
+        "total: {} business statements, {} admin statements, ratio {}",
         report.business,
         report.admin,
         show(report.ratio)

@@ -29,7 +29,7 @@ fn the_readmes_quote_the_measured_ratios() {
         "demo-services/gateway",
         "demo-services/shop",
     ]);
-    let figure = |report: &Report| format!("{:.2}", report.ratio.expect("some admin lines"));
+    let figure = |report: &Report| format!("{:.2}", report.ratio.expect("some admin statements"));
 
     // The words around a figure wrap where they wrap; compare without line breaks.
     let rules = read("tools/ratio/README.md")
@@ -40,7 +40,7 @@ fn the_readmes_quote_the_measured_ratios() {
         (
             &folder,
             format!(
-                "**{}** ({} business lines / {} admin lines) over the whole folder",
+                "**{}** ({} business statements / {} admin statements) over the whole folder",
                 figure(&folder),
                 folder.business,
                 folder.admin

@@ -9,7 +9,7 @@
 //! compiler's (a broken `Cargo.toml`, a stale lock file).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, IsTerminal, Read};
+use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -83,16 +83,36 @@ pub fn run_cargo(mut command: Command, progress: Progress) -> Result<BuildOutput
     let mut child = command
         .spawn()
         .context("cannot run cargo: is the Rust toolchain installed and on PATH?")?;
-    let mut stderr = child.stderr.take().expect("stderr is piped");
-    // Read stderr on its own thread so that neither pipe can fill up and
-    // stall cargo while we read the other.
-    let stderr_reader = std::thread::spawn(move || {
-        let mut log = String::new();
-        let _ = stderr.read_to_string(&mut log);
-        log
-    });
-
+    let stderr = child.stderr.take().expect("stderr is piped");
     let bar = progress_bar(&progress);
+    // Read stderr on its own thread so that neither pipe can fill up and
+    // stall cargo while we read the other. Cargo waits there, silently to
+    // us, while another build holds the target folder's lock (rust-analyzer
+    // runs `cargo check` on every save): that wait is said at once.
+    let stderr_reader = {
+        let bar = bar.clone();
+        std::thread::spawn(move || {
+            let mut log = String::new();
+            let mut said = false;
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if !said && line.contains("Blocking waiting for file lock") {
+                    said = true;
+                    let wait = "Waiting for another cargo build to finish first \
+                                (rust-analyzer in your editor, or another terminal)…";
+                    if bar.is_hidden() {
+                        eprintln!("  {wait}");
+                    } else {
+                        bar.println(format!("  {wait}"));
+                    }
+                }
+                log.push_str(&line);
+                log.push('\n');
+            }
+            log
+        })
+    };
+
     let mut log_progress = LogProgress::new(&progress);
     let mut output = BuildOutput {
         binaries: Vec::new(),
@@ -113,10 +133,16 @@ pub fn run_cargo(mut command: Command, progress: Progress) -> Result<BuildOutput
                 target,
                 executable,
                 manifest_path,
+                fresh,
             } => {
                 bar.inc(1);
-                bar.set_message(target.name.clone());
-                log_progress.compiled(&target.name);
+                // Only what is compiled now is named and counted: a unit
+                // cargo already had is no news, and naming it would read as
+                // rebuilding the dependencies.
+                if !fresh {
+                    bar.set_message(target.name.clone());
+                    log_progress.compiled(&target.name);
+                }
                 // A `[[test]]` target, whatever its harness: graders bring
                 // their own `main` (`grader_kit::checks!`), and cargo marks
                 // only libtest's harness as `profile.test`.
@@ -163,7 +189,13 @@ pub fn run_cargo(mut command: Command, progress: Progress) -> Result<BuildOutput
 /// A cargo command run from the workspace root.
 pub fn cargo(ws: &Workspace) -> Command {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    command.current_dir(&ws.root);
+    // The target folder is named, not left to cargo's configuration: a
+    // global `build.target-dir` shared by two checkouts would let one grade
+    // the other's build (cargo names a workspace's artifacts by
+    // workspace-relative paths, so both look up to date to each other).
+    command
+        .current_dir(&ws.root)
+        .env("CARGO_TARGET_DIR", &ws.target_dir);
     // The justfile asks cargo for its progress bar; here the CLI draws its
     // own, and cargo's would only clutter the log it reads.
     command
@@ -265,6 +297,9 @@ enum CargoLine {
         manifest_path: PathBuf,
         target: Target,
         executable: Option<PathBuf>,
+        /// Cargo had it already: nothing was compiled for it.
+        #[serde(default)]
+        fresh: bool,
     },
     CompilerMessage {
         package_id: String,

@@ -10,9 +10,39 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 /// The workshop checkout and the places the CLI reads and writes in it.
+#[derive(Clone, Debug)]
 pub struct Workspace {
     pub root: PathBuf,
     pub target_dir: PathBuf,
+}
+
+/// Names the checkout that builds in a target folder.
+const CHECKOUT_MARK: &str = ".workshop-checkout";
+
+/// The target folder this checkout grades in: `target_dir`, unless another
+/// checkout builds there (a `CARGO_TARGET_DIR` shared by two clones). Cargo
+/// names a workspace's sources by workspace-relative paths, so the other
+/// clone's binaries would look up to date here and be graded as this one's;
+/// this checkout then builds in a folder of its own inside it. The first
+/// checkout to use a folder marks it as its own.
+fn own_target_dir(root: &Path, target_dir: PathBuf) -> PathBuf {
+    let me = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let mark = target_dir.join(CHECKOUT_MARK);
+    match std::fs::read_to_string(&mark) {
+        Ok(owner) if Path::new(owner.trim()) == me => target_dir,
+        Ok(_) => {
+            let digest = crate::checksums::sha256_hex(me.to_string_lossy().as_bytes());
+            let own = target_dir.join("checkouts").join(&digest[..16]);
+            let _ = std::fs::create_dir_all(&own);
+            let _ = std::fs::write(own.join(CHECKOUT_MARK), me.to_string_lossy().as_bytes());
+            own
+        }
+        Err(_) => {
+            let _ = std::fs::create_dir_all(&target_dir);
+            let _ = std::fs::write(&mark, me.to_string_lossy().as_bytes());
+            target_dir
+        }
+    }
 }
 
 impl Workspace {
@@ -39,6 +69,7 @@ impl Workspace {
                 }
             })
             .unwrap_or_else(|| root.join("target"));
+        let target_dir = own_target_dir(&root, target_dir);
         Ok(Self { root, target_dir })
     }
 
@@ -116,6 +147,22 @@ pub struct Alternative {
     pub dir: PathBuf,
 }
 
+/// A plausible wrong solution, which the grader must refuse (`just verify`
+/// proves it): written from the README by someone who had not read the
+/// grader, and kept so that what it caught stays caught.
+#[derive(Clone, Debug)]
+pub struct WrongSolution {
+    /// The cargo package, e.g. `lab01-wrong-first-warn-only`.
+    pub package: String,
+    /// Relative to the workspace root.
+    pub dir: PathBuf,
+    /// What the learner believed: the manifest's `description`.
+    pub misconception: String,
+    /// The checks that must fail on it: `[package.metadata.workshop]
+    /// caught-by`.
+    pub caught_by: Vec<String>,
+}
+
 /// The contents of a `lab.toml`: everything the CLI knows about a lab that
 /// is not code.
 #[derive(Clone, Debug, Deserialize)]
@@ -123,7 +170,8 @@ pub struct Alternative {
 pub struct LabMeta {
     pub title: String,
     pub minutes: u32,
-    /// How long one check may run before it is stopped as a likely infinite loop.
+    /// How long the lab's checks may run in all before those still running
+    /// are stopped as likely infinite loops.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
     pub goal: String,
@@ -193,11 +241,62 @@ impl Lab {
     /// reference: `solutions/NN-slug/alternatives/NAME`, a crate named
     /// `labNN-alt-NAME`, whose library is also called `labNN`.
     pub fn alternatives(&self, root: &Path) -> Result<Vec<Alternative>> {
-        let folder = root.join(&self.solution_dir).join("alternatives");
+        Ok(self
+            .fixture_folders(root, "alternatives")?
+            .into_iter()
+            .map(|name| Alternative {
+                package: format!("lab{:02}-alt-{name}", self.number),
+                dir: self.solution_dir.join("alternatives").join(&name),
+                name,
+            })
+            .collect())
+    }
+
+    /// The lab's wrong solutions (`solutions/NN-slug/wrong/`), by name.
+    pub fn wrong_solutions(&self, root: &Path) -> Result<Vec<WrongSolution>> {
+        let mut wrong = Vec::new();
+        for name in self.fixture_folders(root, "wrong")? {
+            let dir = self.solution_dir.join("wrong").join(&name);
+            let manifest_path = root.join(&dir).join("Cargo.toml");
+            let text = std::fs::read_to_string(&manifest_path)
+                .with_context(|| format!("cannot read {}", manifest_path.display()))?;
+            let manifest: toml::Table = toml::from_str(&text)
+                .with_context(|| format!("{} is malformed", manifest_path.display()))?;
+            let package = manifest.get("package");
+            let misconception = package
+                .and_then(|p| p.get("description"))
+                .and_then(|d| d.as_str())
+                .unwrap_or_default()
+                .to_owned();
+            let caught_by = package
+                .and_then(|p| p.get("metadata"))
+                .and_then(|m| m.get("workshop"))
+                .and_then(|w| w.get("caught-by"))
+                .and_then(|c| c.as_array())
+                .map(|checks| {
+                    checks
+                        .iter()
+                        .filter_map(|c| c.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            wrong.push(WrongSolution {
+                package: format!("lab{:02}-wrong-{name}", self.number),
+                dir,
+                misconception,
+                caught_by,
+            });
+        }
+        Ok(wrong)
+    }
+
+    /// The names of the crates in a folder of the lab's solution, sorted.
+    fn fixture_folders(&self, root: &Path, kind: &str) -> Result<Vec<String>> {
+        let folder = root.join(&self.solution_dir).join(kind);
         let Ok(entries) = std::fs::read_dir(&folder) else {
             return Ok(Vec::new());
         };
-        let mut alternatives = Vec::new();
+        let mut names = Vec::new();
         for entry in entries {
             let path = entry?.path();
             if !path.join("Cargo.toml").is_file() {
@@ -206,16 +305,12 @@ impl Lab {
             let name = path
                 .file_name()
                 .and_then(|n| n.to_str())
-                .context("an alternative's folder name is not UTF-8")?
+                .with_context(|| format!("a folder name under {} is not UTF-8", folder.display()))?
                 .to_owned();
-            alternatives.push(Alternative {
-                package: format!("lab{:02}-alt-{name}", self.number),
-                dir: self.solution_dir.join("alternatives").join(&name),
-                name,
-            });
+            names.push(name);
         }
-        alternatives.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(alternatives)
+        names.sort();
+        Ok(names)
     }
 
     pub fn max_points(&self) -> u32 {
@@ -225,5 +320,33 @@ impl Lab {
     /// "Lab 01 · First spans"
     pub fn heading(&self) -> String {
         format!("Lab {:02} · {}", self.number, self.meta.title)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_folder_shared_by_two_checkouts_grades_each_apart() {
+        let scratch =
+            std::env::temp_dir().join(format!("workshop-target-mark-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&scratch);
+        let (first, second) = (scratch.join("first"), scratch.join("second"));
+        std::fs::create_dir_all(&first).unwrap();
+        std::fs::create_dir_all(&second).unwrap();
+        let shared = scratch.join("shared-target");
+
+        // The first checkout to build there owns the folder, and keeps it.
+        assert_eq!(own_target_dir(&first, shared.clone()), shared);
+        assert_eq!(own_target_dir(&first, shared.clone()), shared);
+        // The other builds in a folder of its own, the same every time,
+        // never in the first one's.
+        let elsewhere = own_target_dir(&second, shared.clone());
+        assert_ne!(elsewhere, shared);
+        assert!(elsewhere.starts_with(&shared));
+        assert_eq!(own_target_dir(&second, shared.clone()), elsewhere);
+        assert_eq!(own_target_dir(&first, shared.clone()), shared);
+        std::fs::remove_dir_all(&scratch).unwrap();
     }
 }

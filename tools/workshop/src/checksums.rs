@@ -1,14 +1,14 @@
 //! The checksum manifest, `labs/checksums.txt`: the SHA-256 of every file
-//! that decides a grade and of every starter file (each lab's `src/`).
+//! in a lab's folder, its starter (`src/`) and the files beside it.
 //!
-//! What decides a lab's grade: its `lab.toml`, `Cargo.toml` and `tests/`,
-//! the workspace's `Cargo.toml`, and every workspace crate its grader builds
-//! on, found by following the lab's manifest (the grader kit, the libraries
-//! and tools it depends on, and what they depend on). Editing any of them
-//! changes how the lab is graded, so each is guarded.
-//!
-//! Graders are tamper-evident: a lab whose grading files differ from the
-//! manifest is reported as "tampered", never as "passed". Starter checksums
+//! What a learner could edit by mistake or on purpose while working on a
+//! lab: its `lab.toml`, `Cargo.toml`, grader (`tests/`) and given code
+//! (`given/`). A lab whose such files differ from the manifest is reported
+//! as "tampered", never as "passed". The crates further away (the grader
+//! kit, the libraries, the collector) are not listed: a grading robot
+//! grades with `--pristine`, which builds the learner's `src/` inside a
+//! pristine copy of everything else, so no edit anywhere else can change a
+//! grade; listing them only made every change to them rewrite this file. Starter checksums
 //! serve `just reset`, which finds the pristine starter in git history by
 //! them, and `just list`, which tells an untouched lab from a started one.
 //! The format is `sha256sum`'s, so `sha256sum -c labs/checksums.txt` works too.
@@ -50,68 +50,17 @@ pub fn compute(ws: &Workspace, labs: &[Lab]) -> Result<Checksums> {
         .collect()
 }
 
-/// Every file that decides `lab`'s grade (see the module's documentation).
+/// The files of `lab` that a learner could edit while working on it and
+/// must not: everything in the lab's folder but its `src/` (its
+/// `Cargo.toml`, `lab.toml`, grader and given code).
 pub fn grading_files(ws: &Workspace, lab: &Lab) -> Result<Vec<PathBuf>> {
-    let mut files = vec![
-        PathBuf::from("Cargo.toml"),
-        lab.dir.join("Cargo.toml"),
-        lab.dir.join("lab.toml"),
-    ];
-    files.extend(files_under(&ws.root, &lab.dir.join("tests"))?);
-    for krate in grading_crates(ws, lab)? {
-        files.push(krate.join("Cargo.toml"));
-        for dir in ["src", "ui"] {
-            files.extend(files_under(&ws.root, &krate.join(dir))?);
-        }
-        if ws.root.join(krate.join("build.rs")).is_file() {
-            files.push(krate.join("build.rs"));
-        }
-    }
+    let mut files = files_under(&ws.root, &lab.dir)?;
+    let src = lab.dir.join("src");
+    files.retain(|file| !file.starts_with(&src) && file.file_name() != Some("README.md".as_ref()));
+    // The lab's own build output, if a tool left one there, is nobody's code.
+    let target = lab.dir.join("target");
+    files.retain(|file| !file.starts_with(&target));
     Ok(files)
-}
-
-/// The folders of the workspace crates `lab`'s grader builds on: its
-/// dependencies and dev-dependencies that are workspace crates, and theirs,
-/// following each crate's `Cargo.toml` and the workspace's paths.
-fn grading_crates(ws: &Workspace, lab: &Lab) -> Result<BTreeSet<PathBuf>> {
-    let read = |path: &Path| -> Result<toml::Table> {
-        let text = std::fs::read_to_string(ws.root.join(path))
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("{} is malformed", path.display()))
-    };
-    let root = read(Path::new("Cargo.toml"))?;
-    let paths: BTreeMap<&str, PathBuf> = root
-        .get("workspace")
-        .and_then(|w| w.get("dependencies"))
-        .and_then(|d| d.as_table())
-        .into_iter()
-        .flatten()
-        .filter_map(|(name, spec)| {
-            Some((name.as_str(), PathBuf::from(spec.get("path")?.as_str()?)))
-        })
-        .collect();
-    let depends_on = |manifest: &toml::Table, sections: &[&str]| -> Vec<PathBuf> {
-        sections
-            .iter()
-            .filter_map(|section| manifest.get(*section).and_then(|d| d.as_table()))
-            .flat_map(|deps| deps.keys())
-            .filter_map(|name| paths.get(name.as_str()).cloned())
-            .collect()
-    };
-    let lab_manifest = read(&lab.dir.join("Cargo.toml"))?;
-    let mut pending = depends_on(&lab_manifest, &["dependencies", "dev-dependencies"]);
-    let mut found = BTreeSet::new();
-    while let Some(krate) = pending.pop() {
-        if krate == lab.dir || !found.insert(krate.clone()) {
-            continue;
-        }
-        let manifest = read(&krate.join("Cargo.toml"))?;
-        pending.extend(depends_on(
-            &manifest,
-            &["dependencies", "build-dependencies"],
-        ));
-    }
-    Ok(found)
 }
 
 /// The committed manifest.
@@ -286,7 +235,7 @@ mod tests {
     }
 
     #[test]
-    fn a_lab_is_guarded_by_every_crate_its_grader_builds_on() {
+    fn a_lab_is_guarded_by_its_own_folder_but_the_learners_src() {
         let ws = Workspace::discover().unwrap();
         let lab = ws.lab("2").unwrap();
         let files: Vec<String> = grading_files(&ws, &lab)
@@ -295,15 +244,10 @@ mod tests {
             .map(|f| slash_path(f))
             .collect();
         for expected in [
-            "Cargo.toml",
             "labs/02-structured-output/Cargo.toml",
             "labs/02-structured-output/lab.toml",
             "labs/02-structured-output/tests/grader.rs",
-            // Its grader's kit, the library it teaches, and theirs.
-            "tools/grader-kit/src/lib.rs",
-            "demo-services/libs/telemetry/src/lib.rs",
-            "demo-services/libs/actions/src/lib.rs",
-            "tools/collector/src/lib.rs",
+            "labs/02-structured-output/given/src/lib.rs",
         ] {
             assert!(
                 files.iter().any(|f| f == expected),
@@ -311,15 +255,11 @@ mod tests {
             );
         }
         assert!(
-            !files
+            files
                 .iter()
-                .any(|f| f.starts_with("labs/02-structured-output/src/")),
-            "the learner's own files are theirs to edit"
-        );
-        assert!(
-            !files
-                .iter()
-                .any(|f| f.starts_with("demo-services/gateway/"))
+                .all(|f| f.starts_with("labs/02-structured-output/")
+                    && !f.starts_with("labs/02-structured-output/src/")),
+            "only the lab's folder, and not the learner's own files: {files:?}"
         );
     }
 }

@@ -71,6 +71,7 @@ fn junit_xml(labs: &[LabReport]) -> Result<String> {
             case.push_attribute(("time", seconds(check.duration_ms).as_str()));
             let element = match check.status {
                 CheckStatus::Passed => None,
+                CheckStatus::Disturbed => Some("skipped"),
                 CheckStatus::NotRun | CheckStatus::Missing | CheckStatus::Crashed => Some("error"),
                 CheckStatus::Failed | CheckStatus::Panicked | CheckStatus::TimedOut => {
                     Some("failure")
@@ -143,6 +144,7 @@ fn status_name(status: CheckStatus) -> &'static str {
         CheckStatus::Failed => "failed",
         CheckStatus::Panicked => "panicked",
         CheckStatus::TimedOut => "timed_out",
+        CheckStatus::Disturbed => "disturbed",
         CheckStatus::Crashed => "crashed",
         CheckStatus::Missing => "missing",
         CheckStatus::NotRun => "not_run",

@@ -33,6 +33,9 @@ impl Subject {
 pub enum LabStatus {
     Passed,
     Failing,
+    /// Every check passed but one or more that measure, which the machine
+    /// disturbed: not graded either way.
+    Disturbed,
     CompileError,
     Tampered,
 }
@@ -45,6 +48,8 @@ pub enum CheckStatus {
     Panicked,
     TimedOut,
     Crashed,
+    /// Could not judge: its measurement stayed disturbed by the machine.
+    Disturbed,
     /// Listed in `lab.toml` but not found in the grader.
     Missing,
     /// Not run: the code did not compile, or the grader was tampered with.
@@ -223,10 +228,17 @@ pub fn grade_built(
             checks.push(check_report(run, 0, options.verbose));
         }
     }
-    let status = if checks.iter().all(|c| c.status == CheckStatus::Passed) {
-        LabStatus::Passed
-    } else {
+    let judged = |c: &&CheckReport| c.status != CheckStatus::Disturbed;
+    let status = if !checks
+        .iter()
+        .filter(judged)
+        .all(|c| c.status == CheckStatus::Passed)
+    {
         LabStatus::Failing
+    } else if checks.iter().any(|c| c.status == CheckStatus::Disturbed) {
+        LabStatus::Disturbed
+    } else {
+        LabStatus::Passed
     };
     LabReport {
         number: lab.number,
@@ -239,6 +251,23 @@ pub fn grade_built(
         checks,
         compile_error: None,
         tampered: Vec::new(),
+    }
+}
+
+/// The spans a stopped check had open, innermost last, as a sentence.
+fn where_it_was(open_spans: &[String]) -> String {
+    match open_spans {
+        [] => " No span the grader follows was open at that moment.".to_owned(),
+        [only] => format!(" The span open at that moment: `{only}`."),
+        [outer @ .., inner] => format!(
+            " The spans open at that moment: `{inner}`, inside {}.",
+            outer
+                .iter()
+                .rev()
+                .map(|span| format!("`{span}`"))
+                .collect::<Vec<_>>()
+                .join(" inside ")
+        ),
     }
 }
 
@@ -257,11 +286,26 @@ fn check_report(run: &runner::CheckRun, points: u32, verbose: bool) -> CheckRepo
                 Some(format!("{what}\n  at {location}")),
             )
         }
-        Outcome::TimedOut { limit } => (
+        Outcome::Disturbed { reason } => (
+            CheckStatus::Disturbed,
+            Some(format!(
+                "Not graded: the machine disturbed this measurement every time it was \
+                 taken ({reason}). Grade again when nothing else is running."
+            )),
+        ),
+        Outcome::TimedOut { limit, open_spans } => (
             CheckStatus::TimedOut,
             Some(format!(
-                "Stopped after {} s. Look for an infinite loop, or a lock or channel \
-                 that is waited on forever.",
+                "Still running when the lab's time limit ({} s) ran out, so it was stopped: \
+                 an infinite loop, or a lock or channel waited on forever.{}",
+                limit.as_secs(),
+                open_spans.as_deref().map_or_else(String::new, where_it_was)
+            )),
+        ),
+        Outcome::NotStarted { limit } => (
+            CheckStatus::NotRun,
+            Some(format!(
+                "Not run: the lab's time limit ({} s) ran out before its turn.",
                 limit.as_secs()
             )),
         ),

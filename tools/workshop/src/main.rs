@@ -4,12 +4,14 @@
 //! subcommand here, so that it behaves the same on every machine and can be
 //! tested like any other Rust code.
 
+mod answers;
 mod build;
 mod catalog;
 mod checksums;
 mod commands;
 mod export;
 mod grade;
+mod pristine;
 mod report;
 mod runner;
 mod starter;
@@ -48,6 +50,10 @@ enum Cmd {
         /// Grade the reference solution instead (for instructors).
         #[arg(long)]
         solution: bool,
+        /// Grade only your `src/`, inside a pristine copy of everything else:
+        /// the commit you started from, or the git ref or folder given.
+        #[arg(long, value_name = "COMMIT_OR_FOLDER", num_args = 0..=1)]
+        pristine: Option<Option<String>>,
     },
     /// Show the next hint for a lab.
     Hint { lab: String },
@@ -56,13 +62,23 @@ enum Cmd {
     /// List the labs with their status and your progress.
     List,
     /// Grade every lab; write target/workshop/grades.json and junit.xml.
-    Grade,
+    Grade {
+        /// For a grading robot: grade only the labs' `src/` folders, inside a
+        /// pristine copy of everything else (the commit the learner started
+        /// from, or the git ref or folder given), so no edit elsewhere counts.
+        #[arg(long, value_name = "COMMIT_OR_FOLDER", num_args = 0..=1)]
+        pristine: Option<Option<String>>,
+    },
     /// Restore a lab's starter code, backing up your work first.
     Reset {
         lab: String,
         /// Do not ask for confirmation.
         #[arg(long, short)]
         yes: bool,
+        /// Bring back the files the last reset saved (what is there now is
+        /// backed up first).
+        #[arg(long)]
+        restore: bool,
     },
     /// Show the diff from a lab's starter to its reference solution.
     Solution { lab: String },
@@ -84,7 +100,10 @@ enum Cmd {
         seconds: u64,
     },
     /// For maintainers and CI: every starter fails, every solution passes.
-    Verify,
+    Verify {
+        /// Only these labs (all when none is given).
+        labs: Vec<String>,
+    },
     /// For maintainers: cargo-mutants on the reference solutions (all, or one lab's), graded by the labs' graders.
     Mutants { lab: Option<String> },
     /// For maintainers: check or update labs/checksums.txt.
@@ -113,23 +132,47 @@ fn run(cli: Cli) -> Result<bool> {
     let ws = Workspace::discover()?;
     let verbose = cli.verbose;
     match cli.command {
-        Cmd::Lab { lab, solution } => {
+        Cmd::Lab {
+            lab,
+            solution,
+            pristine,
+        } => {
             let subject = if solution {
                 Subject::Solution
             } else {
                 Subject::Starter
             };
-            Ok(commands::lab::run(&ws, &ws.lab(&lab)?, subject, verbose)?.passed())
+            let grading = grading_workspace(&ws, pristine)?;
+            let lab = ws.lab(&lab)?;
+            Ok(commands::lab::run(&ws, &grading, &lab, subject, verbose)?.passed())
         }
         Cmd::Hint { lab } => commands::hint::run(&ws, &ws.lab(&lab)?).map(|()| true),
         Cmd::Watch { lab } => commands::watch::run(&ws, &ws.lab(&lab)?, verbose).map(|()| true),
         Cmd::List => commands::list::run(&ws).map(|()| true),
-        Cmd::Grade => commands::grade_all::run(&ws, verbose),
-        Cmd::Reset { lab, yes } => commands::reset::run(&ws, &ws.lab(&lab)?, yes).map(|()| true),
+        Cmd::Grade { pristine } => {
+            let grading = grading_workspace(&ws, pristine)?;
+            commands::grade_all::run(&ws, &grading, verbose)
+        }
+        Cmd::Reset { lab, yes, restore } => {
+            let lab = ws.lab(&lab)?;
+            if restore {
+                commands::reset::restore(&ws, &lab, yes)?;
+            } else {
+                commands::reset::run(&ws, &lab, yes)?;
+            }
+            Ok(true)
+        }
         Cmd::Solution { lab } => commands::solution::run(&ws, &ws.lab(&lab)?).map(|()| true),
         Cmd::Setup { all } => commands::setup::run(&ws, all).map(|()| true),
         Cmd::Profile { target, seconds } => commands::profile::run(&ws, target, seconds),
-        Cmd::Verify => commands::verify::run(&ws, verbose),
+        Cmd::Verify { labs } => {
+            let chosen = if labs.is_empty() {
+                ws.labs()?
+            } else {
+                labs.iter().map(|l| ws.lab(l)).collect::<Result<_>>()?
+            };
+            commands::verify::run(&ws, &chosen, verbose)
+        }
         Cmd::Mutants { lab } => {
             let labs = match lab {
                 Some(lab) => vec![ws.lab(&lab)?],
@@ -160,4 +203,24 @@ fn checksums_command(ws: &Workspace, update: bool) -> Result<bool> {
         );
     }
     Ok(current)
+}
+
+/// Where a lab is built and graded: this checkout, or with `--pristine` a
+/// pristine copy of everything but the learner's `src/` folders.
+fn grading_workspace(ws: &Workspace, pristine: Option<Option<String>>) -> Result<Workspace> {
+    match pristine {
+        None => Ok(ws.clone()),
+        Some(source) => {
+            let grading = pristine::prepare(ws, source.as_deref())?;
+            anstream::eprintln!(
+                "Grading your labs' src/ inside a pristine copy ({}); nothing else of this checkout counts.",
+                grading
+                    .root
+                    .strip_prefix(&ws.root)
+                    .unwrap_or(&grading.root)
+                    .display()
+            );
+            Ok(grading)
+        }
+    }
 }

@@ -39,8 +39,20 @@ pub fn intro(lab: &Lab) {
     println!();
 }
 
+/// What the learner does after a passing grade.
+pub enum WhatNext<'a> {
+    /// The next lab not done yet, after this one.
+    Lab(&'a Lab),
+    /// This was the last lab, but these earlier ones are not done.
+    Unfinished(Vec<u32>),
+    /// Every lab is done.
+    AllDone,
+    /// The reference solution was graded: nothing was recorded.
+    NothingRecorded,
+}
+
 /// Each check with its result, then the score and what to do next.
-pub fn report(lab: &Lab, report: &LabReport, next: Option<&Lab>, verbose: bool) {
+pub fn report(lab: &Lab, report: &LabReport, next: WhatNext<'_>, verbose: bool) {
     match report.status {
         LabStatus::Tampered => {
             println!("{RED}Tampered:{RED:#} these grading files differ from the workshop's:");
@@ -73,7 +85,7 @@ pub fn report(lab: &Lab, report: &LabReport, next: Option<&Lab>, verbose: bool) 
             );
             return;
         }
-        LabStatus::Passed | LabStatus::Failing => {}
+        LabStatus::Passed | LabStatus::Failing | LabStatus::Disturbed => {}
     }
 
     // Several checks often fail for one cause (no span at all yet): say it
@@ -85,6 +97,7 @@ pub fn report(lab: &Lab, report: &LabReport, next: Option<&Lab>, verbose: bool) 
         let (mark, style) = match check.status {
             CheckStatus::Passed => ("✓", GREEN),
             CheckStatus::TimedOut => ("⏱", YELLOW),
+            CheckStatus::Disturbed => ("≈", YELLOW),
             _ => ("✗", RED),
         };
         println!(
@@ -131,15 +144,35 @@ pub fn report(lab: &Lab, report: &LabReport, next: Option<&Lab>, verbose: bool) 
     );
     if report.passed() {
         match next {
-            Some(next) => println!(
+            WhatNext::Lab(next) => println!(
                 "Lab {:02} done. Next: {BOLD}`just lab {}`{BOLD:#}: {}",
                 lab.number, next.number, next.meta.title
             ),
-            None => println!(
-                "Lab {:02} done, and that was the last lab. Well done!",
+            WhatNext::Unfinished(labs) => println!(
+                "Lab {:02} done. Still to do: lab{} {} (`just list` shows where each stands).",
+                lab.number,
+                if labs.len() == 1 { "" } else { "s" },
+                labs.iter()
+                    .map(|n| format!("{n:02}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            WhatNext::AllDone => println!(
+                "Lab {:02} done, and with it every lab. Well done!",
+                lab.number
+            ),
+            WhatNext::NothingRecorded => println!(
+                "The reference solution of lab {:02} passes. Nothing was recorded: \
+                 your own progress is as it was.",
                 lab.number
             ),
         }
+    } else if matches!(next, WhatNext::NothingRecorded) {
+        println!(
+            "The reference solution of lab {:02} does not pass here: the grader and \
+             the solution disagree (nothing was recorded).",
+            lab.number
+        );
     } else {
         println!(
             "Work on the first failing check above; `just hint {}` gives a hint, \

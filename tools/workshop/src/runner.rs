@@ -14,7 +14,7 @@
 use std::io::Read;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -34,8 +34,20 @@ pub enum Outcome {
         message: String,
         location: String,
     },
-    /// Stopped after the lab's time limit.
+    /// The check could not judge: the machine disturbed its measurement
+    /// however often it measured again. Neither a pass nor a fail.
+    Disturbed {
+        reason: String,
+    },
+    /// Still running when the lab's time ran out: stopped. The spans open
+    /// at that moment, innermost last, say where the code was; `None` when
+    /// the grader could not say (it was killed before it reported).
     TimedOut {
+        limit: Duration,
+        open_spans: Option<Vec<String>>,
+    },
+    /// Never started: the lab's time had run out before its turn.
+    NotStarted {
         limit: Duration,
     },
     /// The process died without a panic (a stack overflow, an abort).
@@ -95,14 +107,20 @@ pub fn list_checks(binary: &TestBinary) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Runs every `(binary, check)` pair, `jobs` at a time, each within `limit`.
-/// Results come back in the order given.
+/// Runs every `(binary, check)` pair, `jobs` at a time, all within one
+/// `limit` for the whole lab: a learner's infinite loop stops the lab once,
+/// not once per check in a row. A check whose turn comes after the limit is
+/// not started. Results come back in the order given.
 pub fn run_checks(
     checks: &[(TestBinary, String)],
     limit: Duration,
     jobs: usize,
     verbose: bool,
 ) -> Vec<CheckRun> {
+    let deadline = Instant::now() + limit;
+    // Set when a check was stopped at the limit: the lab's time has run
+    // out, even though the grader reports a moment before the deadline.
+    let ran_out = AtomicBool::new(false);
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<CheckRun>>> = Mutex::new(vec![None; checks.len()]);
     std::thread::scope(|scope| {
@@ -113,7 +131,15 @@ pub fn run_checks(
                     let Some((binary, name)) = checks.get(i) else {
                         break;
                     };
-                    let run = run_check(binary, name, limit, verbose);
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    let run = if left.is_zero() || ran_out.load(Ordering::SeqCst) {
+                        not_started(name, limit)
+                    } else {
+                        run_check(binary, name, left, limit, verbose)
+                    };
+                    if matches!(run.outcome, Outcome::TimedOut { .. }) {
+                        ran_out.store(true, Ordering::SeqCst);
+                    }
                     results.lock().expect("no panics while holding the lock")[i] = Some(run);
                 }
             });
@@ -127,7 +153,29 @@ pub fn run_checks(
         .collect()
 }
 
-fn run_check(binary: &TestBinary, name: &str, limit: Duration, verbose: bool) -> CheckRun {
+fn not_started(name: &str, limit: Duration) -> CheckRun {
+    CheckRun {
+        name: name.to_owned(),
+        outcome: Outcome::NotStarted { limit },
+        duration: Duration::ZERO,
+        measurement: None,
+        evidence: None,
+        output: String::new(),
+    }
+}
+
+/// How long before the CLI stops a check the grader reports it stopped,
+/// with the spans open then: time for the report to be written.
+const REPORT_GRACE: Duration = Duration::from_millis(1_500);
+
+/// Runs one check with `left` of the lab's `limit` to go.
+fn run_check(
+    binary: &TestBinary,
+    name: &str,
+    left: Duration,
+    limit: Duration,
+    verbose: bool,
+) -> CheckRun {
     static REPORTS: AtomicUsize = AtomicUsize::new(0);
     let report_file = std::env::temp_dir().join(format!(
         "workshop-check-{}-{}.json",
@@ -139,6 +187,12 @@ fn run_check(binary: &TestBinary, name: &str, limit: Duration, verbose: bool) ->
     command
         .args(["--check", name, "--report"])
         .arg(&report_file)
+        .arg("--time-limit-ms")
+        .arg(
+            left.saturating_sub(REPORT_GRACE.min(left / 2))
+                .as_millis()
+                .to_string(),
+        )
         .current_dir(&binary.package_dir)
         .env("CARGO_MANIFEST_DIR", &binary.package_dir)
         .stdin(Stdio::null())
@@ -148,8 +202,21 @@ fn run_check(binary: &TestBinary, name: &str, limit: Duration, verbose: bool) ->
         // A backtrace is noise to a learner reading a failed check.
         command.env("RUST_BACKTRACE", "0");
     }
+    // The learner's code runs as a deployed program would: without the
+    // variables cargo sets for the program it runs (`just` starts this CLI
+    // with `cargo run`), so that a value cargo fixes at compile time
+    // (`env!("CARGO_PKG_VERSION")`) cannot be read at run time instead.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if ["CARGO_PKG_", "CARGO_CRATE_", "CARGO_BIN_"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+        {
+            command.env_remove(name.as_ref());
+        }
+    }
     let finished = match command.spawn() {
-        Ok(child) => wait_with_limit(child, limit),
+        Ok(child) => wait_with_limit(child, left),
         Err(err) => {
             return CheckRun {
                 name: name.to_owned(),
@@ -173,8 +240,14 @@ fn run_check(binary: &TestBinary, name: &str, limit: Duration, verbose: bool) ->
         .map(|r| (r.measurement.clone(), r.evidence.clone()))
         .unwrap_or_default();
     let (outcome, output) = match finished {
-        Finished::InTime { status, output } => (judge(status, report), output),
-        Finished::Killed { output } => (Outcome::TimedOut { limit }, output),
+        Finished::InTime { status, output } => (judge(status, limit, report), output),
+        Finished::Killed { output } => (
+            Outcome::TimedOut {
+                limit,
+                open_spans: None,
+            },
+            output,
+        ),
     };
     CheckRun {
         name: name.to_owned(),
@@ -235,6 +308,16 @@ struct Report {
     measurement: Option<Measurement>,
     #[serde(default)]
     evidence: Option<Evidence>,
+    #[serde(default)]
+    disturbed: Option<String>,
+    #[serde(default)]
+    stopped: Option<Stopped>,
+}
+
+/// `grader_kit::checks::Stopped`, read back.
+#[derive(Debug, serde::Deserialize)]
+struct Stopped {
+    open_spans: Vec<String>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -244,8 +327,20 @@ struct Panic {
 }
 
 /// The outcome of a check from its report and its process's exit status.
-fn judge(status: ExitStatus, report: Option<Report>) -> Outcome {
+fn judge(status: ExitStatus, limit: Duration, report: Option<Report>) -> Outcome {
     match report {
+        Some(Report {
+            stopped: Some(Stopped { open_spans }),
+            ..
+        }) => Outcome::TimedOut {
+            limit,
+            open_spans: Some(open_spans),
+        },
+        Some(Report {
+            disturbed: Some(reason),
+            panic: None,
+            ..
+        }) => Outcome::Disturbed { reason },
         Some(Report { passed: true, .. }) if status.success() => Outcome::Passed,
         Some(Report {
             passed: false,
@@ -315,6 +410,8 @@ fn describe_status(status: ExitStatus) -> String {
 mod tests {
     use super::*;
 
+    const LIMIT: Duration = Duration::from_secs(20);
+
     fn report(json: &str) -> Option<Report> {
         Some(serde_json::from_str(json).expect("a report"))
     }
@@ -332,7 +429,7 @@ mod tests {
                 "location": "labs/01-first-spans/tests/grader.rs:94:5"}}"#,
         );
         assert_eq!(
-            judge(exit(101), failed),
+            judge(exit(101), LIMIT, failed),
             Outcome::Failed {
                 message: "The span should have a field `order_id`.\nWhat your code recorded:\n  span place_order [INFO]".to_owned()
             }
@@ -345,7 +442,7 @@ mod tests {
             r#"{"name": "x", "passed": false, "panic": {"message": "not yet implemented", "location": "labs/01-first-spans/src/lib.rs:12:5"}}"#,
         );
         assert_eq!(
-            judge(exit(101), panicked),
+            judge(exit(101), LIMIT, panicked),
             Outcome::Panicked {
                 message: "not yet implemented".to_owned(),
                 location: "labs/01-first-spans/src/lib.rs:12:5".to_owned()
@@ -356,9 +453,15 @@ mod tests {
     #[test]
     fn a_pass_needs_the_report_and_the_exit_status_to_agree() {
         let passed = || report(r#"{"name": "x", "passed": true, "panic": null}"#);
-        assert_eq!(judge(exit(0), passed()), Outcome::Passed);
-        assert!(matches!(judge(exit(1), passed()), Outcome::Crashed { .. }));
-        assert!(matches!(judge(exit(0), None), Outcome::Crashed { .. }));
+        assert_eq!(judge(exit(0), LIMIT, passed()), Outcome::Passed);
+        assert!(matches!(
+            judge(exit(1), LIMIT, passed()),
+            Outcome::Crashed { .. }
+        ));
+        assert!(matches!(
+            judge(exit(0), LIMIT, None),
+            Outcome::Crashed { .. }
+        ));
     }
 
     #[test]
@@ -376,6 +479,26 @@ mod tests {
         assert_eq!(
             measured.evidence.map(|e| e.title),
             Some("The trace".to_owned())
+        );
+        let disturbed = report(
+            r#"{"name": "x", "passed": false, "panic": null, "disturbed": "rounds disagreed"}"#,
+        );
+        assert_eq!(
+            judge(exit(101), LIMIT, disturbed),
+            Outcome::Disturbed {
+                reason: "rounds disagreed".to_owned()
+            }
+        );
+        let stopped = report(
+            r#"{"name": "x", "passed": false, "panic": null,
+                "stopped": {"open_spans": ["place_order (lab01)"]}}"#,
+        );
+        assert_eq!(
+            judge(exit(101), LIMIT, stopped),
+            Outcome::TimedOut {
+                limit: LIMIT,
+                open_spans: Some(vec!["place_order (lab01)".to_owned()])
+            }
         );
         // A grader built before measurements existed still reports.
         let plain = report(r#"{"name": "x", "passed": true, "panic": null}"#).expect("a report");

@@ -70,6 +70,16 @@ impl Store {
         write_json(&self.result_path(lab), report)
     }
 
+    /// Forgets the lab's last result: after `just reset`, the lab is the
+    /// starter again, and `just list` must not call it done.
+    pub fn forget_result(&self, lab: &Lab) -> Result<()> {
+        match std::fs::remove_file(self.result_path(lab)) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err)
+                .with_context(|| format!("cannot remove {}", self.result_path(lab).display())),
+            _ => Ok(()),
+        }
+    }
+
     /// The last result, if the lab was ever graded. An unreadable file (from
     /// an older CLI, say) counts as never graded rather than as an error.
     pub fn last_result(&self, lab: &Lab) -> Option<LabReport> {
@@ -98,14 +108,38 @@ impl Store {
             .unwrap_or_default()
     }
 
-    /// A fresh folder for a backup of a lab's sources.
+    /// The newest backup of a lab's sources, if `just reset` made one.
+    pub fn last_backup(&self, lab: &Lab) -> Option<PathBuf> {
+        let prefix = format!("{}-", lab.id());
+        std::fs::read_dir(self.dir.join("backups"))
+            .ok()?
+            .filter_map(|entry| entry.ok())
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let stamp: u128 = name.strip_prefix(&prefix)?.parse().ok()?;
+                Some((stamp, entry.path()))
+            })
+            .max()
+            .map(|(_, path)| path)
+    }
+
+    /// A fresh folder for a backup of a lab's sources, named by the time in
+    /// milliseconds (never one that exists: two resets in the same
+    /// millisecond must not mix their files).
     pub fn backup_dir(&self, lab: &Lab) -> PathBuf {
-        let stamp = std::time::SystemTime::now()
+        let mut stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        self.dir
-            .join("backups")
-            .join(format!("{}-{stamp}", lab.id()))
+            .map_or(0, |d| d.as_millis());
+        loop {
+            let dir = self
+                .dir
+                .join("backups")
+                .join(format!("{}-{stamp}", lab.id()));
+            if !dir.exists() {
+                return dir;
+            }
+            stamp += 1;
+        }
     }
 }
 

@@ -80,6 +80,18 @@ impl Copy {
     }
 }
 
+impl Copy {
+    fn git_output(&self, args: &[&str]) -> String {
+        let output = Command::new("git")
+            .args(args)
+            .current_dir(&self.root)
+            .output()
+            .expect("git runs");
+        assert!(output.status.success(), "git {args:?} failed");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
 fn copy_all(from: &Path, to: &Path) {
     if from.is_dir() {
         std::fs::create_dir_all(to).expect("create folder");
@@ -112,7 +124,7 @@ fn a_learner_and_a_grading_robot_walk_through_lab_01() {
     assert!(text.contains("Lab 01 · First spans"), "{text}");
     assert!(text.contains("0/8 checks passed"), "{text}");
     assert!(
-        text.contains("No span named `place_order` was recorded."),
+        text.contains("recorded no span named `place_order`"),
         "{text}"
     );
     assert!(text.contains("README step 1"), "{text}");
@@ -121,6 +133,43 @@ fn a_learner_and_a_grading_robot_walk_through_lab_01() {
         "no test-harness noise:\n{text}"
     );
     assert!(!text.contains('\x1b'), "no colour when NO_COLOR is set");
+
+    // Another build holding the target folder (rust-analyzer's `cargo
+    // check`, say) is a wait the learner is told about, not a silence. The
+    // test holds cargo's own lock on the build folder until the CLI says so.
+    let lock = std::fs::File::open(ws.target.join("debug/.cargo-lock")).expect("cargo's lock");
+    lock.lock().expect("take cargo's lock");
+    let mut waiting = Command::new(env!("CARGO_BIN_EXE_workshop"))
+        .args(["lab", "1"])
+        .current_dir(&ws.root)
+        .env("CARGO_TARGET_DIR", &ws.target)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the workshop binary runs");
+    let stderr = waiting.stderr.take().expect("stderr is piped");
+    let (said, told) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("Waiting for another cargo build") {
+                let _ = said.send(line);
+            }
+        }
+    });
+    // A guard, not a synchronisation: the message comes as soon as cargo
+    // meets the lock; if it never comes, the test fails instead of hanging.
+    let told = told.recv_timeout(std::time::Duration::from_secs(120));
+    lock.unlock().expect("let go of cargo's lock");
+    assert!(
+        told.is_ok(),
+        "the CLI never said that it waits for cargo's lock"
+    );
+    assert_eq!(waiting.wait().expect("the grade ends").code(), Some(1));
 
     // A grading robot gets JSON and JUnit, with a result for every check.
     let graded = ws.workshop(&["grade"]);
@@ -203,18 +252,43 @@ fn a_learner_and_a_grading_robot_walk_through_lab_01() {
     );
     ws.write(&format!("{LAB}/src/lib.rs"), &starter);
     assert_eq!(exit_code(&ws.workshop(&["checksums", "--update"])), 0);
-    ws.write(
-        &format!("{LAB}/src/lib.rs"),
-        &starter.replace(
-            "    if order.tickets.is_empty() {",
-            "    if order.tickets.is_empty() {\n        #[allow(clippy::empty_loop)]\n        loop {}",
-        ),
+    // The loop is in the solution's code, inside the spans it makes: the
+    // report names the one it never left.
+    let solution = ws.read(&format!("{SOLUTION}/src/lib.rs"));
+    let looping = solution.replacen(
+        "    if order.tickets.is_empty() {",
+        "    #[allow(clippy::empty_loop)]\n    loop {}\n    #[allow(unreachable_code)]\n    if order.tickets.is_empty() {",
+        1,
     );
+    assert_ne!(
+        looping, solution,
+        "the loop goes into the solution's validation"
+    );
+    ws.write(&format!("{LAB}/src/lib.rs"), &looping);
     let looped = stdout(&ws.workshop(&["lab", "1"]));
-    assert!(looped.contains("Stopped after 1 s"), "{looped}");
+    let prose = looped.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
-        looped.contains("✗ place_order_has_a_span"),
-        "the other checks still report:\n{looped}"
+        prose.contains("the lab's time limit (1 s) ran out"),
+        "{looped}"
+    );
+    assert!(
+        prose.contains(
+            "The spans open at that moment: `validate (lab01)`, inside `place_order (lab01)`"
+        ),
+        "{looped}"
+    );
+    // One limit for the lab, not one per check in a row: the checks that
+    // started (one per core) are stopped at it, and the others are not
+    // started after it.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let stopped = looped.lines().filter(|l| l.starts_with("⏱ ")).count();
+    assert!((1..=cores).contains(&stopped), "{looped}");
+    if cores < 8 {
+        assert!(looped.contains("ran out before its turn"), "{looped}");
+    }
+    assert!(
+        looped.contains("0/8 checks passed"),
+        "every check still reports:\n{looped}"
     );
     ws.write(&lab_toml, &original_toml);
     ws.write(&format!("{LAB}/src/lib.rs"), &starter);
@@ -262,6 +336,81 @@ fn a_learner_and_a_grading_robot_walk_through_lab_01() {
         ws.read(&format!("{backup}/src/lib.rs"))
             .contains("my attempt")
     );
+    // The lab was done before the reset; after it, it is the starter again.
+    let listed = stdout(&ws.workshop(&["list"]));
+    let lab01_row = listed
+        .lines()
+        .find(|line| line.starts_with("01"))
+        .expect("lab 01 is listed");
+    assert!(!lab01_row.contains("done"), "{listed}");
+    assert!(
+        said.contains("`just reset 1 --restore` brings it back"),
+        "{said}"
+    );
+    // The backup comes back, and the starter it replaces is not backed up.
+    let restored = ws.workshop(&["reset", "1", "--restore", "--yes"]);
+    assert_eq!(exit_code(&restored), 0, "{}", stdout(&restored));
+    assert_eq!(ws.read(&format!("{LAB}/src/lib.rs")), "// my attempt\n");
+    // Restoring again brings back nothing new: the last backup is the same.
+    let restored_twice = ws.workshop(&["reset", "1", "--restore", "--yes"]);
+    assert_eq!(exit_code(&restored_twice), 0);
+    assert_eq!(ws.read(&format!("{LAB}/src/lib.rs")), "// my attempt\n");
+    ws.write(&format!("{LAB}/src/lib.rs"), &starter);
+
+    // A shortcut around the grader: it is rewritten to pass everything and
+    // the checksums with it, then committed. Graded in place, the lab
+    // passes; graded as a robot does, only the learner's src/ counts,
+    // inside a pristine copy of the commit the workshop started from.
+    let started_from = ws.git_output(&["rev-list", "--max-parents=0", "HEAD"]);
+    let names: Vec<String> = ws
+        .read(&format!("{LAB}/lab.toml"))
+        .lines()
+        .filter_map(|line| line.strip_prefix("name = \""))
+        .map(|rest| rest.trim_end_matches('"').to_owned())
+        .collect();
+    assert!(names.len() >= 5, "lab 01's checks: {names:?}");
+    let easy: String = names.iter().map(|n| format!("fn {n}() {{}}\n")).collect();
+    ws.write(
+        &grader,
+        &format!("{easy}grader_kit::checks![{}];\n", names.join(", ")),
+    );
+    assert_eq!(exit_code(&ws.workshop(&["checksums", "--update"])), 0);
+    ws.git(&["commit", "-q", "-am", "an easier grader"]);
+    let shortcut = ws.workshop(&["lab", "1"]);
+    assert_eq!(exit_code(&shortcut), 0, "{}", stdout(&shortcut));
+    let pristine = ws.workshop(&["lab", "1", "--pristine", started_from.trim()]);
+    let text = stdout(&pristine);
+    assert_eq!(
+        exit_code(&pristine),
+        1,
+        "the starter fails pristine grading:\n{text}"
+    );
+    assert!(text.contains("0/8 checks passed"), "{text}");
+    // The same src/ with the solution in it passes, though the grader the
+    // learner edited is still in place.
+    ws.write(
+        &format!("{LAB}/src/lib.rs"),
+        &ws.read(&format!("{SOLUTION}/src/lib.rs")),
+    );
+    let pristine = ws.workshop(&["grade", "--pristine", started_from.trim()]);
+    let grades: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ws.target.join("workshop/grades.json")).expect("grades"),
+    )
+    .expect("grades.json is JSON");
+    let lab01 = grades["labs"]
+        .as_array()
+        .and_then(|labs| labs.iter().find(|l| l["slug"] == "first-spans"))
+        .expect("lab 01 is graded");
+    assert_eq!(lab01["status"], "passed", "{}\n{lab01}", stdout(&pristine));
+    let lab02 = grades["labs"]
+        .as_array()
+        .and_then(|labs| labs.iter().find(|l| l["slug"] == "structured-output"))
+        .expect("lab 02 is graded");
+    assert_eq!(
+        lab02["status"], "failing",
+        "an untouched starter still fails"
+    );
+    ws.write(&format!("{LAB}/src/lib.rs"), &starter);
 
     // `cargo clean` deletes the target folder, and nothing of the learner's
     // with it. A scratch target of its own, so that the build above is kept

@@ -4,19 +4,11 @@
 //! ids up needs the dispatcher, which a layer is handed when it is
 //! registered and an event formatter never is:
 //!
-//! ```no_run
-//! # use tracing_subscriber::prelude::*;
-//! # let provider = telemetry::tracer_provider::<opentelemetry_sdk::trace::InMemorySpanExporter>("svc", None);
-//! let subscriber = tracing_subscriber::registry()
-//!     .with(telemetry::layers::spans(&provider, "svc"))
-//!     .with(telemetry::TraceIdLayer::default()) // after OpenTelemetry, before the JSON layer
-//!     .with(
-//!         tracing_subscriber::fmt::layer()
-//!             .json()
-//!             .with_current_span(true)
-//!             .map_event_format(telemetry::WithTraceIds),
-//!     );
-//! ```
+//! - [`TraceIdLayer`], a layer of the same subscriber as the OpenTelemetry
+//!   layer, looks up the ids that layer gave the event's span;
+//! - [`WithTraceIds`] wraps the event format of a JSON `fmt` layer (see
+//!   `fmt::Layer::map_event_format` in tracing-subscriber) and writes the
+//!   ids [`TraceIdLayer`] found into the line.
 //!
 //! Everything else in the line is tracing-subscriber's own JSON format
 //! (`timestamp`, `level`, `fields`, `target`, `span`, `spans`).

@@ -75,7 +75,8 @@ impl Frontend {
             .get(format!("{}/price/{talk_id}", self.prices_url))
             .build()
             .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-        // The downstream server span becomes a child of this client span.
+        // The span handed to `inject` is this call's client span; what the
+        // headers carry is `inject`'s to decide.
         (self.propagation.inject)(&span, request.headers_mut());
         async {
             let response = self

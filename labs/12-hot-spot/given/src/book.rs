@@ -2,7 +2,8 @@
 //!
 //! The book is the demo's (`pricing`): a few public codes and thousands of
 //! personal invitations, `GUEST-00042` and the like. Codes are typed by
-//! people, so they match in any case.
+//! people, in whatever case they like; how a typed code is matched is in
+//! `original.rs`.
 
 use std::collections::HashMap;
 

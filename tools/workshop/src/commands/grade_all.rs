@@ -10,7 +10,9 @@ use crate::report::{BOLD, GREEN, RED, YELLOW};
 use crate::store::Store;
 
 /// Returns whether every lab passed.
-pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
+/// `grading` is where the labs are built and graded: `ws` itself, or a
+/// pristine copy of it (`--pristine`); results are stored in `ws`.
+pub fn run(ws: &Workspace, grading: &Workspace, verbose: bool) -> Result<bool> {
     let labs = ws.labs()?;
     let store = Store::new(ws);
     let options = Options {
@@ -23,11 +25,12 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
     );
     let mut reports = Vec::new();
     for lab in &labs {
-        let report = grade::grade(ws, lab, Subject::Starter, &options)?;
+        let report = grade::grade(grading, lab, Subject::Starter, &options)?;
         store.save_result(lab, &report)?;
         let (status, style) = match report.status {
             LabStatus::Passed => ("passed", GREEN),
             LabStatus::Failing => ("failing", YELLOW),
+            LabStatus::Disturbed => ("disturbed", YELLOW),
             LabStatus::CompileError => ("compile error", RED),
             LabStatus::Tampered => ("tampered", RED),
         };

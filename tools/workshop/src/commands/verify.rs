@@ -3,8 +3,10 @@
 //! For every lab: the starter compiles and fails its grader, every check it
 //! passes is one declared to pass, the solution passes every check, the
 //! README and hints exist, the solution is graded by the lab's own grader
-//! file, every alternative design its README lists passes too, and the
-//! checksums are current. Also: every dependency is pinned in
+//! file, every alternative design its README lists passes too, every wrong
+//! solution kept under `wrong/` compiles and fails the checks that catch
+//! it, no text read before the lab is solved shows the answer's code
+//! (`answers`), and the checksums are current. Also: every dependency is pinned in
 //! the workspace and unified by `workspace-hack`.
 
 use std::collections::BTreeSet;
@@ -14,8 +16,9 @@ use std::time::Instant;
 use anstream::println;
 use anyhow::{Context, Result};
 
+use crate::answers;
 use crate::build::{self, Progress};
-use crate::catalog::{Lab, Workspace};
+use crate::catalog::{Lab, Workspace, WrongSolution};
 use crate::checksums;
 use crate::grade::{self, CheckStatus, LabReport, LabStatus, Options};
 use crate::report::{GREEN, RED, indent};
@@ -25,33 +28,38 @@ use crate::report::{GREEN, RED, indent};
 /// (the benchmarks, the slides renderer), so they never force a lab rebuild.
 const NOT_SHARED: &[&str] = &["criterion", "pprof", "pulldown-cmark", "syntect"];
 
-/// Returns whether everything holds.
-pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
+/// Returns whether everything holds for `labs` (every lab, for CI).
+pub fn run(ws: &Workspace, labs: &[Lab], verbose: bool) -> Result<bool> {
     let started = Instant::now();
-    let labs = ws.labs()?;
     let mut problems: Vec<String> = Vec::new();
 
-    problems.extend(check_checksums(ws, &labs)?);
+    problems.extend(check_checksums(ws, &ws.labs()?)?);
     problems.extend(check_dependencies(ws)?);
-    for lab in &labs {
+    for lab in labs {
         problems.extend(
             check_files(ws, lab)?
                 .into_iter()
                 .map(|p| format!("lab {:02}: {p}", lab.number)),
         );
     }
+    for problem in &problems {
+        println!("{RED}✗{RED:#} {problem}");
+    }
 
     let mut alternatives = Vec::new();
-    for lab in &labs {
+    let mut wrong_solutions = Vec::new();
+    for lab in labs {
         alternatives.push(lab.alternatives(&ws.root)?);
+        wrong_solutions.push(lab.wrong_solutions(&ws.root)?);
     }
     let packages: Vec<String> = labs
         .iter()
-        .zip(&alternatives)
-        .flat_map(|(lab, alternatives)| {
+        .zip(alternatives.iter().zip(&wrong_solutions))
+        .flat_map(|(lab, (alternatives, wrong))| {
             [lab.package(), lab.solution_package()]
                 .into_iter()
                 .chain(alternatives.iter().map(|a| a.package.clone()))
+                .chain(wrong.iter().map(|w| w.package.clone()))
         })
         .collect();
     let build = build::build_tests(
@@ -62,31 +70,45 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
             total: None,
         },
     )?;
+    // A failure of cargo itself (a full disk, a killed compiler, a broken
+    // manifest) is no verdict on any lab: say it once, not as every check
+    // of every lab failing.
+    if let Some(failure) = &build.cargo_failure {
+        println!(
+            "{RED}verify: cargo could not build the labs, so nothing was graded:{RED:#}\n{}",
+            indent(failure, "  ")
+        );
+        return Ok(false);
+    }
     let manifest = checksums::load(ws)?;
     let options = Options {
         verbose,
         ..Options::default()
     };
-    for (lab, alternatives) in labs.iter().zip(&alternatives) {
-        let starter = grade::grade_built(
-            ws,
-            lab,
-            &lab.package(),
-            &build,
-            &manifest,
-            &options,
-            Instant::now(),
-        );
-        let solution = grade::grade_built(
-            ws,
-            lab,
-            &lab.solution_package(),
-            &build,
-            &manifest,
-            &options,
-            Instant::now(),
-        );
-        let mut lab_problems = Vec::new();
+    for (lab, (alternatives, wrong_solutions)) in
+        labs.iter().zip(alternatives.iter().zip(&wrong_solutions))
+    {
+        // Every package of the lab is graded alike, from the one build.
+        let grade = |package: &str| {
+            grade::grade_built(
+                ws,
+                lab,
+                package,
+                &build,
+                &manifest,
+                &options,
+                Instant::now(),
+            )
+        };
+        let starter = grade(&lab.package());
+        let solution = grade(&lab.solution_package());
+        let readme =
+            std::fs::read_to_string(ws.root.join(&lab.dir).join("README.md")).unwrap_or_default();
+        // The lab makes the learner decide: no text read before it is
+        // solved, the starter's failure messages included, shows the
+        // answer's code.
+        let answer = answers::Answer::of(ws, lab)?;
+        let mut lab_problems = answer.text_problems(lab, &readme);
         match starter.status {
             LabStatus::CompileError => lab_problems.push(format!(
                 "the starter does not compile:\n{}",
@@ -99,9 +121,12 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
             LabStatus::Passed => {
                 lab_problems.push("the starter passes its grader: it must fail".to_owned())
             }
-            LabStatus::Failing => {}
+            LabStatus::Failing | LabStatus::Disturbed => {}
         }
         for check in &starter.checks {
+            if let Some(message) = &check.message {
+                lab_problems.extend(answer.message_problems(&check.name, message));
+            }
             let declared = lab.meta.checks.iter().find(|c| c.name == check.name);
             match declared {
                 None => lab_problems.push(format!(
@@ -131,18 +156,8 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
             ));
         }
         // Every other correct design the lab's README lists passes too.
-        let readme =
-            std::fs::read_to_string(ws.root.join(&lab.dir).join("README.md")).unwrap_or_default();
         for alternative in alternatives {
-            let graded = grade::grade_built(
-                ws,
-                lab,
-                &alternative.package,
-                &build,
-                &manifest,
-                &options,
-                Instant::now(),
-            );
+            let graded = grade(&alternative.package);
             if !graded.passed() {
                 lab_problems.push(format!(
                     "the alternative {} does not pass:\n{}",
@@ -157,6 +172,16 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
                 ));
             }
         }
+        // Every wrong solution kept as a fixture stays caught, by the
+        // checks that caught it.
+        for wrong in wrong_solutions {
+            let graded = grade(&wrong.package);
+            lab_problems.extend(
+                wrong_solution_problems(wrong, &graded)
+                    .into_iter()
+                    .map(|p| format!("the wrong solution {}: {p}", wrong.dir.display())),
+            );
+        }
         let (mark, style) = if lab_problems.is_empty() {
             ("✓", GREEN)
         } else {
@@ -167,14 +192,23 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
             1 => ", and so does 1 alternative".to_owned(),
             n => format!(", and so do {n} alternatives"),
         };
+        let wrong = match wrong_solutions.len() {
+            0 => String::new(),
+            n => format!("; {n} wrong solution{} kept", if n == 1 { "" } else { "s" }),
+        };
         println!(
-            "{style}{mark}{style:#} {}: starter fails {}/{} checks, solution passes {}/{}{others}",
+            "{style}{mark}{style:#} {}: starter fails {}/{} checks, solution passes {}/{}{others}{wrong}",
             lab.heading(),
             starter.checks.len() - starter.checks_passed(),
             starter.checks.len(),
             solution.checks_passed(),
             solution.checks.len()
         );
+        // Said at once, under the lab's line, so that the first problem is
+        // near the top of a long log.
+        for problem in &lab_problems {
+            println!("{}", indent(&format!("- {problem}"), "  "));
+        }
         problems.extend(
             lab_problems
                 .into_iter()
@@ -185,18 +219,75 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<bool> {
     println!();
     if problems.is_empty() {
         println!(
-            "{GREEN}verify: {} labs keep their contract{GREEN:#} ({:.1} s)",
-            labs.len(),
+            "{GREEN}verify: {} keep{} their contract{GREEN:#} ({:.1} s)",
+            match labs.len() {
+                1 => "1 lab".to_owned(),
+                n => format!("{n} labs"),
+            },
+            if labs.len() == 1 { "s" } else { "" },
             started.elapsed().as_secs_f64()
         );
         Ok(true)
     } else {
+        // Each was printed in full where it was found; here, a line each.
         println!("{RED}verify found {} problem(s):{RED:#}", problems.len());
         for problem in &problems {
-            println!("{}", indent(&format!("- {problem}"), "  "));
+            println!("  - {}", problem.lines().next().unwrap_or_default());
         }
         Ok(false)
     }
+}
+
+/// What is wrong with a wrong solution's grade: it must compile (a compile
+/// error proves nothing about the grader), name the checks that catch it,
+/// and fail each of them.
+fn wrong_solution_problems(wrong: &WrongSolution, graded: &LabReport) -> Vec<String> {
+    if let Some(error) = &graded.compile_error {
+        return vec![format!(
+            "it does not compile, so it tests nothing:\n{}",
+            indent(error, "  ")
+        )];
+    }
+    if graded.status == LabStatus::Tampered {
+        return vec![format!(
+            "its grading files are not the manifest's: {}",
+            graded.tampered.join(", ")
+        )];
+    }
+    let failed: Vec<&str> = graded
+        .checks
+        .iter()
+        .filter(|c| c.status != CheckStatus::Passed && c.status != CheckStatus::Disturbed)
+        .map(|c| c.name.as_str())
+        .collect();
+    if failed.is_empty() {
+        return vec![format!(
+            "the grader accepts it, though {}",
+            wrong.misconception.trim_end_matches('.')
+        )];
+    }
+    if wrong.caught_by.is_empty() {
+        return vec![format!(
+            "its Cargo.toml names no checks that catch it; today these fail: \
+             [package.metadata.workshop] caught-by = [{}]",
+            failed
+                .iter()
+                .map(|n| format!("\"{n}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )];
+    }
+    wrong
+        .caught_by
+        .iter()
+        .filter(|name| !failed.contains(&name.as_str()))
+        .map(|name| {
+            format!(
+                "`{name}` should catch it but passes (failing now: {})",
+                failed.join(", ")
+            )
+        })
+        .collect()
 }
 
 /// Why a subject that must pass did not: its compile error, or each

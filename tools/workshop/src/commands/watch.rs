@@ -31,7 +31,7 @@ pub fn run(ws: &Workspace, lab: &Lab, verbose: bool) -> Result<()> {
             // Clear the screen so the newest report is the only one in view.
             print!("\x1b[2J\x1b[H");
         }
-        commands::lab::run(ws, lab, Subject::Starter, verbose)?;
+        commands::lab::run(ws, ws, lab, Subject::Starter, verbose)?;
         println!();
         println!(
             "{DIM}Watching {} for changes. Ctrl-C to stop.{DIM:#}",
