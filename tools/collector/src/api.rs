@@ -12,7 +12,14 @@
 //! | `GET /api/dependencies?endTs=&lookback=` | the service dependency graph, as Jaeger's (`[{parent, child, callCount}]`, `endTs` and `lookback` in ms), with each edge's `errorCount` (ours) |
 //! | `GET /api/red?service=&since=` | per operation, requests, errors and p50/p99 from its server spans that started at or after `since` (Unix µs); ours |
 //! | `GET /`, `/trace/{traceID}`, `/compare/{a}/{b}`, `/dependencies`, `/critical-paths` | the web UI: search, a trace's waterfall, two traces side by side, the dependency graph, an endpoint's critical paths |
+//!
+//! Every time, duration and count in a query is a bound or a window, so a
+//! number too large for 64 bits saturates (an end or a lookback beyond every
+//! span is no bound at all; a start or a minimum beyond every span matches
+//! none); anything that is not such a number, a negative one included, is a
+//! 400 whose reason names the parameter.
 
+use std::num::IntErrorKind;
 use std::sync::Arc;
 
 use axum::Router;
@@ -120,13 +127,27 @@ fn given(param: &Option<String>) -> Option<&str> {
     param.as_deref().map(str::trim).filter(|p| !p.is_empty())
 }
 
+/// A whole number of 0 or more, saturated at `u64::MAX` (the module's
+/// documentation says why); `None` for anything else: a minus sign, a
+/// fraction, a unit, letters.
+fn saturating_u64(text: &str) -> Option<u64> {
+    match text.parse::<u64>() {
+        Ok(number) => Some(number),
+        Err(err) if *err.kind() == IntErrorKind::PosOverflow => Some(u64::MAX),
+        Err(_) => None,
+    }
+}
+
+/// A time in Unix microseconds (saturating: see [`saturating_u64`]).
 fn micros(name: &str, param: &Option<String>) -> Result<Option<u64>, QueryError> {
     given(param)
         .map(|text| {
-            text.parse::<u64>().map_err(|_| {
+            saturating_u64(text).ok_or_else(|| {
                 error(
                     StatusCode::BAD_REQUEST,
-                    format!("{name} {text:?} is not a time in Unix microseconds"),
+                    format!(
+                        "{name} {text:?} is not a time in Unix microseconds (a whole number, 0 or more)"
+                    ),
                 )
             })
         })
@@ -147,10 +168,14 @@ fn duration(name: &str, param: &Option<String>) -> Result<Option<u64>, QueryErro
 }
 
 /// Go's duration syntax, as Jaeger takes it: a number and a unit (`us`,
-/// `µs`, `ms`, `s`, `m`, `h`), in microseconds.
+/// `µs`, `ms`, `s`, `m`, `h`), in microseconds. Too long a duration
+/// saturates at `u64::MAX` µs (over 500,000 years): longer than any span,
+/// and reaching back before the epoch.
 pub fn duration_us(text: &str) -> Option<u64> {
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
     let (number, unit) = text.split_at(split);
+    // Only digits and dots: no sign, exponent, NaN or infinity is spelled
+    // out, but enough digits still make the product infinite.
     let number: f64 = number.parse().ok()?;
     let scale = match unit {
         "us" | "µs" => 1.0,
@@ -160,6 +185,7 @@ pub fn duration_us(text: &str) -> Option<u64> {
         "h" => 3600e6,
         _ => return None,
     };
+    // A float-to-integer `as` saturates (infinity to u64::MAX), never wraps.
     Some((number * scale).round() as u64)
 }
 
@@ -210,12 +236,13 @@ async fn traces(
 ) -> Result<Response, QueryError> {
     let limit = match given(&params.limit) {
         None => DEFAULT_LIMIT,
-        Some(text) => text
-            .parse::<usize>()
-            .map_err(|_| {
+        // Any limit past MAX_LIMIT is MAX_LIMIT, one past u64 included.
+        Some(text) => saturating_u64(text)
+            .map(|limit| usize::try_from(limit).unwrap_or(usize::MAX))
+            .ok_or_else(|| {
                 error(
                     StatusCode::BAD_REQUEST,
-                    format!("limit {text:?} is not a number"),
+                    format!("limit {text:?} is not a number of traces (a whole number)"),
                 )
             })?
             .clamp(1, MAX_LIMIT),
@@ -336,6 +363,28 @@ pub struct Dependency {
     pub error_count: u64,
 }
 
+/// `endTs` or `lookback` of `GET /api/dependencies`: milliseconds, as
+/// Jaeger's, or a duration such as `1h`; in microseconds. Both saturate (see
+/// [`saturating_u64`]): an end past `u64::MAX` µs is after every span, a
+/// lookback past it reaches back to the epoch.
+fn millis_in_micros(name: &str, param: &Option<String>) -> Result<Option<u64>, QueryError> {
+    given(param)
+        .map(|text| {
+            saturating_u64(text)
+                .map(|ms| ms.saturating_mul(1_000))
+                .or_else(|| duration_us(text))
+                .ok_or_else(|| {
+                    error(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "{name} {text:?} is not milliseconds (a whole number, 0 or more) or a duration such as 1h"
+                        ),
+                    )
+                })
+        })
+        .transpose()
+}
+
 /// `GET /api/dependencies`, as Jaeger's: `endTs` and `lookback` in
 /// milliseconds (a duration such as `1h` is taken too); all stored spans
 /// when neither is given.
@@ -343,26 +392,8 @@ async fn dependencies(
     State(store): State<Arc<Store>>,
     Query(params): Query<DependenciesParams>,
 ) -> Result<Response, QueryError> {
-    let millis = |name: &str, param: &Option<String>| -> Result<Option<u64>, QueryError> {
-        given(param)
-            .map(|text| {
-                text.parse::<u64>()
-                    .map(|ms| ms * 1_000)
-                    .ok()
-                    .or_else(|| duration_us(text))
-                    .ok_or_else(|| {
-                        error(
-                            StatusCode::BAD_REQUEST,
-                            format!(
-                                "{name} {text:?} is not milliseconds (or a duration such as 1h)"
-                            ),
-                        )
-                    })
-            })
-            .transpose()
-    };
-    let end = millis("endTs", &params.end_ts)?.unwrap_or(u64::MAX);
-    let start = match millis("lookback", &params.lookback)? {
+    let end = millis_in_micros("endTs", &params.end_ts)?.unwrap_or(u64::MAX);
+    let start = match millis_in_micros("lookback", &params.lookback)? {
         Some(lookback) => end.min(now_us()).saturating_sub(lookback),
         None => 0,
     };
@@ -423,16 +454,8 @@ async fn red_figures(
     State(store): State<Arc<Store>>,
     Query(params): Query<RedParams>,
 ) -> Result<Response, QueryError> {
-    let since = match params.since.as_deref().filter(|s| !s.is_empty()) {
-        None => 0,
-        Some(text) => text.parse::<u64>().map_err(|_| {
-            error(
-                StatusCode::BAD_REQUEST,
-                format!("since {text:?} is not a time in Unix microseconds"),
-            )
-        })?,
-    };
-    let service = params.service.filter(|s| !s.is_empty());
+    let since = micros("since", &params.since)?.unwrap_or(0);
+    let service = given(&params.service).map(str::to_owned);
     let spans = store.spans_where(|span| {
         span.start_us >= since && service.as_ref().is_none_or(|svc| &span.service == svc)
     });

@@ -2,7 +2,9 @@
 //!
 //! Both encodings of the OTLP/HTTP specification are accepted,
 //! `application/x-protobuf` and `application/json`, plain or gzipped, and
-//! decoded with the `opentelemetry-proto` crate's own types. What cannot be
+//! decoded with the `opentelemetry-proto` crate's own types. Media types and
+//! content codings are compared in any case, as HTTP defines them, and a
+//! media type's parameters (`; charset=utf-8`) are ignored. What cannot be
 //! accepted is refused with the status the specification asks for and a
 //! reason: 415 for an unknown content type or encoding, 413 for a body over
 //! the limit (compressed or not), 400 for a body that does not decode.
@@ -65,32 +67,12 @@ async fn ingest(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Refused> {
-    let encoding = match content_type(&headers) {
-        Some("application/x-protobuf") => Encoding::Protobuf,
-        Some("application/json") => Encoding::Json,
-        other => {
-            return Err(refuse(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!(
-                    "content type {:?} is not OTLP: send application/x-protobuf or application/json",
-                    other.unwrap_or("(none)")
-                ),
-            ));
-        }
-    };
+    let encoding = encoding_of(&headers)?;
     let body = body.map_err(|rejection| refuse(rejection.status(), rejection.body_text()))?;
-    let body = match headers
-        .get(header::CONTENT_ENCODING)
-        .map(|v| v.to_str().unwrap_or("?"))
-    {
-        None | Some("identity") => body.to_vec(),
-        Some("gzip") => gunzip(&body)?,
-        Some(other) => {
-            return Err(refuse(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("content encoding {other:?} is not supported: send gzip or nothing"),
-            ));
-        }
+    let body = if gzipped(&headers)? {
+        gunzip(&body)?
+    } else {
+        body.to_vec()
     };
     let request = match encoding {
         Encoding::Protobuf => ExportTraceServiceRequest::decode(body.as_slice())
@@ -121,10 +103,60 @@ async fn ingest(
     })
 }
 
-/// The media type without parameters, lower-cased.
-fn content_type(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    Some(value.split(';').next().unwrap_or("").trim()).filter(|v| !v.is_empty())
+/// The encoding `Content-Type` names. Its media type is compared without
+/// its parameters and in any case (RFC 9110, 8.3.1: `Application/JSON;
+/// charset=UTF-8` is `application/json`).
+fn encoding_of(headers: &HeaderMap) -> Result<Encoding, Refused> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()));
+    let media_type = content_type
+        .as_deref()
+        .map(|value| value.split(';').next().unwrap_or_default().trim());
+    match media_type {
+        Some(media) if media.eq_ignore_ascii_case("application/x-protobuf") => {
+            Ok(Encoding::Protobuf)
+        }
+        Some(media) if media.eq_ignore_ascii_case("application/json") => Ok(Encoding::Json),
+        _ => Err(refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "content type {:?} is not OTLP: send application/x-protobuf or application/json",
+                content_type.as_deref().unwrap_or("(none)")
+            ),
+        )),
+    }
+}
+
+/// Whether `Content-Encoding` says gzip; false when it is absent or
+/// `identity`. Codings are compared in any case (RFC 9110, 8.4.1), and
+/// `x-gzip` is gzip (8.4.1.3). Any other coding, or more than one, is
+/// refused: only one gzip is undone.
+fn gzipped(headers: &HeaderMap) -> Result<bool, Refused> {
+    let mut codings = Vec::new();
+    for value in headers.get_all(header::CONTENT_ENCODING) {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        codings.extend(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case("identity"))
+                .map(str::to_owned),
+        );
+    }
+    let is_gzip =
+        |coding: &str| coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip");
+    match codings.as_slice() {
+        [] => Ok(false),
+        [coding] if is_gzip(coding) => Ok(true),
+        _ => Err(refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "content encoding {:?} is not supported: send gzip or nothing",
+                codings.join(", ")
+            ),
+        )),
+    }
 }
 
 fn gunzip(body: &[u8]) -> Result<Vec<u8>, Refused> {

@@ -6,20 +6,32 @@
 //! With a data file, every batch is appended to it before it is stored, and
 //! the file is replayed (within the same bound) when the collector starts:
 //! traces survive a restart.
+//!
+//! The data file is one batch a line, as JSON. Its last line may be torn:
+//! a write cut short by a crash or a full disk, possibly in the middle of a
+//! multi-byte character. That line is skipped with a warning, and the next
+//! batch starts on a line of its own. A bad line in the middle (the torn end
+//! of an earlier run, or damage) is skipped and counted the same way: one
+//! bad line never costs the others.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use crate::model::Span;
+
+/// Bad lines of a data file warned of one by one, besides its last line:
+/// past this, only their number, so that a damaged file cannot flood the log.
+const BAD_LINES_WARNED: usize = 10;
 
 pub struct Store {
     max_spans: usize,
     inner: Mutex<Inner>,
     file: Option<Mutex<BufWriter<File>>>,
     path: Option<PathBuf>,
+    lines_skipped: usize,
 }
 
 #[derive(Default)]
@@ -65,6 +77,54 @@ impl TraceQuery {
     }
 }
 
+/// A line of the data file that is not a batch of spans.
+struct BadLine {
+    /// From 1, as an editor counts them.
+    number: usize,
+    /// Its length, without the newline.
+    bytes: usize,
+    reason: String,
+}
+
+impl BadLine {
+    /// Warns of it, unless it is neither the last line nor among the first
+    /// few bad ones (`skipped` so far).
+    fn warn(&self, path: &Path, last: bool, skipped: usize) {
+        let (line, bytes, reason) = (self.number, self.bytes, &self.reason);
+        if last {
+            tracing::warn!(
+                line, bytes, %reason, path = %path.display(),
+                "skipped the last line of the data file: a write cut short (by a crash or a full disk)"
+            );
+        } else if skipped <= BAD_LINES_WARNED {
+            tracing::warn!(
+                line, bytes, %reason, path = %path.display(),
+                "skipped a line of the data file that is not a batch of spans (a write cut short before an earlier restart, or damage)"
+            );
+        }
+    }
+}
+
+/// One line of the data file, without its newline, as a batch of spans; or
+/// why it is not one. A blank line holds no batch, and loses none.
+fn parse_batch(line: &[u8]) -> Result<Vec<Span>, String> {
+    if line.trim_ascii().is_empty() {
+        return Ok(Vec::new());
+    }
+    let text = std::str::from_utf8(line).map_err(|err| format!("not UTF-8: {err}"))?;
+    let spans: Vec<Span> =
+        serde_json::from_str(text).map_err(|err| format!("not a batch of spans in JSON: {err}"))?;
+    // Ingestion never stores such a span, but a damaged file can hold one,
+    // and every view computes the span's end.
+    if spans
+        .iter()
+        .any(|span| span.start_us.checked_add(span.duration_us).is_none())
+    {
+        return Err("a span ends past the largest time there is".to_owned());
+    }
+    Ok(spans)
+}
+
 fn has_tag(span: &Span, key: &str, value: &str) -> bool {
     if key == "error" {
         return span.is_error().to_string() == value;
@@ -87,35 +147,81 @@ impl Store {
             inner: Mutex::default(),
             file: None,
             path: None,
+            lines_skipped: 0,
         }
     }
 
     /// A store backed by the append-only file at `path`: what it holds is
-    /// loaded now, and every batch from now on is appended to it.
+    /// loaded now (its bad lines skipped, as the module's documentation
+    /// says), and every batch from now on is appended to it.
     pub fn with_file(path: &Path, max_spans: usize) -> std::io::Result<Self> {
         let mut store = Self::in_memory(max_spans);
-        let mut skipped = 0;
-        if let Ok(file) = File::open(path) {
-            for line in BufReader::new(file).lines() {
-                match serde_json::from_str::<Vec<Span>>(&line?) {
-                    Ok(batch) => store.insert_in_memory(batch),
-                    // A line cut short by a crash: the rest is still good.
-                    Err(_) => skipped += 1,
-                }
-            }
-        }
-        if skipped > 0 {
-            tracing::warn!(skipped, path = %path.display(), "skipped unreadable lines of the data file");
-        }
+        let ends_in_newline = match File::open(path) {
+            Ok(file) => store.load(BufReader::new(file), path)?,
+            Err(err) if err.kind() == ErrorKind::NotFound => true,
+            Err(err) => return Err(err),
+        };
         let mut file = OpenOptions::new().create(true).append(true).open(path)?;
-        // After a crash mid-write the file may end in a partial line: start
-        // the next batch on a line of its own.
-        if std::fs::read(path).is_ok_and(|bytes| bytes.last().is_some_and(|b| *b != b'\n')) {
+        // A torn last line has no newline: without one, the next batch
+        // would be glued to the torn bytes and lost with them.
+        if !ends_in_newline {
             file.write_all(b"\n")?;
         }
         store.file = Some(Mutex::new(BufWriter::new(file)));
         store.path = Some(path.to_path_buf());
         Ok(store)
+    }
+
+    /// Replays the data file's batches, read as bytes (a torn line need not
+    /// be UTF-8); whether it ends with a newline (an empty file does).
+    fn load(&mut self, mut reader: impl BufRead, path: &Path) -> std::io::Result<bool> {
+        let mut line = Vec::new();
+        let mut number = 0;
+        let mut ends_in_newline = true;
+        // Whether a bad line is the last is known only once the next read
+        // finds nothing, so it is warned of one line late.
+        let mut bad: Option<BadLine> = None;
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line)? == 0 {
+                break;
+            }
+            number += 1;
+            if let Some(earlier) = bad.take() {
+                earlier.warn(path, false, self.lines_skipped);
+            }
+            ends_in_newline = line.ends_with(b"\n");
+            let content = line.strip_suffix(b"\n").unwrap_or(line.as_slice());
+            match parse_batch(content) {
+                Ok(spans) => self.insert_in_memory(spans),
+                Err(reason) => {
+                    self.lines_skipped += 1;
+                    bad = Some(BadLine {
+                        number,
+                        bytes: content.len(),
+                        reason,
+                    });
+                }
+            }
+        }
+        if let Some(last) = bad {
+            last.warn(path, true, self.lines_skipped);
+        }
+        // One bad line was warned of already; more may not all have been.
+        if self.lines_skipped > 1 {
+            tracing::warn!(
+                skipped = self.lines_skipped,
+                path = %path.display(),
+                "skipped lines of the data file that are not batches of spans"
+            );
+        }
+        Ok(ends_in_newline)
+    }
+
+    /// Lines of the data file skipped when it was loaded, as not batches of
+    /// spans.
+    pub fn lines_skipped(&self) -> usize {
+        self.lines_skipped
     }
 
     pub fn path(&self) -> Option<&Path> {
