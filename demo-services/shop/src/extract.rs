@@ -31,6 +31,14 @@ where
 }
 
 fn json_rejection(rejection: &JsonRejection) -> ApiError {
+    // A body that did not arrive in time is the client's delay, not its
+    // syntax: 408, which tells it that sending again may work.
+    if crate::server::is_body_timeout(rejection) {
+        return ApiError::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            "the request's body did not arrive in time",
+        );
+    }
     ApiError::new(rejection.status(), rejection.body_text())
 }
 
