@@ -12,8 +12,17 @@
 //! operation), kind server, a child of the caller's span when the request
 //! carries a `traceparent`, with OpenTelemetry's HTTP semantic-convention
 //! attributes.
+//!
+//! A method the conventions do not know (they know RFC 9110's and PATCH) is
+//! `_OTHER` in `http.request.method` and `HTTP` in the span's name, with the
+//! method as sent in `http.request.method_original`: anyone can make up a
+//! method per request, and a span name or metric label per made-up method
+//! grows without bound. `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS` (a comma
+//! separated, case-sensitive list) replaces the known methods, as the
+//! conventions ask, for a service that takes others (WebDAV's, say).
 
 use std::str::FromStr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::extract::MatchedPath;
@@ -31,6 +40,59 @@ pub(crate) const TARGET: &str = module_path!();
 /// The name of every server span (their `otel.name` is `METHOD /route`):
 /// how other layers, such as the metrics', know one.
 pub(crate) const SERVER_SPAN: &str = "http.server";
+
+/// `http.request.method` of a request whose method is not a known one.
+pub const OTHER_METHOD: &str = "_OTHER";
+
+/// The `{method}` of a span's name when its method is not a known one.
+const OTHER_METHOD_IN_NAME: &str = "HTTP";
+
+/// The methods OpenTelemetry's HTTP conventions know by default: RFC
+/// 9110's, and PATCH (RFC 5789).
+const DEFAULT_KNOWN_METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
+
+/// Where the conventions let the known methods be replaced.
+const KNOWN_METHODS_VARIABLE: &str = "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS";
+
+/// The value of `http.request.method` (and of the metrics' method label)
+/// for a request's `method`: the method itself when it is known (exactly:
+/// methods are case-sensitive, so `get` is not `GET`), [`OTHER_METHOD`]
+/// otherwise.
+pub fn known_method(method: &str) -> &'static str {
+    known_among(known_methods(), method)
+}
+
+fn known_among<'a>(known: &'a [String], method: &str) -> &'a str {
+    known
+        .iter()
+        .find(|candidate| candidate.as_str() == method)
+        .map_or(OTHER_METHOD, String::as_str)
+}
+
+fn known_methods() -> &'static [String] {
+    static KNOWN: OnceLock<Vec<String>> = OnceLock::new();
+    KNOWN.get_or_init(|| parse_known_methods(std::env::var(KNOWN_METHODS_VARIABLE).ok().as_deref()))
+}
+
+/// The known methods a setting of [`KNOWN_METHODS_VARIABLE`] lists (the
+/// whole list, not additions to the defaults); the defaults when it is
+/// unset or lists none.
+fn parse_known_methods(setting: Option<&str>) -> Vec<String> {
+    let listed: Vec<String> = setting
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|method| !method.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if listed.is_empty() {
+        Vec::from(DEFAULT_KNOWN_METHODS.map(str::to_owned))
+    } else {
+        listed
+    }
+}
 
 /// The layer [`trace_layer`] returns.
 pub type ServerTraceLayer = TraceLayer<
@@ -60,7 +122,14 @@ pub struct ServerSpan;
 
 impl<B> MakeSpan<B> for ServerSpan {
     fn make_span(&mut self, request: &Request<B>) -> Span {
-        let method = request.method();
+        let sent = request.method().as_str();
+        let method = known_method(sent);
+        let original = (method != sent).then_some(sent);
+        let in_name = if method == OTHER_METHOD {
+            OTHER_METHOD_IN_NAME
+        } else {
+            method
+        };
         let route = request
             .extensions()
             .get::<MatchedPath>()
@@ -69,9 +138,10 @@ impl<B> MakeSpan<B> for ServerSpan {
         // ANCHOR: server_span
         let span = info_span!(
             SERVER_SPAN,
-            otel.name = %route.map_or_else(|| method.to_string(), |r| format!("{method} {r}")),
+            otel.name = %route.map_or_else(|| in_name.to_owned(), |r| format!("{in_name} {r}")),
             otel.kind = "server",
-            http.request.method = method.as_str(),
+            http.request.method = method,
+            http.request.method_original = original,
             http.route = route,
             url.path = request.uri().path(),
             server.address = address,
@@ -137,5 +207,41 @@ impl OnFailure<ServerErrorsFailureClass> for RecordFailure {
             span.record("error.type", "_OTHER");
             span.record("otel.status_code", "ERROR");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{OTHER_METHOD, known_among, parse_known_methods};
+
+    #[test]
+    fn only_the_known_methods_are_themselves() {
+        let known = parse_known_methods(None);
+        for method in [
+            "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+        ] {
+            assert_eq!(known_among(&known, method), method, "{method} is known");
+        }
+        for method in ["BREW", "get", "PROPFIND", ""] {
+            assert_eq!(
+                known_among(&known, method),
+                OTHER_METHOD,
+                "{method:?} is not known"
+            );
+        }
+    }
+
+    #[test]
+    fn the_setting_replaces_the_known_methods() {
+        assert_eq!(parse_known_methods(None).len(), 9, "the defaults");
+        assert_eq!(parse_known_methods(Some(" , ")).len(), 9, "none listed");
+        let known = parse_known_methods(Some("GET, PROPFIND,,MKCOL"));
+        assert_eq!(
+            known,
+            ["GET", "PROPFIND", "MKCOL"],
+            "the whole list, trimmed, not added to the defaults"
+        );
+        assert_eq!(known_among(&known, "PROPFIND"), "PROPFIND");
+        assert_eq!(known_among(&known, "POST"), OTHER_METHOD, "replaced");
     }
 }

@@ -6,16 +6,17 @@
 //! `http_response_status_code` or `outcome` label the errors.
 //!
 //! Labels stay few on purpose: the route template (`/talks/{talk_id}`,
-//! never the path), the method, the status, the action's name and outcome.
-//! Each distinct label set is a series kept in memory forever, here and in
-//! Prometheus, so a raw path or an order id as a label grows without bound.
+//! never the path), the method (a known one or `_OTHER`, never a made-up
+//! one), the status, the action's name and outcome. Each distinct label set
+//! is a series kept in memory forever, here and in Prometheus, so a raw
+//! path, an order id or a method a client invents as a label grows without
+//! bound.
 //!
 //! Each bucket of the request histogram keeps an **exemplar**: the trace id
 //! of the last request that fell in it, so that a slow bucket points at a
 //! trace the collector can show. `GET /metrics` serves it all as
 //! OpenMetrics text ([`encode`]).
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -42,7 +43,8 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 /// underscores, as Prometheus spells them.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    http_request_method: Cow<'static, str>,
+    /// One of the methods the conventions know, or `_OTHER`.
+    http_request_method: &'static str,
     /// The route template; empty when no route matched (a 404), so that
     /// unknown paths share one series.
     http_route: String,
@@ -63,15 +65,6 @@ struct TraceIdLabel(TraceId);
 impl EncodeLabelValue for TraceIdLabel {
     fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
         write!(encoder, "{}", self.0)
-    }
-}
-
-/// The method as a label, with no allocation for the usual ones.
-fn method_label(method: &str) -> Cow<'static, str> {
-    const KNOWN: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
-    match KNOWN.iter().find(|known| **known == method) {
-        Some(known) => Cow::Borrowed(known),
-        None => Cow::Owned(method.to_owned()),
     }
 }
 
@@ -145,7 +138,7 @@ pub struct MetricsLayer {
 /// A server span's request, as it goes: kept in the span's extensions.
 struct Request {
     started: Instant,
-    method: Cow<'static, str>,
+    method: &'static str,
     route: String,
     status: Option<u16>,
     trace_id: Option<TraceId>,
@@ -154,7 +147,7 @@ struct Request {
 /// Reads the HTTP attributes of a server span.
 #[derive(Default)]
 struct HttpFields {
-    method: Option<Cow<'static, str>>,
+    method: Option<&'static str>,
     route: Option<String>,
     status: Option<u16>,
 }
@@ -162,7 +155,9 @@ struct HttpFields {
 impl Visit for HttpFields {
     fn record_str(&mut self, field: &Field, value: &str) {
         match field.name() {
-            "http.request.method" => self.method = Some(method_label(value)),
+            // The server span already records a known method or `_OTHER`;
+            // mapping again keeps the label bounded whoever made the span.
+            "http.request.method" => self.method = Some(crate::http::known_method(value)),
             "http.route" => self.route = Some(value.to_owned()),
             _ => {}
         }
