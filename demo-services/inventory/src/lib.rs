@@ -17,8 +17,15 @@
 //! records the reservation (and gives the seats back if that fails); the
 //! database's own conditional update is what stops two reservations from
 //! taking the same last seat.
+//!
+//! A change to the seats, a reservation or a release, moves them in two
+//! places, the database and the counts, with `.await`s between: each runs
+//! to its end on a task of its own, whatever becomes of the request that
+//! asked for it (see `to_the_end`), so the counts never drift from the
+//! database when a client gives up.
 
 use std::collections::HashMap;
+use std::panic;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -32,13 +39,27 @@ use shop::domain::{
 use shop::{ApiError, ApiJson, ApiPath, Fixes};
 use sqlx::AnyConnection;
 use sqlx::Row;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, watch};
+use tracing::Instrument;
 
 pub const DEFAULT_PORT: u16 = 8082;
 
 pub struct Inventory {
     db: Db,
     seats: Mutex<HashMap<TalkId, u32>>,
+    /// How many changes to the seats are under way (see
+    /// [`Inventory::changes_in_flight`]).
+    changes: watch::Sender<usize>,
+}
+
+impl Inventory {
+    /// How many reservations and releases are under way, those whose
+    /// clients have gone included. Each one moves its seats in the counts
+    /// and in the database before it ends, so whenever this reads zero the
+    /// counts (`GET /seats`) agree with the database.
+    pub fn changes_in_flight(&self) -> watch::Receiver<usize> {
+        self.changes.subscribe()
+    }
 }
 
 const SCHEMA: [&str; 2] = [
@@ -111,6 +132,7 @@ pub async fn open(db: Db, stock: Stock) -> Result<Inventory, sqlx::Error> {
     Ok(Inventory {
         db,
         seats: Mutex::new(seats),
+        changes: watch::Sender::new(0),
     })
 }
 
@@ -159,34 +181,113 @@ async fn reserve(
                 request.quantity
             )));
         }
-        let inventory = &shared.inventory;
-        let recorded = if shared.fix_lock {
-            take_seats(&mut *inventory.seats.lock().await, &request)?;
-            let recorded = record_reservation(&inventory.db, &request).await;
-            if recorded.is_err() {
-                give_back(
-                    &mut *inventory.seats.lock().await,
-                    request.talk_id,
-                    request.quantity,
-                );
-            }
-            recorded
-        } else {
-            // The problem: `seats` stays locked while the transaction waits
-            // on the database.
-            let mut seats = inventory.seats.lock().await;
-            take_seats(&mut seats, &request)?;
-            let recorded = record_reservation(&inventory.db, &request).await;
-            if recorded.is_err() {
-                give_back(&mut seats, request.talk_id, request.quantity);
-            }
-            recorded
-        };
-        let reservation = recorded?;
+        let fix_lock = shared.fix_lock;
+        let reservation = to_the_end(&shared.inventory, move |inventory| async move {
+            take_and_record(&inventory, &request, fix_lock).await
+        })
+        .await?;
         act.set("reservation_id", reservation.reservation_id);
         Ok((StatusCode::CREATED, Json(reservation)))
     })
     .await
+}
+
+/// Runs a change to the seats on a task of its own, to its end, and waits
+/// for its result.
+///
+/// A change moves seats in two places, the counts and the database, with
+/// `.await`s between. When a client gives up (the gateway's timeout, a
+/// closed browser tab), hyper drops the handler's future at whichever
+/// `.await` it is waiting on: run there, a change would stop half done,
+/// the counts short of seats the database never recorded (or still missing
+/// seats it released), for good. A spawned task is not dropped with the
+/// handler, so the two stay in step; a reservation whose client has gone is
+/// then kept, unanswered, as when an answer is lost on the way.
+///
+/// Not a guard that gives the seats back when dropped: dropped at the
+/// commit's `.await`, it cannot know whether the database committed (the
+/// statement may already be on its way), so whichever it chose, the counts
+/// could drift. The planted problem stays as it was: without `--fix-lock`
+/// the task, not the handler, holds the counts' lock across the
+/// transaction.
+async fn to_the_end<T, Change, Done>(
+    inventory: &Arc<Inventory>,
+    change: Change,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    Change: FnOnce(Arc<Inventory>) -> Done,
+    Done: Future<Output = Result<T, ApiError>> + Send + 'static,
+{
+    let in_flight = InFlight::begin(&inventory.changes);
+    let change = change(Arc::clone(inventory));
+    // In the request's span, so that its statements stay in its trace.
+    let task = tokio::spawn(
+        async move {
+            let _in_flight = in_flight;
+            change.await
+        }
+        .in_current_span(),
+    );
+    match task.await {
+        Ok(result) => result,
+        // A bug: the same panic as if the handler had run the change itself.
+        Err(failure) if failure.is_panic() => panic::resume_unwind(failure.into_panic()),
+        // Only a runtime shutting down cancels a task, and then this
+        // handler is dropped with it: no one reads this.
+        Err(_) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the inventory is shutting down",
+        )),
+    }
+}
+
+/// A change under way, counted in [`Inventory::changes_in_flight`] from
+/// before its task starts until the task ends, however it ends.
+struct InFlight(watch::Sender<usize>);
+
+impl InFlight {
+    fn begin(changes: &watch::Sender<usize>) -> Self {
+        changes.send_modify(|count| *count += 1);
+        Self(changes.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.send_modify(|count| *count -= 1);
+    }
+}
+
+/// Takes the seats from the counts and records the reservation, giving the
+/// seats back if the database does not record it.
+async fn take_and_record(
+    inventory: &Inventory,
+    request: &ReservationRequest,
+    fix_lock: bool,
+) -> Result<Reservation, ApiError> {
+    if fix_lock {
+        take_seats(&mut *inventory.seats.lock().await, request)?;
+        let recorded = record_reservation(&inventory.db, request).await;
+        if recorded.is_err() {
+            give_back(
+                &mut *inventory.seats.lock().await,
+                request.talk_id,
+                request.quantity,
+            );
+        }
+        recorded
+    } else {
+        // The problem: `seats` stays locked while the transaction waits
+        // on the database.
+        let mut seats = inventory.seats.lock().await;
+        take_seats(&mut seats, request)?;
+        let recorded = record_reservation(&inventory.db, request).await;
+        if recorded.is_err() {
+            give_back(&mut seats, request.talk_id, request.quantity);
+        }
+        recorded
+    }
 }
 
 fn take_seats(
@@ -277,7 +378,16 @@ async fn release(
     State(shared): State<Shared>,
     ApiPath(reservation_id): ApiPath<u64>,
 ) -> Result<StatusCode, ApiError> {
-    let inventory = &shared.inventory;
+    to_the_end(&shared.inventory, move |inventory| async move {
+        record_release(&inventory, reservation_id).await
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes the reservation and gives its seats back, in the database, then
+/// in the counts.
+async fn record_release(inventory: &Inventory, reservation_id: u64) -> Result<(), ApiError> {
     let mut transaction = inventory.db.begin().await?;
     let row = sqlx::query("DELETE FROM reservations WHERE id = $1 RETURNING talk_id, quantity")
         .bind(i64::try_from(reservation_id).unwrap_or(i64::MAX))
@@ -301,5 +411,5 @@ async fn release(
         reservation.talk_id,
         reservation.quantity,
     );
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
