@@ -1,18 +1,23 @@
 //! Running the shop and the collector as real processes, the way the demo
 //! and the benchmarks need them: each service its own binary on its own
 //! port, configured by the environment, stopped with SIGTERM so that it
-//! drains its requests and flushes its spans.
+//! drains its requests and flushes its spans. A program counts as started
+//! only when it answers from its own process (not whatever else holds its
+//! port); in the demo, every program it starts dies with it.
 
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
-
+pub mod parent_death;
+pub mod port_check;
+pub mod port_owner;
+mod process;
 pub mod prometheus;
 pub mod red;
+pub mod stop_signal;
+
+use crate::process::Process;
 
 /// The services, in the order they start: the gateway last, once the
 /// services it calls are up. Ports are offsets from a base port.
@@ -110,13 +115,22 @@ pub enum StartError {
     Build,
     /// A program could not be started, or its log could not be written.
     Spawn(std::io::Error),
-    /// A program exited while starting.
+    /// A program exited while starting: what its log said last.
     Exited {
         name: &'static str,
         status: std::process::ExitStatus,
+        log: PathBuf,
+        last_lines: Vec<String>,
     },
     /// A program did not answer its health check in time.
     NoAnswer { name: &'static str, url: String },
+    /// A program's port answered, but from another process, which holds
+    /// it: never the program this demo started.
+    NotOurs {
+        name: &'static str,
+        port: u16,
+        holder: String,
+    },
 }
 
 impl std::fmt::Display for StartError {
@@ -125,15 +139,29 @@ impl std::fmt::Display for StartError {
             StartError::Cargo(_) => write!(f, "cannot run cargo"),
             StartError::Build => write!(f, "building the services failed (see above)"),
             StartError::Spawn(_) => write!(f, "cannot start a program"),
-            StartError::Exited { name, status } => {
-                write!(f, "{name} exited at start ({status}); see its log")
-            }
-            StartError::NoAnswer { name, url } => {
+            StartError::Exited {
+                name,
+                status,
+                log,
+                last_lines,
+            } => {
                 write!(
                     f,
-                    "{name} did not answer {url} in time (is the port taken?)"
-                )
+                    "{name} exited at start ({status}); the end of {}:",
+                    log.display()
+                )?;
+                for line in last_lines {
+                    write!(f, "\n    {line}")?;
+                }
+                Ok(())
             }
+            StartError::NoAnswer { name, url } => {
+                write!(f, "{name} did not answer {url} in time")
+            }
+            StartError::NotOurs { name, port, holder } => write!(
+                f,
+                "port {port} answers for {name}, but from {holder}, not from the {name} this demo started"
+            ),
         }
     }
 }
@@ -143,96 +171,6 @@ impl std::error::Error for StartError {
         match self {
             StartError::Cargo(err) | StartError::Spawn(err) => Some(err),
             _ => None,
-        }
-    }
-}
-
-/// One child process, which is never left running behind.
-struct Process {
-    name: &'static str,
-    child: Child,
-}
-
-impl Process {
-    fn spawn(name: &'static str, mut command: Command, log: &Path) -> std::io::Result<Self> {
-        let log = std::fs::File::create(log)?;
-        let child = command
-            // A process group of its own: Ctrl-C in the terminal reaches only
-            // the demo, which then stops the services in order (the gateway
-            // first, each draining its requests and flushing its spans)
-            // instead of every process dying at once mid-request.
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .map_err(|err| {
-                std::io::Error::new(err.kind(), format!("cannot start {name}: {err}"))
-            })?;
-        Ok(Self { name, child })
-    }
-
-    /// Polls `url` until it answers 2xx, the process exits, or the deadline.
-    async fn wait_healthy(
-        &mut self,
-        client: &reqwest::Client,
-        url: &str,
-        deadline: Instant,
-    ) -> Result<(), StartError> {
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(StartError::Exited {
-                    name: self.name,
-                    status,
-                });
-            }
-            if client
-                .get(url)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(StartError::NoAnswer {
-                    name: self.name,
-                    url: url.to_owned(),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// SIGTERM, then up to `grace` to drain and flush, then SIGKILL.
-    /// Returns what went wrong, if anything did.
-    fn terminate(&mut self, grace: Duration) -> Option<String> {
-        if let Ok(Some(_)) = self.child.try_wait() {
-            return None;
-        }
-        let pid = Pid::from_raw(i32::try_from(self.child.id()).unwrap_or(i32::MAX));
-        let _ = kill(pid, Signal::SIGTERM);
-        let deadline = Instant::now() + grace;
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => {
-                    // 130 and 143: it exited because of the signal we sent.
-                    let clean = status.success() || matches!(status.code(), Some(130 | 143) | None);
-                    return (!clean).then(|| format!("{} exited with {status}", self.name));
-                }
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
-                _ => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    return Some(format!(
-                        "{} did not stop within {} s and was killed",
-                        self.name,
-                        grace.as_secs()
-                    ));
-                }
-            }
         }
     }
 }
@@ -259,12 +197,6 @@ fn cpu_time(pid: u32) -> std::io::Result<Duration> {
     }
 }
 
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.terminate(Duration::from_secs(5));
-    }
-}
-
 /// The shop's services, running.
 pub struct Shop {
     processes: Vec<Process>,
@@ -284,28 +216,26 @@ impl Shop {
         let url = |offset: u16| format!("http://127.0.0.1:{}", base_port + offset);
         let mut processes = Vec::new();
         for (name, offset) in SERVICES {
-            let mut command = Command::new(bin_dir.join(name));
-            command
-                // The services' own files (their SQLite databases under
-                // `target/demo/`) land in the workspace's target folder,
-                // wherever the demo was started from.
-                .current_dir(workspace_root())
-                .env("LISTEN", format!("127.0.0.1:{}", base_port + offset))
-                .env("CATALOG_URL", url(1))
-                .env("INVENTORY_URL", url(2))
-                .env("PRICING_URL", url(3))
-                .env("PAYMENTS_URL", url(4))
-                // Read only by a service built for tokio-console.
-                .env(
-                    "TOKIO_CONSOLE_BIND",
-                    format!("127.0.0.1:{}", CONSOLE_BASE_PORT + offset),
-                )
-                .envs(env.iter().map(|(k, v)| (*k, v)));
-            processes.push(Process::spawn(
-                name,
-                command,
-                &log_dir.join(format!("{name}.log")),
-            )?);
+            let log = log_dir.join(format!("{name}.log"));
+            let process = Process::spawn(name, &bin_dir.join(name), &log, |command| {
+                command
+                    // The services' own files (their SQLite databases under
+                    // `target/demo/`) land in the workspace's target folder,
+                    // wherever the demo was started from.
+                    .current_dir(workspace_root())
+                    .env("LISTEN", format!("127.0.0.1:{}", base_port + offset))
+                    .env("CATALOG_URL", url(1))
+                    .env("INVENTORY_URL", url(2))
+                    .env("PRICING_URL", url(3))
+                    .env("PAYMENTS_URL", url(4))
+                    // Read only by a service built for tokio-console.
+                    .env(
+                        "TOKIO_CONSOLE_BIND",
+                        format!("127.0.0.1:{}", CONSOLE_BASE_PORT + offset),
+                    )
+                    .envs(env.iter().map(|(k, v)| (*k, v)));
+            })?;
+            processes.push(process);
         }
         Ok(Self {
             processes,
@@ -316,14 +246,15 @@ impl Shop {
     /// The CPU time the services have used so far, all five together:
     /// the shop's own cost, without the collector's or a load generator's.
     pub fn cpu_time(&self) -> std::io::Result<Duration> {
-        self.processes.iter().map(|p| cpu_time(p.child.id())).sum()
+        self.processes.iter().map(|p| cpu_time(p.id())).sum()
     }
 
     pub fn gateway_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.base_port)
     }
 
-    /// Waits until every service answers `/health`, or says which did not.
+    /// Waits until every service answers `/health` itself (not some other
+    /// program on its port), or says which did not, or which died and why.
     pub async fn wait_healthy(&mut self, timeout: Duration) -> Result<(), StartError> {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + timeout;
@@ -332,10 +263,14 @@ impl Shop {
                 .iter()
                 .find(|(n, _)| *n == process.name)
                 .map_or(0, |(_, o)| *o);
-            let url = format!("http://127.0.0.1:{}/health", self.base_port + offset);
-            process.wait_healthy(&client, &url, deadline).await?;
+            process
+                .wait_healthy(&client, self.base_port + offset, "/health", deadline)
+                .await?;
         }
-        Ok(())
+        // The first may have died while the last were checked.
+        self.processes
+            .iter_mut()
+            .try_for_each(Process::fail_if_exited)
     }
 
     /// Stops the gateway first, so that it takes no new request while the
@@ -355,26 +290,38 @@ impl Shop {
 pub struct Collector {
     process: Option<Process>,
     ui_url: String,
+    otlp_url: String,
 }
 
 impl Collector {
     /// The collector on its usual ports: the one already running there, or
     /// a new one.
     pub async fn start_or_reuse(bin_dir: &Path, log_dir: &Path) -> Result<Self, StartError> {
-        let client = reqwest::Client::new();
-        let probe = format!("{COLLECTOR_UI}/api/services");
-        if client
-            .get(&probe)
+        match Self::running_at(collector::OTLP_PORT, collector::UI_PORT).await {
+            Some(running) => Ok(running),
+            None => {
+                Self::start_at(bin_dir, log_dir, collector::OTLP_PORT, collector::UI_PORT).await
+            }
+        }
+    }
+
+    /// The collector (or Jaeger) already answering queries on `ui_port`,
+    /// taken to take OTLP on `otlp_port`, if one answers: used as it is.
+    pub async fn running_at(otlp_port: u16, ui_port: u16) -> Option<Self> {
+        let ui_url = format!("http://127.0.0.1:{ui_port}");
+        let answers = reqwest::Client::new()
+            .get(format!("{ui_url}/api/services"))
+            // Whatever holds the port may take the connection and never
+            // answer: that is no collector.
+            .timeout(Duration::from_secs(2))
             .send()
             .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(Self {
-                process: None,
-                ui_url: COLLECTOR_UI.to_owned(),
-            });
-        }
-        Self::start_at(bin_dir, log_dir, collector::OTLP_PORT, collector::UI_PORT).await
+            .is_ok_and(|r| r.status().is_success());
+        answers.then(|| Self {
+            process: None,
+            ui_url,
+            otlp_url: format!("http://127.0.0.1:{otlp_port}"),
+        })
     }
 
     /// A new collector of this program's own, taking OTLP on `otlp_port`
@@ -386,23 +333,26 @@ impl Collector {
         ui_port: u16,
     ) -> Result<Self, StartError> {
         std::fs::create_dir_all(log_dir).map_err(StartError::Spawn)?;
-        let mut command = Command::new(bin_dir.join("collector"));
-        command
-            .env("OTLP_LISTEN", format!("127.0.0.1:{otlp_port}"))
-            .env("UI_LISTEN", format!("127.0.0.1:{ui_port}"));
-        let mut process = Process::spawn("collector", command, &log_dir.join("collector.log"))
+        let log = log_dir.join("collector.log");
+        let mut process =
+            Process::spawn("collector", &bin_dir.join("collector"), &log, |command| {
+                command
+                    .env("OTLP_LISTEN", format!("127.0.0.1:{otlp_port}"))
+                    .env("UI_LISTEN", format!("127.0.0.1:{ui_port}"));
+            })
             .map_err(StartError::Spawn)?;
-        let ui_url = format!("http://127.0.0.1:{ui_port}");
         process
             .wait_healthy(
                 &reqwest::Client::new(),
-                &format!("{ui_url}/api/services"),
+                ui_port,
+                "/api/services",
                 Instant::now() + Duration::from_secs(10),
             )
             .await?;
         Ok(Self {
             process: Some(process),
-            ui_url,
+            ui_url: format!("http://127.0.0.1:{ui_port}"),
+            otlp_url: format!("http://127.0.0.1:{otlp_port}"),
         })
     }
 
@@ -411,11 +361,14 @@ impl Collector {
         &self.ui_url
     }
 
+    /// Where it takes OTLP/HTTP: the services' `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub fn otlp_url(&self) -> &str {
+        &self.otlp_url
+    }
+
     /// The CPU time it has used so far, if this program started it.
     pub fn cpu_time(&self) -> Option<Duration> {
-        self.process
-            .as_ref()
-            .and_then(|p| cpu_time(p.child.id()).ok())
+        self.process.as_ref().and_then(|p| cpu_time(p.id()).ok())
     }
 
     /// Whether this program started it (and so will stop it).

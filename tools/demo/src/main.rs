@@ -1,9 +1,13 @@
 //! `just demo`: the shop as five processes and the collector, under load,
 //! with a report that ends on the slowest trace and its critical path.
+//!
+//! It supervises what it starts: every port it needs is checked before
+//! anything starts, a service is healthy only if the answer comes from that
+//! very process, Ctrl-C, SIGTERM and SIGHUP all stop it in order, and on
+//! Linux its children die with it even when it is killed outright.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,16 +15,25 @@ use clap::Parser;
 use collector::aggregate::Analysis;
 use collector::critical_path::critical_path;
 use collector::jaeger::{self, Trace};
+use demo::port_check::{self, PortNeed};
 use demo::prometheus::{self, Prometheus};
-use demo::{COLLECTOR_OTLP, COLLECTOR_UI, Collector, DEFAULT_BASE_PORT, SERVICES, Shop, red};
+use demo::stop_signal::StopSignal;
+use demo::{CONSOLE_BASE_PORT, Collector, DEFAULT_BASE_PORT, SERVICES, Shop, red};
 use loadgen::Load;
+
+/// The highest gateway port that leaves room for the other four services.
+const HIGHEST_BASE_PORT: u16 = u16::MAX - (SERVICES.len() as u16 - 1);
+
+/// How long each service has to drain and flush its spans when stopped.
+const GRACE: Duration = Duration::from_secs(10);
 
 /// Runs the shop and the trace collector, drives load, and reports.
 #[derive(Parser)]
 struct Args {
     /// Load this many seconds, report, stop everything and exit: for CI and
     /// scripts. Without it, the load runs 20 s, the report is printed, and
-    /// everything keeps running for you to explore until Ctrl-C.
+    /// everything keeps running for you to explore until Ctrl-C (or SIGTERM,
+    /// or SIGHUP).
     #[arg(long)]
     duration: Option<u64>,
     /// Turn every planted problem's fix on.
@@ -30,8 +43,32 @@ struct Args {
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
     /// The gateway's port; the other services take the next four.
-    #[arg(long, default_value_t = DEFAULT_BASE_PORT)]
+    #[arg(
+        long,
+        default_value_t = DEFAULT_BASE_PORT,
+        value_parser = clap::value_parser!(u16).range(1..=i64::from(HIGHEST_BASE_PORT))
+    )]
     base_port: u16,
+    /// Where the collector's UI and query API answer. A collector (or a
+    /// Jaeger) already answering there is used as it is; otherwise the demo
+    /// starts its own.
+    #[arg(
+        long,
+        default_value_t = collector::UI_PORT,
+        value_parser = clap::value_parser!(u16).range(1..)
+    )]
+    collector_ui_port: u16,
+    /// Where the collector takes the services' spans (OTLP/HTTP).
+    #[arg(
+        long,
+        default_value_t = collector::OTLP_PORT,
+        value_parser = clap::value_parser!(u16).range(1..)
+    )]
+    collector_otlp_port: u16,
+    /// Where this run's logs, Prometheus's data and recorded traces go,
+    /// instead of `target/demo` (whose recordings `just crisp` reads).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
     /// Also run Prometheus (Debian's `prometheus`), scraping every service's
     /// `/metrics` each second, with exemplars.
     #[arg(long)]
@@ -43,14 +80,54 @@ struct Args {
     #[arg(long)]
     console: bool,
     /// Where that Prometheus answers.
-    #[arg(long, default_value_t = prometheus::DEFAULT_PORT)]
+    #[arg(
+        long,
+        default_value_t = prometheus::DEFAULT_PORT,
+        value_parser = clap::value_parser!(u16).range(1..)
+    )]
     prometheus_port: u16,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// Where a run writes its files.
+struct Folders {
+    logs: PathBuf,
+    prometheus: PathBuf,
+    recordings: PathBuf,
+}
+
+impl Folders {
+    fn new(root: &Path, work_dir: Option<&Path>) -> Self {
+        match work_dir {
+            Some(dir) => Self {
+                logs: dir.join("logs"),
+                prometheus: dir.join("prometheus"),
+                recordings: dir.join("recordings"),
+            },
+            None => Self {
+                logs: root.join("target/demo/logs"),
+                prometheus: root.join("target/demo/prometheus"),
+                recordings: root.join(collector::DEMO_RECORDINGS),
+            },
+        }
+    }
+}
+
+/// Everything the demo runs. Whatever of it this program started is
+/// stopped when dropped, so a start cut short leaves nothing behind.
+struct Running {
+    collector: Collector,
+    shop: Shop,
+    prometheus: Option<Prometheus>,
+}
+
+fn main() -> ExitCode {
+    // First of all: in a child being started, this becomes the child.
+    demo::parent_death::init();
     let args = Args::parse();
-    match run(&args).await {
+    let outcome = tokio::runtime::Runtime::new()
+        .context("cannot start the async runtime")
+        .and_then(|runtime| runtime.block_on(run(&args)));
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("demo: {err:#}");
@@ -60,135 +137,38 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: &Args) -> anyhow::Result<()> {
+    let stop = StopSignal::listen().context("cannot take Ctrl-C, SIGTERM and SIGHUP over")?;
     let root = demo::workspace_root();
-    demo::build_binaries(&root, cfg!(not(debug_assertions)))?;
-    let bin_dir = demo::bin_dir().context("cannot find the demo's own folder")?;
-    let log_dir = root.join("target/demo/logs");
-    let collector = Collector::start_or_reuse(&bin_dir, &log_dir).await?;
-
-    let mut env = vec![
-        ("RUST_LOG", "info".to_owned()),
-        // Enough seats that a long demo does not sell out every talk.
-        ("SEATS_PER_TALK", "1000000".to_owned()),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", COLLECTOR_OTLP.to_owned()),
-    ];
-    if args.fixed {
-        env.push(("FIX_ALL", "true".to_owned()));
-    }
-    let services_dir = match args.console {
-        true => demo::build_console_binaries(&root, cfg!(not(debug_assertions)))?,
-        false => bin_dir.clone(),
+    let folders = Folders::new(&root, args.work_dir.as_deref());
+    let running = tokio::select! {
+        running = start(args, &root, &folders) => running?,
+        signal = stop.received() => {
+            anyhow::bail!("{signal} while starting: what had started is stopped")
+        }
     };
-    let mut shop = Shop::start(&services_dir, args.base_port, &env, &log_dir)
-        .context("cannot start the shop")?;
-    shop.wait_healthy(Duration::from_secs(15)).await?;
+    show_what_runs(args, &root, &folders, &running);
 
-    println!(
-        "The shop is up: {} services, planted problems {}.",
-        SERVICES.len(),
-        if args.fixed {
-            "fixed"
-        } else {
-            "on (`just demo --fixed` fixes them)"
-        }
-    );
-    for (name, offset) in SERVICES {
-        println!(
-            "  {name:<10} http://127.0.0.1:{:<6} log: {}",
-            args.base_port + offset,
-            relative(&log_dir.join(format!("{name}.log")), &root)
-        );
-    }
-    if args.console {
-        for (name, offset) in SERVICES {
-            println!(
-                "  {name:<10} tokio-console http://127.0.0.1:{}",
-                demo::CONSOLE_BASE_PORT + offset
-            );
-        }
-    }
-    println!(
-        "  {:<10} {COLLECTOR_UI:<22} {}",
-        "collector",
-        if collector.is_ours() {
-            "(started for this demo)"
-        } else {
-            "(already running)"
-        }
-    );
-
-    let prometheus = match args.prometheus {
-        true => Some(start_prometheus(args, &root, &log_dir).await?),
-        false => None,
-    };
     let load_started_us = collector::api::now_us();
-
-    let seconds = args.duration.unwrap_or(20);
-    println!(
-        "Load: {} customers for {seconds} s (Ctrl-C stops early).",
-        args.concurrency
-    );
-    let load = Load {
-        target: shop.gateway_url(),
-        concurrency: args.concurrency,
-        duration: Duration::from_secs(seconds),
-        max_requests: None,
-        progress: true,
-    };
-    let interrupted = AtomicBool::new(false);
-    let report = loadgen::run(&load, async {
-        ctrl_c().await;
-        interrupted.store(true, Ordering::Relaxed);
-    })
-    .await;
-    println!();
-    println!("{}", report.summary());
-    let statuses: Vec<String> = report
-        .statuses
-        .iter()
-        .map(|(s, n)| format!("{s}: {n}"))
-        .collect();
-    println!("Answers by status: {}", statuses.join(", "));
-
+    let report = drive_load(args, &running.shop, &stop).await;
     show_action_stats(args.base_port).await;
     // The metrics now, while the services run; the traces once they have
     // all arrived, below.
     let metrics = red::scrape_until_counted(
-        &shop.gateway_url(),
+        &running.shop.gateway_url(),
         report.answered(),
         Duration::from_secs(5),
     )
     .await
     .unwrap_or_else(|(figures, _short)| figures);
-
-    let collector_is_ours = collector.is_ours();
-    let mut problems = Vec::new();
-    // A bounded run, or a Ctrl-C during the load: report and stop. Waiting
-    // for a second Ctrl-C would look like a hang.
-    if args.duration.is_some() || interrupted.load(Ordering::Relaxed) {
-        problems.extend(shop.stop(Duration::from_secs(10)));
-        show_what_the_traces_say(&metrics, load_started_us, prometheus.as_ref()).await;
-        record_and_show_critical_paths(&root, load_started_us, args.fixed).await;
-        problems.extend(prometheus.and_then(Prometheus::stop));
-        problems.extend(collector.stop());
-    } else {
-        // The services export every second: wait for the last batch.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        show_what_the_traces_say(&metrics, load_started_us, prometheus.as_ref()).await;
-        record_and_show_critical_paths(&root, load_started_us, args.fixed).await;
-        println!();
-        println!(
-            "Everything keeps running: the gateway at {}, traces at {COLLECTOR_UI}. Ctrl-C stops it all.",
-            shop.gateway_url()
-        );
-        if let Some(prometheus) = &prometheus {
-            println!("Prometheus: {}", prometheus.url());
-        }
-        ctrl_c().await;
-        problems.extend(shop.stop(Duration::from_secs(10)));
-        problems.extend(prometheus.and_then(Prometheus::stop));
-        problems.extend(collector.stop());
-    }
+    let traces = TraceReport {
+        root: &root,
+        recordings: &folders.recordings,
+        fixed: args.fixed,
+        load_started_us,
+        metrics,
+    };
+    let collector_is_ours = running.collector.is_ours();
+    let problems = report_and_stop(args, running, &stop, &traces).await;
     for problem in &problems {
         println!("warning: {problem}");
     }
@@ -204,6 +184,248 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         }
     );
     Ok(())
+}
+
+/// Starts everything, once every port it needs is known to be free: the
+/// collector (unless one already answers), the shop, healthy, and
+/// Prometheus if asked for. Polled by `block_on` on the main thread, never
+/// from a task of its own: on Linux a child dies with the thread that
+/// started it (see `demo::parent_death`), and the main thread lives exactly
+/// as long as the demo.
+async fn start(args: &Args, root: &Path, folders: &Folders) -> anyhow::Result<Running> {
+    let running_collector =
+        Collector::running_at(args.collector_otlp_port, args.collector_ui_port).await;
+    port_check::ensure_free(&ports_needed(args, running_collector.is_none()))?;
+
+    let release = cfg!(not(debug_assertions));
+    demo::build_binaries(root, release)?;
+    let bin_dir = demo::bin_dir().context("cannot find the demo's own folder")?;
+    let collector = match running_collector {
+        Some(collector) => collector,
+        None => {
+            let (otlp, ui) = (args.collector_otlp_port, args.collector_ui_port);
+            Collector::start_at(&bin_dir, &folders.logs, otlp, ui).await?
+        }
+    };
+    let services_dir = match args.console {
+        true => demo::build_console_binaries(root, release)?,
+        false => bin_dir,
+    };
+    let env = service_env(args, &collector);
+    let mut shop = Shop::start(&services_dir, args.base_port, &env, &folders.logs)
+        .context("cannot start the shop")?;
+    shop.wait_healthy(Duration::from_secs(15)).await?;
+    let prometheus = match args.prometheus {
+        true => Some(start_prometheus(args, folders).await?),
+        false => None,
+    };
+    Ok(Running {
+        collector,
+        shop,
+        prometheus,
+    })
+}
+
+/// Every port this run will listen on, and what for.
+fn ports_needed(args: &Args, starts_collector: bool) -> Vec<PortNeed> {
+    let need = |port: u16, user: String, remedy: &'static str| PortNeed { port, user, remedy };
+    let mut needs: Vec<PortNeed> = SERVICES
+        .iter()
+        .map(|(name, offset)| {
+            let user = format!("the {name}");
+            need(
+                args.base_port + offset,
+                user,
+                "`--base-port` moves the shop's five ports",
+            )
+        })
+        .collect();
+    if starts_collector {
+        let remedy = "`just collector` there would be used as it is, or `--collector-ui-port` \
+                      and `--collector-otlp-port` move the demo's own";
+        needs.push(need(
+            args.collector_ui_port,
+            "the collector's UI".into(),
+            remedy,
+        ));
+        needs.push(need(
+            args.collector_otlp_port,
+            "the collector's OTLP".into(),
+            remedy,
+        ));
+    }
+    if args.prometheus {
+        let remedy = "`--prometheus-port` moves it";
+        needs.push(need(args.prometheus_port, "Prometheus".into(), remedy));
+    }
+    if args.console {
+        needs.extend(SERVICES.iter().map(|(name, offset)| {
+            let user = format!("the {name}'s tokio-console");
+            need(CONSOLE_BASE_PORT + offset, user, "stop what holds it")
+        }));
+    }
+    needs
+}
+
+/// What the services are told, beside this program's own environment.
+fn service_env(args: &Args, collector: &Collector) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("RUST_LOG", "info".to_owned()),
+        // Enough seats that a long demo does not sell out every talk.
+        ("SEATS_PER_TALK", "1000000".to_owned()),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            collector.otlp_url().to_owned(),
+        ),
+    ];
+    if args.fixed {
+        env.push(("FIX_ALL", "true".to_owned()));
+    }
+    env
+}
+
+/// What runs where, and where each service logs.
+fn show_what_runs(args: &Args, root: &Path, folders: &Folders, running: &Running) {
+    println!(
+        "The shop is up: {} services, planted problems {}.",
+        SERVICES.len(),
+        if args.fixed {
+            "fixed"
+        } else {
+            "on (`just demo --fixed` fixes them)"
+        }
+    );
+    for (name, offset) in SERVICES {
+        println!(
+            "  {name:<10} http://127.0.0.1:{:<6} log: {}",
+            args.base_port + offset,
+            relative(&folders.logs.join(format!("{name}.log")), root)
+        );
+    }
+    if args.console {
+        for (name, offset) in SERVICES {
+            println!(
+                "  {name:<10} tokio-console http://127.0.0.1:{}",
+                CONSOLE_BASE_PORT + offset
+            );
+        }
+    }
+    let collector = &running.collector;
+    println!(
+        "  {:<10} {:<22} {}",
+        "collector",
+        collector.ui_url(),
+        if collector.is_ours() {
+            "(started for this demo)"
+        } else {
+            "(already running)"
+        }
+    );
+    if let Some(prometheus) = &running.prometheus {
+        println!(
+            "  {:<10} {:<22} scraping every service's /metrics",
+            "prometheus",
+            prometheus.url()
+        );
+    }
+}
+
+/// The load, until its duration or a stop signal; what the customers saw.
+async fn drive_load(args: &Args, shop: &Shop, stop: &StopSignal) -> loadgen::Report {
+    let seconds = args.duration.unwrap_or(20);
+    println!(
+        "Load: {} customers for {seconds} s (Ctrl-C stops early).",
+        args.concurrency
+    );
+    let load = Load {
+        target: shop.gateway_url(),
+        concurrency: args.concurrency,
+        duration: Duration::from_secs(seconds),
+        max_requests: None,
+        progress: true,
+    };
+    let report = loadgen::run(&load, async {
+        stop.received().await;
+    })
+    .await;
+    println!();
+    if let Some(signal) = stop.received_now() {
+        println!("{signal}: the load stopped early; the report follows, then everything stops.");
+    }
+    println!("{}", report.summary());
+    let statuses: Vec<String> = report
+        .statuses
+        .iter()
+        .map(|(s, n)| format!("{s}: {n}"))
+        .collect();
+    println!("Answers by status: {}", statuses.join(", "));
+    report
+}
+
+/// The report's end, and everything stopped. A bounded run, or one a
+/// signal stopped during the load, stops the services first (each flushes
+/// its spans) and reports at once: waiting for another signal would look
+/// like a hang. Otherwise everything keeps running until a stop signal.
+async fn report_and_stop(
+    args: &Args,
+    running: Running,
+    stop: &StopSignal,
+    traces: &TraceReport<'_>,
+) -> Vec<String> {
+    let Running {
+        collector,
+        shop,
+        prometheus,
+    } = running;
+    let mut problems = Vec::new();
+    if args.duration.is_some() || stop.received_now().is_some() {
+        problems.extend(shop.stop(GRACE));
+        traces.show(collector.ui_url(), prometheus.as_ref()).await;
+    } else {
+        // The services export every second: wait for the last batch.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        traces.show(collector.ui_url(), prometheus.as_ref()).await;
+        println!();
+        println!(
+            "Everything keeps running: the gateway at {}, traces at {}. Ctrl-C stops it all.",
+            shop.gateway_url(),
+            collector.ui_url()
+        );
+        if let Some(prometheus) = &prometheus {
+            println!("Prometheus: {}", prometheus.url());
+        }
+        let signal = stop.received().await;
+        println!("{signal}: stopping everything.");
+        problems.extend(shop.stop(GRACE));
+    }
+    problems.extend(prometheus.and_then(Prometheus::stop));
+    problems.extend(collector.stop());
+    problems
+}
+
+/// What the report's end reads: the run's metrics, when its load began,
+/// and where its traces are saved.
+struct TraceReport<'a> {
+    root: &'a Path,
+    recordings: &'a Path,
+    fixed: bool,
+    load_started_us: u64,
+    metrics: red::MetricsByRoute,
+}
+
+impl TraceReport<'_> {
+    /// The report's end, once the traces have arrived: the metrics beside
+    /// the traces, Prometheus's view, the N+1's statements, the slowest
+    /// trace, and the critical paths of the run's orders.
+    async fn show(&self, ui: &str, prometheus: Option<&Prometheus>) {
+        show_red(ui, &self.metrics, self.load_started_us).await;
+        if let Some(prometheus) = prometheus {
+            show_prometheus(ui, prometheus).await;
+        }
+        show_statements_of_the_slowest_talks_list(ui).await;
+        show_slowest_trace(ui).await;
+        record_and_show_critical_paths(self, ui).await;
+    }
 }
 
 /// Every service's actions, from its `GET /stats`: counts by outcome,
@@ -239,14 +461,14 @@ async fn show_action_stats(base_port: u16) {
 }
 
 /// Starts Prometheus for `--prometheus`, or says how to get it.
-async fn start_prometheus(args: &Args, root: &Path, log_dir: &Path) -> anyhow::Result<Prometheus> {
+async fn start_prometheus(args: &Args, folders: &Folders) -> anyhow::Result<Prometheus> {
     let program = prometheus::find().context(prometheus::NOT_INSTALLED)?;
     let prometheus = Prometheus::start(
         &program,
-        &root.join("target/demo/prometheus"),
+        &folders.prometheus,
         args.prometheus_port,
         args.base_port,
-        log_dir,
+        &folders.logs,
     )
     .await
     .with_context(|| {
@@ -258,33 +480,13 @@ async fn start_prometheus(args: &Args, root: &Path, log_dir: &Path) -> anyhow::R
     prometheus
         .wait_for_first_scrape(Duration::from_secs(30))
         .await?;
-    println!(
-        "  {:<10} {:<22} scraping every service's /metrics",
-        "prometheus",
-        prometheus.url()
-    );
     Ok(prometheus)
-}
-
-/// The report's end, once the traces have arrived: the metrics beside the
-/// traces, Prometheus's view, the N+1's statements, the slowest trace.
-async fn show_what_the_traces_say(
-    metrics: &red::MetricsByRoute,
-    since_us: u64,
-    prometheus: Option<&Prometheus>,
-) {
-    show_red(metrics, since_us).await;
-    if let Some(prometheus) = prometheus {
-        show_prometheus(prometheus).await;
-    }
-    show_statements_of_the_slowest_talks_list().await;
-    show_slowest_trace().await;
 }
 
 /// The gateway's rate, errors and p99 per route from its metrics, beside
 /// the same from the traces of this run.
-async fn show_red(metrics: &red::MetricsByRoute, since_us: u64) {
-    let Ok(traces) = red::from_traces(COLLECTOR_UI, "gateway", since_us).await else {
+async fn show_red(ui: &str, metrics: &red::MetricsByRoute, since_us: u64) {
+    let Ok(traces) = red::from_traces(ui, "gateway", since_us).await else {
         println!("(no RED figures from the traces to compare)");
         return;
     };
@@ -295,7 +497,7 @@ async fn show_red(metrics: &red::MetricsByRoute, since_us: u64) {
 
 /// The p99 of `POST /orders` as Prometheus computes it, and the trace one
 /// of its exemplars points at.
-async fn show_prometheus(prometheus: &Prometheus) {
+async fn show_prometheus(ui: &str, prometheus: &Prometheus) {
     let p99 = prometheus.p99(prometheus::ORDERS).await.ok().flatten();
     let exemplar = prometheus
         .slowest_exemplar(prometheus::ORDERS, Duration::from_secs(600))
@@ -311,16 +513,16 @@ async fn show_prometheus(prometheus: &Prometheus) {
         None => println!("Prometheus: no p99 of POST /orders yet (too few scrapes)."),
     }
     if let Some(trace_id) = exemplar.as_ref().and_then(prometheus::Exemplar::trace_id) {
-        println!("  its slowest exemplar: {COLLECTOR_UI}/trace/{trace_id}");
+        println!("  its slowest exemplar: {ui}/trace/{trace_id}");
     }
     println!("  explore: {}/graph", prometheus.url());
 }
 
 /// The database statements in the slowest `GET /talks` trace: the ladder
 /// of planted problem 6 (N+1 queries), or the one query of its fix.
-async fn show_statements_of_the_slowest_talks_list() {
+async fn show_statements_of_the_slowest_talks_list(ui: &str) {
     let url = format!(
-        "{COLLECTOR_UI}/api/traces?service=gateway&operation=GET%20/talks&limit={}",
+        "{ui}/api/traces?service=gateway&operation=GET%20/talks&limit={}",
         collector::api::MAX_LIMIT
     );
     let Ok(traces) = fetch_traces(&url).await else {
@@ -351,18 +553,19 @@ async fn show_statements_of_the_slowest_talks_list() {
         "The slowest GET /talks ({:.1} ms) ran {ran}.",
         slowest.duration() as f64 / 1e3
     );
-    println!("  {COLLECTOR_UI}/trace/{}", slowest.trace_id);
+    println!("  {ui}/trace/{}", slowest.trace_id);
 }
 
 /// Which operations own the p99 of `POST /orders` across this run's
 /// traces (the collector's aggregate critical paths), and the run's traces
 /// saved for `just crisp` (and for CRISP itself): the newest thousand.
-async fn record_and_show_critical_paths(root: &Path, since_us: u64, fixed: bool) {
-    let folder =
-        root.join(collector::DEMO_RECORDINGS)
-            .join(if fixed { "fixed" } else { "planted" });
+async fn record_and_show_critical_paths(report: &TraceReport<'_>, ui: &str) {
+    let since_us = report.load_started_us;
+    let folder = report
+        .recordings
+        .join(if report.fixed { "fixed" } else { "planted" });
     let url = format!(
-        "{COLLECTOR_UI}/api/traces?service=gateway&operation=POST%20/orders&start={since_us}&limit={}",
+        "{ui}/api/traces?service=gateway&operation=POST%20/orders&start={since_us}&limit={}",
         collector::api::MAX_LIMIT
     );
     let recorded = match fetch_traces(&url).await {
@@ -370,7 +573,7 @@ async fn record_and_show_critical_paths(root: &Path, since_us: u64, fixed: bool)
         Err(err) => Err(std::io::Error::other(err)),
     };
     let url = format!(
-        "{COLLECTOR_UI}/api/critical-paths?service=gateway&operation=POST%20/orders&start={since_us}"
+        "{ui}/api/critical-paths?service=gateway&operation=POST%20/orders&start={since_us}"
     );
     let analysis = async {
         let answer: jaeger::Response<Analysis> = reqwest::get(&url).await?.json().await?;
@@ -401,26 +604,22 @@ async fn record_and_show_critical_paths(root: &Path, since_us: u64, fixed: bool)
         );
     }
     println!(
-        "  {COLLECTOR_UI}/critical-paths?service=gateway&operation=POST%20/orders shows them by band, with a heat map and a flame graph."
+        "  {ui}/critical-paths?service=gateway&operation=POST%20/orders shows them by band, with a heat map and a flame graph."
     );
     match recorded {
         Ok(count) => println!(
             "  {count} of these traces are saved in {}: `just crisp` for the tables and flame graphs.",
-            relative(&folder, root)
+            relative(&folder, report.root)
         ),
         Err(err) => println!("  (the traces could not be saved: {err})"),
     }
 }
 
-async fn ctrl_c() {
-    let _ = tokio::signal::ctrl_c().await;
-}
-
 /// The slowest recent trace through the gateway, as a waterfall with its
 /// critical path, and its address in the UI.
-async fn show_slowest_trace() {
+async fn show_slowest_trace(ui: &str) {
     let url = format!(
-        "{COLLECTOR_UI}/api/traces?service=gateway&limit={}",
+        "{ui}/api/traces?service=gateway&limit={}",
         collector::api::MAX_LIMIT
     );
     let traces = match fetch_traces(&url).await {
@@ -440,10 +639,7 @@ async fn show_slowest_trace() {
         "{}",
         collector::terminal::waterfall(&slowest, &critical_path(&slowest), 40)
     );
-    println!(
-        "See it in the UI: {COLLECTOR_UI}/trace/{}",
-        slowest.trace_id
-    );
+    println!("See it in the UI: {ui}/trace/{}", slowest.trace_id);
 }
 
 async fn fetch_traces(url: &str) -> anyhow::Result<Vec<Trace>> {

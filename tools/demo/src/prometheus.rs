@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
@@ -76,25 +75,27 @@ impl Prometheus {
         std::fs::create_dir_all(log_dir).map_err(StartError::Spawn)?;
         let config_file = dir.join("prometheus.yml");
         std::fs::write(&config_file, config(base_port)).map_err(StartError::Spawn)?;
-        let mut command = Command::new(program);
-        command
-            .arg(format!("--config.file={}", config_file.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            // Exemplars are kept only with this switch, in Prometheus 2.
-            .arg("--enable-feature=exemplar-storage")
-            .arg("--storage.tsdb.retention.time=1d");
-        let mut process = Process::spawn("prometheus", command, &log_dir.join("prometheus.log"))
-            .map_err(StartError::Spawn)?;
+        let log = log_dir.join("prometheus.log");
+        let mut process = Process::spawn("prometheus", program, &log, |command| {
+            command
+                .arg(format!("--config.file={}", config_file.display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.join("data").display()
+                ))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                // Exemplars are kept only with this switch, in Prometheus 2.
+                .arg("--enable-feature=exemplar-storage")
+                .arg("--storage.tsdb.retention.time=1d");
+        })
+        .map_err(StartError::Spawn)?;
         let url = format!("http://127.0.0.1:{port}");
         let client = reqwest::Client::new();
         process
             .wait_healthy(
                 &client,
-                &format!("{url}/-/ready"),
+                port,
+                "/-/ready",
                 Instant::now() + Duration::from_secs(30),
             )
             .await?;
