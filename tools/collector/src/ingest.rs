@@ -8,6 +8,12 @@
 //! accepted is refused with the status the specification asks for and a
 //! reason: 415 for an unknown content type or encoding, 413 for a body over
 //! the limit (compressed or not), 400 for a body that does not decode.
+//!
+//! What is accepted is stored within the store's limits (see
+//! [`crate::limits`]): spans trimmed, and the spans of a trace that already
+//! holds its most dropped. Those are rejected as OTLP's partial success
+//! says, their number and the reason in the answer, which the sender's
+//! exporter logs: the learner whose service sent them hears of it.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -20,7 +26,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use prost::Message;
 
@@ -83,15 +89,23 @@ async fn ingest(
     let spans = request
         .and_then(|request| model::from_otlp(request).map_err(|invalid| invalid.to_string()))
         .map_err(|reason| refuse(StatusCode::BAD_REQUEST, reason))?;
-    store.insert(spans).map_err(|err| {
+    let inserted = store.insert(spans).map_err(|err| {
         refuse(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("cannot store spans: {err}"),
         )
     })?;
-    // An empty response means "all accepted".
+    // No partial success means "all accepted".
     let accepted = ExportTraceServiceResponse {
-        partial_success: None,
+        partial_success: (inserted.dropped > 0).then(|| ExportTracePartialSuccess {
+            rejected_spans: i64::try_from(inserted.dropped).unwrap_or(i64::MAX),
+            error_message: format!(
+                "{} of {} spans dropped: their traces already hold {} spans, the collector's limit per trace (--max-spans-per-trace)",
+                inserted.dropped,
+                inserted.dropped + inserted.stored,
+                store.limits().max_spans_per_trace
+            ),
+        }),
     };
     Ok(match encoding {
         Encoding::Protobuf => (

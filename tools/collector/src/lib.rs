@@ -8,7 +8,10 @@
 //! service.
 //!
 //! - [`ingest`]: `POST /v1/traces`, protobuf or JSON, gzip or not.
-//! - [`store`]: bounded memory, oldest traces evicted first, optional file.
+//! - [`store`]: bounded memory (spans and bytes), oldest traces evicted
+//!   first, optional file.
+//! - [`limits`]: what is kept of each span and trace, and the counts and
+//!   log lines of what is not.
 //! - [`api`]: Jaeger-shaped queries, and the UI.
 //! - [`critical_path`]: what a trace's duration waited on.
 //! - [`aggregate`]: the same across thousands of traces, after CRISP.
@@ -26,6 +29,7 @@ pub mod critical_path;
 pub mod flame;
 pub mod ingest;
 pub mod jaeger;
+pub mod limits;
 pub mod model;
 pub mod openmetrics;
 pub mod recording;

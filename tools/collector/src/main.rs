@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Parser;
+use collector::limits::{self, ByteSize, Limits};
 use collector::store::Store;
 use collector::{OTLP_PORT, UI_PORT, api, ingest};
 use tokio::net::TcpListener;
@@ -20,8 +21,29 @@ struct Args {
     #[arg(long, env = "UI_LISTEN", default_value_t = shop::server::default_listen(UI_PORT))]
     ui_listen: SocketAddr,
     /// Spans kept in memory; past this, the oldest traces are evicted.
-    #[arg(long, env = "MAX_SPANS", default_value_t = 1_000_000)]
+    #[arg(long, env = "MAX_SPANS", default_value_t = limits::MAX_SPANS)]
     max_spans: usize,
+    /// The spans' estimated bytes kept in memory (`512MiB`, `2GiB`, or a
+    /// number of bytes); past this, the oldest traces are evicted.
+    #[arg(long, env = "MAX_BYTES", default_value_t = ByteSize(limits::MAX_BYTES))]
+    max_bytes: ByteSize,
+    /// The longest attribute value (or key, span or event name) kept;
+    /// longer ones are cut and end with "…".
+    #[arg(long, env = "MAX_ATTRIBUTE_BYTES", default_value_t = ByteSize(limits::MAX_VALUE_BYTES))]
+    max_attribute_bytes: ByteSize,
+    /// Attributes kept per span, event and resource; the rest are dropped.
+    #[arg(long, default_value_t = limits::MAX_ATTRIBUTES)]
+    max_attributes: usize,
+    /// Events kept per span, the first ones.
+    #[arg(long, default_value_t = limits::MAX_EVENTS)]
+    max_events: usize,
+    /// Links kept per span.
+    #[arg(long, default_value_t = limits::MAX_LINKS)]
+    max_links: usize,
+    /// Spans kept per trace; a full trace's later spans are dropped (and
+    /// the sender told so).
+    #[arg(long, env = "MAX_SPANS_PER_TRACE", default_value_t = limits::MAX_SPANS_PER_TRACE)]
+    max_spans_per_trace: usize,
     /// Append every batch to this file and reload it at start, so that
     /// traces survive a restart.
     #[arg(long, env = "COLLECTOR_DATA")]
@@ -38,9 +60,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
+    let bounds = Limits {
+        max_value_bytes: args.max_attribute_bytes.0,
+        max_attributes: args.max_attributes,
+        max_events: args.max_events,
+        max_links: args.max_links,
+        max_spans_per_trace: args.max_spans_per_trace,
+        max_spans: args.max_spans,
+        max_bytes: args.max_bytes.0,
+    };
+    tracing::info!(
+        "keeping at most {} spans and {}, {} spans a trace; strings cut to {}",
+        limits::grouped(bounds.max_spans as u64),
+        args.max_bytes,
+        limits::grouped(bounds.max_spans_per_trace as u64),
+        args.max_attribute_bytes,
+    );
     let store = Arc::new(match &args.data {
-        Some(path) => Store::with_file(path, args.max_spans)?,
-        None => Store::in_memory(args.max_spans),
+        Some(path) => Store::open(path, bounds)?,
+        None => Store::new(bounds),
+    });
+    // Warnings of cuts and evictions are held to one line a kind every
+    // interval; this tells the end of a burst that nothing follows.
+    let ticking = Arc::clone(&store);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(limits::WARNING_INTERVAL);
+        loop {
+            every.tick().await;
+            ticking.log_pending_warnings();
+        }
     });
     if store.span_count() > 0 {
         tracing::info!(

@@ -48,6 +48,71 @@ impl Span {
     pub fn is_error(&self) -> bool {
         self.status == Status::Error
     }
+
+    /// The memory this span holds, estimated: its own struct, and each
+    /// string and list it owns on the heap, by its length, plus what the
+    /// allocator keeps beside each block. Not its resource, which the spans
+    /// of one export share: [`Span::resource_estimated_bytes`] is counted
+    /// once for them all.
+    pub fn estimated_bytes(&self) -> usize {
+        let events: usize = self
+            .events
+            .iter()
+            .map(|event| heap(event.name.len()) + attributes_estimated_bytes(&event.attributes))
+            .sum();
+        let links: usize = self
+            .links
+            .iter()
+            .map(|(trace_id, span_id)| heap(trace_id.len()) + heap(span_id.len()))
+            .sum();
+        size_of::<Span>()
+            + heap(self.trace_id.len())
+            + heap(self.span_id.len())
+            + self.parent_span_id.as_ref().map_or(0, |id| heap(id.len()))
+            + heap(self.service.len())
+            + heap(self.name.len())
+            + attributes_estimated_bytes(&self.attributes)
+            + heap(self.events.len() * size_of::<Event>())
+            + events
+            + heap(self.links.len() * size_of::<(String, String)>())
+            + links
+    }
+
+    /// The memory the span's resource holds, estimated as
+    /// [`Span::estimated_bytes`] is: its shared block (two counts and the
+    /// list) and its attributes.
+    pub fn resource_estimated_bytes(&self) -> usize {
+        heap(2 * size_of::<usize>() + size_of::<Vec<(String, Value)>>())
+            + attributes_estimated_bytes(&self.resource)
+    }
+}
+
+/// What the allocator keeps beside a block and rounds it up by, on
+/// average: glibc's malloc keeps 8 bytes of header and rounds blocks to 16.
+const ALLOCATION_OVERHEAD_BYTES: usize = 16;
+
+/// A block of `len` bytes on the heap; nothing when empty, since an empty
+/// `String` or `Vec` allocates nothing.
+fn heap(len: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        len + ALLOCATION_OVERHEAD_BYTES
+    }
+}
+
+fn attributes_estimated_bytes(attributes: &[(String, Value)]) -> usize {
+    let owned: usize = attributes
+        .iter()
+        .map(|(key, value)| {
+            heap(key.len())
+                + match value {
+                    Value::Str(text) => heap(text.len()),
+                    Value::Bool(_) | Value::Int(_) | Value::Float(_) => 0,
+                }
+        })
+        .sum();
+    heap(std::mem::size_of_val(attributes)) + owned
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

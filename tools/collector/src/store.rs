@@ -1,11 +1,20 @@
 //! Where traces live: in memory, bounded, optionally backed by a file.
 //!
-//! The bound is on spans, the thing that costs memory. When a new batch
-//! takes the store over it, whole traces are evicted, oldest first (by when
-//! their first span arrived), so a trace on screen is never half-deleted.
-//! With a data file, every batch is appended to it before it is stored, and
-//! the file is replayed (within the same bound) when the collector starts:
-//! traces survive a restart.
+//! Two bounds hold the memory: a count of spans, and a budget of bytes, an
+//! estimate of what the spans hold (`Span::estimated_bytes`), since one span
+//! can weigh as much as a thousand others. When a new batch takes the store over
+//! either, whole traces are evicted, oldest first (by when their first span
+//! arrived), so a trace on screen is never half-deleted. Before a batch is
+//! stored, its spans are trimmed to the [`Limits`] (long strings cut,
+//! attributes, events and links past a count dropped), and a trace already
+//! holding its most spans takes no more: those are dropped. Every cut, drop
+//! and eviction is counted ([`Store::stats`]) and logged, at most once a
+//! kind every ten seconds (see [`crate::limits`]).
+//!
+//! With a data file, every batch is appended to it before it is stored, in
+//! the form it is stored in (trimmed, without the dropped spans); the file
+//! is replayed through the same limits when the collector starts: traces
+//! survive a restart.
 //!
 //! The data file is one batch a line, as JSON. Its last line may be torn:
 //! a write cut short by a crash or a full disk, possibly in the middle of a
@@ -14,33 +23,101 @@
 //! of an earlier run, or damage) is skipped and counted the same way: one
 //! bad line never costs the others.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
-use crate::model::Span;
+use crate::limits::{Changes, Limits, Warning, Warnings};
+use crate::model::{Span, Value};
 
 /// Bad lines of a data file warned of one by one, besides its last line:
 /// past this, only their number, so that a damaged file cannot flood the log.
 const BAD_LINES_WARNED: usize = 10;
 
+/// What a stored trace costs beyond its spans, estimated: its id twice (the
+/// map's key and its place in the arrival order, each a `String` and its
+/// block), the map's entry and the list of spans' header.
+const TRACE_OVERHEAD_BYTES: usize = 256;
+
+/// The media type of [`Stats::openmetrics`], for a `GET /metrics` answer.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
 pub struct Store {
-    max_spans: usize,
+    limits: Limits,
     inner: Mutex<Inner>,
-    file: Option<Mutex<BufWriter<File>>>,
+    /// The data file, if any. Held for the whole of an insertion, file or
+    /// not: the spans a batch may add to its traces are decided before it
+    /// is written, and must still be the ones allowed when it is stored.
+    writer: Mutex<Option<BufWriter<File>>>,
+    warnings: Mutex<Warnings>,
     path: Option<PathBuf>,
     lines_skipped: usize,
 }
 
 #[derive(Default)]
 struct Inner {
-    traces: HashMap<String, Vec<Span>>,
+    traces: HashMap<String, StoredTrace>,
     /// Trace ids by arrival of their first span, oldest first.
     arrival: VecDeque<String>,
     spans: usize,
-    services: BTreeSet<String>,
+    /// The stored traces' estimated bytes, [`TRACE_OVERHEAD_BYTES`]
+    /// included.
+    bytes: usize,
+    /// Each service's stored spans: a service is listed while it has some.
+    services: BTreeMap<String, usize>,
+    /// The counters; its gauges are filled in when read.
+    counted: Stats,
+}
+
+struct StoredTrace {
+    spans: Vec<Span>,
+    /// Its estimated bytes, as added to [`Inner::bytes`], taken off again
+    /// when it is evicted.
+    bytes: usize,
+}
+
+/// What one insertion did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Inserted {
+    /// Spans stored (trimmed to the limits, if need be).
+    pub stored: usize,
+    /// Spans dropped: their trace already held its most spans.
+    pub dropped: usize,
+}
+
+/// What the store holds and what its bounds cost, for `GET /metrics`: the
+/// counters count from the start (spans replayed from the data file
+/// included), the rest is now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Spans that arrived, before any limit.
+    pub spans_received: u64,
+    /// Spans held now.
+    pub spans_stored: u64,
+    /// Traces held now.
+    pub traces_stored: u64,
+    /// The estimated bytes held now, within [`Stats::max_bytes`].
+    pub bytes_stored: u64,
+    pub max_spans: u64,
+    pub max_bytes: u64,
+    /// Spans and traces evicted to stay within the bounds.
+    pub spans_evicted: u64,
+    pub traces_evicted: u64,
+    /// Spans dropped because their trace already held its most spans.
+    pub spans_dropped_trace_full: u64,
+    /// Strings (attribute values, keys, span and event names) cut to the
+    /// length limit.
+    pub strings_truncated: u64,
+    /// Attributes dropped from spans, events and resources, past their
+    /// count.
+    pub attributes_dropped: u64,
+    pub events_dropped: u64,
+    pub links_dropped: u64,
 }
 
 /// Which traces to list: as Jaeger's search, those with at least one span
@@ -140,22 +217,53 @@ fn has_tag(span: &Span, key: &str, value: &str) -> bool {
 }
 
 impl Store {
-    /// An in-memory store of at most `max_spans` spans.
+    /// An in-memory store of at most `max_spans` spans, within the other
+    /// default limits.
     pub fn in_memory(max_spans: usize) -> Self {
+        Self::new(Limits {
+            max_spans,
+            ..Limits::default()
+        })
+    }
+
+    /// An in-memory store within `limits`.
+    pub fn new(limits: Limits) -> Self {
+        // A store that keeps no span, or a trace that takes none, is no
+        // store: at least one.
+        let limits = Limits {
+            max_spans: limits.max_spans.max(1),
+            max_spans_per_trace: limits.max_spans_per_trace.max(1),
+            ..limits
+        };
         Self {
-            max_spans: max_spans.max(1),
+            limits,
             inner: Mutex::default(),
-            file: None,
+            writer: Mutex::new(None),
+            warnings: Mutex::default(),
             path: None,
             lines_skipped: 0,
         }
     }
 
-    /// A store backed by the append-only file at `path`: what it holds is
-    /// loaded now (its bad lines skipped, as the module's documentation
-    /// says), and every batch from now on is appended to it.
+    /// A store backed by the append-only file at `path`, of at most
+    /// `max_spans` spans within the other default limits: see
+    /// [`Store::open`].
     pub fn with_file(path: &Path, max_spans: usize) -> std::io::Result<Self> {
-        let mut store = Self::in_memory(max_spans);
+        Self::open(
+            path,
+            Limits {
+                max_spans,
+                ..Limits::default()
+            },
+        )
+    }
+
+    /// A store within `limits`, backed by the append-only file at `path`:
+    /// what it holds is loaded now, through the same limits (its bad lines
+    /// skipped, as the module's documentation says), and every batch from
+    /// now on is appended to it.
+    pub fn open(path: &Path, limits: Limits) -> std::io::Result<Self> {
+        let mut store = Self::new(limits);
         let ends_in_newline = match File::open(path) {
             Ok(file) => store.load(BufReader::new(file), path)?,
             Err(err) if err.kind() == ErrorKind::NotFound => true,
@@ -167,7 +275,7 @@ impl Store {
         if !ends_in_newline {
             file.write_all(b"\n")?;
         }
-        store.file = Some(Mutex::new(BufWriter::new(file)));
+        *store.writer.get_mut().unwrap_or_else(|p| p.into_inner()) = Some(BufWriter::new(file));
         store.path = Some(path.to_path_buf());
         Ok(store)
     }
@@ -193,7 +301,10 @@ impl Store {
             ends_in_newline = line.ends_with(b"\n");
             let content = line.strip_suffix(b"\n").unwrap_or(line.as_slice());
             match parse_batch(content) {
-                Ok(spans) => self.insert_in_memory(spans),
+                // No file is open yet: nothing is written back.
+                Ok(spans) => {
+                    self.insert(spans)?;
+                }
                 Err(reason) => {
                     self.lines_skipped += 1;
                     bad = Some(BadLine {
@@ -228,83 +339,127 @@ impl Store {
         self.path.as_deref()
     }
 
-    /// Stores a batch; with a data file, only once it is written there.
-    pub fn insert(&self, batch: Vec<Span>) -> std::io::Result<()> {
+    /// The limits the store keeps to.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stores a batch: trimmed to the limits, without the spans of traces
+    /// already full, and with a data file only once it is written there (as
+    /// it is stored). Oldest traces are evicted while the store is over its
+    /// bounds.
+    pub fn insert(&self, mut batch: Vec<Span>) -> std::io::Result<Inserted> {
         if batch.is_empty() {
-            return Ok(());
+            return Ok(Inserted::default());
         }
-        if let Some(file) = &self.file {
+        let received = batch.len();
+        // Trimming needs no lock: concurrent exports trim side by side.
+        let trimmed = self.limits.trim(&mut batch);
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let dropped = self
+            .lock()
+            .admit(&mut batch, self.limits.max_spans_per_trace);
+        if let Some(file) = writer.as_mut()
+            && !batch.is_empty()
+        {
             let line = serde_json::to_string(&batch)?;
-            let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
             writeln!(file, "{line}")?;
             file.flush()?;
         }
-        self.insert_in_memory(batch);
-        Ok(())
+        let stored = batch.len();
+        let (traces_evicted, spans_evicted) = {
+            let mut inner = self.lock();
+            let counted = &mut inner.counted;
+            counted.spans_received += received as u64;
+            counted.spans_dropped_trace_full += dropped as u64;
+            counted.strings_truncated += trimmed.strings_truncated;
+            counted.attributes_dropped += trimmed.attributes_dropped;
+            counted.events_dropped += trimmed.events_dropped;
+            counted.links_dropped += trimmed.links_dropped;
+            inner.store(batch, &self.limits)
+        };
+        drop(writer);
+        let changes = Changes {
+            trimmed,
+            spans_dropped: dropped as u64,
+            traces_evicted,
+            spans_evicted,
+        };
+        let due = self
+            .warnings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .record(&changes, Instant::now());
+        self.log(&due);
+        Ok(Inserted { stored, dropped })
     }
 
-    fn insert_in_memory(&self, batch: Vec<Span>) {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        for span in batch {
-            if !inner.services.contains(&span.service) {
-                inner.services.insert(span.service.clone());
-            }
-            inner.spans += 1;
-            match inner.traces.get_mut(&span.trace_id) {
-                Some(spans) => spans.push(span),
-                None => {
-                    inner.arrival.push_back(span.trace_id.clone());
-                    inner.traces.insert(span.trace_id.clone(), vec![span]);
-                }
-            }
+    /// Logs the warnings held back that are due: called every few seconds,
+    /// so that the end of a burst of cuts or evictions is told even when
+    /// nothing follows it.
+    pub fn log_pending_warnings(&self) {
+        let due = self
+            .warnings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .due(Instant::now());
+        self.log(&due);
+    }
+
+    fn log(&self, warnings: &[Warning]) {
+        for warning in warnings {
+            warning.log(&self.limits);
         }
-        while inner.spans > self.max_spans {
-            let Some(oldest) = inner.arrival.pop_front() else {
-                break;
-            };
-            if let Some(evicted) = inner.traces.remove(&oldest) {
-                inner.spans -= evicted.len();
-            }
+    }
+
+    /// The counters and what is held now.
+    pub fn stats(&self) -> Stats {
+        let inner = self.lock();
+        Stats {
+            spans_stored: inner.spans as u64,
+            traces_stored: inner.traces.len() as u64,
+            bytes_stored: inner.bytes as u64,
+            max_spans: self.limits.max_spans as u64,
+            max_bytes: self.limits.max_bytes as u64,
+            ..inner.counted
         }
     }
 
     pub fn span_count(&self) -> usize {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).spans
+        self.lock().spans
     }
 
     pub fn trace_count(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .traces
-            .len()
+        self.lock().traces.len()
     }
 
     pub fn services(&self) -> Vec<String> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .services
-            .iter()
-            .cloned()
-            .collect()
+        self.lock().services.keys().cloned().collect()
     }
 
     /// The spans of one trace, by its hex id (any case).
     pub fn trace(&self, trace_id: &str) -> Option<Vec<Span>> {
-        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.traces.get(&trace_id.to_ascii_lowercase()).cloned()
+        let inner = self.lock();
+        inner
+            .traces
+            .get(&trace_id.to_ascii_lowercase())
+            .map(|trace| trace.spans.clone())
     }
 
     /// Traces that have a span of the service (and operation), newest first.
     pub fn traces(&self, query: &TraceQuery) -> Vec<Vec<Span>> {
-        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let inner = self.lock();
         let matches = |spans: &Vec<Span>| spans.iter().any(|s| query.matches(s));
         inner
             .arrival
             .iter()
             .rev()
             .filter_map(|id| inner.traces.get(id))
+            .map(|trace| &trace.spans)
             .filter(|spans| matches(spans))
             .take(if query.limit == 0 {
                 usize::MAX
@@ -320,19 +475,19 @@ impl Store {
     /// keep a little of each, without copying them. Ingestion waits
     /// meanwhile, so `visit` must be quick.
     pub fn for_each_trace(&self, mut visit: impl FnMut(&[Span])) {
-        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        for spans in inner.traces.values() {
-            visit(spans);
+        let inner = self.lock();
+        for trace in inner.traces.values() {
+            visit(&trace.spans);
         }
     }
 
     /// Every stored span that `keep` accepts, in no particular order.
     pub fn spans_where(&self, keep: impl Fn(&Span) -> bool) -> Vec<Span> {
-        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let inner = self.lock();
         inner
             .traces
             .values()
-            .flatten()
+            .flat_map(|trace| &trace.spans)
             .filter(|span| keep(span))
             .cloned()
             .collect()
@@ -340,16 +495,213 @@ impl Store {
 
     /// Operation names of a service, sorted.
     pub fn operations(&self, service: &str) -> Vec<String> {
-        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let inner = self.lock();
         let names: BTreeSet<&str> = inner
             .traces
             .values()
-            .flatten()
+            .flat_map(|trace| &trace.spans)
             .filter(|s| s.service == service)
             .map(|s| s.name.as_str())
             .collect();
         names.into_iter().map(str::to_owned).collect()
     }
+}
+
+impl Inner {
+    /// Keeps the spans of a batch that their traces still have room for,
+    /// in order; how many it dropped.
+    fn admit(&self, batch: &mut Vec<Span>, max_spans_per_trace: usize) -> usize {
+        let keep: Vec<bool> = {
+            // Each trace's spans: those held, and those of the batch so far.
+            let mut counts: HashMap<&str, usize> = HashMap::new();
+            batch
+                .iter()
+                .map(|span| {
+                    let count = counts.entry(span.trace_id.as_str()).or_insert_with(|| {
+                        self.traces
+                            .get(span.trace_id.as_str())
+                            .map_or(0, |trace| trace.spans.len())
+                    });
+                    let room = *count < max_spans_per_trace;
+                    if room {
+                        *count += 1;
+                    }
+                    room
+                })
+                .collect()
+        };
+        let before = batch.len();
+        let mut keep = keep.into_iter();
+        batch.retain(|_| keep.next().unwrap_or(false));
+        before - batch.len()
+    }
+
+    /// Adds a batch, then evicts the oldest traces while over a bound; the
+    /// traces and spans evicted.
+    fn store(&mut self, batch: Vec<Span>, limits: &Limits) -> (u64, u64) {
+        // The batch's spans share their export's resource: its bytes are
+        // counted once, with the first span that carries it.
+        let mut counted_resource: Option<Arc<Vec<(String, Value)>>> = None;
+        for span in batch {
+            let mut bytes = span.estimated_bytes();
+            if !counted_resource
+                .as_ref()
+                .is_some_and(|resource| Arc::ptr_eq(resource, &span.resource))
+            {
+                bytes += span.resource_estimated_bytes();
+                counted_resource = Some(Arc::clone(&span.resource));
+            }
+            match self.services.get_mut(&span.service) {
+                Some(spans) => *spans += 1,
+                None => {
+                    self.services.insert(span.service.clone(), 1);
+                }
+            }
+            self.spans += 1;
+            match self.traces.get_mut(&span.trace_id) {
+                Some(trace) => {
+                    trace.bytes += bytes;
+                    trace.spans.push(span);
+                }
+                None => {
+                    bytes += TRACE_OVERHEAD_BYTES;
+                    self.arrival.push_back(span.trace_id.clone());
+                    self.traces.insert(
+                        span.trace_id.clone(),
+                        StoredTrace {
+                            spans: vec![span],
+                            bytes,
+                        },
+                    );
+                }
+            }
+            self.bytes += bytes;
+        }
+        let (mut traces_evicted, mut spans_evicted) = (0, 0);
+        while self.spans > limits.max_spans || self.bytes > limits.max_bytes {
+            let Some(oldest) = self.arrival.pop_front() else {
+                break;
+            };
+            if let Some(evicted) = self.traces.remove(&oldest) {
+                self.spans -= evicted.spans.len();
+                self.bytes -= evicted.bytes;
+                traces_evicted += 1;
+                spans_evicted += evicted.spans.len() as u64;
+                for span in &evicted.spans {
+                    if let Some(spans) = self.services.get_mut(&span.service) {
+                        *spans -= 1;
+                        if *spans == 0 {
+                            self.services.remove(&span.service);
+                        }
+                    }
+                }
+            }
+        }
+        self.counted.traces_evicted += traces_evicted;
+        self.counted.spans_evicted += spans_evicted;
+        (traces_evicted, spans_evicted)
+    }
+}
+
+impl Stats {
+    /// As OpenMetrics text, for a `GET /metrics` answered with
+    /// [`OPENMETRICS_CONTENT_TYPE`].
+    pub fn openmetrics(&self) -> String {
+        let mut text = String::new();
+        let mut counter = |name: &str, help: &str, labels: &str, value: u64| {
+            family(&mut text, name, "counter", help, labels, value);
+        };
+        counter(
+            "collector_spans_received",
+            "Spans received, before any limit.",
+            "",
+            self.spans_received,
+        );
+        counter(
+            "collector_spans_evicted",
+            "Spans evicted, with their whole traces, to stay within the store's bounds.",
+            "",
+            self.spans_evicted,
+        );
+        counter(
+            "collector_traces_evicted",
+            "Traces evicted, oldest first, to stay within the store's bounds.",
+            "",
+            self.traces_evicted,
+        );
+        counter(
+            "collector_spans_dropped",
+            "Spans dropped as they arrived.",
+            "{reason=\"trace_full\"}",
+            self.spans_dropped_trace_full,
+        );
+        counter(
+            "collector_strings_truncated",
+            "Attribute values, keys, span and event names cut to the length limit.",
+            "",
+            self.strings_truncated,
+        );
+        counter(
+            "collector_attributes_dropped",
+            "Attributes of spans, events and resources dropped past their count.",
+            "",
+            self.attributes_dropped,
+        );
+        counter(
+            "collector_events_dropped",
+            "Span events dropped past their count.",
+            "",
+            self.events_dropped,
+        );
+        counter(
+            "collector_links_dropped",
+            "Span links dropped past their count.",
+            "",
+            self.links_dropped,
+        );
+        let mut gauge = |name: &str, help: &str, value: u64| {
+            family(&mut text, name, "gauge", help, "", value);
+        };
+        gauge(
+            "collector_spans_stored",
+            "Spans held now.",
+            self.spans_stored,
+        );
+        gauge(
+            "collector_traces_stored",
+            "Traces held now.",
+            self.traces_stored,
+        );
+        gauge(
+            "collector_store_size_bytes",
+            "The estimated bytes of the spans held now.",
+            self.bytes_stored,
+        );
+        gauge(
+            "collector_store_limit_bytes",
+            "The estimated bytes the store keeps within.",
+            self.max_bytes,
+        );
+        gauge(
+            "collector_store_limit_spans",
+            "The spans the store keeps within.",
+            self.max_spans,
+        );
+        text.push_str("# EOF\n");
+        text
+    }
+}
+
+/// One metric family of one sample. As OpenMetrics asks, a counter's sample
+/// is named `…_total`, and a family named `…_bytes` says its unit.
+fn family(text: &mut String, name: &str, kind: &str, help: &str, labels: &str, value: u64) {
+    let _ = writeln!(text, "# TYPE {name} {kind}");
+    if name.ends_with("_bytes") {
+        let _ = writeln!(text, "# UNIT {name} bytes");
+    }
+    let _ = writeln!(text, "# HELP {name} {help}");
+    let suffix = if kind == "counter" { "_total" } else { "" };
+    let _ = writeln!(text, "{name}{suffix}{labels} {value}");
 }
 
 #[cfg(test)]
@@ -413,6 +765,128 @@ mod tests {
         assert_eq!(ids, [format!("{:032x}", 3), format!("{:032x}", 1)]);
         assert_eq!(store.services(), ["other", "svc"]);
         assert_eq!(store.operations("svc"), ["op1", "op3"]);
+    }
+
+    #[test]
+    fn the_byte_total_is_the_stored_traces_and_falls_by_what_is_evicted() {
+        let with_attribute = |trace: u32, bytes: usize| {
+            let mut one = span(trace, 1, None, 0, 1);
+            one.attributes = vec![("payload".to_owned(), Value::Str("x".repeat(bytes)))];
+            vec![one]
+        };
+        let roomy = Store::new(Limits::default());
+        roomy.insert(with_attribute(1, 1_000)).unwrap();
+        let first = roomy.stats().bytes_stored;
+        roomy.insert(with_attribute(2, 2_000)).unwrap();
+        let both = roomy.stats().bytes_stored;
+        let second = both - first;
+        assert!(
+            first > 1_000 && second > 2_000,
+            "each trace counts at least its strings: {first}, {second}"
+        );
+
+        // Room for the second alone: the first is evicted, whole.
+        let tight = Store::new(Limits {
+            max_bytes: usize::try_from(both).unwrap() - 1,
+            ..Limits::default()
+        });
+        tight.insert(with_attribute(1, 1_000)).unwrap();
+        tight.insert(with_attribute(2, 2_000)).unwrap();
+        let stats = tight.stats();
+        assert_eq!(
+            (
+                stats.bytes_stored,
+                stats.traces_stored,
+                stats.traces_evicted
+            ),
+            (second, 1, 1),
+            "the first trace's bytes are taken off: {stats:?}"
+        );
+        assert!(tight.trace(&format!("{:032x}", 1)).is_none());
+
+        // A trace larger than the whole budget is evicted too: the bound
+        // holds whatever arrives.
+        tight.insert(with_attribute(3, 1_000_000)).unwrap();
+        let stats = tight.stats();
+        assert_eq!(
+            (stats.bytes_stored, stats.traces_stored),
+            (0, 0),
+            "a trace of 4 KiB does not fit in {} bytes: {stats:?}",
+            stats.max_bytes
+        );
+    }
+
+    #[test]
+    fn a_service_is_listed_while_it_has_spans() {
+        let store = Store::in_memory(2);
+        let mut first = span(1, 1, None, 0, 1);
+        first.service = "gone".to_owned();
+        store.insert(vec![first]).unwrap();
+        store.insert(vec![span(2, 1, None, 0, 1)]).unwrap();
+        assert_eq!(store.services(), ["gone", "svc"]);
+        store.insert(vec![span(3, 1, None, 0, 1)]).unwrap();
+        assert_eq!(
+            store.services(),
+            ["svc"],
+            "the service of the evicted trace"
+        );
+    }
+
+    #[test]
+    fn the_stats_read_back_as_openmetrics() {
+        let store = Store::in_memory(10);
+        store
+            .insert((0..12).map(|i| span(i, 1, None, 0, 1)).collect())
+            .unwrap();
+        let stats = store.stats();
+        assert_eq!(
+            (
+                stats.spans_received,
+                stats.spans_stored,
+                stats.spans_evicted
+            ),
+            (12, 10, 2),
+            "{stats:?}"
+        );
+        let text = stats.openmetrics();
+        let exposition = crate::openmetrics::parse(&text)
+            .unwrap_or_else(|err| panic!("not OpenMetrics: {err}\n{text}"));
+        let value = |name: &str| {
+            exposition
+                .samples
+                .iter()
+                .find(|sample| sample.name == name)
+                .map(|sample| sample.value)
+        };
+        assert_eq!(
+            value("collector_spans_received_total"),
+            Some(12.0),
+            "{text}"
+        );
+        assert_eq!(value("collector_spans_evicted_total"), Some(2.0), "{text}");
+        assert_eq!(value("collector_spans_stored"), Some(10.0), "{text}");
+        assert_eq!(
+            value("collector_store_size_bytes"),
+            Some(stats.bytes_stored as f64),
+            "{text}"
+        );
+        assert_eq!(
+            exposition
+                .types
+                .get("collector_traces_evicted")
+                .map(String::as_str),
+            Some("counter"),
+            "{text}"
+        );
+        assert_eq!(
+            exposition
+                .units
+                .get("collector_store_limit_bytes")
+                .map(String::as_str),
+            Some("bytes"),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 
     #[test]
