@@ -29,6 +29,23 @@
 //! half (p0–p50), its "P99" over the fastest 99 %, "P100" over all. Over
 //! all traces (CRISP's `flame-graph-P100.cct`) the two agree; see the
 //! collector's README for how they were compared.
+//!
+//! No trace makes an analysis slow or its answer large. Each trace costs
+//! O(n log n) in its n spans, with no recursion (a chain of 100,000 spans,
+//! each the child of the one before, is walked on a 2 MiB stack). A calling
+//! context deeper than [`MAX_CONTEXT_DEPTH`] frames keeps its outermost and
+//! innermost frames around [`ELIDED`]; a list past [`MAX_OPERATIONS`] or
+//! [`MAX_CONTEXTS`] rows ends in a row that sums the rest; a name past
+//! [`MAX_NAME_CHARS`] is cut. So an answer holds at most five lists (all
+//! traces, four bands) of [`MAX_CONTEXTS`] paths of [`MAX_CONTEXT_DEPTH`]
+//! frames, however many spans were read. Ordinary traces (the demo's are 7
+//! frames deep, with 25 contexts) reach none of these bounds, and their
+//! analysis is as it was.
+
+use std::borrow::Cow;
+use std::cmp::Reverse;
+use std::collections::hash_map::Entry;
+use std::ops::Range;
 
 use foldhash::HashMap;
 
@@ -41,6 +58,59 @@ use crate::model::{Kind, Span};
 /// The bands: each starts at its percentile and ends where the next one
 /// starts; the last ends with the slowest trace.
 pub const BANDS: [(&str, u32); 4] = [("p50", 50), ("p90", 90), ("p95", 95), ("p99", 99)];
+
+/// Calling contexts deeper than this many frames are cut. A chain of n
+/// spans, each the child of the one before, has n contexts of 1 to n
+/// frames, n²/2 frames in all: 3,000 spans deep made an answer of 67 MB.
+/// Requests are far shallower (the demo's deepest context has 7 frames),
+/// and a flame graph is unreadable long before 64.
+pub const MAX_CONTEXT_DEPTH: usize = 64;
+
+/// Of a cut context, the innermost frames kept: the operation that owns the
+/// time and its nearest callers. Few, because in a chain of spans with
+/// distinct names every deep span's cut is a context of its own, interned
+/// as a chain of this many entries: memory stays a small multiple of the
+/// spans read.
+pub const INNERMOST_FRAMES: usize = 8;
+
+/// Of a cut context, the outermost frames kept: the endpoint and the calls
+/// that led down to the deep part. With [`ELIDED`] and the innermost
+/// frames, a cut context is [`MAX_CONTEXT_DEPTH`] frames.
+pub const OUTERMOST_FRAMES: usize = MAX_CONTEXT_DEPTH - 1 - INNERMOST_FRAMES;
+
+/// The frame that stands for the frames cut out of a deep calling context.
+/// It carries no count, so that deep contexts which differ only in what was
+/// cut out are one (as a recursion of any depth is one flame).
+pub const ELIDED: &str = "[…]";
+
+/// Calling contexts listed in an answer (over all traces, and in each
+/// band): the largest, then one row ([`OTHER_CONTEXTS`]) that sums the
+/// rest. Each context is up to [`MAX_CONTEXT_DEPTH`] frames, so this bounds
+/// the answer; the demo has 25, and a flame graph of more than a hundred
+/// shows the rest as slivers anyway.
+pub const MAX_CONTEXTS: usize = 100;
+
+/// Operations listed in an answer (over all traces, in each band, and in
+/// the tail), the last row ([`OTHER_OPERATIONS`]) summing the rest: a trace
+/// can hold as many distinct span names as spans. The demo has fewer than
+/// 20; a table longer than a hundred rows is not read.
+pub const MAX_OPERATIONS: usize = 100;
+
+/// A service or operation name longer than this many characters is cut,
+/// and ends in `…`. Names come from the traced programs and each is
+/// repeated in every frame of a context, so one name of a megabyte would
+/// make every answer hundreds of them; span names are meant to be short
+/// (`GET /talks/{talk_id}`).
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// The service and operation of the row that sums the operations past
+/// [`MAX_OPERATIONS`]; the brackets set it apart from a real service. Its
+/// `rows_summed` says how many it sums.
+pub const OTHER_OPERATIONS: (&str, &str) = ("[other]", "operations");
+
+/// The one frame of the row that sums the calling contexts past
+/// [`MAX_CONTEXTS`].
+pub const OTHER_CONTEXTS: &str = "[other] contexts";
 
 /// The traces an analysis is about: those whose root span is this
 /// service's operation.
@@ -58,13 +128,16 @@ pub struct Analysis {
     pub traces: usize,
     /// Their mean end-to-end duration: the operations' means add up to it.
     pub mean_duration_us: f64,
-    /// Every operation on some critical path, largest mean first.
+    /// The operations on some critical path, largest mean first (at most
+    /// [`MAX_OPERATIONS`] rows, the last one summing the rest).
     pub operations: Vec<OperationTime>,
-    /// Every calling context on some critical path, largest mean first.
+    /// The calling contexts on some critical path, largest mean first (at
+    /// most [`MAX_CONTEXTS`] rows, the last one summing the rest).
     pub contexts: Vec<ContextTime>,
     /// The traces at p50, p90, p95 and p99 (see the module's comment).
     pub bands: Vec<Band>,
-    /// What grows in the tail: p99 band minus p50 band, largest first.
+    /// What grows in the tail: p99 band minus p50 band, largest first (at
+    /// most [`MAX_OPERATIONS`] rows, the last one summing the rest).
     pub tail: Vec<TailGrowth>,
 }
 
@@ -75,14 +148,24 @@ pub struct OperationTime {
     /// Over all the traces, zero where the operation is off the path.
     pub mean_critical_path_us: f64,
     pub total_critical_path_us: u64,
+    /// Only on the row of the rest ([`OTHER_OPERATIONS`]): how many
+    /// operations it sums.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_summed: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ContextTime {
-    /// `"service operation"` from the root down to this operation.
+    /// `"service operation"` from the root down to this operation; when
+    /// deeper than [`MAX_CONTEXT_DEPTH`], its outermost frames, [`ELIDED`],
+    /// and its innermost frames.
     pub path: Vec<String>,
     pub mean_critical_path_us: f64,
     pub total_critical_path_us: u64,
+    /// Only on the row of the rest ([`OTHER_CONTEXTS`]): how many contexts
+    /// it sums.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_summed: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -112,6 +195,10 @@ pub struct TailGrowth {
     pub growth_us: f64,
     /// `p99_mean_us` over the p99 band's mean duration.
     pub share_of_p99: f64,
+    /// Only on the row of the rest ([`OTHER_OPERATIONS`]): how many
+    /// operations it sums.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_summed: Option<usize>,
 }
 
 /// Adds traces one at a time, then [`finish`](Aggregator::finish)es into
@@ -128,71 +215,280 @@ pub struct Aggregator {
     other_roots: HashMap<String, usize>,
 }
 
-/// One trace's critical path, as exclusive time per calling context.
+/// One trace's critical path, as exclusive time per calling context (as
+/// shown: a deep one cut).
 struct Attributed {
     trace_id: String,
     duration_us: u64,
     by_context: Vec<(u32, u64)>,
 }
 
-/// Operations and calling contexts, each interned once as a number.
+/// Service and operation names, each pair interned once as a number.
 #[derive(Default)]
-struct Names {
-    operation_index: HashMap<String, HashMap<String, u32>>,
-    operations: Vec<(String, String)>,
-    /// A context is its parent context and its own operation.
-    context_index: HashMap<(u32, u32), u32>,
-    contexts: Vec<(u32, u32)>,
+struct Operations {
+    index: HashMap<String, HashMap<String, u32>>,
+    names: Vec<(String, String)>,
 }
 
-/// The parent of a root context.
-const NO_CONTEXT: u32 = u32::MAX;
-
-impl Names {
-    fn operation(&mut self, service: &str, operation: &str) -> u32 {
+impl Operations {
+    fn id(&mut self, service: &str, operation: &str) -> u32 {
         if let Some(&id) = self
-            .operation_index
+            .index
             .get(service)
-            .and_then(|ops| ops.get(operation))
+            .and_then(|operations| operations.get(operation))
         {
             return id;
         }
-        let id = self.operations.len() as u32;
-        self.operations
-            .push((service.to_owned(), operation.to_owned()));
-        self.operation_index
+        let id = self.names.len() as u32;
+        self.names.push((service.to_owned(), operation.to_owned()));
+        self.index
             .entry(service.to_owned())
             .or_default()
             .insert(operation.to_owned(), id);
         id
     }
 
+    fn name(&self, id: u32) -> (&str, &str) {
+        let (service, operation) = &self.names[id as usize];
+        (service, operation)
+    }
+
+    fn len(&self) -> usize {
+        self.names.len()
+    }
+}
+
+/// A name as an analysis shows it: cut after [`MAX_NAME_CHARS`] characters.
+fn shortened(name: &str) -> Cow<'_, str> {
+    let mut starts = name.char_indices().map(|(at, _)| at);
+    match (starts.nth(MAX_NAME_CHARS - 1), starts.next()) {
+        (Some(cut), Some(_)) => Cow::Owned(format!("{}…", &name[..cut])),
+        _ => Cow::Borrowed(name),
+    }
+}
+
+/// Operations and calling contexts, each interned once as a number.
+#[derive(Default)]
+struct Names {
+    operations: Operations,
+    /// A context is its parent context and its own operation.
+    context_index: HashMap<(u32, u32), u32>,
+    contexts: Vec<Context>,
+}
+
+#[derive(Clone, Copy)]
+struct Context {
+    parent: u32,
+    operation: u32,
+    /// Its frames, from the root down to it.
+    depth: u32,
+    /// Its ancestor of [`OUTERMOST_FRAMES`] frames (itself, when no
+    /// deeper): what a cut keeps above [`ELIDED`], found without walking.
+    outermost: u32,
+    /// The context its time is shown under: itself, when at most
+    /// [`MAX_CONTEXT_DEPTH`] deep; else its cut, once made ([`NO_CONTEXT`]
+    /// until then).
+    shown: u32,
+}
+
+/// The parent of a root context.
+const NO_CONTEXT: u32 = u32::MAX;
+
+/// The operation of the [`ELIDED`] frame: no interned operation has it.
+const ELIDED_OPERATION: u32 = u32::MAX;
+
+impl Names {
+    /// The operation's number, its names cut to [`MAX_NAME_CHARS`] first.
+    fn operation(&mut self, service: &str, operation: &str) -> u32 {
+        self.operations
+            .id(&shortened(service), &shortened(operation))
+    }
+
     fn context(&mut self, parent: u32, operation: u32) -> u32 {
-        let next = self.contexts.len() as u32;
-        *self
-            .context_index
-            .entry((parent, operation))
-            .or_insert_with(|| {
-                self.contexts.push((parent, operation));
-                next
-            })
+        if let Some(&id) = self.context_index.get(&(parent, operation)) {
+            return id;
+        }
+        let id = self.contexts.len() as u32;
+        let (depth, outermost) = match parent {
+            NO_CONTEXT => (1, id),
+            parent => {
+                let parent = self.contexts[parent as usize];
+                let depth = parent.depth + 1;
+                let outermost = if depth as usize <= OUTERMOST_FRAMES {
+                    id
+                } else {
+                    parent.outermost
+                };
+                (depth, outermost)
+            }
+        };
+        self.contexts.push(Context {
+            parent,
+            operation,
+            depth,
+            outermost,
+            shown: if depth as usize <= MAX_CONTEXT_DEPTH {
+                id
+            } else {
+                NO_CONTEXT
+            },
+        });
+        self.context_index.insert((parent, operation), id);
+        id
+    }
+
+    /// The context that `context`'s time is shown under: itself, or, when
+    /// deeper than [`MAX_CONTEXT_DEPTH`], its [`OUTERMOST_FRAMES`],
+    /// [`ELIDED`] and its [`INNERMOST_FRAMES`]. Made once per context, in
+    /// a number of steps bounded by those constants, whatever its depth.
+    fn shown(&mut self, context: u32) -> u32 {
+        let deep = self.contexts[context as usize];
+        if deep.shown != NO_CONTEXT {
+            return deep.shown;
+        }
+        // Deeper than OUTERMOST_FRAMES + 1 + INNERMOST_FRAMES, so these
+        // frames lie below the outermost ones, with at least one between.
+        let mut innermost = [ELIDED_OPERATION; INNERMOST_FRAMES];
+        let mut at = context;
+        for frame in innermost.iter_mut().rev() {
+            let below = self.contexts[at as usize];
+            *frame = below.operation;
+            at = below.parent;
+        }
+        let mut shown = self.context(deep.outermost, ELIDED_OPERATION);
+        for operation in innermost {
+            shown = self.context(shown, operation);
+        }
+        self.contexts[context as usize].shown = shown;
+        shown
     }
 
     fn operation_of(&self, context: u32) -> u32 {
-        self.contexts[context as usize].1
+        self.contexts[context as usize].operation
     }
 
+    /// An operation as a frame of a path: `service operation`.
+    fn frame(&self, operation: u32) -> String {
+        match operation {
+            ELIDED_OPERATION => ELIDED.to_owned(),
+            operation => {
+                let (service, name) = self.operations.name(operation);
+                format!("{service} {name}")
+            }
+        }
+    }
+
+    /// The frames of a context shown in an answer (at most
+    /// [`MAX_CONTEXT_DEPTH`] of them).
     fn path(&self, mut context: u32) -> Vec<String> {
         let mut path = Vec::new();
         while context != NO_CONTEXT {
-            let (parent, operation) = self.contexts[context as usize];
-            let (service, name) = &self.operations[operation as usize];
-            path.push(format!("{service} {name}"));
+            let Context {
+                parent, operation, ..
+            } = self.contexts[context as usize];
+            path.push(self.frame(operation));
             context = parent;
         }
         path.reverse();
         path
     }
+
+    /// Each context's place in the order of the paths (frame by frame, as
+    /// text; a path before those it begins), found without writing a path
+    /// out: the tree of contexts walked depth first, each context's
+    /// children in the order of their frames. Comparing the paths
+    /// themselves would cost each comparison the depth of the contexts.
+    fn path_order(&self) -> Vec<u32> {
+        let frames: Vec<String> = (0..self.operations.len() as u32)
+            .map(|operation| self.frame(operation))
+            .collect();
+        let mut by_frame: Vec<u32> = (0..frames.len() as u32).collect();
+        by_frame.sort_by(|&a, &b| frames[a as usize].cmp(&frames[b as usize]));
+        // Odd keys for the operations, in the order of their frames; an
+        // even one for ELIDED, among them by its text.
+        let mut frame_key = vec![0u64; frames.len()];
+        for (place, &operation) in by_frame.iter().enumerate() {
+            frame_key[operation as usize] = 2 * place as u64 + 1;
+        }
+        let elided_key = 2 * by_frame
+            .partition_point(|&operation| frames[operation as usize].as_str() < ELIDED)
+            as u64;
+        let key = |operation: u32| match operation {
+            ELIDED_OPERATION => elided_key,
+            operation => frame_key[operation as usize],
+        };
+        let contexts = &self.contexts;
+        // Siblings together, in the order of their frames; the roots (whose
+        // parent is NO_CONTEXT, the largest number) last.
+        let mut siblings: Vec<u32> = (0..contexts.len() as u32).collect();
+        siblings.sort_unstable_by_key(|&context| {
+            let context = contexts[context as usize];
+            (context.parent, key(context.operation))
+        });
+        // Each context's children, as the start and end of their run.
+        let mut children = vec![(0, 0); contexts.len()];
+        let mut roots = 0..0;
+        let mut start = 0;
+        while start < siblings.len() {
+            let parent = contexts[siblings[start] as usize].parent;
+            let end = start
+                + siblings[start..]
+                    .partition_point(|&context| contexts[context as usize].parent == parent);
+            match parent {
+                NO_CONTEXT => roots = start..end,
+                parent => children[parent as usize] = (start, end),
+            }
+            start = end;
+        }
+        let mut place = vec![0u32; contexts.len()];
+        let mut next = 0;
+        // The runs of siblings still to visit, innermost last: a stack on
+        // the heap, as deep as the contexts, instead of recursion.
+        let mut pending = vec![roots];
+        while let Some(run) = pending.last_mut() {
+            let Some(at) = run.next() else {
+                pending.pop();
+                continue;
+            };
+            let context = siblings[at] as usize;
+            place[context] = next;
+            next += 1;
+            let (first, end) = children[context];
+            if first < end {
+                pending.push(first..end);
+            }
+        }
+        place
+    }
+}
+
+/// Each stored span's parent (among these spans) and times, as
+/// `jaeger::trace` shapes them: the parent is a `CHILD_OF` reference,
+/// except a consumer's producer, which it follows from.
+fn stored_timings(spans: &[Span]) -> Vec<Timing> {
+    let index: HashMap<&str, usize> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.span_id.as_str(), i))
+        .collect();
+    spans
+        .iter()
+        .map(|span| {
+            let parent = span
+                .parent_span_id
+                .as_deref()
+                .and_then(|id| index.get(id).copied());
+            let follows = parent
+                .is_some_and(|p| span.kind == Kind::Consumer && spans[p].kind == Kind::Producer);
+            Timing {
+                parent,
+                child_of: parent.is_some() && !follows,
+                blocks_parent: parent.is_some() && !follows,
+                start: span.start_us,
+                end: span.end_us(),
+            }
+        })
+        .collect()
 }
 
 impl Aggregator {
@@ -243,32 +539,7 @@ impl Aggregator {
         let Some(first) = spans.first() else {
             return false;
         };
-        let index: HashMap<&str, usize> = spans
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.span_id.as_str(), i))
-            .collect();
-        // As `jaeger::trace` shapes them: the parent is a `CHILD_OF`
-        // reference, except a consumer's producer, which it follows from.
-        let timings: Vec<Timing> = spans
-            .iter()
-            .map(|span| {
-                let parent = span
-                    .parent_span_id
-                    .as_deref()
-                    .and_then(|id| index.get(id).copied());
-                let follows = parent.is_some_and(|p| {
-                    span.kind == Kind::Consumer && spans[p].kind == Kind::Producer
-                });
-                Timing {
-                    parent,
-                    child_of: parent.is_some() && !follows,
-                    blocks_parent: parent.is_some() && !follows,
-                    start: span.start_us,
-                    end: span.end_us(),
-                }
-            })
-            .collect();
+        let timings = stored_timings(spans);
         let names = |span: usize| (spans[span].service.as_str(), spans[span].name.as_str());
         self.add_timings(&first.trace_id, &timings, names)
     }
@@ -289,7 +560,7 @@ impl Aggregator {
         if service != self.endpoint.service || operation != self.endpoint.operation {
             *self
                 .other_roots
-                .entry(format!("{service} {operation}"))
+                .entry(format!("{} {}", shortened(service), shortened(operation)))
                 .or_default() += 1;
             return false;
         }
@@ -299,11 +570,19 @@ impl Aggregator {
         }
         let mut context_of = vec![NO_CONTEXT; timings.len()];
         let mut by_context: Vec<(u32, u64)> = Vec::new();
+        // Where each context's time is in `by_context`: a path can hold as
+        // many contexts as the trace has spans, and searching the list for
+        // each section made a deep trace quadratic.
+        let mut slot_of: HashMap<u32, usize> = HashMap::default();
         for (span, start, end) in sections(timings) {
             let context = self.context_of(span, timings, &name_of, &mut context_of);
-            match by_context.iter_mut().find(|(c, _)| *c == context) {
-                Some((_, time)) => *time += end - start,
-                None => by_context.push((context, end - start)),
+            let shown = self.names.shown(context);
+            match slot_of.entry(shown) {
+                Entry::Occupied(slot) => by_context[*slot.get()].1 += end - start,
+                Entry::Vacant(slot) => {
+                    slot.insert(by_context.len());
+                    by_context.push((shown, end - start));
+                }
             }
         }
         self.traces.push(Attributed {
@@ -359,13 +638,19 @@ impl Aggregator {
     /// Takes in what `other` (of the same endpoint) has added: so that
     /// several threads can each read a share of the traces.
     pub fn merge(&mut self, other: Aggregator) {
-        // Contexts are interned parents first, so each one's parent is
+        // Contexts are interned parents first (a cut one after the context
+        // it keeps the outermost frames of), so each one's parent is
         // already mapped when it comes.
         let mut mapped = Vec::with_capacity(other.names.contexts.len());
-        for &(parent, operation) in &other.names.contexts {
-            let (service, name) = &other.names.operations[operation as usize];
-            let operation = self.names.operation(service, name);
-            let parent = match parent {
+        for context in &other.names.contexts {
+            let operation = match context.operation {
+                ELIDED_OPERATION => ELIDED_OPERATION,
+                operation => {
+                    let (service, name) = other.names.operations.name(operation);
+                    self.names.operation(service, name)
+                }
+            };
+            let parent = match context.parent {
                 NO_CONTEXT => NO_CONTEXT,
                 parent => mapped[parent as usize],
             };
@@ -390,101 +675,317 @@ impl Aggregator {
             let (a, b) = (&self.traces[a], &self.traces[b]);
             (a.duration_us, &a.trace_id).cmp(&(b.duration_us, &b.trace_id))
         });
-        let all = self.summarise(&order);
+        let path_order = self.names.path_order();
+        let all = self.totals(&order);
+        let mut p50 = None;
+        let mut p99 = None;
         let bands: Vec<Band> = band_ranges(n)
             .into_iter()
             .map(|(name, from, to, ranks)| {
                 let traces = &order[ranks];
-                let summary = self.summarise(traces);
-                Band {
+                let totals = self.totals(traces);
+                let band = Band {
                     band: name.to_owned(),
                     from_percentile: from,
                     to_percentile: to,
                     traces: traces.len(),
                     min_duration_us: self.traces[traces[0]].duration_us,
                     max_duration_us: self.traces[traces[traces.len() - 1]].duration_us,
-                    mean_duration_us: summary.mean_duration_us,
-                    operations: summary.operations,
-                    contexts: summary.contexts,
+                    mean_duration_us: totals.mean(totals.duration_us),
+                    operations: self.operation_rows(&totals),
+                    contexts: self.context_rows(&totals, &path_order),
+                };
+                match name {
+                    "p50" => p50 = Some(totals),
+                    "p99" => p99 = Some(totals),
+                    _ => {}
                 }
+                band
             })
             .collect();
-        let tail = tail(&bands);
+        let tail = match (p50, p99) {
+            (Some(p50), Some(p99)) => self.tail_rows(&p50, &p99),
+            _ => Vec::new(),
+        };
         Analysis {
             traces: n,
-            mean_duration_us: all.mean_duration_us,
-            operations: all.operations,
-            contexts: all.contexts,
+            mean_duration_us: all.mean(all.duration_us),
+            operations: self.operation_rows(&all),
+            contexts: self.context_rows(&all, &path_order),
             bands,
             tail,
         }
     }
 
-    /// Totals and means over the traces at `indices`.
-    fn summarise(&self, indices: &[usize]) -> Summary {
-        let count = indices.len().max(1) as f64;
+    /// Totals over the traces at `indices`, per context and per operation.
+    fn totals(&self, indices: &[usize]) -> Totals {
         let mut by_context = vec![0u64; self.names.contexts.len()];
-        let mut duration = 0u64;
+        let mut duration_us = 0u64;
         for &i in indices {
-            duration += self.traces[i].duration_us;
+            duration_us += self.traces[i].duration_us;
             for &(context, time) in &self.traces[i].by_context {
                 by_context[context as usize] += time;
             }
         }
         let mut by_operation = vec![0u64; self.names.operations.len()];
         for (context, &total) in by_context.iter().enumerate() {
-            by_operation[self.names.operation_of(context as u32) as usize] += total;
+            // The contexts that only lead to a cut one own no time (nor
+            // does its ELIDED frame, which is no operation).
+            if total > 0 {
+                by_operation[self.names.operation_of(context as u32) as usize] += total;
+            }
         }
-        let mut operations: Vec<OperationTime> = by_operation
+        Totals {
+            traces: indices.len(),
+            duration_us,
+            by_context,
+            by_operation,
+        }
+    }
+
+    /// The operations with time, largest first, at most [`MAX_OPERATIONS`]
+    /// rows.
+    fn operation_rows(&self, totals: &Totals) -> Vec<OperationTime> {
+        let names = &self.names.operations;
+        let mut operations: Vec<u32> = (0..names.len() as u32)
+            .filter(|&op| totals.by_operation[op as usize] > 0)
+            .collect();
+        operations.sort_unstable_by(|&a, &b| {
+            totals.by_operation[b as usize]
+                .cmp(&totals.by_operation[a as usize])
+                .then_with(|| names.name(a).cmp(&names.name(b)))
+        });
+        let (kept, rest) = capped(&operations, MAX_OPERATIONS);
+        let row = |(service, operation): (&str, &str), total: u64, rows_summed| OperationTime {
+            service: service.to_owned(),
+            operation: operation.to_owned(),
+            mean_critical_path_us: totals.mean(total),
+            total_critical_path_us: total,
+            rows_summed,
+        };
+        let mut rows: Vec<OperationTime> = kept
             .iter()
-            .enumerate()
-            .filter(|(_, total)| **total > 0)
-            .map(|(op, &total)| {
-                let (service, operation) = &self.names.operations[op];
-                OperationTime {
-                    service: service.clone(),
-                    operation: operation.clone(),
-                    mean_critical_path_us: total as f64 / count,
+            .map(|&op| row(names.name(op), totals.by_operation[op as usize], None))
+            .collect();
+        if !rest.is_empty() {
+            let total = rest
+                .iter()
+                .map(|&op| totals.by_operation[op as usize])
+                .sum();
+            rows.push(row(OTHER_OPERATIONS, total, Some(rest.len())));
+        }
+        rows
+    }
+
+    /// The contexts with time, largest first, then in the order of their
+    /// paths; at most [`MAX_CONTEXTS`] rows.
+    fn context_rows(&self, totals: &Totals, path_order: &[u32]) -> Vec<ContextTime> {
+        let mut contexts: Vec<u32> = (0..totals.by_context.len() as u32)
+            .filter(|&context| totals.by_context[context as usize] > 0)
+            .collect();
+        contexts.sort_unstable_by_key(|&context| {
+            (
+                Reverse(totals.by_context[context as usize]),
+                path_order[context as usize],
+            )
+        });
+        let (kept, rest) = capped(&contexts, MAX_CONTEXTS);
+        let mut rows: Vec<ContextTime> = kept
+            .iter()
+            .map(|&context| {
+                let total = totals.by_context[context as usize];
+                ContextTime {
+                    path: self.names.path(context),
+                    mean_critical_path_us: totals.mean(total),
                     total_critical_path_us: total,
+                    rows_summed: None,
                 }
             })
             .collect();
-        operations.sort_by(|a, b| {
-            b.total_critical_path_us
-                .cmp(&a.total_critical_path_us)
-                .then_with(|| (&a.service, &a.operation).cmp(&(&b.service, &b.operation)))
-        });
-        let mut contexts: Vec<ContextTime> = by_context
-            .iter()
-            .enumerate()
-            .filter(|(_, total)| **total > 0)
-            .map(|(context, &total)| ContextTime {
-                path: self.names.path(context as u32),
-                mean_critical_path_us: total as f64 / count,
+        if !rest.is_empty() {
+            let total = rest
+                .iter()
+                .map(|&context| totals.by_context[context as usize])
+                .sum();
+            rows.push(ContextTime {
+                path: vec![OTHER_CONTEXTS.to_owned()],
+                mean_critical_path_us: totals.mean(total),
                 total_critical_path_us: total,
-            })
-            .collect();
-        contexts.sort_by(|a, b| {
-            b.total_critical_path_us
-                .cmp(&a.total_critical_path_us)
-                .then_with(|| a.path.cmp(&b.path))
-        });
-        Summary {
-            mean_duration_us: duration as f64 / count,
-            operations,
-            contexts,
+                rows_summed: Some(rest.len()),
+            });
         }
+        rows
+    }
+
+    /// Per operation in either band, its p99 band mean minus its p50 band
+    /// mean, largest first; at most [`MAX_OPERATIONS`] rows. From every
+    /// operation's totals, not from the bands' capped lists, so that an
+    /// operation summed into one band's rest still compares with itself.
+    fn tail_rows(&self, p50: &Totals, p99: &Totals) -> Vec<TailGrowth> {
+        let names = &self.names.operations;
+        let total = |totals: &Totals, op: u32| totals.by_operation[op as usize];
+        let growth = |op: u32| p99.mean(total(p99, op)) - p50.mean(total(p50, op));
+        let mut operations: Vec<u32> = (0..names.len() as u32)
+            .filter(|&op| total(p50, op) > 0 || total(p99, op) > 0)
+            .collect();
+        operations.sort_by(|&a, &b| {
+            growth(b)
+                .total_cmp(&growth(a))
+                .then_with(|| names.name(a).cmp(&names.name(b)))
+        });
+        let p99_duration = p99.mean(p99.duration_us).max(1.0);
+        let row = |(service, operation): (&str, &str), p50_total, p99_total, rows_summed| {
+            let (p50_mean_us, p99_mean_us) = (p50.mean(p50_total), p99.mean(p99_total));
+            TailGrowth {
+                service: service.to_owned(),
+                operation: operation.to_owned(),
+                p50_mean_us,
+                p99_mean_us,
+                growth_us: p99_mean_us - p50_mean_us,
+                share_of_p99: p99_mean_us / p99_duration,
+                rows_summed,
+            }
+        };
+        let (kept, rest) = capped(&operations, MAX_OPERATIONS);
+        let mut rows: Vec<TailGrowth> = kept
+            .iter()
+            .map(|&op| row(names.name(op), total(p50, op), total(p99, op), None))
+            .collect();
+        if !rest.is_empty() {
+            let sum = |totals: &Totals| -> u64 { rest.iter().map(|&op| total(totals, op)).sum() };
+            rows.push(row(OTHER_OPERATIONS, sum(p50), sum(p99), Some(rest.len())));
+        }
+        rows
     }
 }
 
-struct Summary {
-    mean_duration_us: f64,
-    operations: Vec<OperationTime>,
-    contexts: Vec<ContextTime>,
+/// Sums over some traces, by context and by operation number.
+struct Totals {
+    traces: usize,
+    duration_us: u64,
+    by_context: Vec<u64>,
+    by_operation: Vec<u64>,
+}
+
+impl Totals {
+    /// A total's mean over these traces.
+    fn mean(&self, total: u64) -> f64 {
+        total as f64 / self.traces.max(1) as f64
+    }
+}
+
+/// A list sorted largest first, cut to at most `cap` rows: all of it when
+/// it fits; else the first `cap - 1` rows, and the rest, to be summed into
+/// the last row.
+fn capped<T>(rows: &[T], cap: usize) -> (&[T], &[T]) {
+    if rows.len() <= cap {
+        (rows, &[])
+    } else {
+        rows.split_at(cap - 1)
+    }
+}
+
+/// Traces of one endpoint copied out of the store, each as only what an
+/// analysis reads (its spans' parents, times and operations): the store's
+/// lock is held for this copy, and the analysis runs without it.
+pub struct Copied {
+    endpoint: Endpoint,
+    /// As [`Aggregator::between`]'s.
+    window: (u64, u64),
+    /// Names as stored (not cut: the root is compared with the endpoint).
+    operations: Operations,
+    traces: Vec<CopiedTrace>,
+}
+
+struct CopiedTrace {
+    trace_id: String,
+    timings: Vec<Timing>,
+    /// Each span's service and operation, as a number of `operations`.
+    operations: Vec<u32>,
+}
+
+impl Copied {
+    /// Copies to come of `endpoint`'s traces whose root starts from
+    /// `start_us` to `end_us` (Unix µs, both included).
+    pub fn new(endpoint: Endpoint, start_us: Option<u64>, end_us: Option<u64>) -> Self {
+        Self {
+            endpoint,
+            window: (start_us.unwrap_or(0), end_us.unwrap_or(u64::MAX)),
+            operations: Operations::default(),
+            traces: Vec::new(),
+        }
+    }
+
+    /// Copies a stored trace whose root is the endpoint's and starts in the
+    /// window; false (and nothing copied) for any other. Linear in the
+    /// trace's spans, with no allocation per span but a name's first.
+    pub fn add(&mut self, spans: &[Span]) -> bool {
+        let (from, to) = self.window;
+        let (service, operation) = (
+            self.endpoint.service.as_str(),
+            self.endpoint.operation.as_str(),
+        );
+        // The root is one of the endpoint's spans in the window: most
+        // traces of other endpoints are passed over without hashing an id.
+        let candidate = spans.iter().any(|span| {
+            span.service == service
+                && span.name == operation
+                && (from..=to).contains(&span.start_us)
+        });
+        if !candidate {
+            return false;
+        }
+        let timings = stored_timings(spans);
+        let Some(root) = root(&timings).map(|root| &spans[root]) else {
+            return false;
+        };
+        if root.service != service
+            || root.name != operation
+            || !(from..=to).contains(&root.start_us)
+        {
+            return false;
+        }
+        let operations = spans
+            .iter()
+            .map(|span| self.operations.id(&span.service, &span.name))
+            .collect();
+        self.traces.push(CopiedTrace {
+            trace_id: root.trace_id.clone(),
+            timings,
+            operations,
+        });
+        true
+    }
+
+    /// Traces copied.
+    pub fn len(&self) -> usize {
+        self.traces.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.traces.is_empty()
+    }
+
+    /// The analysis of the traces copied; `None` as soon as `in_time` says
+    /// to stop (asked before each trace, and before the totals).
+    pub fn analyse(self, mut in_time: impl FnMut() -> bool) -> Option<Analysis> {
+        let mut aggregator = Aggregator::new(self.endpoint);
+        aggregator.window = self.window;
+        let operations = &self.operations;
+        for trace in &self.traces {
+            if !in_time() {
+                return None;
+            }
+            aggregator.add_timings(&trace.trace_id, &trace.timings, |span| {
+                operations.name(trace.operations[span])
+            });
+        }
+        in_time().then(|| aggregator.finish())
+    }
 }
 
 /// Each band's name, percentiles, and ranks among `n` sorted traces.
-fn band_ranges(n: usize) -> Vec<(&'static str, u32, u32, std::ops::Range<usize>)> {
+fn band_ranges(n: usize) -> Vec<(&'static str, u32, u32, Range<usize>)> {
     if n == 0 {
         return Vec::new();
     }
@@ -501,29 +1002,16 @@ fn band_ranges(n: usize) -> Vec<(&'static str, u32, u32, std::ops::Range<usize>)
         .collect()
 }
 
-/// Per operation, its p99 band mean minus its p50 band mean.
-fn tail(bands: &[Band]) -> Vec<TailGrowth> {
-    let (Some(p50), Some(p99)) = (
-        bands.iter().find(|b| b.band == "p50"),
-        bands.iter().find(|b| b.band == "p99"),
-    ) else {
-        return Vec::new();
-    };
-    let mut growth: Vec<TailGrowth> = side_by_side(&p50.operations, &p99.operations)
-        .into_iter()
-        .map(
-            |(service, operation, p50_mean_us, p99_mean_us)| TailGrowth {
-                service: service.to_owned(),
-                operation: operation.to_owned(),
-                p50_mean_us,
-                p99_mean_us,
-                growth_us: p99_mean_us - p50_mean_us,
-                share_of_p99: p99_mean_us / p99.mean_duration_us.max(1.0),
-            },
-        )
-        .collect();
-    growth.sort_by(|a, b| b.growth_us.total_cmp(&a.growth_us));
-    growth
+/// Each operation's mean in a list, by its names; the first row of a name
+/// counts (as a search from the top finds it).
+fn means_by_name(list: &[OperationTime]) -> HashMap<(&str, &str), f64> {
+    let mut means: HashMap<(&str, &str), f64> = HashMap::default();
+    for row in list {
+        means
+            .entry((row.service.as_str(), row.operation.as_str()))
+            .or_insert(row.mean_critical_path_us);
+    }
+    means
 }
 
 /// Every operation of either list, by name, with its mean in each (zero
@@ -532,26 +1020,16 @@ fn side_by_side<'a>(
     first: &'a [OperationTime],
     second: &'a [OperationTime],
 ) -> Vec<(&'a str, &'a str, f64, f64)> {
-    let mean = |list: &[OperationTime], service: &str, operation: &str| {
-        list.iter()
-            .find(|o| o.service == service && o.operation == operation)
-            .map_or(0.0, |o| o.mean_critical_path_us)
-    };
-    let mut names: Vec<(&str, &str)> = first
-        .iter()
-        .chain(second)
-        .map(|o| (o.service.as_str(), o.operation.as_str()))
-        .collect();
+    let (in_first, in_second) = (means_by_name(first), means_by_name(second));
+    let mut names: Vec<(&str, &str)> = in_first.keys().chain(in_second.keys()).copied().collect();
     names.sort_unstable();
     names.dedup();
     names
         .into_iter()
-        .map(|(service, operation)| {
-            let (a, b) = (
-                mean(first, service, operation),
-                mean(second, service, operation),
-            );
-            (service, operation, a, b)
+        .map(|name| {
+            let first = in_first.get(&name).copied().unwrap_or(0.0);
+            let second = in_second.get(&name).copied().unwrap_or(0.0);
+            (name.0, name.1, first, second)
         })
         .collect()
 }
@@ -651,6 +1129,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::critical_path::scaling;
     use crate::jaeger::{JaegerSpan, Process, RefType, Reference};
 
     /// A span of `service` named `op`, child of `parent`, from `start` to `end`.
@@ -942,5 +1421,358 @@ mod tests {
         let mut aggregator = Aggregator::new(orders());
         assert!(aggregator.add_spans(&stored));
         assert_eq!(aggregator.finish(), analyse(&[order("a", 30, 50)]));
+    }
+
+    /// A trace of `n` stored spans of service `svc`, each the child of the
+    /// one before, span i named `name(i)` and lasting from i to 2n − i µs:
+    /// each owns 2 µs of the critical path (1 µs before its child starts and
+    /// 1 µs after it ends; the innermost, the whole of its 2 µs).
+    fn chain(trace_id: &str, n: usize, name: impl Fn(usize) -> String) -> Vec<Span> {
+        (0..n)
+            .map(|i| Span {
+                trace_id: trace_id.to_owned(),
+                span_id: format!("{i:016x}"),
+                parent_span_id: i.checked_sub(1).map(|parent| format!("{parent:016x}")),
+                service: "svc".to_owned(),
+                name: name(i),
+                start_us: i as u64,
+                duration_us: 2 * (n - i) as u64,
+                ..Span::default()
+            })
+            .collect()
+    }
+
+    fn numbered(i: usize) -> String {
+        format!("op{i}")
+    }
+
+    /// The frames of the chain's spans numbered in `range`.
+    fn frames(range: Range<usize>) -> Vec<String> {
+        range.map(|i| format!("svc op{i}")).collect()
+    }
+
+    fn svc(operation: &str) -> Endpoint {
+        Endpoint {
+            service: "svc".to_owned(),
+            operation: operation.to_owned(),
+        }
+    }
+
+    fn analyse_stored(endpoint: Endpoint, traces: &[Vec<Span>]) -> Analysis {
+        let mut aggregator = Aggregator::new(endpoint);
+        for spans in traces {
+            assert!(
+                aggregator.add_spans(spans),
+                "{} is the endpoint's",
+                spans[0].trace_id
+            );
+        }
+        aggregator.finish()
+    }
+
+    fn sum_of_means(operations: &[OperationTime]) -> f64 {
+        operations.iter().map(|o| o.mean_critical_path_us).sum()
+    }
+
+    #[test]
+    fn a_context_deeper_than_the_limit_keeps_its_outermost_and_innermost_frames() {
+        let depth = MAX_CONTEXT_DEPTH + 6;
+        let a = analyse_stored(svc("op0"), &[chain("t", depth, numbered)]);
+        assert_eq!(
+            a.contexts.len(),
+            depth,
+            "one context a span: {:#?}",
+            a.contexts
+        );
+        for context in &a.contexts {
+            assert!(
+                context.total_critical_path_us == 2 && context.path.len() <= MAX_CONTEXT_DEPTH,
+                "each context has its span's 2 µs in at most {MAX_CONTEXT_DEPTH} frames: {context:?}"
+            );
+        }
+        let ending_in = |i: usize| {
+            let last = format!("svc op{i}");
+            a.contexts
+                .iter()
+                .find(|c| c.path.last() == Some(&last))
+                .unwrap_or_else(|| panic!("no context ends in {last}: {:#?}", a.contexts))
+        };
+        let mut cut = frames(0..OUTERMOST_FRAMES);
+        cut.push(ELIDED.to_owned());
+        cut.extend(frames(depth - INNERMOST_FRAMES..depth));
+        assert_eq!(
+            ending_in(depth - 1).path,
+            cut,
+            "the innermost span's context"
+        );
+        assert_eq!(
+            ending_in(MAX_CONTEXT_DEPTH - 1).path,
+            frames(0..MAX_CONTEXT_DEPTH),
+            "a context of the limit's depth is whole"
+        );
+        // All of equal time: listed in the order of their paths, the cut
+        // ones among the whole ones by the text of their frames.
+        for pair in a.contexts.windows(2) {
+            assert!(
+                pair[0].path < pair[1].path,
+                "{:?} is listed before {:?}",
+                pair[0].path,
+                pair[1].path
+            );
+        }
+        assert_eq!(a.operations.len(), depth, "every operation keeps its time");
+        assert_eq!(sum_of_means(&a.operations), a.mean_duration_us);
+    }
+
+    #[test]
+    fn deep_contexts_that_differ_only_in_what_is_cut_out_are_one() {
+        // A recursion 100 deep under its root.
+        let depth = 100;
+        let recursion = chain("t", depth, |i| {
+            let name = if i == 0 { "root" } else { "recurse" };
+            name.to_owned()
+        });
+        let a = analyse_stored(svc("root"), &[recursion]);
+        assert_eq!(
+            a.contexts.len(),
+            MAX_CONTEXT_DEPTH + 1,
+            "the whole contexts and one cut one: {:#?}",
+            a.contexts
+        );
+        let mut path = vec!["svc root".to_owned()];
+        path.extend(vec!["svc recurse".to_owned(); OUTERMOST_FRAMES - 1]);
+        path.push(ELIDED.to_owned());
+        path.extend(vec!["svc recurse".to_owned(); INNERMOST_FRAMES]);
+        let cut = &a.contexts[0];
+        assert_eq!(cut.path, path, "the largest context is the cut one");
+        assert_eq!(
+            cut.total_critical_path_us,
+            2 * (depth - MAX_CONTEXT_DEPTH) as u64,
+            "it has the time of every span deeper than the limit"
+        );
+        let recurse = a.operations.iter().find(|o| o.operation == "recurse");
+        assert_eq!(
+            recurse.map(|o| o.total_critical_path_us),
+            Some(2 * (depth - 1) as u64),
+            "{:?}",
+            a.operations
+        );
+    }
+
+    #[test]
+    fn lists_past_their_cap_end_in_a_row_that_sums_the_rest() {
+        // A root calling 150 operations one after the other, 1 µs each; it
+        // owns the 151 µs around them.
+        let calls = 150;
+        let mut spans = vec![span("r", None, "gw", "POST /orders", 0, 2 * calls + 1)];
+        spans.extend((0..calls).map(|i| {
+            let at = 2 * i + 1;
+            span(
+                &format!("c{i}"),
+                Some("r"),
+                "svc",
+                &format!("call {i:03}"),
+                at,
+                at + 1,
+            )
+        }));
+        let a = analyse(&[trace("a", spans)]);
+        let rest = (calls + 1) as usize - (MAX_OPERATIONS - 1);
+        assert_eq!(a.operations.len(), MAX_OPERATIONS, "{:#?}", a.operations);
+        let other = &a.operations[MAX_OPERATIONS - 1];
+        assert_eq!(
+            (other.service.as_str(), other.operation.as_str()),
+            OTHER_OPERATIONS
+        );
+        assert_eq!(
+            (other.rows_summed, other.total_critical_path_us),
+            (Some(rest), rest as u64),
+            "the last row sums the calls past the cap"
+        );
+        assert_eq!(
+            a.operations[MAX_OPERATIONS - 2].operation,
+            format!("call {:03}", MAX_OPERATIONS - 3),
+            "ties are kept in the order of their names"
+        );
+        assert_eq!(
+            sum_of_means(&a.operations),
+            a.mean_duration_us,
+            "the means still add up to the mean duration"
+        );
+        let other = &a.contexts[a.contexts.len() - 1];
+        assert_eq!(a.contexts.len(), MAX_CONTEXTS);
+        assert_eq!(other.path, [OTHER_CONTEXTS]);
+        assert_eq!(
+            other.rows_summed,
+            Some((calls + 1) as usize - (MAX_CONTEXTS - 1))
+        );
+        for band in &a.bands {
+            assert_eq!(
+                (band.operations.len(), band.contexts.len()),
+                (MAX_OPERATIONS, MAX_CONTEXTS),
+                "band {}",
+                band.band
+            );
+        }
+        assert_eq!(a.tail.len(), MAX_OPERATIONS);
+        assert_eq!(a.tail[MAX_OPERATIONS - 1].rows_summed, Some(rest));
+        assert!(
+            a.folded(None)
+                .iter()
+                .any(|line| line.starts_with(&format!("{OTHER_CONTEXTS} "))),
+            "the flame graph draws the rest as one frame: {:?}",
+            a.folded(None)
+        );
+    }
+
+    #[test]
+    fn names_longer_than_the_limit_are_cut() {
+        let long = "é".repeat(10 * MAX_NAME_CHARS);
+        let a = analyse(&[trace(
+            "a",
+            vec![
+                span("r", None, "gw", "POST /orders", 0, 10),
+                span("l", Some("r"), "svc", &long, 2, 8),
+            ],
+        )]);
+        let cut = &a.operations[0].operation;
+        assert_eq!(cut.chars().count(), MAX_NAME_CHARS, "{cut}");
+        assert!(
+            cut.ends_with('…') && long.starts_with(cut.trim_end_matches('…')),
+            "{cut}"
+        );
+        let at_the_limit = "x".repeat(MAX_NAME_CHARS);
+        assert_eq!(shortened(&at_the_limit), at_the_limit.as_str());
+    }
+
+    #[test]
+    fn contexts_of_equal_time_are_in_the_order_of_their_paths() {
+        // Met by the walk (and numbered) as b, c under b, then a.
+        let t = trace(
+            "a",
+            vec![
+                span("r", None, "gw", "POST /orders", 0, 60),
+                span("x", Some("r"), "s", "a", 0, 10),
+                span("y", Some("r"), "s", "b", 10, 30),
+                span("z", Some("y"), "s", "c", 15, 25),
+            ],
+        );
+        let listed: Vec<(Vec<String>, u64)> = analyse(&[t])
+            .contexts
+            .into_iter()
+            .map(|c| (c.path, c.total_critical_path_us))
+            .collect();
+        let context = |path: &[&str], total: u64| {
+            (
+                path.iter().map(|f| (*f).to_owned()).collect::<Vec<_>>(),
+                total,
+            )
+        };
+        assert_eq!(
+            listed,
+            [
+                context(&["gw POST /orders"], 30),
+                context(&["gw POST /orders", "s a"], 10),
+                context(&["gw POST /orders", "s b"], 10),
+                context(&["gw POST /orders", "s b", "s c"], 10),
+            ]
+        );
+    }
+
+    #[test]
+    fn merged_aggregators_agree_on_deep_traces_too() {
+        let traces: Vec<Vec<Span>> = (0..3)
+            .map(|t| chain(&format!("t{t}"), MAX_CONTEXT_DEPTH + 10 * t, numbered))
+            .collect();
+        let mut first = Aggregator::new(svc("op0"));
+        assert!(first.add_spans(&traces[2]));
+        let mut second = Aggregator::new(svc("op0"));
+        assert!(second.add_spans(&traces[0]) && second.add_spans(&traces[1]));
+        first.merge(second);
+        assert_eq!(first.finish(), analyse_stored(svc("op0"), &traces));
+    }
+
+    #[test]
+    fn a_chain_of_100_000_spans_is_analysed_in_n_log_n_into_a_bounded_answer() {
+        let (deep, quarter) = (chain("t", 100_000, numbered), chain("t", 25_000, numbered));
+        let analyse_chain = |spans: &[Span]| {
+            let mut aggregator = Aggregator::new(svc("op0"));
+            assert!(aggregator.add_spans(spans));
+            aggregator.finish()
+        };
+        let a = scaling::on_a_default_stack(|| analyse_chain(&deep));
+        assert_eq!((a.traces, a.mean_duration_us), (1, 200_000.0));
+        let sum = sum_of_means(&a.operations);
+        assert!(
+            (sum - a.mean_duration_us).abs() < 1e-6,
+            "the operations' means add up to the mean duration: {sum}"
+        );
+        let lists = std::iter::once((&a.operations, &a.contexts))
+            .chain(a.bands.iter().map(|b| (&b.operations, &b.contexts)));
+        for (operations, contexts) in lists {
+            assert_eq!(
+                (operations.len(), contexts.len()),
+                (MAX_OPERATIONS, MAX_CONTEXTS)
+            );
+            let deepest = contexts.iter().map(|c| c.path.len()).max();
+            assert_eq!(deepest, Some(MAX_CONTEXT_DEPTH));
+        }
+        assert_eq!(a.tail.len(), MAX_OPERATIONS);
+        let bytes = serde_json::to_vec(&a).expect("JSON").len();
+        assert!(
+            bytes < 1 << 20,
+            "the answer for 100,000 spans is {bytes} bytes, not under 1 MiB"
+        );
+        let growth = scaling::growth(|| analyse_chain(&quarter), || analyse_chain(&deep));
+        assert!(
+            growth.ratio() < scaling::MAX_GROWTH,
+            "the analysis of a chain of 100,000 spans took {:?}, of 25,000 spans {:?} \
+             (medians of {} runs): {:.1} times as long for 4 times the spans; \
+             n log n is about 4 to 6, quadratic 16",
+            growth.large,
+            growth.small,
+            scaling::RUNS,
+            growth.ratio()
+        );
+    }
+
+    #[test]
+    fn copied_traces_are_analysed_as_the_stored_ones() {
+        let stored = [
+            chain("a", 5, numbered),
+            chain("b", MAX_CONTEXT_DEPTH + 6, numbered),
+        ];
+        let mut copied = Copied::new(svc("op0"), None, None);
+        assert!(copied.add(&stored[0]) && copied.add(&stored[1]));
+        let mut other = chain("c", 3, numbered);
+        other[0].name = "GET /talks".to_owned();
+        assert!(!copied.add(&other), "another endpoint's trace");
+        // The endpoint's operation under another root.
+        other[1].name = "op0".to_owned();
+        assert!(
+            !copied.add(&other),
+            "a trace whose root is another endpoint"
+        );
+        assert_eq!(copied.len(), 2);
+        assert_eq!(
+            copied.analyse(|| true),
+            Some(analyse_stored(svc("op0"), &stored))
+        );
+    }
+
+    #[test]
+    fn copies_keep_to_the_window_and_an_analysis_stops_when_told() {
+        // The chain's root starts at 0.
+        let spans = chain("a", 5, numbered);
+        let mut late = Copied::new(svc("op0"), Some(1), None);
+        assert!(!late.add(&spans), "a root before the window");
+        let mut copied = Copied::new(svc("op0"), None, Some(0));
+        assert!(copied.add(&spans), "a root at the window's end");
+        let mut asked = 0;
+        let analysis = copied.analyse(|| {
+            asked += 1;
+            asked < 2
+        });
+        assert_eq!(analysis, None, "told to stop after the first trace");
     }
 }

@@ -11,6 +11,7 @@
 //! | `GET /api/critical-paths/flame.svg?service=&operation=&band=&start=&end=&lookback=` | their flame graph, over all traces or one band (`p50`, `p90`, `p95`, `p99`), drawn by inferno; ours |
 //! | `GET /api/dependencies?endTs=&lookback=` | the service dependency graph, as Jaeger's (`[{parent, child, callCount}]`, `endTs` and `lookback` in ms), with each edge's `errorCount` (ours) |
 //! | `GET /api/red?service=&since=` | per operation, requests, errors and p50/p99 from its server spans that started at or after `since` (Unix µs); ours |
+//! | `GET /metrics` | the collector's own counters, as OpenMetrics text: spans received, stored, evicted, truncated and dropped, by reason, and the store's size against its bounds ([`crate::store::Stats`]) |
 //! | `GET /`, `/trace/{traceID}`, `/compare/{a}/{b}`, `/dependencies`, `/critical-paths` | the web UI: search, a trace's waterfall, two traces side by side, the dependency graph, an endpoint's critical paths |
 //!
 //! Every time, duration and count in a query is a bound or a window, so a
@@ -18,21 +19,36 @@
 //! span is no bound at all; a start or a minimum beyond every span matches
 //! none); anything that is not such a number, a negative one included, is a
 //! 400 whose reason names the parameter.
+//!
+//! No query holds up ingestion. An analysis (the critical paths across
+//! traces and their flame graph, one trace's critical path, the
+//! dependencies, the RED figures) holds the store's lock only to copy what
+//! it reads (the dependencies are counted as they are read, which costs no
+//! more than a copy), and works on its copy without the lock. It runs on
+//! tokio's blocking pool, so the async runtime's threads stay free for
+//! ingestion; at most [`CONCURRENT_ANALYSES`] run at once, and each stops
+//! at its deadline ([`ANALYSIS_DEADLINE`], its wait for a turn included)
+//! with a 503 that says so.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::num::IntErrorKind;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRef, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use foldhash::HashMap;
 use serde::Deserialize;
 
-use crate::aggregate::{Aggregator, Analysis, BANDS, Endpoint};
+use crate::aggregate::{Analysis, BANDS, Copied, Endpoint};
 use crate::critical_path::{Section, critical_path};
 use crate::flame;
 use crate::jaeger::{self, ErrorEntry, Trace};
+use crate::model::{Kind, Span, Value};
 use crate::red;
 use crate::store::{Store, TraceQuery};
 
@@ -41,9 +57,45 @@ pub const DEFAULT_LIMIT: usize = 20;
 /// At most this many traces in one answer.
 pub const MAX_LIMIT: usize = 1_000;
 
+/// How long an analysis may take, its wait for a turn included: past it,
+/// it stops at its next trace and the answer is a 503 that says so. Each
+/// analysis is O(n log n) in the spans it reads; the deadline is for a
+/// machine too busy to give it its share, or a window too wide, and is
+/// shorter than a person waits on a page before giving up.
+pub const ANALYSIS_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Analyses that run at once; others wait for a turn, within their
+/// deadline. Each keeps a core busy and holds a copy of what it reads: two
+/// is what the critical-paths page asks for at once (the analysis and its
+/// flame graph), and leaves the rest of a small machine to ingestion.
+pub const CONCURRENT_ANALYSES: usize = 2;
+
 const UI: &str = include_str!("../ui/index.html");
 
+/// What the handlers share: the store, and the analyses' turns.
+#[derive(Clone)]
+struct Api {
+    store: Arc<Store>,
+    analyses: Arc<Analyses>,
+}
+
+impl FromRef<Api> for Arc<Store> {
+    fn from_ref(api: &Api) -> Self {
+        Arc::clone(&api.store)
+    }
+}
+
+/// The query API and the UI, each analysis held to [`ANALYSIS_DEADLINE`].
 pub fn router(store: Arc<Store>) -> Router {
+    router_with_deadline(store, ANALYSIS_DEADLINE)
+}
+
+/// The query API and the UI, each analysis held to `deadline`.
+pub fn router_with_deadline(store: Arc<Store>, deadline: Duration) -> Router {
+    let api = Api {
+        store,
+        analyses: Arc::new(Analyses::new(deadline)),
+    };
     Router::new()
         .route("/", get(ui))
         .route("/trace/{trace_id}", get(ui))
@@ -53,6 +105,7 @@ pub fn router(store: Arc<Store>) -> Router {
         .route("/api/dependencies", get(dependencies))
         .route("/api/critical-paths/flame.svg", get(critical_paths_flame))
         .route("/api/services", get(services))
+        .route("/metrics", get(metrics))
         .route("/api/services/{service}/operations", get(operations))
         .route("/api/traces", get(traces))
         .route("/api/red", get(red_figures))
@@ -62,7 +115,136 @@ pub fn router(store: Arc<Store>) -> Router {
             "/api/traces/{trace_id}/critical-path",
             get(trace_critical_path),
         )
-        .with_state(store)
+        .with_state(api)
+}
+
+/// Where analyses run: on tokio's blocking pool, at most
+/// [`CONCURRENT_ANALYSES`] at once, each by its deadline.
+///
+/// The turns are counted under a `std` mutex and waited for on a condition
+/// variable, by the blocking thread itself, rather than with tokio's
+/// semaphore and timer: a runtime built without its timer (as a test may
+/// build one) serves the API all the same.
+struct Analyses {
+    deadline: Duration,
+    running: Mutex<usize>,
+    turn_given_back: Condvar,
+}
+
+/// A turn to run an analysis, given back when dropped.
+struct Turn<'a>(&'a Analyses);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let Turn(analyses) = self;
+        let mut running = analyses
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *running -= 1;
+        analyses.turn_given_back.notify_one();
+    }
+}
+
+/// When an analysis must be done by, and what to say when it is not.
+struct Deadline {
+    /// `None`: a deadline so far off that no clock reaches it.
+    at: Option<Instant>,
+    allowed: Duration,
+    what: String,
+}
+
+impl Deadline {
+    fn passed(&self) -> bool {
+        self.at.is_some_and(|at| Instant::now() >= at)
+    }
+
+    fn remaining(&self) -> Duration {
+        self.at.map_or(Duration::MAX, |at| {
+            at.saturating_duration_since(Instant::now())
+        })
+    }
+
+    fn missed(&self) -> QueryError {
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{} did not finish within its deadline of {:?}: ask for a shorter window (start, end, lookback), or again once other analyses are done",
+                self.what, self.allowed
+            ),
+        )
+    }
+
+    fn check(&self) -> Result<(), QueryError> {
+        if self.passed() {
+            Err(self.missed())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Analyses {
+    fn new(deadline: Duration) -> Self {
+        Self {
+            deadline,
+            running: Mutex::new(0),
+            turn_given_back: Condvar::new(),
+        }
+    }
+
+    /// A turn, waited for until the deadline at the most.
+    fn turn(&self, deadline: &Deadline) -> Option<Turn<'_>> {
+        let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mut running, _) = self
+            .turn_given_back
+            .wait_timeout_while(running, deadline.remaining(), |running| {
+                *running >= CONCURRENT_ANALYSES
+            })
+            .unwrap_or_else(PoisonError::into_inner);
+        if *running >= CONCURRENT_ANALYSES {
+            return None;
+        }
+        *running += 1;
+        Some(Turn(self))
+    }
+
+    /// Runs `work` (`what`, for the messages) on the blocking pool in its
+    /// turn, by the deadline, which `work` is given to stop at. It keeps
+    /// its turn until it stops, so that no more than
+    /// [`CONCURRENT_ANALYSES`] ever run.
+    async fn run<T: Send + 'static>(
+        self: &Arc<Self>,
+        what: String,
+        work: impl FnOnce(&Deadline) -> Result<T, QueryError> + Send + 'static,
+    ) -> Result<T, QueryError> {
+        let deadline = Deadline {
+            at: Instant::now().checked_add(self.deadline),
+            allowed: self.deadline,
+            what,
+        };
+        let analyses = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let Some(_turn) = analyses.turn(&deadline) else {
+                return Err(error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "{} found no turn within its deadline of {:?}: {CONCURRENT_ANALYSES} other analyses were running; ask again once they are done",
+                        deadline.what, deadline.allowed
+                    ),
+                ));
+            };
+            deadline.check()?;
+            work(&deadline)
+        })
+        .await
+        .unwrap_or_else(|failed| {
+            Err(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the analysis failed: {failed}"),
+            ))
+        })
+    }
 }
 
 async fn ui() -> Response {
@@ -93,6 +275,16 @@ impl IntoResponse for QueryError {
 
 fn error(status: StatusCode, msg: impl Into<String>) -> QueryError {
     QueryError(status, msg.into())
+}
+
+/// What the store has received, kept and let go of: a bound that is
+/// reached is counted here, not only logged.
+async fn metrics(State(store): State<Arc<Store>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, crate::store::OPENMETRICS_CONTENT_TYPE)],
+        store.stats().openmetrics(),
+    )
+        .into_response()
 }
 
 async fn services(State(store): State<Arc<Store>>) -> Response {
@@ -278,71 +470,124 @@ struct CriticalPathsParams {
     band: Option<String>,
 }
 
-fn analyse(
-    store: &Store,
-    params: &CriticalPathsParams,
-) -> Result<(Endpoint, Analysis), QueryError> {
-    let (Some(service), Some(operation)) = (given(&params.service), given(&params.operation))
-    else {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "say which endpoint: service=…&operation=… (the root span's)",
-        ));
-    };
-    let (start, end) = window(&params.start, &params.end, &params.lookback)?;
-    let endpoint = Endpoint {
-        service: service.to_owned(),
-        operation: operation.to_owned(),
-    };
-    let mut aggregator = Aggregator::new(endpoint.clone()).between(start, end);
-    store.for_each_trace(|spans| {
-        aggregator.add_spans(spans);
-    });
-    Ok((endpoint, aggregator.finish()))
+/// The traces an analysis across traces is about: an endpoint's, whose
+/// root starts in a window.
+struct Wanted {
+    endpoint: Endpoint,
+    start: Option<u64>,
+    end: Option<u64>,
+}
+
+impl Wanted {
+    fn of(params: &CriticalPathsParams) -> Result<Self, QueryError> {
+        let (Some(service), Some(operation)) = (given(&params.service), given(&params.operation))
+        else {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "say which endpoint: service=…&operation=… (the root span's)",
+            ));
+        };
+        let (start, end) = window(&params.start, &params.end, &params.lookback)?;
+        Ok(Self {
+            endpoint: Endpoint {
+                service: service.to_owned(),
+                operation: operation.to_owned(),
+            },
+            start,
+            end,
+        })
+    }
+
+    fn what(&self) -> String {
+        format!(
+            "the analysis of {} {}",
+            self.endpoint.service, self.endpoint.operation
+        )
+    }
+
+    /// Copies the endpoint's traces out of the store (holding its lock for
+    /// that only) and analyses the copies, by the deadline.
+    fn analyse(self, store: &Store, deadline: &Deadline) -> Result<Analysis, QueryError> {
+        let mut copied = Copied::new(self.endpoint, self.start, self.end);
+        store.for_each_trace(|spans| {
+            // Past the deadline, the rest of the traces are passed over: the
+            // lock is given back as soon as the store is walked.
+            if !deadline.passed() {
+                copied.add(spans);
+            }
+        });
+        deadline.check()?;
+        copied
+            .analyse(|| !deadline.passed())
+            .ok_or_else(|| deadline.missed())
+    }
 }
 
 async fn critical_paths(
-    State(store): State<Arc<Store>>,
+    State(api): State<Api>,
     Query(params): Query<CriticalPathsParams>,
 ) -> Result<Response, QueryError> {
-    let (_, analysis) = analyse(&store, &params)?;
+    let wanted = Wanted::of(&params)?;
+    let store = Arc::clone(&api.store);
+    let analysis = api
+        .analyses
+        .run(wanted.what(), move |deadline| {
+            wanted.analyse(&store, deadline)
+        })
+        .await?;
     let total = analysis.traces;
     Ok(axum::Json(jaeger::Response::new(analysis, total)).into_response())
 }
 
 async fn critical_paths_flame(
-    State(store): State<Arc<Store>>,
+    State(api): State<Api>,
     Query(params): Query<CriticalPathsParams>,
 ) -> Result<Response, QueryError> {
-    let band = given(&params.band).filter(|b| *b != "all");
-    if let Some(band) = band.filter(|b| !BANDS.iter().any(|(name, _)| name == b)) {
+    let band = given(&params.band)
+        .filter(|b| *b != "all")
+        .map(str::to_owned);
+    if let Some(band) = band
+        .as_deref()
+        .filter(|b| !BANDS.iter().any(|(name, _)| name == b))
+    {
         return Err(error(
             StatusCode::BAD_REQUEST,
             format!("band {band:?} is not all, p50, p90, p95 or p99"),
         ));
     }
-    let (endpoint, analysis) = analyse(&store, &params)?;
-    let folded = analysis.folded(band);
-    if folded.is_empty() {
-        return Err(error(
-            StatusCode::NOT_FOUND,
-            format!(
-                "no trace has {} {} as its root here",
-                endpoint.service, endpoint.operation
-            ),
-        ));
-    }
-    let subtitle = match analysis.band(band.unwrap_or_default()) {
-        Some(b) => format!(
-            "mean µs per trace over the {} traces from p{} to p{}",
-            b.traces, b.from_percentile, b.to_percentile
-        ),
-        None => format!("mean µs per trace over all {} traces", analysis.traces),
-    };
-    let title = format!("{} {}: critical path", endpoint.service, endpoint.operation);
-    let mut svg = Vec::new();
-    flame::flame_graph(&folded, &title, &subtitle, &mut svg)
-        .map_err(|err| error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()))?;
+    let wanted = Wanted::of(&params)?;
+    let store = Arc::clone(&api.store);
+    let what = format!("the flame graph of {}", wanted.what());
+    let svg = api
+        .analyses
+        .run(what, move |deadline| {
+            let endpoint = wanted.endpoint.clone();
+            let analysis = wanted.analyse(&store, deadline)?;
+            let folded = analysis.folded(band.as_deref());
+            if folded.is_empty() {
+                return Err(error(
+                    StatusCode::NOT_FOUND,
+                    format!(
+                        "no trace has {} {} as its root here",
+                        endpoint.service, endpoint.operation
+                    ),
+                ));
+            }
+            let subtitle = match analysis.band(band.as_deref().unwrap_or_default()) {
+                Some(b) => format!(
+                    "mean µs per trace over the {} traces from p{} to p{}",
+                    b.traces, b.from_percentile, b.to_percentile
+                ),
+                None => format!("mean µs per trace over all {} traces", analysis.traces),
+            };
+            let title = format!("{} {}: critical path", endpoint.service, endpoint.operation);
+            deadline.check()?;
+            let mut svg = Vec::new();
+            flame::flame_graph(&folded, &title, &subtitle, &mut svg)
+                .map_err(|err| error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()))?;
+            Ok(svg)
+        })
+        .await?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 
@@ -389,7 +634,7 @@ fn millis_in_micros(name: &str, param: &Option<String>) -> Result<Option<u64>, Q
 /// milliseconds (a duration such as `1h` is taken too); all stored spans
 /// when neither is given.
 async fn dependencies(
-    State(store): State<Arc<Store>>,
+    State(api): State<Api>,
     Query(params): Query<DependenciesParams>,
 ) -> Result<Response, QueryError> {
     let end = millis_in_micros("endTs", &params.end_ts)?.unwrap_or(u64::MAX);
@@ -397,44 +642,90 @@ async fn dependencies(
         Some(lookback) => end.min(now_us()).saturating_sub(lookback),
         None => 0,
     };
-    let mut edges: std::collections::BTreeMap<(String, String), (u64, u64)> = Default::default();
-    store.for_each_trace(|spans| {
-        dependencies_of(spans, start, end, &mut edges);
-    });
+    let store = Arc::clone(&api.store);
+    let edges = api
+        .analyses
+        .run("the dependency graph".to_owned(), move |deadline| {
+            // Counted under the store's lock, which is as quick as copying
+            // what they are counted from: no allocation a span, only one
+            // for an edge first seen.
+            let mut edges = Edges::new();
+            store.for_each_trace(|spans| {
+                if !deadline.passed() {
+                    for ((caller, callee), (calls, errors)) in dependencies_of(spans, start, end) {
+                        count_calls(&mut edges, caller, &callee, calls, errors);
+                    }
+                }
+            });
+            deadline.check()?;
+            Ok(edges)
+        })
+        .await?;
     let list: Vec<Dependency> = edges
         .into_iter()
-        .map(|((parent, child), (call_count, error_count))| Dependency {
-            parent,
-            child,
-            call_count,
-            error_count,
+        .flat_map(|(parent, callees)| {
+            callees
+                .into_iter()
+                .map(move |(child, (call_count, error_count))| Dependency {
+                    parent: parent.clone(),
+                    child,
+                    call_count,
+                    error_count,
+                })
         })
         .collect();
     let total = list.len();
     Ok(axum::Json(jaeger::Response::new(list, total)).into_response())
 }
 
+/// Calls and errors, by caller (a service) and callee (a service or a
+/// database), in the order of their names.
+type Edges = BTreeMap<String, BTreeMap<String, (u64, u64)>>;
+
+/// One trace's calls and errors by caller and callee, borrowed from its
+/// spans.
+type CallsInTrace<'a> = HashMap<(&'a str, Cow<'a, str>), (u64, u64)>;
+
+/// Adds calls to an edge, allocating its names only when it is new.
+fn count_calls(edges: &mut Edges, caller: &str, callee: &str, calls: u64, errors: u64) {
+    if !edges.contains_key(caller) {
+        edges.insert(caller.to_owned(), BTreeMap::new());
+    }
+    let Some(callees) = edges.get_mut(caller) else {
+        return;
+    };
+    if !callees.contains_key(callee) {
+        callees.insert(callee.to_owned(), (0, 0));
+    }
+    if let Some(counts) = callees.get_mut(callee) {
+        counts.0 += calls;
+        counts.1 += errors;
+    }
+}
+
 /// The calls in one trace: a span whose parent belongs to another service
 /// is a call from that service to its own (a client span and the server
 /// span under it count once: the edge is drawn at the server span); a
 /// client span that names a database (`db.system.name`) is a call to it.
-fn dependencies_of(
-    spans: &[crate::model::Span],
-    start: u64,
-    end: u64,
-    edges: &mut std::collections::BTreeMap<(String, String), (u64, u64)>,
-) {
-    let by_id: std::collections::HashMap<&str, &crate::model::Span> =
-        spans.iter().map(|s| (s.span_id.as_str(), s)).collect();
+/// By `(caller, callee)`, calls and errors.
+fn dependencies_of(spans: &[Span], start: u64, end: u64) -> CallsInTrace<'_> {
+    let by_id: HashMap<&str, &Span> = spans.iter().map(|s| (s.span_id.as_str(), s)).collect();
+    let mut edges = CallsInTrace::default();
     for span in spans.iter().filter(|s| (start..=end).contains(&s.start_us)) {
         let callee = match span.attribute("db.system.name") {
-            Some(db) => Some((span.service.clone(), db.to_string())),
+            Some(Value::Str(db)) => Some((span.service.as_str(), Cow::Borrowed(db.as_str()))),
+            Some(db) => Some((span.service.as_str(), Cow::Owned(db.to_string()))),
             None => span
                 .parent_span_id
                 .as_deref()
-                .and_then(|id| by_id.get(id))
+                .and_then(|id| by_id.get(id).copied())
                 .filter(|parent| parent.service != span.service)
-                .map(|parent| (parent.service.clone(), span.service.clone())),
+                .map(|parent| {
+                    (
+                        parent.service.as_str(),
+                        Cow::Borrowed(span.service.as_str()),
+                    )
+                }),
         };
         if let Some(edge) = callee {
             let counts = edges.entry(edge).or_default();
@@ -442,6 +733,7 @@ fn dependencies_of(
             counts.1 += u64::from(span.is_error());
         }
     }
+    edges
 }
 
 #[derive(Deserialize)]
@@ -451,27 +743,43 @@ struct RedParams {
 }
 
 async fn red_figures(
-    State(store): State<Arc<Store>>,
+    State(api): State<Api>,
     Query(params): Query<RedParams>,
 ) -> Result<Response, QueryError> {
     let since = micros("since", &params.since)?.unwrap_or(0);
     let service = given(&params.service).map(str::to_owned);
-    let spans = store.spans_where(|span| {
-        span.start_us >= since && service.as_ref().is_none_or(|svc| &span.service == svc)
-    });
-    let figures = red::by_operation(&spans);
+    let store = Arc::clone(&api.store);
+    let figures = api
+        .analyses
+        .run("the RED figures".to_owned(), move |_| {
+            // Only server spans count: only they are copied.
+            let spans = store.spans_where(|span| {
+                span.kind == Kind::Server
+                    && span.start_us >= since
+                    && service.as_ref().is_none_or(|svc| &span.service == svc)
+            });
+            Ok(red::by_operation(&spans))
+        })
+        .await?;
     let total = figures.len();
     Ok(axum::Json(jaeger::Response::new(figures, total)).into_response())
 }
 
-fn find(store: &Store, trace_id: &str) -> Result<Trace, QueryError> {
+/// A 400 unless `trace_id` is one (32 hex digits).
+fn check_trace_id(trace_id: &str) -> Result<(), QueryError> {
     let valid = trace_id.len() == 32 && trace_id.bytes().all(|b| b.is_ascii_hexdigit());
-    if !valid {
-        return Err(error(
+    if valid {
+        Ok(())
+    } else {
+        Err(error(
             StatusCode::BAD_REQUEST,
             format!("{trace_id:?} is not a trace id (32 hex digits)"),
-        ));
+        ))
     }
+}
+
+fn find(store: &Store, trace_id: &str) -> Result<Trace, QueryError> {
+    check_trace_id(trace_id)?;
     store
         .trace(trace_id)
         .map(|spans| jaeger::trace(&spans))
@@ -487,10 +795,16 @@ async fn trace(
 }
 
 async fn trace_critical_path(
-    State(store): State<Arc<Store>>,
+    State(api): State<Api>,
     Path(trace_id): Path<String>,
 ) -> Result<Response, QueryError> {
-    let path: Vec<Section> = critical_path(&find(&store, &trace_id)?);
+    check_trace_id(&trace_id)?;
+    let store = Arc::clone(&api.store);
+    let what = format!("the critical path of trace {trace_id}");
+    let path: Vec<Section> = api
+        .analyses
+        .run(what, move |_| Ok(critical_path(&find(&store, &trace_id)?)))
+        .await?;
     let total = path.len();
     Ok(axum::Json(jaeger::Response::new(path, total)).into_response())
 }

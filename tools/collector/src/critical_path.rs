@@ -18,6 +18,12 @@
 //! or a consumer span whose parent is a producer) does not block it, so it
 //! is ignored too. The sections then cover the root exactly once: they add
 //! up to the root's duration.
+//!
+//! No trace stalls it: the tree is built and walked with loops and stacks
+//! on the heap, never by recursion (a chain of 100,000 spans, each the
+//! child of the one before, fits a thread's 2 MiB stack), and each span's
+//! children are sorted once, then passed over at most once: O(n log n) in
+//! the spans.
 
 use foldhash::HashMap;
 
@@ -285,6 +291,114 @@ pub fn time_by_span(path: &[Section]) -> HashMap<&str, u64> {
     totals
 }
 
+/// For tests of how the analyses scale with the spans they read.
+#[cfg(test)]
+pub(crate) mod scaling {
+    use std::hint::black_box;
+    use std::time::{Duration, Instant};
+
+    /// Runs of each size timed, the median kept: one slow run (the machine
+    /// busy with other tests) does not decide.
+    pub(crate) const RUNS: usize = 5;
+
+    /// The most that work may grow by for four times the input and still be
+    /// O(n log n): it grows about 4 times, up to 5 or 6 once its data
+    /// outgrows the caches; quadratic work grows 16 times.
+    pub(crate) const MAX_GROWTH: f64 = 8.0;
+
+    /// Runs `work` on a thread with a 2 MiB stack (Rust's default for a
+    /// spawned thread, whatever `RUST_MIN_STACK` says), which a recursion
+    /// as deep as a long chain of spans overflows.
+    pub(crate) fn on_a_default_stack<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .stack_size(2 << 20)
+                .spawn_scoped(scope, work)
+                .expect("a thread")
+                .join()
+                .expect("the work does not panic")
+        })
+    }
+
+    /// How long the same work took on an input and on one 4 times as large.
+    pub(crate) struct Growth {
+        pub(crate) small: Duration,
+        pub(crate) large: Duration,
+    }
+
+    impl Growth {
+        pub(crate) fn ratio(&self) -> f64 {
+            self.large.as_secs_f64() / self.small.as_secs_f64().max(1e-9)
+        }
+    }
+
+    /// How many times a growth past [`MAX_GROWTH`] is measured before it
+    /// counts: a busy machine can slow one measurement's large runs, never
+    /// every one, while quadratic work stays past the bound each time.
+    pub(crate) const ATTEMPTS: usize = 3;
+
+    /// Times `small` and `large` (the same work on inputs of n and 4n spans,
+    /// built beforehand) [`RUNS`] times each, alternating, so that a load on
+    /// the machine weighs on both alike; the medians. A growth past
+    /// [`MAX_GROWTH`] is measured again, up to [`ATTEMPTS`] times, and the
+    /// least of them is returned.
+    pub(crate) fn growth<A, B>(
+        mut small: impl FnMut() -> A,
+        mut large: impl FnMut() -> B,
+    ) -> Growth {
+        let mut least: Option<Growth> = None;
+        for _ in 0..ATTEMPTS {
+            let measured = measure(&mut small, &mut large);
+            if measured.ratio() < MAX_GROWTH {
+                return measured;
+            }
+            if least
+                .as_ref()
+                .is_none_or(|least| measured.ratio() < least.ratio())
+            {
+                least = Some(measured);
+            }
+        }
+        least.expect("at least one attempt")
+    }
+
+    fn measure<A, B>(small: &mut impl FnMut() -> A, large: &mut impl FnMut() -> B) -> Growth {
+        let (mut small_times, mut large_times) = (Vec::new(), Vec::new());
+        for _ in 0..RUNS {
+            let started = on_cpu();
+            black_box(small());
+            small_times.push(on_cpu().saturating_sub(started));
+            let started = on_cpu();
+            black_box(large());
+            large_times.push(on_cpu().saturating_sub(started));
+        }
+        small_times.sort();
+        large_times.sort();
+        Growth {
+            small: small_times[RUNS / 2],
+            large: large_times[RUNS / 2],
+        }
+    }
+
+    /// The time this thread has spent on a CPU, from Linux's
+    /// `/proc/thread-self/schedstat` (its first field, in ns): unlike the
+    /// clock, it does not count the time the thread waited for a core, so
+    /// other programs hogging the cores do not make the work look dearer.
+    /// Elsewhere, the clock since the first call.
+    fn on_cpu() -> Duration {
+        std::fs::read_to_string("/proc/thread-self/schedstat")
+            .ok()
+            .and_then(|stat| stat.split_whitespace().next()?.parse().ok())
+            .map_or_else(
+                || {
+                    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+                    START.get_or_init(Instant::now).elapsed()
+                },
+                Duration::from_nanos,
+            )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -516,6 +630,96 @@ mod tests {
         let sections = critical_path(&trace(spans));
         // Each child, each gap between two children, and the tail after the last.
         assert_eq!(sections.len(), 200_000);
+    }
+
+    #[test]
+    fn a_chain_is_walked_down_and_back_up() {
+        let spans = vec![
+            span("a", None, 0, 6),
+            span("b", Some("a"), 1, 5),
+            span("c", Some("b"), 2, 4),
+        ];
+        assert_eq!(
+            path(spans),
+            [
+                s("a", 5, 6),
+                s("b", 4, 5),
+                s("c", 2, 4),
+                s("b", 1, 2),
+                s("a", 0, 1)
+            ]
+        );
+    }
+
+    /// A chain of `n` spans, each the child of the one before, span i from
+    /// i to 2n − i µs: each owns 1 µs before its child starts and 1 µs
+    /// after it ends (the innermost, its whole 2 µs).
+    fn chain(n: usize) -> Vec<Timing> {
+        (0..n)
+            .map(|i| Timing {
+                parent: i.checked_sub(1),
+                child_of: i > 0,
+                blocks_parent: i > 0,
+                start: i as u64,
+                end: (2 * n - i) as u64,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_chain_of_100_000_spans_is_walked_without_recursion() {
+        const DEPTH: usize = 100_000;
+        let spans: Vec<JaegerSpan> = (0..DEPTH)
+            .map(|i| {
+                let parent = i.checked_sub(1).map(|p| format!("s{p}"));
+                span(
+                    &format!("s{i}"),
+                    parent.as_deref(),
+                    i as u64,
+                    (2 * DEPTH - i) as u64,
+                )
+            })
+            .collect();
+        let trace = trace(spans);
+        let sections = scaling::on_a_default_stack(|| critical_path(&trace));
+        assert_eq!(
+            sections.len(),
+            2 * DEPTH - 1,
+            "each span is on the path before and after its child, the innermost once"
+        );
+        let total: u64 = sections.iter().map(|s| s.end - s.start).sum();
+        assert_eq!(
+            total,
+            2 * DEPTH as u64,
+            "the sections add up to the root's duration"
+        );
+        let innermost = &sections[DEPTH - 1];
+        assert_eq!(
+            (innermost.span_id.as_str(), innermost.start, innermost.end),
+            (
+                format!("s{}", DEPTH - 1).as_str(),
+                DEPTH as u64 - 1,
+                DEPTH as u64 + 1
+            ),
+            "down the chain, then back up"
+        );
+    }
+
+    #[test]
+    fn the_walk_of_a_chain_grows_as_n_log_n_with_its_depth() {
+        let (quarter, deep) = (chain(25_000), chain(100_000));
+        assert_eq!(sections(&deep).len(), 2 * 100_000 - 1);
+        let growth = scaling::growth(|| sections(&quarter), || sections(&deep));
+        assert!(
+            growth.ratio() < scaling::MAX_GROWTH,
+            "the critical path of a chain of 100,000 spans took {:?}, of 25,000 spans {:?} \
+             (medians of {} runs): {:.1} times as long for 4 times the spans; \
+             n log n is about 4 to 6, quadratic 16",
+            growth.large,
+            growth.small,
+            scaling::RUNS,
+            growth.ratio()
+        );
     }
 
     #[test]

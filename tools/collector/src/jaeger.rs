@@ -7,6 +7,7 @@
 //! `FOLLOWS_FROM` references too.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -124,6 +125,9 @@ pub struct Process {
     pub tags: Vec<Tag>,
 }
 
+/// A resource's attributes, as every span of one export shares them.
+type ResourceAttributes = Vec<(String, Value)>;
+
 fn tag(key: &str, value: &Value) -> Tag {
     let (kind, json) = match value {
         Value::Bool(b) => ("bool", Json::from(*b)),
@@ -142,6 +146,10 @@ fn tag(key: &str, value: &Value) -> Tag {
 pub fn trace(spans: &[Span]) -> Trace {
     let mut processes: BTreeMap<String, Process> = BTreeMap::new();
     let mut process_of: HashMap<(&str, String), String> = HashMap::new();
+    // The spans of one export share their resource: it is written out as
+    // a key once per export, not once per span (a large resource on
+    // thousands of spans was formatted thousands of times).
+    let mut process_of_shared: HashMap<(&str, *const ResourceAttributes), String> = HashMap::new();
     let by_id: HashMap<&str, &Span> = spans.iter().map(|s| (s.span_id.as_str(), s)).collect();
     let mut ordered: Vec<&Span> = spans.iter().collect();
     ordered.sort_by_key(|s| (s.start_us, std::cmp::Reverse(s.duration_us)));
@@ -150,21 +158,30 @@ pub fn trace(spans: &[Span]) -> Trace {
         .into_iter()
         .map(|span| {
             // One process per distinct (service, resource), as Jaeger does.
-            let resource_key = format!("{:?}", span.resource);
-            let next = format!("p{}", process_of.len() + 1);
-            let process_id = process_of
-                .entry((span.service.as_str(), resource_key))
-                .or_insert_with(|| {
-                    processes.insert(
-                        next.clone(),
-                        Process {
-                            service_name: span.service.clone(),
-                            tags: span.resource.iter().map(|(k, v)| tag(k, v)).collect(),
-                        },
-                    );
-                    next
-                })
-                .clone();
+            let shared = (span.service.as_str(), Arc::as_ptr(&span.resource));
+            let process_id = match process_of_shared.get(&shared) {
+                Some(process_id) => process_id.clone(),
+                None => {
+                    let resource_key = format!("{:?}", span.resource);
+                    let next = process_of.len() + 1;
+                    let process_id = process_of
+                        .entry((span.service.as_str(), resource_key))
+                        .or_insert_with(|| {
+                            let process_id = format!("p{next}");
+                            processes.insert(
+                                process_id.clone(),
+                                Process {
+                                    service_name: span.service.clone(),
+                                    tags: span.resource.iter().map(|(k, v)| tag(k, v)).collect(),
+                                },
+                            );
+                            process_id
+                        })
+                        .clone();
+                    process_of_shared.insert(shared, process_id.clone());
+                    process_id
+                }
+            };
             let mut references = Vec::new();
             if let Some(parent) = &span.parent_span_id {
                 let parent_is_producer = by_id
@@ -267,5 +284,44 @@ impl Trace {
             .iter()
             .filter(|s| s.tag("error") == Some(&Json::Bool(true)))
             .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(id: &str, service: &str, resource: &Arc<ResourceAttributes>) -> Span {
+        Span {
+            trace_id: "t".to_owned(),
+            span_id: id.to_owned(),
+            service: service.to_owned(),
+            name: id.to_owned(),
+            resource: Arc::clone(resource),
+            ..Span::default()
+        }
+    }
+
+    #[test]
+    fn one_process_per_service_and_resource_shared_or_equal() {
+        let host = |name: &str| Arc::new(vec![("host.name".to_owned(), Value::Str(name.into()))]);
+        let (shared, equal, other) = (host("a"), host("a"), host("b"));
+        let trace = trace(&[
+            span("1", "svc", &shared),
+            span("2", "svc", &shared),
+            span("3", "svc", &equal),
+            span("4", "svc", &other),
+            span("5", "db", &shared),
+        ]);
+        let processes: Vec<&str> = trace.spans.iter().map(|s| s.process_id.as_str()).collect();
+        assert_eq!(
+            processes,
+            ["p1", "p1", "p1", "p2", "p3"],
+            "{:#?}",
+            trace.processes
+        );
+        assert_eq!(trace.processes.len(), 3);
+        assert_eq!(trace.processes["p3"].service_name, "db");
+        assert_eq!(trace.processes["p2"].tags[0].value, "b");
     }
 }
