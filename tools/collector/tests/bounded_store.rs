@@ -6,10 +6,13 @@
 //! the real ingestion router, called in process as `axum::serve` calls it;
 //! the query API answers over HTTP on loopback.
 
+mod logs;
+
+use logs::logged;
+
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
@@ -605,38 +608,6 @@ async fn the_data_file_holds_spans_as_trimmed_and_reloads_them_alike() {
     );
     drop(reloaded);
     std::fs::remove_file(&path).expect("the scratch file removed");
-}
-
-/// A log sink: what the collector logs, kept to be read.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// `run`'s result, and what it logged as text.
-fn logged<T>(run: impl FnOnce() -> T) -> (T, String) {
-    let logs = Logs::default();
-    let sink = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .finish();
-    let result = tracing::subscriber::with_default(subscriber, run);
-    let text = String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(PoisonError::into_inner))
-        .into_owned();
-    (result, text)
 }
 
 #[test]

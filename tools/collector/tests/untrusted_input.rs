@@ -9,12 +9,15 @@
     reason = "each test binary uses a part of the shared helpers"
 )]
 mod common;
+mod logs;
+
+use logs::logged;
 
 use std::cell::Cell;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::handler::Handler;
@@ -525,38 +528,6 @@ fn scratch_file(name: &str) -> PathBuf {
         Err(err) => panic!("cannot remove {}: {err}", path.display()),
     }
     path
-}
-
-/// A log sink: what the collector logs, kept to be read.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// `run`'s result, and what it logged as text.
-fn logged<T>(run: impl FnOnce() -> T) -> (T, String) {
-    let logs = Logs::default();
-    let sink = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .finish();
-    let result = tracing::subscriber::with_default(subscriber, run);
-    let text = String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(PoisonError::into_inner))
-        .into_owned();
-    (result, text)
 }
 
 #[test]
