@@ -886,8 +886,8 @@ fn capped<T>(rows: &[T], cap: usize) -> (&[T], &[T]) {
 }
 
 /// Traces of one endpoint copied out of the store, each as only what an
-/// analysis reads (its spans' parents, times and operations): the store's
-/// lock is held for this copy, and the analysis runs without it.
+/// analysis reads (its spans' parents, times and operations): compact, so
+/// that thousands of traces fit beside the store.
 pub struct Copied {
     endpoint: Endpoint,
     /// As [`Aggregator::between`]'s.

@@ -293,10 +293,21 @@ async fn services(State(store): State<Arc<Store>>) -> Response {
     axum::Json(jaeger::Response::new(services, total)).into_response()
 }
 
-async fn operations(State(store): State<Arc<Store>>, Path(service): Path<String>) -> Response {
-    let operations = store.operations(&service);
+/// A service's operations: read from every stored span, so on the
+/// analyses' pool, never on the threads that take exports.
+async fn operations(
+    State(api): State<Api>,
+    Path(service): Path<String>,
+) -> Result<Response, QueryError> {
+    let store = Arc::clone(&api.store);
+    let operations = api
+        .analyses
+        .run(format!("the operations of {service}"), move |_| {
+            Ok(store.operations(&service))
+        })
+        .await?;
     let total = operations.len();
-    axum::Json(jaeger::Response::new(operations, total)).into_response()
+    Ok(axum::Json(jaeger::Response::new(operations, total)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -423,7 +434,7 @@ fn tags(param: &Option<String>) -> Result<Vec<(String, String)>, QueryError> {
 }
 
 async fn traces(
-    State(store): State<Arc<Store>>,
+    State(api): State<Api>,
     Query(params): Query<TracesParams>,
 ) -> Result<Response, QueryError> {
     let limit = match given(&params.limit) {
@@ -450,13 +461,23 @@ async fn traces(
         tags: tags(&params.tags)?,
         limit,
     };
-    let found: Vec<Trace> = store
-        .traces(&query)
-        .iter()
-        .map(|spans| jaeger::trace(spans))
-        .collect();
-    let total = found.len();
-    Ok(axum::Json(jaeger::Response::new(found, total)).into_response())
+    // Up to a thousand traces searched, shaped and written as JSON: on the
+    // analyses' pool, never on the threads that take exports.
+    let store = Arc::clone(&api.store);
+    let body = api
+        .analyses
+        .run("the trace search".to_owned(), move |_| {
+            let found: Vec<Trace> = store
+                .traces(&query)
+                .iter()
+                .map(|spans| jaeger::trace(spans))
+                .collect();
+            let total = found.len();
+            serde_json::to_vec(&jaeger::Response::new(found, total))
+                .map_err(|err| error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()))
+        })
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[derive(Deserialize)]
@@ -505,13 +526,12 @@ impl Wanted {
         )
     }
 
-    /// Copies the endpoint's traces out of the store (holding its lock for
-    /// that only) and analyses the copies, by the deadline.
+    /// Copies what the analysis reads of the endpoint's traces (each as
+    /// stored when it began) and analyses the copies, by the deadline.
     fn analyse(self, store: &Store, deadline: &Deadline) -> Result<Analysis, QueryError> {
         let mut copied = Copied::new(self.endpoint, self.start, self.end);
         store.for_each_trace(|spans| {
-            // Past the deadline, the rest of the traces are passed over: the
-            // lock is given back as soon as the store is walked.
+            // Past the deadline, the rest of the traces are passed over.
             if !deadline.passed() {
                 copied.add(spans);
             }
@@ -646,9 +666,7 @@ async fn dependencies(
     let edges = api
         .analyses
         .run("the dependency graph".to_owned(), move |deadline| {
-            // Counted under the store's lock, which is as quick as copying
-            // what they are counted from: no allocation a span, only one
-            // for an edge first seen.
+            // No allocation a span, only one for an edge first seen.
             let mut edges = Edges::new();
             store.for_each_trace(|spans| {
                 if !deadline.passed() {

@@ -72,10 +72,20 @@ struct Inner {
     services: BTreeMap<String, usize>,
     /// The counters; its gauges are filled in when read.
     counted: Stats,
+    /// How many traces have arrived, for [`StoredTrace::arrived`].
+    arrivals: u64,
 }
 
+/// A trace's spans behind an `Arc`: a query takes a handle to each trace it
+/// reads under the store's lock (a count, not a copy) and reads them after
+/// letting go of it, so that ingestion never waits for a query's reading.
+/// A span arriving for a trace a query still holds copies that one trace
+/// (`Arc::make_mut`), at most [`Limits::max_spans_per_trace`] spans.
 struct StoredTrace {
-    spans: Vec<Span>,
+    spans: Arc<Vec<Span>>,
+    /// Its place in the arrival order: traces listed newest first are
+    /// sorted by it once out of the lock.
+    arrived: u64,
     /// Its estimated bytes, as added to [`Inner::bytes`], taken off again
     /// when it is evicted.
     bytes: usize,
@@ -443,51 +453,57 @@ impl Store {
 
     /// The spans of one trace, by its hex id (any case).
     pub fn trace(&self, trace_id: &str) -> Option<Vec<Span>> {
-        let inner = self.lock();
-        inner
+        let spans = self
+            .lock()
             .traces
             .get(&trace_id.to_ascii_lowercase())
-            .map(|trace| trace.spans.clone())
+            .map(|trace| Arc::clone(&trace.spans));
+        spans.map(|spans| spans.to_vec())
+    }
+
+    /// A handle to every stored trace, with its place in the arrival order,
+    /// taken under the lock (a count per trace, no copy) for reading out of
+    /// it. Those the store evicts meanwhile live on until the reader is
+    /// done with them: at most an analysis's deadline.
+    fn snapshot(&self) -> Vec<(u64, Arc<Vec<Span>>)> {
+        self.lock()
+            .traces
+            .values()
+            .map(|trace| (trace.arrived, Arc::clone(&trace.spans)))
+            .collect()
     }
 
     /// Traces that have a span of the service (and operation), newest first.
     pub fn traces(&self, query: &TraceQuery) -> Vec<Vec<Span>> {
-        let inner = self.lock();
-        let matches = |spans: &Vec<Span>| spans.iter().any(|s| query.matches(s));
-        inner
-            .arrival
+        let mut traces = self.snapshot();
+        traces.sort_unstable_by_key(|(arrived, _)| std::cmp::Reverse(*arrived));
+        traces
             .iter()
-            .rev()
-            .filter_map(|id| inner.traces.get(id))
-            .map(|trace| &trace.spans)
-            .filter(|spans| matches(spans))
+            .map(|(_, spans)| spans)
+            .filter(|spans| spans.iter().any(|s| query.matches(s)))
             .take(if query.limit == 0 {
                 usize::MAX
             } else {
                 query.limit
             })
-            .cloned()
+            .map(|spans| spans.to_vec())
             .collect()
     }
 
-    /// Calls `visit` with every stored trace, in no particular order, under
-    /// the store's lock: for analyses that read thousands of traces and
-    /// keep a little of each, without copying them. Ingestion waits
-    /// meanwhile, so `visit` must be quick.
+    /// Calls `visit` with every trace stored when it is called, in no
+    /// particular order, without holding the store's lock: ingestion goes
+    /// on meanwhile, however long `visit` takes.
     pub fn for_each_trace(&self, mut visit: impl FnMut(&[Span])) {
-        let inner = self.lock();
-        for trace in inner.traces.values() {
-            visit(&trace.spans);
+        for (_, spans) in self.snapshot() {
+            visit(&spans);
         }
     }
 
     /// Every stored span that `keep` accepts, in no particular order.
     pub fn spans_where(&self, keep: impl Fn(&Span) -> bool) -> Vec<Span> {
-        let inner = self.lock();
-        inner
-            .traces
-            .values()
-            .flat_map(|trace| &trace.spans)
+        self.snapshot()
+            .iter()
+            .flat_map(|(_, spans)| spans.iter())
             .filter(|span| keep(span))
             .cloned()
             .collect()
@@ -495,11 +511,10 @@ impl Store {
 
     /// Operation names of a service, sorted.
     pub fn operations(&self, service: &str) -> Vec<String> {
-        let inner = self.lock();
-        let names: BTreeSet<&str> = inner
-            .traces
-            .values()
-            .flat_map(|trace| &trace.spans)
+        let traces = self.snapshot();
+        let names: BTreeSet<&str> = traces
+            .iter()
+            .flat_map(|(_, spans)| spans.iter())
             .filter(|s| s.service == service)
             .map(|s| s.name.as_str())
             .collect();
@@ -561,15 +576,17 @@ impl Inner {
             match self.traces.get_mut(&span.trace_id) {
                 Some(trace) => {
                     trace.bytes += bytes;
-                    trace.spans.push(span);
+                    Arc::make_mut(&mut trace.spans).push(span);
                 }
                 None => {
                     bytes += TRACE_OVERHEAD_BYTES;
                     self.arrival.push_back(span.trace_id.clone());
+                    self.arrivals += 1;
                     self.traces.insert(
                         span.trace_id.clone(),
                         StoredTrace {
-                            spans: vec![span],
+                            spans: Arc::new(vec![span]),
+                            arrived: self.arrivals,
                             bytes,
                         },
                     );
@@ -587,7 +604,7 @@ impl Inner {
                 self.bytes -= evicted.bytes;
                 traces_evicted += 1;
                 spans_evicted += evicted.spans.len() as u64;
-                for span in &evicted.spans {
+                for span in evicted.spans.iter() {
                     if let Some(spans) = self.services.get_mut(&span.service) {
                         *spans -= 1;
                         if *spans == 0 {

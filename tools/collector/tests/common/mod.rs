@@ -23,7 +23,7 @@ pub async fn start(max_spans: usize) -> Collector {
     }
 }
 
-async fn serve(app: axum::Router) -> String {
+pub async fn serve(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
