@@ -47,7 +47,7 @@ impl Peer {
             // One client per peer: it keeps a pool of connections to that
             // peer alive across requests. Its middleware gives every call its
             // client span and carries the trace context.
-            client: telemetry::client::traced(reqwest::Client::new()),
+            client: telemetry::client::traced(pooled_client()),
             timeout,
         }
     }
@@ -151,3 +151,18 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     }
     text
 }
+
+/// A client whose idle connections are dropped before the peer's server
+/// closes them (`server::HEADER_READ_TIMEOUT`): reqwest keeps them 90 s by
+/// default, and a request sent on a connection the server is closing at
+/// that very moment fails for no fault of either side.
+fn pooled_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(IDLE_CONNECTIONS_KEPT)
+        .build()
+        .expect("a plain HTTP client builds (no TLS, nothing to load)")
+}
+
+/// How long a peer's idle connection is kept for the next call.
+const IDLE_CONNECTIONS_KEPT: Duration =
+    crate::server::HEADER_READ_TIMEOUT.saturating_sub(Duration::from_secs(1));
