@@ -15,8 +15,36 @@
 //! failures). A failed charge is retried at once, into a processor that is
 //! still busy. `--fix-retries` waits an exponentially growing, jittered time
 //! between attempts.
+//!
+//! **Planted problem 7: work nobody waits for.** An order reserves its
+//! lines' seats one call to the inventory at a time, then charges the
+//! card; when something fails, it gives back the reservations whose
+//! answers arrived, by the ids in them. But a call the gateway gives up on
+//! (its peer timeout: 504) goes on at the inventory, which makes the
+//! reservation all the same: its answer, and its id, are lost, and nothing
+//! ever gives its seats back. Nor are any of an order's reservations given
+//! back when its own client goes away: hyper drops `place_order` at
+//! whichever `.await` it is on. The seats leak, and a trace shows where:
+//! the inventory's `POST /reservations` span ends `error.type =
+//! "cancelled"` while its `record_reservation` goes on after the gateway's
+//! call gave up.
+//!
+//! `--fix-cancellation` places each order as a **saga that compensates**.
+//! The order gets a key prefix no other order has, even after a restart
+//! (its id and 64 random bits); line `i` is reserved with the idempotency
+//! key `PREFIX-i`. On any failure once the first reservation was sent (a
+//! line refused, timed out or unreachable; the charge failed), every line
+//! sent, the failed one included (its answer may be all that was lost), is
+//! released by key: the inventory gives back what the key reserved, or, if
+//! the reservation has not arrived yet, refuses it when it does. The
+//! placement runs to its end on a task of its own (see `to_the_end`), so a
+//! client that goes away stops neither a confirmation nor a compensation
+//! half way; a release that fails is retried with backoff, and one that
+//! still fails is an `error!` naming the keys that keep their seats.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::panic;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -33,8 +61,8 @@ use shop::domain::{
     QuoteRequest, Reservation, ReservationRequest, Talk,
 };
 use shop::{ApiError, ApiJson, ApiPath, Fixes, Peer};
-use tokio::sync::Mutex;
-use tracing::{Span, instrument};
+use tokio::sync::{Mutex, watch};
+use tracing::{Instrument, Span, instrument};
 
 pub const DEFAULT_PORT: u16 = 8080;
 
@@ -42,6 +70,9 @@ pub const DEFAULT_PORT: u16 = 8080;
 pub const MAX_PAYMENT_ATTEMPTS: u32 = 4;
 /// The first backoff between payment attempts, doubled at each attempt.
 pub const BACKOFF_BASE: Duration = Duration::from_millis(10);
+/// Attempts at giving a failed order's seats back, by key, before the
+/// gateway logs that they stay held.
+pub const MAX_RELEASE_ATTEMPTS: u32 = 5;
 
 /// The services the gateway calls.
 #[derive(Clone, Debug)]
@@ -81,26 +112,49 @@ pub struct TalkOnSale {
     pub available: u32,
 }
 
-struct Gateway {
+/// The gateway's state: its peers, its fixes, the confirmed orders.
+pub struct Gateway {
     peers: Peers,
     fixes: Fixes,
     orders: Mutex<HashMap<u64, Order>>,
     next_order_id: AtomicU64,
+    /// How many orders are being placed (see [`Gateway::orders_in_flight`]).
+    placing: watch::Sender<usize>,
 }
 
+impl Gateway {
+    pub fn new(peers: Peers, fixes: Fixes) -> Self {
+        Self {
+            peers,
+            fixes,
+            orders: Mutex::new(HashMap::new()),
+            next_order_id: AtomicU64::new(1),
+            placing: watch::Sender::new(0),
+        }
+    }
+
+    /// How many orders past their look-up are being placed: reserving,
+    /// charging or giving seats back, those whose clients have gone
+    /// included. Whenever this reads zero, no order already begun sends
+    /// the inventory or payments anything more.
+    pub fn orders_in_flight(&self) -> watch::Receiver<usize> {
+        self.placing.subscribe()
+    }
+
+    /// The gateway's routes, with every service's defaults around them.
+    pub fn into_app(self) -> Router {
+        let routes = Router::new()
+            .route("/talks", get(list_talks))
+            .route("/orders", post(place_order))
+            .route("/orders/{order_id}", get(get_order))
+            .with_state(Arc::new(self));
+        shop::server::with_defaults("gateway", routes)
+    }
+}
+
+/// The gateway's routes: [`Gateway::into_app`] of a new gateway.
 pub fn app(peers: Peers, fixes: Fixes) -> Router {
-    let gateway = Gateway {
-        peers,
-        fixes,
-        orders: Mutex::new(HashMap::new()),
-        next_order_id: AtomicU64::new(1),
-    };
-    let routes = Router::new()
-        .route("/talks", get(list_talks))
-        .route("/orders", post(place_order))
-        .route("/orders/{order_id}", get(get_order))
-        .with_state(Arc::new(gateway));
-    shop::server::with_defaults("gateway", routes)
+    Gateway::new(peers, fixes).into_app()
 }
 
 async fn list_talks(
@@ -148,31 +202,101 @@ async fn place_order(
     Span::current().record("order_id", order_id);
 
     let quote = gateway.look_up(&request).await?;
-    let reservations = gateway.reserve(&request.lines).await?;
-    let charge = if quote.total_cents == 0 {
-        None
+    let placing = Placing::begin(&gateway.placing);
+    let order = if gateway.fixes.cancellation() {
+        let placement = Arc::clone(&gateway).place_as_saga(order_id, request, quote);
+        to_the_end(placing, placement).await?
     } else {
-        match gateway
-            .charge(order_id, quote.total_cents, &request.card_number)
-            .await
-        {
-            Ok(charge) => Some(charge),
-            Err(err) => {
-                // Give the seats back: an unpaid order must not keep them.
-                gateway.release(&reservations).await;
-                return Err(err);
-            }
-        }
+        // The problem: the placement is dropped with this handler when
+        // its client goes away, whatever it had reserved.
+        let _placing = placing;
+        gateway.place(order_id, request, quote).await?
     };
-    let order = Order {
-        order_id,
-        customer: request.customer,
-        lines: quote.lines,
-        total_cents: quote.total_cents,
-        charge_id: charge.map(|c| c.charge_id),
-    };
-    gateway.orders.lock().await.insert(order_id, order.clone());
     Ok((StatusCode::CREATED, Json(order)))
+}
+
+/// Runs an order's placement on a task of its own, to its end, and waits
+/// for its result.
+///
+/// When the client goes away, hyper drops the handler's future at
+/// whichever `.await` it is on: a placement run there would stop with it,
+/// between a reservation and its release, and no later code runs to give
+/// the seats back (a guard's `Drop` cannot `.await` a release). A spawned
+/// task is not dropped with the handler, so the order is confirmed or
+/// compensated whoever still waits for it, as the inventory's changes
+/// run to their end for the same reason. In the request's span, so that
+/// the whole order stays in its trace.
+async fn to_the_end(
+    placing: Placing,
+    placement: impl Future<Output = Result<Order, ApiError>> + Send + 'static,
+) -> Result<Order, ApiError> {
+    let task = tokio::spawn(
+        async move {
+            let _placing = placing;
+            placement.await
+        }
+        .in_current_span(),
+    );
+    match task.await {
+        Ok(result) => result,
+        // A bug: the same panic as if the handler had placed the order.
+        Err(failure) if failure.is_panic() => panic::resume_unwind(failure.into_panic()),
+        // Only a runtime shutting down cancels a task, and then this
+        // handler is dropped with it: no one reads this.
+        Err(_) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the gateway is shutting down",
+        )),
+    }
+}
+
+/// An order being placed, counted in [`Gateway::orders_in_flight`] until
+/// it is dropped, however its placement ends.
+struct Placing(watch::Sender<usize>);
+
+impl Placing {
+    fn begin(placing: &watch::Sender<usize>) -> Self {
+        placing.send_modify(|count| *count += 1);
+        Self(placing.clone())
+    }
+}
+
+impl Drop for Placing {
+    fn drop(&mut self) {
+        self.0.send_modify(|count| *count -= 1);
+    }
+}
+
+/// An order's names for its reservations: line `i` is reserved with the
+/// idempotency key `PREFIX-i`.
+struct Saga {
+    prefix: String,
+    /// How many lines' reservations were sent: each may hold seats, even
+    /// the one that failed, whose answer may be all that was lost.
+    sent: usize,
+}
+
+impl Saga {
+    fn new(order_id: u64) -> Self {
+        // Order ids start again at 1 when the gateway restarts: 64 bits
+        // of the operating system's randomness (which keys every
+        // `RandomState`) keep the prefixes apart. fastrand's generator,
+        // seeded from the clock, would do less well.
+        let random = RandomState::new().hash_one(order_id);
+        Self {
+            prefix: format!("{order_id}-{random:016x}"),
+            sent: 0,
+        }
+    }
+
+    fn key(&self, line: usize) -> String {
+        format!("{}-{line}", self.prefix)
+    }
+
+    /// The keys of every reservation sent.
+    fn sent_keys(&self) -> Vec<String> {
+        (0..self.sent).map(|line| self.key(line)).collect()
+    }
 }
 
 fn validate(request: &PlaceOrder) -> Result<(), ApiError> {
@@ -194,6 +318,86 @@ fn validate(request: &PlaceOrder) -> Result<(), ApiError> {
 }
 
 impl Gateway {
+    /// The order with the problem: reserves the seats, charges the card,
+    /// confirms the order. A failure gives back the reservations whose
+    /// answers arrived, by their ids, and only those.
+    async fn place(
+        &self,
+        order_id: u64,
+        request: PlaceOrder,
+        quote: Quote,
+    ) -> Result<Order, ApiError> {
+        let reservations = self.reserve(&request.lines).await?;
+        let charge = match self.pay(order_id, &quote, &request.card_number).await {
+            Ok(charge) => charge,
+            Err(err) => {
+                // Give the seats back: an unpaid order must not keep them.
+                self.release(&reservations).await;
+                return Err(err);
+            }
+        };
+        Ok(self.confirm(order_id, request, quote, charge).await)
+    }
+
+    // ANCHOR: saga
+    /// The order as a saga: reserves the seats, each line by its key,
+    /// charges the card, confirms the order; on any failure once a
+    /// reservation was sent, releases every line sent, by key.
+    async fn place_as_saga(
+        self: Arc<Self>,
+        order_id: u64,
+        request: PlaceOrder,
+        quote: Quote,
+    ) -> Result<Order, ApiError> {
+        let mut saga = Saga::new(order_id);
+        let paid = match self.reserve_by_key(&mut saga, &request.lines).await {
+            Ok(()) => self.pay(order_id, &quote, &request.card_number).await,
+            Err(err) => Err(err),
+        };
+        match paid {
+            Ok(charge) => Ok(self.confirm(order_id, request, quote, charge).await),
+            Err(err) => {
+                self.compensate(&saga.sent_keys()).await;
+                Err(err)
+            }
+        }
+    }
+    // ANCHOR_END: saga
+
+    /// Charges the card for the quote, unless nothing is due.
+    async fn pay(
+        &self,
+        order_id: u64,
+        quote: &Quote,
+        card_number: &str,
+    ) -> Result<Option<Charge>, ApiError> {
+        if quote.total_cents == 0 {
+            return Ok(None);
+        }
+        self.charge(order_id, quote.total_cents, card_number)
+            .await
+            .map(Some)
+    }
+
+    /// Records the order as confirmed.
+    async fn confirm(
+        &self,
+        order_id: u64,
+        request: PlaceOrder,
+        quote: Quote,
+        charge: Option<Charge>,
+    ) -> Order {
+        let order = Order {
+            order_id,
+            customer: request.customer,
+            lines: quote.lines,
+            total_cents: quote.total_cents,
+            charge_id: charge.map(|c| c.charge_id),
+        };
+        self.orders.lock().await.insert(order_id, order.clone());
+        order
+    }
+
     /// Checks every talk exists and has the seats, and prices the order.
     #[instrument(skip_all)]
     async fn look_up(&self, request: &PlaceOrder) -> Result<Quote, ApiError> {
@@ -266,6 +470,65 @@ impl Gateway {
         Ok(reservations)
     }
 
+    /// Reserves every line with its key, one after another, until one
+    /// fails. Each line is counted as sent before its call: from then on
+    /// it may hold seats, whatever the gateway hears back.
+    #[instrument(name = "reserve", skip_all, fields(key_prefix = %saga.prefix))]
+    async fn reserve_by_key(&self, saga: &mut Saga, lines: &[OrderLine]) -> Result<(), ApiError> {
+        for (line, order_line) in lines.iter().enumerate() {
+            let request = ReservationRequest {
+                talk_id: order_line.talk_id,
+                quantity: order_line.quantity,
+            };
+            let key = saga.key(line);
+            saga.sent += 1;
+            self.peers
+                .inventory
+                .post_with_idempotency_key::<_, Reservation>("/reservations", &key, &request)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Gives back the seats of every reservation sent with these keys.
+    /// A key the inventory has no reservation for yet is recorded as
+    /// released, so that the reservation is refused if it still arrives.
+    #[instrument(skip_all, fields(keys = %keys.join(", ")))]
+    async fn compensate(&self, keys: &[String]) {
+        let mut unreleased = Vec::new();
+        let mut last_failure = None;
+        for key in keys {
+            if let Err(err) = self.release_by_key(key).await {
+                unreleased.push(key.as_str());
+                last_failure = Some(err);
+            }
+        }
+        if let Some(err) = last_failure {
+            tracing::error!(
+                keys = %unreleased.join(", "),
+                error = %err,
+                "seats could not be released: the reservations with these idempotency keys keep them"
+            );
+        }
+    }
+
+    /// `DELETE /reservations/keys/{key}`, retried with backoff while it
+    /// fails in a way that may pass (the inventory slow, down or failing).
+    async fn release_by_key(&self, key: &str) -> Result<(), ApiError> {
+        let path = format!("/reservations/keys/{key}");
+        let mut attempt = 1;
+        loop {
+            match self.peers.inventory.delete(&path).await {
+                Err(err) if is_transient(&err) && attempt < MAX_RELEASE_ATTEMPTS => {
+                    tracing::warn!(attempt, key, error = %err.message, "releasing seats failed; retrying");
+                    back_off(attempt).await;
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
     #[instrument(skip_all)]
     async fn release(&self, reservations: &[Reservation]) {
         for reservation in reservations {
@@ -314,8 +577,8 @@ fn is_transient(err: &ApiError) -> bool {
     matches!(err.status.as_u16(), 502..=504)
 }
 
-/// Waits before the next payment attempt; a span of its own, so that a
-/// trace shows the wait between attempts.
+/// Waits before the next attempt (at a payment, or a release); a span of
+/// its own, so that a trace shows the wait between attempts.
 #[instrument(fields(delay_ms))]
 async fn back_off(attempt: u32) {
     let delay = backoff(attempt);
@@ -347,6 +610,33 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn an_orders_keys_are_its_id_random_bits_and_the_line() {
+        let saga = Saga::new(42);
+        let (order_id, rest) = saga.prefix.split_once('-').expect("id-random");
+        assert_eq!(order_id, "42");
+        assert_eq!(rest.len(), 16, "64 bits in hex: {}", saga.prefix);
+        assert!(
+            rest.chars().all(|c| c.is_ascii_hexdigit()),
+            "{}",
+            saga.prefix
+        );
+        assert_eq!(saga.key(3), format!("{}-3", saga.prefix));
+        assert_ne!(
+            Saga::new(42).prefix,
+            saga.prefix,
+            "the same order id in another run gets another prefix"
+        );
+        let mut sent = Saga::new(u64::MAX);
+        sent.sent = 2;
+        let keys = sent.sent_keys();
+        assert_eq!(keys, [sent.key(0), sent.key(1)]);
+        assert!(
+            keys.iter()
+                .all(|key| key.len() <= 128 && key.bytes().all(|b| b.is_ascii_graphic()))
+        );
     }
 
     #[test]

@@ -23,13 +23,41 @@
 //! to its end on a task of its own, whatever becomes of the request that
 //! asked for it (see `to_the_end`), so the counts never drift from the
 //! database when a client gives up.
+//!
+//! **Idempotency keys.** A client that gives up on a reservation (its
+//! timeout fired, its own client went away) cannot know whether it was
+//! made, nor its id: the reservation is made all the same, and would hold
+//! its seats for good. So `POST /reservations` takes the IETF's
+//! `Idempotency-Key` header (draft-ietf-httpapi-idempotency-key-header; 1
+//! to 128 visible ASCII characters, as the draft's quoted string or bare),
+//! and the key names the reservation from then on:
+//!
+//! | request | answer |
+//! |---|---|
+//! | `POST /reservations` with a new key | 201, the reservation |
+//! | the same key and body again | 200, the same reservation; no seat taken |
+//! | the same key, another body | 422, saying what the key reserved |
+//! | a key that was released | 409, naming the key |
+//! | a malformed key | 422, with the reason |
+//! | `DELETE /reservations/keys/{key}` | 204, every time |
+//!
+//! The release by key gives the key's reservation back; if none has come
+//! with that key yet (it is still on its way, or never will arrive), it
+//! records the key as released, so that a reservation arriving later with
+//! it is refused and takes nothing. Whichever of the two the database sees
+//! first, the seats end up held once or returned exactly once (see
+//! `keys`). Without the header, a reservation is made as before. The keys
+//! have a table of their own, `reservation_keys`, so an inventory database
+//! of an earlier version opens as it is.
+
+mod keys;
 
 use std::collections::HashMap;
 use std::panic;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use shop::db::{Db, unsigned};
@@ -40,7 +68,11 @@ use shop::{ApiError, ApiJson, ApiPath, Fixes};
 use sqlx::AnyConnection;
 use sqlx::Row;
 use tokio::sync::{Mutex, watch};
-use tracing::Instrument;
+use tracing::{Instrument, Span};
+
+use crate::keys::{IdempotencyKey, KeyRecord};
+
+pub use crate::keys::MAX_KEY_CHARACTERS;
 
 pub const DEFAULT_PORT: u16 = 8082;
 
@@ -97,7 +129,8 @@ pub enum Stock {
 /// start's statements make one trace, not one each.
 #[tracing::instrument(name = "open_inventory", skip_all)]
 pub async fn open(db: Db, stock: Stock) -> Result<Inventory, sqlx::Error> {
-    for statement in SCHEMA.into_iter().chain([reservations_table(&db)]) {
+    let schema = SCHEMA.into_iter().chain([reservations_table(&db)]);
+    for statement in schema.chain(keys::SCHEMA) {
         sqlx::query(statement).execute(&db).await?;
     }
     let upsert = match stock {
@@ -148,6 +181,7 @@ pub fn app(inventory: Inventory, fixes: Fixes) -> Router {
         .route("/seats/{talk_id}", get(availability))
         .route("/reservations", post(reserve))
         .route("/reservations/{reservation_id}", delete(release))
+        .route("/reservations/keys/{key}", delete(release_by_key))
         .with_state(Shared {
             inventory: Arc::new(inventory),
             fix_lock: fixes.lock(),
@@ -167,9 +201,11 @@ async fn availability(
 }
 
 /// Reserving seats is the action `reserve`: sold out and unknown talks are
-/// its failures.
+/// its failures, and so are a key used for another reservation or
+/// released. A reservation its key already made is answered again, 200.
 async fn reserve(
     State(shared): State<Shared>,
+    headers: HeaderMap,
     ApiJson(request): ApiJson<ReservationRequest>,
 ) -> Result<(StatusCode, Json<Reservation>), ApiError> {
     shop::action("reserve", |act| async move {
@@ -181,15 +217,42 @@ async fn reserve(
                 request.quantity
             )));
         }
-        let fix_lock = shared.fix_lock;
-        let reservation = to_the_end(&shared.inventory, move |inventory| async move {
-            take_and_record(&inventory, &request, fix_lock).await
-        })
-        .await?;
+        let key = IdempotencyKey::from_headers(&headers)?;
+        if let Some(key) = &key {
+            act.set("idempotency_key", key.as_str());
+        }
+        let (status, reservation) = reserve_once(&shared, request, key).await?;
         act.set("reservation_id", reservation.reservation_id);
-        Ok((StatusCode::CREATED, Json(reservation)))
+        Ok((status, Json(reservation)))
     })
     .await
+}
+
+/// Makes the reservation `request`, or, when `key` has made one already,
+/// answers with what the key records, taking no seat.
+async fn reserve_once(
+    shared: &Shared,
+    request: ReservationRequest,
+    key: Option<IdempotencyKey>,
+) -> Result<(StatusCode, Reservation), ApiError> {
+    if let Some(key) = &key
+        && let Some(record) = keys::find(&shared.inventory.db, key).await?
+    {
+        // Before the counts: a repeat takes no seat from them, even for
+        // the moment a transaction lasts, and is answered sold out or not.
+        return Ok((StatusCode::OK, record.answer(key, &request)?));
+    }
+    let fix_lock = shared.fix_lock;
+    let asked = request.clone();
+    let recorded = to_the_end(&shared.inventory, move |inventory| async move {
+        take_and_record(&inventory, &asked, key.as_ref(), fix_lock).await
+    })
+    .await?;
+    match recorded {
+        Recorded::New(reservation) => Ok((StatusCode::CREATED, reservation)),
+        // The same key, at the same moment, in another request.
+        Recorded::Before { key, record } => Ok((StatusCode::OK, record.answer(&key, &request)?)),
+    }
 }
 
 /// Runs a change to the seats on a task of its own, to its end, and waits
@@ -202,7 +265,8 @@ async fn reserve(
 /// the counts short of seats the database never recorded (or still missing
 /// seats it released), for good. A spawned task is not dropped with the
 /// handler, so the two stay in step; a reservation whose client has gone is
-/// then kept, unanswered, as when an answer is lost on the way.
+/// then kept, unanswered, as when an answer is lost on the way (a client
+/// that sent it with an idempotency key can give it back by that key).
 ///
 /// Not a guard that gives the seats back when dropped: dropped at the
 /// commit's `.await`, it cannot know whether the database committed (the
@@ -259,17 +323,35 @@ impl Drop for InFlight {
     }
 }
 
+/// What recording a reservation did.
+enum Recorded {
+    /// Made it: the seats are taken.
+    New(Reservation),
+    /// Nothing: its key was already taken, and records this.
+    Before {
+        key: IdempotencyKey,
+        record: KeyRecord,
+    },
+}
+
+/// Whether a recording took seats in the database, as it did in the counts.
+fn took_seats(recorded: &Result<Recorded, ApiError>) -> bool {
+    matches!(recorded, Ok(Recorded::New(_)))
+}
+
 /// Takes the seats from the counts and records the reservation, giving the
-/// seats back if the database does not record it.
+/// seats back if the database does not record it (a failure, or a key
+/// already taken).
 async fn take_and_record(
     inventory: &Inventory,
     request: &ReservationRequest,
+    key: Option<&IdempotencyKey>,
     fix_lock: bool,
-) -> Result<Reservation, ApiError> {
+) -> Result<Recorded, ApiError> {
     if fix_lock {
         take_seats(&mut *inventory.seats.lock().await, request)?;
-        let recorded = record_reservation(&inventory.db, request).await;
-        if recorded.is_err() {
+        let recorded = record_reservation(&inventory.db, request, key).await;
+        if !took_seats(&recorded) {
             give_back(
                 &mut *inventory.seats.lock().await,
                 request.talk_id,
@@ -282,8 +364,8 @@ async fn take_and_record(
         // on the database.
         let mut seats = inventory.seats.lock().await;
         take_seats(&mut seats, request)?;
-        let recorded = record_reservation(&inventory.db, request).await;
-        if recorded.is_err() {
+        let recorded = record_reservation(&inventory.db, request, key).await;
+        if !took_seats(&recorded) {
             give_back(&mut seats, request.talk_id, request.quantity);
         }
         recorded
@@ -311,16 +393,24 @@ fn give_back(seats: &mut HashMap<TalkId, u32>, talk_id: TalkId, quantity: u32) {
     *seats.entry(talk_id).or_default() += quantity;
 }
 
-/// The reservation in the database: the seats taken, the reservation, and
-/// its audit record, in one transaction. The update takes the seats only
-/// if they are still there, so the database, not the lock, is what keeps
-/// two reservations from taking the same last seat.
+/// The reservation in the database: its key claimed (if it has one), the
+/// seats taken, the reservation, and its audit record, in one
+/// transaction. The update takes the seats only if they are still there,
+/// so the database, not the lock, is what keeps two reservations from
+/// taking the same last seat.
 #[tracing::instrument(skip_all, fields(talk_id = request.talk_id))]
 async fn record_reservation(
     db: &Db,
     request: &ReservationRequest,
-) -> Result<Reservation, ApiError> {
+    key: Option<&IdempotencyKey>,
+) -> Result<Recorded, ApiError> {
     let mut transaction = db.begin().await?;
+    if let Some(key) = key
+        && let Some(record) = keys::claim(&mut transaction, key, request).await?
+    {
+        let key = key.clone();
+        return Ok(Recorded::Before { key, record });
+    }
     let taken = sqlx::query(
         "UPDATE seats SET available = available - $1 WHERE talk_id = $2 AND available >= $3",
     )
@@ -347,9 +437,12 @@ async fn record_reservation(
         talk_id: request.talk_id,
         quantity: request.quantity,
     };
+    if let Some(key) = key {
+        keys::link(&mut transaction, key, reservation.reservation_id).await?;
+    }
     write_audit_record(&mut transaction, "reserve", &reservation).await?;
     transaction.commit().await?;
-    Ok(reservation)
+    Ok(Recorded::New(reservation))
 }
 
 // ANCHOR: instrument
@@ -386,14 +479,38 @@ async fn release(
 }
 
 /// Deletes the reservation and gives its seats back, in the database, then
-/// in the counts.
+/// in the counts. Its key, if it was made with one, is released first, as
+/// a release by key does: each takes the key before the seats.
 async fn record_release(inventory: &Inventory, reservation_id: u64) -> Result<(), ApiError> {
     let mut transaction = inventory.db.begin().await?;
-    let row = sqlx::query("DELETE FROM reservations WHERE id = $1 RETURNING talk_id, quantity")
-        .bind(i64::try_from(reservation_id).unwrap_or(i64::MAX))
-        .fetch_optional(&mut *transaction)
+    keys::release_reservation_key(&mut transaction, reservation_id).await?;
+    let reservation = give_back_in_database(&mut transaction, reservation_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("there is no reservation {reservation_id}")))?;
+    transaction.commit().await?;
+    give_back(
+        &mut *inventory.seats.lock().await,
+        reservation.talk_id,
+        reservation.quantity,
+    );
+    Ok(())
+}
+
+/// Deletes the reservation, if it is still there, gives its seats back and
+/// writes the audit record, in `transaction`: the reservation it deleted.
+/// The delete is what makes a release happen once: a second finds no row.
+async fn give_back_in_database(
+    transaction: &mut AnyConnection,
+    reservation_id: u64,
+) -> Result<Option<Reservation>, ApiError> {
+    let Some(row) =
+        sqlx::query("DELETE FROM reservations WHERE id = $1 RETURNING talk_id, quantity")
+            .bind(keys::database_id(reservation_id))
+            .fetch_optional(&mut *transaction)
+            .await?
+    else {
+        return Ok(None);
+    };
     let reservation = Reservation {
         reservation_id,
         talk_id: unsigned(row.try_get(0)?)?,
@@ -404,12 +521,44 @@ async fn record_release(inventory: &Inventory, reservation_id: u64) -> Result<()
         .bind(i64::from(reservation.talk_id))
         .execute(&mut *transaction)
         .await?;
-    write_audit_record(&mut transaction, "release", &reservation).await?;
+    write_audit_record(transaction, "release", &reservation).await?;
+    Ok(Some(reservation))
+}
+
+/// Releases the reservation made with an idempotency key; if none has come
+/// with it yet, makes sure none will. 204 either way, however often asked.
+#[tracing::instrument(skip_all, fields(idempotency_key))]
+async fn release_by_key(
+    State(shared): State<Shared>,
+    ApiPath(key): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    let key = IdempotencyKey::new(key)?;
+    Span::current().record("idempotency_key", key.as_str());
+    to_the_end(&shared.inventory, move |inventory| async move {
+        record_release_by_key(&inventory, &key).await
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Marks the key released and gives back its reservation, if it names one
+/// that is still held, in the database, then in the counts.
+async fn record_release_by_key(
+    inventory: &Inventory,
+    key: &IdempotencyKey,
+) -> Result<(), ApiError> {
+    let mut transaction = inventory.db.begin().await?;
+    let released = match keys::release(&mut transaction, key).await? {
+        Some(reservation_id) => give_back_in_database(&mut transaction, reservation_id).await?,
+        None => None,
+    };
     transaction.commit().await?;
-    give_back(
-        &mut *inventory.seats.lock().await,
-        reservation.talk_id,
-        reservation.quantity,
-    );
+    if let Some(reservation) = released {
+        give_back(
+            &mut *inventory.seats.lock().await,
+            reservation.talk_id,
+            reservation.quantity,
+        );
+    }
     Ok(())
 }

@@ -34,6 +34,10 @@ pub struct Fixes {
     /// not a query per talk.
     #[arg(long, env = "FIX_N_PLUS_ONE", value_parser = BoolishValueParser::new())]
     pub fix_n_plus_one: bool,
+    /// gateway: place each order as a saga that gives its seats back by
+    /// idempotency key whenever it fails, even after its client has gone.
+    #[arg(long, env = "FIX_CANCELLATION", value_parser = BoolishValueParser::new())]
+    pub fix_cancellation: bool,
 }
 
 impl Fixes {
@@ -63,6 +67,9 @@ impl Fixes {
     pub fn n_plus_one(&self) -> bool {
         self.fixed || self.fix_n_plus_one
     }
+    pub fn cancellation(&self) -> bool {
+        self.fixed || self.fix_cancellation
+    }
 }
 
 #[cfg(test)]
@@ -83,9 +90,11 @@ mod tests {
         assert!(one.lock() && !one.fanout());
         let all = Args::parse_from(["svc", "--fixed"]).fixes;
         assert!(all.fanout() && all.lock() && all.hotspot() && all.retries() && all.logging());
-        assert!(all.n_plus_one());
+        assert!(all.n_plus_one() && all.cancellation());
         let n_plus_one = Args::parse_from(["svc", "--fix-n-plus-one"]).fixes;
         assert!(n_plus_one.n_plus_one() && !n_plus_one.lock());
+        let cancellation = Args::parse_from(["svc", "--fix-cancellation"]).fixes;
+        assert!(cancellation.cancellation() && !cancellation.retries());
         assert_eq!(Args::parse_from(["svc"]).fixes, Fixes::default());
     }
 }

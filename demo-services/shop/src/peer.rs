@@ -8,10 +8,16 @@
 //! | the peer failed (5xx) | 502, "inventory failed: …" |
 //! | the peer refused the request (4xx) | the same status and reason |
 //! | the peer's answer is unreadable | 502 |
+//! | an idempotency key that no header can carry (a control character) | 500, naming the key |
+//!
+//! [`Peer::post_with_idempotency_key`] sends the IETF's `Idempotency-Key`
+//! header (draft-ietf-httpapi-idempotency-key-header) with the request: the
+//! peer then does the work once per key however often it is asked, so a
+//! call whose answer was lost can be asked again, or undone by its key.
 
 use std::time::Duration;
 
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use reqwest_middleware::ClientWithMiddleware;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -21,6 +27,9 @@ use crate::error::{ApiError, ErrorBody};
 
 /// The default time a peer has to answer.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The header that names a request's idempotency key.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// Another service, by name and base URL.
 #[derive(Clone, Debug)]
@@ -57,7 +66,7 @@ impl Peer {
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
-        self.call(Method::GET, path, None::<&()>).await
+        self.call(Method::GET, path, None::<&()>, None).await
     }
 
     pub async fn post<B: Serialize, T: DeserializeOwned>(
@@ -65,11 +74,29 @@ impl Peer {
         path: &str,
         body: &B,
     ) -> Result<T, ApiError> {
-        self.call(Method::POST, path, Some(body)).await
+        self.call(Method::POST, path, Some(body), None).await
+    }
+
+    /// [`Peer::post`] with `key` in the `Idempotency-Key` header, as the
+    /// draft writes it: a structured-field string, in double quotes.
+    pub async fn post_with_idempotency_key<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        key: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        let header = HeaderValue::try_from(structured_string(key)).map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the idempotency key {key:?} cannot be sent in a header"),
+            )
+        })?;
+        self.call(Method::POST, path, Some(body), Some(header))
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> Result<(), ApiError> {
-        self.call::<(), serde::de::IgnoredAny>(Method::DELETE, path, None)
+        self.call::<(), serde::de::IgnoredAny>(Method::DELETE, path, None, None)
             .await
             .map(|_| ())
     }
@@ -79,12 +106,16 @@ impl Peer {
         method: Method,
         path: &str,
         body: Option<&B>,
+        idempotency_key: Option<HeaderValue>,
     ) -> Result<T, ApiError> {
         let mut request = self
             .client
             .request(method, format!("{}{path}", self.base_url))
             .with_extension(PeerName(self.name.clone()))
             .timeout(self.timeout);
+        if let Some(key) = idempotency_key {
+            request = request.header(IDEMPOTENCY_KEY, key);
+        }
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -140,6 +171,21 @@ impl Peer {
     }
 }
 
+/// `text` as a structured-field string (RFC 9651): in double quotes, with
+/// its backslashes and double quotes escaped.
+fn structured_string(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for character in text.chars() {
+        if matches!(character, '"' | '\\') {
+            quoted.push('\\');
+        }
+        quoted.push(character);
+    }
+    quoted.push('"');
+    quoted
+}
+
 /// "error sending request: connection refused", not just the outer layer.
 fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
@@ -166,3 +212,18 @@ fn pooled_client() -> reqwest::Client {
 /// How long a peer's idle connection is kept for the next call.
 const IDLE_CONNECTIONS_KEPT: Duration =
     crate::server::HEADER_READ_TIMEOUT.saturating_sub(Duration::from_secs(1));
+
+#[cfg(test)]
+mod tests {
+    use super::structured_string;
+
+    #[test]
+    fn a_key_is_sent_as_a_structured_field_string() {
+        assert_eq!(structured_string("7-00ff-0"), r#""7-00ff-0""#);
+        assert_eq!(
+            structured_string(r#"a"b\c"#),
+            r#""a\"b\\c""#,
+            "quotes and backslashes escaped"
+        );
+    }
+}

@@ -70,17 +70,19 @@ impl Default for ConnectionTimeouts {
 }
 
 /// Adds what every service has around its own routes: a server span per
-/// request (continuing the caller's trace), the body limit, JSON answers for
+/// request (continuing the caller's trace, and saying so when the request
+/// is dropped before it is answered), the body limit, JSON answers for
 /// unknown routes and methods, `GET /health`, `GET /stats` (the
 /// statistics of the service's actions) and `GET /metrics` (RED metrics
 /// with exemplars, as OpenMetrics text). The last three are outside
 /// tracing, so that probes and scrapes do not flood the trace store.
 pub fn with_defaults(service: &'static str, routes: Router) -> Router {
-    let traced = routes
-        .fallback(unknown_route)
-        .method_not_allowed_fallback(wrong_method)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(telemetry::http::trace_layer());
+    let traced = telemetry::http::with_server_spans(
+        routes
+            .fallback(unknown_route)
+            .method_not_allowed_fallback(wrong_method)
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+    );
     Router::new()
         .route(
             "/health",

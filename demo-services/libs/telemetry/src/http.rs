@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! # let router: axum::Router = axum::Router::new();
-//! let app = router.layer(telemetry::http::trace_layer());
+//! let app = telemetry::http::with_server_spans(router);
 //! ```
 //!
 //! The framework opens and closes the span around each request; this module
@@ -20,12 +20,21 @@
 //! grows without bound. `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS` (a comma
 //! separated, case-sensitive list) replaces the known methods, as the
 //! conventions ask, for a service that takes others (WebDAV's, say).
+//!
+//! A request dropped before it was answered (its client went away, or
+//! gave up waiting: hyper then drops the handler's future at whichever
+//! `.await` it was on) ends its span with `error.type = "cancelled"` and
+//! the status ERROR ([`record_cancellation`]), so that a trace shows the
+//! work nobody waited for. Such a span has no `http.response.status_code`:
+//! none was sent.
 
 use std::str::FromStr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::MatchedPath;
+use axum::middleware::Next;
 use http::uri::Authority;
 use http::{Request, Response};
 use tower_http::classify::{ServerErrorsAsFailures, ServerErrorsFailureClass, SharedClassifier};
@@ -94,6 +103,65 @@ fn parse_known_methods(setting: Option<&str>) -> Vec<String> {
     }
 }
 
+/// `error.type` of a server span whose request was dropped before it was
+/// answered.
+pub const CANCELLED: &str = "cancelled";
+
+/// `router` with a server span for every request: the [`trace_layer`], and
+/// inside it [`record_cancellation`], so that a request dropped before it
+/// is answered says so on its span.
+pub fn with_server_spans<S>(router: Router<S>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    router
+        .layer(axum::middleware::from_fn(record_cancellation))
+        .layer(trace_layer())
+}
+
+/// A middleware for inside the [`trace_layer`]: its future, polled in the
+/// request's server span, marks that span `error.type = "cancelled"` (and
+/// failed) if it is dropped before the response is ready.
+///
+/// A tower layer of its own would need `tower` itself, which no crate here
+/// depends on; axum's `from_fn` makes this function one.
+pub async fn record_cancellation(
+    request: axum::extract::Request,
+    next: Next,
+) -> axum::response::Response {
+    // The trace layer enters the server span around every poll of this
+    // future: it is the current span here, and this handle keeps it for
+    // the drop, which happens outside any poll.
+    let mut unanswered = Unanswered {
+        span: Some(Span::current()),
+    };
+    let response = next.run(request).await;
+    unanswered.span = None;
+    response
+}
+
+/// A request still waiting for its response, in its server span.
+struct Unanswered {
+    /// `None` once the response is ready.
+    span: Option<Span>,
+}
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        let Some(span) = self.span.take() else { return };
+        span.record("otel.status_code", "ERROR");
+        if std::thread::panicking() {
+            // Dropped by a panic on its way up, not by a client that left.
+            span.record("error.type", "_OTHER");
+            return;
+        }
+        span.record("error.type", CANCELLED);
+        span.in_scope(|| {
+            tracing::info!("the request was dropped before it was answered: its client went away");
+        });
+    }
+}
+
 /// The layer [`trace_layer`] returns.
 pub type ServerTraceLayer = TraceLayer<
     SharedClassifier<ServerErrorsAsFailures>,
@@ -105,7 +173,8 @@ pub type ServerTraceLayer = TraceLayer<
     RecordFailure,
 >;
 
-/// The server spans of every service: `router.layer(trace_layer())`.
+/// The server spans of every service: `router.layer(trace_layer())`, or,
+/// with cancellations recorded, [`with_server_spans`].
 pub fn trace_layer() -> ServerTraceLayer {
     TraceLayer::new_for_http()
         .make_span_with(ServerSpan)

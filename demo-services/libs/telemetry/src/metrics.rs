@@ -16,6 +16,10 @@
 //! of the last request that fell in it, so that a slow bucket points at a
 //! trace the collector can show. `GET /metrics` serves it all as
 //! OpenMetrics text ([`encode`]).
+//!
+//! Only answered requests are observed: a request dropped before its
+//! response (a server span with `error.type = "cancelled"` and no status)
+//! is in the traces, not in the histogram.
 
 use std::fmt::Write as _;
 use std::sync::OnceLock;
@@ -241,8 +245,11 @@ where
         let Some(request) = span.extensions_mut().remove::<Request>() else {
             return;
         };
-        // A request that ended with no response (the client went away) has
-        // no status: it is no request the service answered.
+        // A request dropped before it was answered (its span's `error.type`
+        // is `cancelled`: the client went away) has no status, and none is
+        // made up for it: it is no request the service answered, and a
+        // status label it never sent would lie in every error rate. Its
+        // span, in the traces, is where it shows.
         let Some(status) = request.status else { return };
         let labels = RequestLabels {
             http_request_method: request.method,
