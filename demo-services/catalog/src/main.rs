@@ -24,7 +24,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let db = shop::db::connect(&args.database_url).await?;
     catalog::open(&db).await?;
     shop::server::serve("catalog", args.listen, catalog::app(db, args.fixes)).await?;
-    telemetry.shutdown();
+    telemetry.shutdown().confirm()?;
     // ANCHOR_END: setup
     Ok(())
 }

@@ -38,6 +38,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         payments: Peer::with_timeout("payments", args.payments_url, timeout),
     };
     shop::server::serve("gateway", args.listen, gateway::app(peers, args.fixes)).await?;
-    telemetry.shutdown();
+    telemetry.shutdown().confirm()?;
     Ok(())
 }

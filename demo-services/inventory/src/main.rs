@@ -34,6 +34,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         inventory::app(inventory, args.fixes),
     )
     .await?;
-    telemetry.shutdown();
+    telemetry.shutdown().confirm()?;
     Ok(())
 }

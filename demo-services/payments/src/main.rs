@@ -31,6 +31,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         latency: Duration::from_millis(args.latency_ms),
     };
     shop::server::serve("payments", args.listen, payments::app(processor)).await?;
-    telemetry.shutdown();
+    telemetry.shutdown().confirm()?;
     Ok(())
 }

@@ -18,6 +18,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let telemetry = telemetry::init("pricing")?;
     shop::server::serve("pricing", args.listen, pricing::app(args.fixes)).await?;
-    telemetry.shutdown();
+    telemetry.shutdown().confirm()?;
     Ok(())
 }

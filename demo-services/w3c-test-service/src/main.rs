@@ -14,6 +14,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let telemetry = telemetry::init("w3c-test-service")?;
     shop::server::serve("w3c-test-service", args.listen, w3c_test_service::app()).await?;
-    telemetry.shutdown();
+    telemetry.shutdown().confirm()?;
     Ok(())
 }

@@ -1,14 +1,16 @@
 //! Running the shop and the collector as real processes, the way the demo
 //! and the benchmarks need them: each service its own binary on its own
 //! port, configured by the environment, stopped with SIGTERM so that it
-//! drains its requests and flushes its spans. A program counts as started
-//! only when it answers from its own process (not whatever else holds its
-//! port); in the demo, every program it starts dies with it.
+//! drains its requests and flushes its spans, and then heard on whether it
+//! did ([`flush`]). A program counts as started only when it answers from
+//! its own process (not whatever else holds its port); in the demo, every
+//! program it starts dies with it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+pub mod flush;
 pub mod parent_death;
 pub mod port_check;
 pub mod port_owner;
@@ -17,6 +19,8 @@ pub mod prometheus;
 pub mod red;
 pub mod stop_signal;
 
+use crate::flush::ServiceStop;
+pub use crate::process::Ended;
 use crate::process::Process;
 
 /// The services, in the order they start: the gateway last, once the
@@ -274,13 +278,36 @@ impl Shop {
     }
 
     /// Stops the gateway first, so that it takes no new request while the
-    /// others still answer its calls, then the rest; each drains and
-    /// flushes its spans. Returns what went wrong, if anything did.
-    pub fn stop(mut self, grace: Duration) -> Vec<String> {
-        self.processes.sort_by_key(|p| p.name != "gateway");
-        self.processes
+    /// others still answer its calls, then the rest together: each drains
+    /// its requests and flushes its spans on its own, so their `grace`s
+    /// overlap. Returns how each ended, with the flush report it wrote at
+    /// shutdown, if it wrote one.
+    pub fn stop_and_confirm(mut self, grace: Duration) -> Vec<ServiceStop> {
+        let (mut first, mut rest): (Vec<Process>, Vec<Process>) =
+            self.processes.drain(..).partition(|p| p.name == "gateway");
+        let mut stops: Vec<ServiceStop> = first
             .iter_mut()
-            .filter_map(|p| p.terminate(grace))
+            .map(|process| {
+                let ended = process.stop(grace);
+                ServiceStop::read(process.name, ended, process.log())
+            })
+            .collect();
+        let asked: Vec<Option<Ended>> = rest.iter_mut().map(Process::ask_to_stop).collect();
+        let deadline = Instant::now() + grace;
+        for (process, asked) in rest.iter_mut().zip(asked) {
+            let ended = asked.unwrap_or_else(|| process.wait_until_stopped(deadline, grace));
+            stops.push(ServiceStop::read(process.name, ended, process.log()));
+        }
+        stops
+    }
+
+    /// [`Shop::stop_and_confirm`], and what went wrong, if anything did:
+    /// a service that exited non-zero (one that lost spans does), was
+    /// killed, or had already ended.
+    pub fn stop(self, grace: Duration) -> Vec<String> {
+        self.stop_and_confirm(grace)
+            .iter()
+            .filter_map(|stop| process::problem(stop.name, &stop.ended))
             .collect()
     }
 }

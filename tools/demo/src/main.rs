@@ -5,6 +5,12 @@
 //! anything starts, a service is healthy only if the answer comes from that
 //! very process, Ctrl-C, SIGTERM and SIGHUP all stop it in order, and on
 //! Linux its children die with it even when it is killed outright.
+//!
+//! Its closing line says the spans were flushed only when every service
+//! exited 0 and confirmed, in the line it writes at shutdown, that it lost
+//! none; otherwise it names each service with the spans it lost and why, or
+//! with why it did not confirm (killed, crashed), and the demo exits
+//! non-zero.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,6 +21,7 @@ use clap::Parser;
 use collector::aggregate::Analysis;
 use collector::critical_path::critical_path;
 use collector::jaeger::{self, Trace};
+use demo::flush::{self, ServiceStop};
 use demo::port_check::{self, PortNeed};
 use demo::prometheus::{self, Prometheus};
 use demo::stop_signal::StopSignal;
@@ -24,13 +31,24 @@ use loadgen::Load;
 /// The highest gateway port that leaves room for the other four services.
 const HIGHEST_BASE_PORT: u16 = u16::MAX - (SERVICES.len() as u16 - 1);
 
-/// How long each service has to drain and flush its spans when stopped.
-const GRACE: Duration = Duration::from_secs(10);
+/// How long a service has to drain its requests when stopped.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// How long each service has to stop: to drain its requests, then to flush
+/// its spans, which with a collector that does not answer takes the
+/// export's whole timeout (40 s, unless `OTEL_EXPORTER_OTLP_TIMEOUT` says
+/// otherwise: the services read the demo's own environment).
+fn stop_grace() -> Duration {
+    let export_timeout = telemetry::export::export_timeout_from_env()
+        .unwrap_or(telemetry::export::DEFAULT_EXPORT_TIMEOUT);
+    DRAIN + telemetry::export::flush_budget(export_timeout)
+}
 
 /// Runs the shop and the trace collector, drives load, and reports.
 #[derive(Parser)]
 struct Args {
-    /// Load this many seconds, report, stop everything and exit: for CI and
+    /// Load this many seconds, report, stop everything and exit (0 only when
+    /// every service confirmed that its spans were flushed): for CI and
     /// scripts. Without it, the load runs 20 s, the report is printed, and
     /// everything keeps running for you to explore until Ctrl-C (or SIGTERM,
     /// or SIGHUP).
@@ -168,21 +186,23 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         metrics,
     };
     let collector_is_ours = running.collector.is_ours();
-    let problems = report_and_stop(args, running, &stop, &traces).await;
+    let (stops, problems) = report_and_stop(args, running, &stop, &traces).await;
     for problem in &problems {
         println!("warning: {problem}");
+    }
+    let verdict = flush::verdict(&stops);
+    for line in flush::closing_lines(&verdict, collector_is_ours) {
+        println!("{line}");
     }
     if report.requests == 0 {
         anyhow::bail!("no request completed");
     }
-    println!(
-        "Stopped: the shop's services{} are shut down, their spans flushed.",
-        if collector_is_ours {
-            " and the collector"
-        } else {
-            ""
-        }
-    );
+    if !verdict.all_flushed() {
+        anyhow::bail!(
+            "the spans of {} were not all flushed (see above)",
+            verdict.not_flushed().join(", ")
+        );
+    }
     Ok(())
 }
 
@@ -366,21 +386,22 @@ async fn drive_load(args: &Args, shop: &Shop, stop: &StopSignal) -> loadgen::Rep
 /// signal stopped during the load, stops the services first (each flushes
 /// its spans) and reports at once: waiting for another signal would look
 /// like a hang. Otherwise everything keeps running until a stop signal.
+/// Returns how each service stopped, and what else went wrong.
 async fn report_and_stop(
     args: &Args,
     running: Running,
     stop: &StopSignal,
     traces: &TraceReport<'_>,
-) -> Vec<String> {
+) -> (Vec<ServiceStop>, Vec<String>) {
     let Running {
         collector,
         shop,
         prometheus,
     } = running;
-    let mut problems = Vec::new();
-    if args.duration.is_some() || stop.received_now().is_some() {
-        problems.extend(shop.stop(GRACE));
+    let stops = if args.duration.is_some() || stop.received_now().is_some() {
+        let stops = stop_the_shop(shop);
         traces.show(collector.ui_url(), prometheus.as_ref()).await;
+        stops
     } else {
         // The services export every second: wait for the last batch.
         tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -396,11 +417,22 @@ async fn report_and_stop(
         }
         let signal = stop.received().await;
         println!("{signal}: stopping everything.");
-        problems.extend(shop.stop(GRACE));
-    }
-    problems.extend(prometheus.and_then(Prometheus::stop));
+        stop_the_shop(shop)
+    };
+    let mut problems: Vec<String> = prometheus.and_then(Prometheus::stop).into_iter().collect();
     problems.extend(collector.stop());
-    problems
+    (stops, problems)
+}
+
+/// Stops the services, each draining its requests and flushing its spans,
+/// and hears from each whether it did.
+fn stop_the_shop(shop: Shop) -> Vec<ServiceStop> {
+    let grace = stop_grace();
+    println!(
+        "Stopping the shop: each service drains its requests and flushes its spans (within {} s).",
+        grace.as_secs()
+    );
+    shop.stop_and_confirm(grace)
 }
 
 /// What the report's end reads: the run's metrics, when its load began,

@@ -1,9 +1,10 @@
 //! One program the demo started: its health checked against the process
 //! itself, not merely its port, and never left running behind.
 
+use std::fmt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -115,36 +116,106 @@ impl Process {
         }
     }
 
-    /// SIGTERM, then up to `grace` to drain and flush, then SIGKILL.
-    /// Returns what went wrong, if anything did.
-    pub(crate) fn terminate(&mut self, grace: Duration) -> Option<String> {
-        if let Ok(Some(_)) = self.child.try_wait() {
-            return None;
+    /// Where it writes its output.
+    pub(crate) fn log(&self) -> &Path {
+        &self.log
+    }
+
+    /// Asks it to stop (SIGTERM), to drain and flush; how it ended
+    /// instead, if it already had.
+    pub(crate) fn ask_to_stop(&mut self) -> Option<Ended> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => return Some(Ended::Before(status)),
+            Ok(None) => {}
+            Err(err) => return Some(Ended::Unknown(err.to_string())),
         }
         let pid = Pid::from_raw(i32::try_from(self.child.id()).unwrap_or(i32::MAX));
         let _ = kill(pid, Signal::SIGTERM);
-        let deadline = Instant::now() + grace;
+        None
+    }
+
+    /// Once asked to stop: its exit, or SIGKILL at `deadline` (which left
+    /// it `grace` to stop).
+    pub(crate) fn wait_until_stopped(&mut self, deadline: Instant, grace: Duration) -> Ended {
         loop {
             match self.child.try_wait() {
-                Ok(Some(status)) => {
-                    // 130 and 143: it exited because of the signal we sent.
-                    let clean = status.success() || matches!(status.code(), Some(130 | 143) | None);
-                    return (!clean).then(|| format!("{} exited with {status}", self.name));
-                }
+                Ok(Some(status)) => return Ended::Exited(status),
                 Ok(None) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(20))
                 }
-                _ => {
+                Ok(None) => {
                     let _ = self.child.kill();
                     let _ = self.child.wait();
-                    return Some(format!(
-                        "{} did not stop within {} s and was killed",
-                        self.name,
-                        grace.as_secs()
-                    ));
+                    return Ended::Killed { grace };
                 }
+                Err(err) => return Ended::Unknown(err.to_string()),
             }
         }
+    }
+
+    /// SIGTERM, then up to `grace` to drain and flush, then SIGKILL.
+    pub(crate) fn stop(&mut self, grace: Duration) -> Ended {
+        match self.ask_to_stop() {
+            Some(ended) => ended,
+            None => self.wait_until_stopped(Instant::now() + grace, grace),
+        }
+    }
+
+    /// [`Process::stop`], and what went wrong, if anything did.
+    pub(crate) fn terminate(&mut self, grace: Duration) -> Option<String> {
+        problem(self.name, &self.stop(grace))
+    }
+}
+
+/// How a program ended when it was stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// It exited once asked to stop, with this status.
+    Exited(ExitStatus),
+    /// It had already ended when it was asked to stop: killed, or crashed.
+    Before(ExitStatus),
+    /// It had not stopped when its grace ran out, and was killed.
+    Killed { grace: Duration },
+    /// Whether it had ended could not be read.
+    Unknown(String),
+}
+
+impl Ended {
+    /// Whether it stopped when asked, and exited 0.
+    pub fn is_success(&self) -> bool {
+        matches!(self, Ended::Exited(status) if status.success())
+    }
+}
+
+impl fmt::Display for Ended {
+    /// What follows a program's name: "gateway exited with exit status: 1".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ended::Exited(status) => write!(f, "exited with {status}"),
+            Ended::Before(status) => {
+                write!(f, "had already ended when it was to be stopped ({status})")
+            }
+            Ended::Killed { grace } => write!(
+                f,
+                "did not stop within {} s and was killed",
+                grace.as_secs()
+            ),
+            Ended::Unknown(err) => write!(f, "could not be waited for ({err})"),
+        }
+    }
+}
+
+/// What went wrong when `name` was stopped, if anything did. An exit
+/// because of the signal it was sent (130, 143, or the signal itself) is
+/// a stop as asked.
+pub(crate) fn problem(name: &str, ended: &Ended) -> Option<String> {
+    match ended {
+        Ended::Exited(status)
+            if status.success() || matches!(status.code(), Some(130 | 143) | None) =>
+        {
+            None
+        }
+        ended => Some(format!("{name} {ended}")),
     }
 }
 
@@ -167,7 +238,7 @@ async fn answers(client: &reqwest::Client, url: &str) -> bool {
 
 /// The last `count` non-empty lines of `log` (what a program said last,
 /// usually why it stopped); none if it cannot be read.
-fn last_lines(log: &Path, count: usize) -> Vec<String> {
+pub(crate) fn last_lines(log: &Path, count: usize) -> Vec<String> {
     let Ok(bytes) = std::fs::read(log) else {
         return Vec::new();
     };

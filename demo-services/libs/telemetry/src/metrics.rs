@@ -20,9 +20,18 @@
 //! Only answered requests are observed: a request dropped before its
 //! response (a server span with `error.type = "cancelled"` and no status)
 //! is in the traces, not in the histogram.
+//!
+//! Beside them, in the same registry, the span export's own counters
+//! ([`crate::export`]), named as OpenTelemetry's SDK self-observability
+//! conventions name them: `otel_sdk_processor_span_processed_total` (spans
+//! handed to the batch processor), `otel_sdk_exporter_span_exported_total`
+//! (with `error_type` for the spans of batches that failed for good),
+//! `otel_sdk_exporter_span_export_retries_total` and
+//! `otel_sdk_processor_span_pending` (handed, and neither exported nor
+//! failed yet).
 
 use std::fmt::Write as _;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use actions::{Outcome, Record, RecordKind, Sink};
@@ -39,6 +48,8 @@ use tracing::{Dispatch, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
+
+use crate::export::ExportCounters;
 
 /// The content type of [`encode`]'s text, for the `/metrics` response.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -97,6 +108,7 @@ struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, HistogramWithExemplars<TraceLabels>, RequestHistogram>,
     actions: Family<ActionLabels, Histogram, fn() -> Histogram>,
+    export: Arc<ExportCounters>,
 }
 
 fn metrics() -> &'static Metrics {
@@ -116,18 +128,29 @@ fn metrics() -> &'static Metrics {
             "How long each action took, by name and outcome",
             actions.clone(),
         );
+        let export = Arc::new(ExportCounters::default());
+        export.register(&mut registry);
         Metrics {
             registry,
             requests,
             actions,
+            export,
         }
     })
 }
 
+/// The process's span export counters, served here: what `init` counts
+/// its export into.
+pub(crate) fn export_counters() -> Arc<ExportCounters> {
+    metrics().export.clone()
+}
+
 /// Every metric of this process, as OpenMetrics text.
 pub fn encode() -> String {
+    let metrics = metrics();
+    metrics.export.refresh_pending();
     let mut text = String::new();
-    prometheus_client::encoding::text::encode(&mut text, &metrics().registry)
+    prometheus_client::encoding::text::encode(&mut text, &metrics.registry)
         .expect("writing to a String cannot fail");
     text
 }

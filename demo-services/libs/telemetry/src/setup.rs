@@ -8,10 +8,11 @@ use std::time::Duration;
 use actions::{ActionLayer, Levels, LineSink, Sink, Stats, StatsSink};
 
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{
     BatchConfig, BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanExporter,
+    SpanProcessor,
 };
 use tracing::Subscriber;
 use tracing_subscriber::filter::filter_fn;
@@ -21,6 +22,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::db::DbSpans;
+use crate::export::{self, CountingExporter, CountingProcessor, ExportCounters};
+use crate::flush_report::FlushReport;
 use crate::layers;
 use crate::metrics::{MetricsLayer, MetricsSink};
 use crate::trace_ids::{TraceIdLayer, WithTraceIds};
@@ -48,6 +51,9 @@ pub struct Settings {
     /// Export spans over OTLP/HTTP to this endpoint; `None` exports nothing.
     pub otlp_endpoint: Option<String>,
     pub otlp_protocol: Protocol,
+    /// How long the exporter tries one batch, its retries included
+    /// ([`export::export_timeout_from_env`]).
+    pub export_timeout: Duration,
 }
 
 impl Settings {
@@ -60,6 +66,7 @@ impl Settings {
             format: LogFormat::Off,
             otlp_endpoint: None,
             otlp_protocol: Protocol::HttpBinary,
+            export_timeout: export::DEFAULT_EXPORT_TIMEOUT,
         }
     }
 
@@ -98,54 +105,97 @@ impl Settings {
             format,
             otlp_endpoint,
             otlp_protocol,
+            export_timeout: export::export_timeout_from_env()?,
         })
     }
 }
 
-/// Keeps the span pipeline alive; dropping it (or [`Guard::shutdown`])
-/// flushes every span still queued, so that none is lost on exit.
+/// Keeps the span pipeline alive; [`Guard::shutdown`] (or dropping it)
+/// flushes every span still queued, and says on standard error, in one
+/// line, what became of every span ([`FlushReport`]).
 #[must_use = "dropping the guard at once shuts the span export down"]
 pub struct Guard {
     provider: SdkTracerProvider,
+    /// What the export counted; `None` when spans are not exported.
+    counters: Option<Arc<ExportCounters>>,
+    /// How long the flush may take ([`export::flush_budget`]).
+    flush_budget: Duration,
+    flushed: bool,
 }
 
 impl Guard {
-    /// Flushes and stops the export. Call it after the server has drained.
-    pub fn shutdown(self) {
-        drop(self);
+    /// Flushes and stops the export; call it after the server has drained.
+    /// Writes what became of every span on standard error, one line, and
+    /// returns it: `telemetry.shutdown().confirm()?` makes a loss the
+    /// error `main` returns.
+    pub fn shutdown(mut self) -> FlushReport {
+        self.flush()
+    }
+
+    fn flush(&mut self) -> FlushReport {
+        self.flushed = true;
+        let completed = self
+            .provider
+            .shutdown_with_timeout(self.flush_budget)
+            .is_ok();
+        let report = match &self.counters {
+            Some(counters) => {
+                counters.log_pending_warnings();
+                counters.report(completed)
+            }
+            None => FlushReport::default(),
+        };
+        eprintln!("{report}");
+        report
     }
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        if let Err(err) = self.provider.shutdown() {
-            eprintln!("telemetry: flushing spans on shutdown failed: {err}");
+        if !self.flushed {
+            let _report = self.flush();
         }
     }
 }
 
 /// Sets up logs and span export for `service` as the environment says
 /// (see the crate docs), and installs it as the global default.
+///
+/// The export is counted ([`export`]): its counters are served on
+/// `GET /metrics`, and [`Guard::shutdown`] reports from them.
 pub fn init(service: &str) -> Result<Guard, InitError> {
     let settings = Settings::from_env(service)?;
+    let counters = crate::metrics::export_counters();
     let provider = match &settings.otlp_endpoint {
         Some(endpoint) => {
+            let http = export::counted_http_client(settings.export_timeout, counters.clone())
+                .map_err(InitError::HttpClient)?;
             // ANCHOR: exporter
             let exporter = opentelemetry_otlp::SpanExporter::builder()
                 .with_http()
                 .with_protocol(settings.otlp_protocol)
                 .with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')))
+                // A batch is retried with backoff until its timeout: a
+                // collector that restarts costs no span.
+                .with_timeout(settings.export_timeout)
+                .with_retry_policy(export::retry_policy())
+                .with_http_client(http)
                 .build()
                 .map_err(InitError::Exporter)?;
             // ANCHOR_END: exporter
-            tracer_provider(&settings.service, Some(exporter))
+            counted_tracer_provider(&settings.service, exporter, batch_config(), &counters)
         }
         None => tracer_provider::<opentelemetry_otlp::SpanExporter>(&settings.service, None),
     };
     subscriber(&settings, &provider)
         .try_init()
         .map_err(InitError::AlreadySet)?;
-    Ok(Guard { provider })
+    Ok(Guard {
+        provider,
+        counters: settings.otlp_endpoint.is_some().then_some(counters),
+        flush_budget: export::flush_budget(settings.export_timeout),
+        flushed: false,
+    })
 }
 
 /// A tracer provider for `service` that batches spans to `exporter` (or
@@ -154,17 +204,42 @@ pub fn tracer_provider<E: SpanExporter + 'static>(
     service: &str,
     exporter: Option<E>,
 ) -> SdkTracerProvider {
+    let processor = exporter.map(|exporter| {
+        BatchSpanProcessor::builder(exporter)
+            .with_batch_config(batch_config())
+            .build()
+    });
+    provider_with(service, processor)
+}
+
+/// The pipeline `init` builds: the batch processor and `exporter` in
+/// [`export`]'s counting wrappers, counting into `counters`.
+pub(crate) fn counted_tracer_provider<E: SpanExporter + 'static>(
+    service: &str,
+    exporter: E,
+    batches: BatchConfig,
+    counters: &Arc<ExportCounters>,
+) -> SdkTracerProvider {
+    let exporter = CountingExporter::new(exporter, counters.clone());
+    let processor = BatchSpanProcessor::builder(exporter)
+        .with_batch_config(batches)
+        .build();
+    provider_with(
+        service,
+        Some(CountingProcessor::new(processor, counters.clone())),
+    )
+}
+
+fn provider_with(
+    service: &str,
+    processor: Option<impl SpanProcessor + 'static>,
+) -> SdkTracerProvider {
     let resource = Resource::builder()
         .with_service_name(service.to_owned())
         .build();
     let builder = SdkTracerProvider::builder().with_resource(resource);
-    match exporter {
-        Some(exporter) => {
-            let processor = BatchSpanProcessor::builder(exporter)
-                .with_batch_config(batch_config())
-                .build();
-            builder.with_span_processor(processor)
-        }
+    match processor {
+        Some(processor) => builder.with_span_processor(processor),
         None => builder,
     }
     .build()
@@ -172,8 +247,10 @@ pub fn tracer_provider<E: SpanExporter + 'static>(
 
 /// The SDK's batch settings, from the usual `OTEL_BSP_*` variables, with
 /// workshop defaults where they are unset: a queue deep enough that a load
-/// test does not overflow it (a full queue drops spans), and a one-second
-/// delay so that traces show up in the UI while the demo runs.
+/// test does not overflow it (a full queue drops spans) and that holds the
+/// spans of a collector's outage while the exporter retries (the demo's
+/// busiest service fills it in about 45 s), and a one-second delay so that
+/// traces show up in the UI while the demo runs.
 fn batch_config() -> BatchConfig {
     let unset = |name: &str| std::env::var_os(name).is_none();
     let mut config = BatchConfigBuilder::default();
@@ -340,6 +417,8 @@ pub enum InitError {
     /// An environment variable has a value we do not understand.
     Setting(&'static str, String),
     Exporter(opentelemetry_otlp::ExporterBuildError),
+    /// The HTTP client the exporter sends with could not be built.
+    HttpClient(reqwest::Error),
     AlreadySet(tracing_subscriber::util::TryInitError),
 }
 
@@ -348,6 +427,7 @@ impl fmt::Display for InitError {
         match self {
             InitError::Setting(name, value) => write!(f, "{name}={value:?} is not a value I know"),
             InitError::Exporter(_) => write!(f, "cannot build the OTLP exporter"),
+            InitError::HttpClient(_) => write!(f, "cannot build the OTLP exporter's HTTP client"),
             InitError::AlreadySet(_) => write!(f, "a global subscriber is already set"),
         }
     }
@@ -358,6 +438,7 @@ impl std::error::Error for InitError {
         match self {
             InitError::Setting(..) => None,
             InitError::Exporter(err) => Some(err),
+            InitError::HttpClient(err) => Some(err),
             InitError::AlreadySet(err) => Some(err),
         }
     }

@@ -1,0 +1,702 @@
+//! The span export under faults, on the real binaries: a collector killed
+//! and restarted during the load costs no span; one that stays down longer
+//! than the retries last makes the demo name every lost span with its
+//! reason, and fail; a service killed during the load is named, and no
+//! flush is claimed.
+//!
+//! Each demo runs on ports of its own, with its files in a folder of its
+//! own. Where a test stops and restarts the collector, it starts it itself
+//! on the demo's collector ports (the demo then uses it as it is), with
+//! `--data`, so that it keeps its traces across a restart. A service's
+//! process is found through `/proc`, so this is for Linux. Nothing waits
+//! for a length of time: each step polls for its condition, with a
+//! deadline that only bounds a failure. The demos run one at a time, as
+//! each test's timing is that of its own load.
+
+#![cfg(target_os = "linux")]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use collector::jaeger::{self, Trace};
+use demo::SERVICES;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use telemetry::{DropReason, ExportFailure, FlushReport};
+
+/// The ports a demo takes: the shop's five, then the collector's UI and OTLP.
+const PORTS: u16 = SERVICES.len() as u16 + 2;
+
+/// Bounds a demo's start: its (up to date) build, the collector, the shop.
+const STARTUP: Duration = Duration::from_secs(180);
+
+/// Bounds a demo's end: its report, then each service's drain and flush.
+const STOP: Duration = Duration::from_secs(240);
+
+/// Bounds a condition that comes within seconds when all is well.
+const SOON: Duration = Duration::from_secs(60);
+
+/// How often a condition is looked at again.
+const POLL: Duration = Duration::from_millis(100);
+
+/// What a service counts of the spans handed to its batch processor, and
+/// of the HTTP attempts that retried a batch.
+const HANDED: &str = "otel_sdk_processor_span_processed_total";
+const RETRIES: &str = "otel_sdk_exporter_span_export_retries_total";
+
+/// One demo at a time in this file.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A run of free loopback ports for one demo, apart from every other test's.
+fn free_ports() -> u16 {
+    static NEXT_OFFSET: AtomicU16 = AtomicU16::new(0);
+    // Below 32768, where Linux's ephemeral ports (the local ports of
+    // outgoing connections) begin; apart for each test process.
+    let first = 20_000 + (std::process::id() % 500) as u16 * 20;
+    loop {
+        let base = first + NEXT_OFFSET.fetch_add(PORTS, Ordering::Relaxed);
+        assert!(
+            base + PORTS < 32_768,
+            "no run of {PORTS} free ports from {first}"
+        );
+        if (base..base + PORTS).all(|port| TcpListener::bind(("127.0.0.1", port)).is_ok()) {
+            return base;
+        }
+    }
+}
+
+/// Polls `probe` until it gives a value; fails after `timeout` with `what`
+/// and the last thing the probe saw.
+async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        match probe().await {
+            Ok(value) => return value,
+            Err(last) => assert!(
+                Instant::now() < deadline,
+                "gave up after {} s waiting for {what}; last seen: {last}",
+                timeout.as_secs()
+            ),
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Builds the services and the collector before any demo starts, so that
+/// no start deadline includes a compilation.
+fn build_the_shop() {
+    demo::build_binaries(&demo::workspace_root(), cfg!(not(debug_assertions)))
+        .expect("the services and the collector build");
+}
+
+/// A client that gives up on a server that does not answer: a service
+/// that is stopping must not stall a test's polling.
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("a plain HTTP client builds")
+}
+
+/// The real demo, on ports of its own, its output collected as it comes.
+struct Demo {
+    child: Child,
+    base: u16,
+    work: PathBuf,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl Demo {
+    /// Starts the demo with the shop from `base` and the collector right
+    /// after it, two customers, `extra` arguments, and `env` added to the
+    /// environment it passes on to the services.
+    fn start(base: u16, work: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
+            .arg("--base-port")
+            .arg(base.to_string())
+            .arg("--collector-ui-port")
+            .arg((base + 5).to_string())
+            .arg("--collector-otlp-port")
+            .arg((base + 6).to_string())
+            .arg("--work-dir")
+            .arg(work)
+            .args(["--concurrency", "2"])
+            .args(extra)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the demo's binary starts");
+        let (stdout, stdout_reader) = read_in_background(child.stdout.take().expect("its stdout"));
+        let (stderr, stderr_reader) = read_in_background(child.stderr.take().expect("its stderr"));
+        Self {
+            child,
+            base,
+            work: work.to_path_buf(),
+            stdout,
+            stderr,
+            readers: vec![stdout_reader, stderr_reader],
+        }
+    }
+
+    fn stdout(&self) -> String {
+        self.stdout.lock().expect("the output").clone()
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().expect("the output").clone()
+    }
+
+    /// All it has said so far, for a failure's message.
+    fn output(&self) -> String {
+        format!(
+            "\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        )
+    }
+
+    async fn wait_for_stdout(&self, text: &str, timeout: Duration) {
+        eventually(
+            &format!("the demo to print {text:?}"),
+            timeout,
+            async || match self.stdout().contains(text) {
+                true => Ok(()),
+                false => Err(self.output()),
+            },
+        )
+        .await;
+    }
+
+    /// Its exit status, if it has exited; then all its output is read.
+    fn exited(&mut self) -> Option<ExitStatus> {
+        let status = self.child.try_wait().expect("the demo's state")?;
+        for reader in self.readers.drain(..) {
+            reader.join().expect("the output's reader");
+        }
+        Some(status)
+    }
+
+    async fn wait_for_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.exited() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the demo did not exit within {} s{}",
+                timeout.as_secs(),
+                self.output()
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The collector's UI and query API, where the demo's collector runs.
+    fn collector_ui(&self) -> String {
+        format!("http://127.0.0.1:{}", self.base + 5)
+    }
+
+    /// The flush report `service` wrote in its log at shutdown.
+    fn flush_report(&self, service: &str) -> FlushReport {
+        let log = self.work.join("logs").join(format!("{service}.log"));
+        demo::flush::report_in_log(&log).unwrap_or_else(|| {
+            panic!(
+                "{service} should have written its flush report in {}{}",
+                log.display(),
+                self.output()
+            )
+        })
+    }
+
+    /// The sum of `name`'s series in `service`'s `GET /metrics`; `None`
+    /// when it does not answer.
+    async fn counter(&self, service: &str, name: &str) -> Option<u64> {
+        let offset = SERVICES.iter().find(|(n, _)| *n == service)?.1;
+        let url = format!("http://127.0.0.1:{}/metrics", self.base + offset);
+        let text = http().get(url).send().await.ok()?.text().await.ok()?;
+        let exposition = collector::openmetrics::parse(&text).ok()?;
+        let sum: f64 = exposition
+            .samples
+            .iter()
+            .filter(|sample| sample.name == name)
+            .map(|sample| sample.value)
+            .sum();
+        Some(sum as u64)
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        // A test that failed midway leaves no demo running (its services
+        // die with it).
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.work);
+    }
+}
+
+/// Reads `stream` to its end on a thread of its own (so that the demo never
+/// blocks on a full pipe), into the text returned.
+fn read_in_background(stream: impl Read + Send + 'static) -> (Arc<Mutex<String>>, JoinHandle<()>) {
+    let text = Arc::new(Mutex::new(String::new()));
+    let sink = text.clone();
+    let reader = std::thread::spawn(move || {
+        let mut stream = BufReader::new(stream);
+        let mut line = Vec::new();
+        while stream
+            .read_until(b'\n', &mut line)
+            .is_ok_and(|read| read > 0)
+        {
+            sink.lock()
+                .expect("the output")
+                .push_str(&String::from_utf8_lossy(&line));
+            line.clear();
+        }
+    });
+    (text, reader)
+}
+
+/// A folder of this test's own, for the demo's files and the collector's.
+fn work_dir(test: &str, base: u16) -> PathBuf {
+    let work = demo::workspace_root().join(format!(
+        "target/demo-tests/export-{test}-{}-{base}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&work).expect("the test's folder");
+    work
+}
+
+/// The collector, started by the test on the demo's collector ports so
+/// that it can kill it and start it again, keeping its traces in `data`.
+struct TestCollector {
+    child: Child,
+    ui: String,
+}
+
+impl TestCollector {
+    async fn start(base: u16, data: &Path, log: &Path) -> Self {
+        let program = Path::new(env!("CARGO_BIN_EXE_demo")).with_file_name("collector");
+        let log = File::create(log).expect("the collector's log");
+        let child = Command::new(program)
+            .arg("--data")
+            .arg(data)
+            .env("UI_LISTEN", format!("127.0.0.1:{}", base + 5))
+            .env("OTLP_LISTEN", format!("127.0.0.1:{}", base + 6))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("the collector's log"))
+            .stderr(log)
+            .spawn()
+            .expect("the collector starts");
+        let mut collector = Self {
+            child,
+            ui: format!("http://127.0.0.1:{}", base + 5),
+        };
+        let what = "the collector to answer";
+        let deadline = Instant::now() + SOON;
+        while services(&collector.ui).await.is_err() {
+            if let Ok(Some(status)) = collector.child.try_wait() {
+                panic!("the collector exited at start ({status})");
+            }
+            assert!(Instant::now() < deadline, "gave up waiting for {what}");
+            tokio::time::sleep(POLL).await;
+        }
+        collector
+    }
+
+    /// SIGKILL: no drain, no last word; waited for, so that its ports are
+    /// free again.
+    fn kill(self) {
+        drop(self);
+    }
+}
+
+impl Drop for TestCollector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The services the collector has spans of.
+async fn services(ui: &str) -> Result<Vec<String>, String> {
+    let answer: jaeger::Response<Vec<String>> = http()
+        .get(format!("{ui}/api/services"))
+        .send()
+        .await
+        .map_err(|err| err.to_string())?
+        .json()
+        .await
+        .map_err(|err| err.to_string())?;
+    Ok(answer.data)
+}
+
+/// Waits until the collector holds spans of the gateway: the load's
+/// first traces have arrived.
+async fn wait_for_the_loads_first_traces(ui: &str) {
+    eventually(
+        "the gateway's first spans at the collector",
+        SOON,
+        async || {
+            let listed = services(ui).await?;
+            match listed.iter().any(|service| service == "gateway") {
+                true => Ok(()),
+                false => Err(format!("spans of {listed:?}")),
+            }
+        },
+    )
+    .await;
+}
+
+/// What the collector holds of a service: its spans' ids, and the ids of
+/// the traces they are in.
+#[derive(Debug, Default)]
+struct Held {
+    spans: BTreeSet<String>,
+    traces: BTreeSet<String>,
+}
+
+/// What the collector holds of `service` (its spans named `operation`,
+/// if given), through its query API. An answer lists at most
+/// `MAX_LIMIT` traces, so a window of time whose answer is full is
+/// halved until none is; a trace seen in two windows counts once.
+async fn held(ui: &str, service: &str, operation: Option<&str>) -> Held {
+    let limit = collector::api::MAX_LIMIT;
+    let operation_param = operation
+        .map(|name| format!("&operation={}", name.replace(' ', "%20")))
+        .unwrap_or_default();
+    let mut held = Held::default();
+    let mut windows = vec![(0, collector::api::now_us() + 3_600_000_000)];
+    while let Some((start, end)) = windows.pop() {
+        let url = format!(
+            "{ui}/api/traces?service={service}{operation_param}&start={start}&end={end}&limit={limit}"
+        );
+        let answer: jaeger::Response<Vec<Trace>> = http()
+            .get(&url)
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("{url}: {err}"))
+            .json()
+            .await
+            .unwrap_or_else(|err| panic!("{url}: {err}"));
+        if answer.data.len() >= limit && end > start {
+            let middle = start + (end - start) / 2;
+            windows.push((start, middle));
+            windows.push((middle + 1, end));
+            continue;
+        }
+        for trace in &answer.data {
+            for span in &trace.spans {
+                if trace.service_of(span) == service
+                    && operation.is_none_or(|name| span.operation_name == name)
+                {
+                    held.spans.insert(span.span_id.clone());
+                    held.traces.insert(trace.trace_id.clone());
+                }
+            }
+        }
+    }
+    held
+}
+
+/// The `POST /orders` the gateway answered during the load, from the
+/// demo's RED table (`m` of `requests m / t`, from the gateway's metrics).
+fn orders_answered(stdout: &str) -> Option<u64> {
+    stdout.lines().find_map(|line| {
+        line.strip_prefix("POST /orders")?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    })
+}
+
+/// The demo's closing lines: from its `Stopped:` line on.
+fn closing_lines(stdout: &str) -> &str {
+    stdout.find("Stopped: ").map_or("", |at| &stdout[at..])
+}
+
+/// The closing line that names `service`.
+fn closing_line_of<'a>(stdout: &'a str, service: &str) -> Option<&'a str> {
+    closing_lines(stdout)
+        .lines()
+        .find(|line| line.trim_start().starts_with(&format!("{service} ")))
+}
+
+/// The number just before ` WORD` in `line`: `count_before("12 failed",
+/// "failed")` is 12.
+fn count_before(line: &str, word: &str) -> Option<u64> {
+    let (before, _) = line.split_once(&format!(" {word}"))?;
+    before.split_whitespace().next_back()?.parse().ok()
+}
+
+/// The spans a service exported must be in the collector: each one it
+/// counted as exported, for each service.
+async fn assert_the_collector_holds_what_was_exported(demo: &Demo, ui: &str) {
+    for (service, _) in SERVICES {
+        let report = demo.flush_report(service);
+        let held = held(ui, service, None).await.spans.len() as u64;
+        assert!(
+            held >= report.exported,
+            "the collector holds {held} spans of {service}, which counted {} exported ({report}){}",
+            report.exported,
+            demo.output()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collector_killed_and_restarted_during_the_load_costs_no_span() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    build_the_shop();
+    let base = free_ports();
+    let work = work_dir("restart", base);
+    let data = work.join("collector.jsonl");
+    let collector = TestCollector::start(base, &data, &work.join("collector-1.log")).await;
+    let mut demo = Demo::start(base, &work, &["--duration", "8"], &[]);
+    demo.wait_for_stdout("Load:", STARTUP).await;
+    wait_for_the_loads_first_traces(&collector.ui).await;
+
+    collector.kill();
+    // Down until a service has retried a batch four times, one more than
+    // OpenTelemetry's default policy allows (a policy that gave up sooner
+    // would lose that batch), unless the load ends first.
+    eventually(
+        "a batch retried four times while the collector is down",
+        SOON,
+        async || {
+            if demo.stdout().contains("Answers by status") {
+                return Ok(());
+            }
+            let mut most = 0;
+            for (service, _) in SERVICES {
+                most = most.max(demo.counter(service, RETRIES).await.unwrap_or(0));
+            }
+            match most >= 4 {
+                true => Ok(()),
+                false => Err(format!("at most {most} retries so far")),
+            }
+        },
+    )
+    .await;
+    let collector = TestCollector::start(base, &data, &work.join("collector-2.log")).await;
+
+    let status = demo.wait_for_exit(STOP).await;
+    assert!(
+        status.success(),
+        "every span should have been flushed after the restart; the demo ended with {status}{}",
+        demo.output()
+    );
+    let stdout = demo.stdout();
+    assert!(
+        stdout.contains("Stopped: the shop's services are shut down, their spans flushed: "),
+        "the demo should say that the spans were flushed{}",
+        demo.output()
+    );
+    for (service, _) in SERVICES {
+        let report = demo.flush_report(service);
+        assert!(
+            report.lost_nothing(),
+            "{service} should have lost no span across the restart: {report}{}",
+            demo.output()
+        );
+    }
+    assert!(
+        demo.flush_report("gateway").exported > 0,
+        "the gateway exported spans{}",
+        demo.output()
+    );
+    assert_the_collector_holds_what_was_exported(&demo, &collector.ui).await;
+    let answered = orders_answered(&stdout).unwrap_or_else(|| {
+        panic!(
+            "the demo's RED table should count the POST /orders answered{}",
+            demo.output()
+        )
+    });
+    let order_traces = held(&collector.ui, "gateway", Some("POST /orders"))
+        .await
+        .traces
+        .len() as u64;
+    assert!(
+        order_traces >= answered,
+        "the collector holds {order_traces} traces of POST /orders, the gateway answered {answered}{}",
+        demo.output()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collector_down_past_the_retries_makes_the_demo_name_every_lost_span() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    build_the_shop();
+    let base = free_ports();
+    let work = work_dir("outage", base);
+    let data = work.join("collector.jsonl");
+    let collector = TestCollector::start(base, &data, &work.join("collector-1.log")).await;
+    // A queue of 16 spans, and a second of retries for each batch.
+    let env = [
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "16"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "1000"),
+    ];
+    let mut demo = Demo::start(base, &work, &["--duration", "5"], &env);
+    demo.wait_for_stdout("Load:", STARTUP).await;
+    wait_for_the_loads_first_traces(&collector.ui).await;
+    collector.kill();
+
+    // The spans handed to each service's batch processor, as its metrics
+    // say until it stops: the report at its shutdown must account for all.
+    let mut handed: BTreeMap<&str, u64> = BTreeMap::new();
+    let deadline = Instant::now() + STOP;
+    let status = loop {
+        if let Some(status) = demo.exited() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the demo did not exit{}",
+            demo.output()
+        );
+        for (service, _) in SERVICES {
+            if let Some(count) = demo.counter(service, HANDED).await {
+                let most = handed.entry(service).or_default();
+                *most = (*most).max(count);
+            }
+        }
+        tokio::time::sleep(POLL).await;
+    };
+
+    assert!(
+        !status.success(),
+        "spans were lost: the demo should fail, it ended with {status}{}",
+        demo.output()
+    );
+    let stdout = demo.stdout();
+    assert!(
+        closing_lines(&stdout).contains("shut down, but their spans were not all flushed:")
+            && !stdout.contains("their spans flushed"),
+        "the demo should not claim a flush{}",
+        demo.output()
+    );
+    for (service, _) in SERVICES {
+        let report = demo.flush_report(service);
+        let seen = handed.get(service).copied().unwrap_or(0);
+        assert!(
+            report.total() >= seen,
+            "{service} was seen holding {seen} spans, its report accounts for {}: {report}{}",
+            report.total(),
+            demo.output()
+        );
+        if report.lost_nothing() {
+            continue;
+        }
+        // The demo names the loss, and its counts add up.
+        let line = closing_line_of(&stdout, service)
+            .unwrap_or_else(|| panic!("the demo should name {service}{}", demo.output()));
+        let said = format!(
+            "lost {} of {} spans: {}",
+            report.lost(),
+            report.total(),
+            report.counts()
+        );
+        assert!(
+            line.ends_with(&said),
+            "the demo should say {said:?} of {service}, it says {line:?}"
+        );
+        let printed = |word: &str| {
+            count_before(line, word)
+                .unwrap_or_else(|| panic!("{service}'s line should count {word}: {line:?}"))
+        };
+        let (lost, handed_in_all) = (printed("of"), printed("spans"));
+        let (exported, failed, dropped) =
+            (printed("exported"), printed("failed"), printed("dropped"));
+        assert!(
+            handed_in_all == exported + failed + dropped && lost == failed + dropped,
+            "{service}: handed = exported + failed + dropped, as printed: {line:?}"
+        );
+    }
+    let gateway = demo.flush_report("gateway");
+    for (reason, count) in [
+        (
+            "queue_full",
+            gateway.dropped.get(&DropReason::QueueFull).copied(),
+        ),
+        (
+            "export_failed",
+            gateway.failed.get(&ExportFailure::ExportFailed).copied(),
+        ),
+    ] {
+        assert!(
+            count.is_some_and(|count| count > 0),
+            "with a queue of 16 and a collector gone, the gateway should lose spans as {reason}: {gateway}{}",
+            demo.output()
+        );
+    }
+    assert!(
+        gateway.exported > 0,
+        "the gateway exported spans before the collector went: {gateway}"
+    );
+    // What each service counted as exported did reach the collector.
+    let collector = TestCollector::start(base, &data, &work.join("collector-2.log")).await;
+    assert_the_collector_holds_what_was_exported(&demo, &collector.ui).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_killed_during_the_load_is_named_and_no_flush_is_claimed() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    build_the_shop();
+    let base = free_ports();
+    let work = work_dir("killed", base);
+    let mut demo = Demo::start(base, &work, &["--duration", "6"], &[]);
+    demo.wait_for_stdout("Load:", STARTUP).await;
+    let ui = demo.collector_ui();
+    wait_for_the_loads_first_traces(&ui).await;
+
+    let pricing = base + 3;
+    let holder = demo::port_owner::holder(pricing)
+        .unwrap_or_else(|| panic!("the pricing service holds port {pricing}{}", demo.output()));
+    let pid = Pid::from_raw(i32::try_from(holder.pid).expect("a pid"));
+    kill(pid, Signal::SIGKILL).expect("SIGKILL to the pricing service");
+
+    let status = demo.wait_for_exit(STOP).await;
+    assert!(
+        !status.success(),
+        "a service was killed: the demo should fail, it ended with {status}{}",
+        demo.output()
+    );
+    let stdout = demo.stdout();
+    assert!(
+        !stdout.contains("their spans flushed"),
+        "no flush should be claimed{}",
+        demo.output()
+    );
+    let line = closing_line_of(&stdout, "pricing")
+        .unwrap_or_else(|| panic!("the closing lines should name pricing{}", demo.output()));
+    assert!(
+        line.contains("did not confirm its flush") && line.contains("had already ended"),
+        "the pricing service should be named as killed, unconfirmed: {line:?}{}",
+        demo.output()
+    );
+    let stderr = demo.stderr();
+    assert!(
+        stderr.contains("were not all flushed") && stderr.contains("pricing"),
+        "the demo's error should name pricing{}",
+        demo.output()
+    );
+}
