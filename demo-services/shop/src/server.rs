@@ -101,6 +101,10 @@ pub fn with_defaults(service: &'static str, routes: Router) -> Router {
                 )
             }),
         )
+        // axum sets a 405 handler only on the routes registered before it,
+        // and these three are not in `traced`: without this, `POST /health`
+        // got axum's own 405, with an empty body instead of a JSON reason.
+        .method_not_allowed_fallback(wrong_method)
         .merge(traced)
 }
 
