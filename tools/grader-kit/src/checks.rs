@@ -6,9 +6,8 @@
 //! suite (every check, or those whose names hold the filter, `test NAME ...
 //! ok` lines, a `test result:` summary, a non-zero exit on a failure). The
 //! CLI runs one check per process with `--check NAME --report FILE` and
-//! reads the result from FILE as a [`CheckReport`]: a format this crate
-//! owns, so that nothing depends on how libtest words its output, which a
-//! new toolchain may change.
+//! reads the result from FILE as a [`CheckReport`]: the format both sides
+//! take from `grader_protocol`.
 
 use std::panic::{self, PanicHookInfo};
 use std::path::Path;
@@ -17,7 +16,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use grader_protocol::{
+    CHECK_FLAG, CheckReport, EXIT_FAILED, EXIT_NO_SUCH_CHECK, Evidence, LIST_FLAG, Measurement,
+    Panic, PanicSource, REPORT_FLAG, Stopped, TIME_LIMIT_FLAG,
+};
 
 /// Declares a grader's checks, in the order they are reported, and makes
 /// the grader's `main`.
@@ -40,59 +42,6 @@ macro_rules! checks {
 pub struct Check {
     pub name: &'static str,
     pub run: fn(),
-}
-
-/// How one check ended, as the CLI reads it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CheckReport {
-    pub name: String,
-    pub passed: bool,
-    /// What failed it: the last panic before it ended. The last, because a
-    /// check may cause a panic on purpose (to see that an action records
-    /// it) before the one that failed it.
-    pub panic: Option<PanicReport>,
-    /// What the check measured ([`measured`]), shown whether it passed or
-    /// not: a lab that teaches measuring shows the figure.
-    #[serde(default)]
-    pub measurement: Option<Measurement>,
-    /// What the check looked at ([`evidence`]), shown when it failed.
-    #[serde(default)]
-    pub evidence: Option<Evidence>,
-    /// Why the check could not judge ([`disturbed`]): its measurement stayed
-    /// disturbed by the machine however often it was taken again. Neither a
-    /// pass nor a fail.
-    #[serde(default)]
-    pub disturbed: Option<String>,
-    /// Set when the check was still running at the time limit the CLI gave
-    /// it (`--time-limit-ms`): what was going on then.
-    #[serde(default)]
-    pub stopped: Option<Stopped>,
-}
-
-/// A check stopped at its time limit, most likely by an infinite loop.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Stopped {
-    /// The spans entered and not left at that moment, innermost last, as
-    /// `name (target)`: where the code was.
-    pub open_spans: Vec<String>,
-}
-
-/// A figure a check measured, against its target.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Measurement {
-    /// The sentence a learner reads: "your pricer: 380x the original; target 5x".
-    pub summary: String,
-    pub value: f64,
-    pub target: f64,
-}
-
-/// What a check inspected, for a failure to show: a trace drawn as a
-/// waterfall, say. Several checks often look at the same thing; the CLI
-/// shows evidence of one title once, however many checks fail with it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Evidence {
-    pub title: String,
-    pub text: String,
 }
 
 /// Reports what the running check measured (the last call wins).
@@ -141,13 +90,6 @@ fn extras() -> std::sync::MutexGuard<'static, Extras> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PanicReport {
-    pub message: String,
-    /// `file:line:column` of the code that panicked.
-    pub location: String,
-}
-
 /// The grader's `main` (see [`checks!`](crate::checks!)).
 pub fn main(checks: &[Check]) -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -155,19 +97,19 @@ pub fn main(checks: &[Check]) -> ExitCode {
         let at = args.iter().position(|a| a == flag)?;
         args.get(at + 1).map(String::as_str)
     };
-    if args.iter().any(|a| a == "--list") {
+    if args.iter().any(|a| a == LIST_FLAG) {
         for check in checks {
             println!("{}", check.name);
         }
         return ExitCode::SUCCESS;
     }
-    if let Some(name) = value_of("--check") {
+    if let Some(name) = value_of(CHECK_FLAG) {
         let Some(check) = checks.iter().find(|c| c.name == name) else {
             eprintln!("this grader has no check named {name:?}");
-            return ExitCode::from(2);
+            return ExitCode::from(EXIT_NO_SUCH_CHECK);
         };
-        let report_file = value_of("--report").map(Path::new);
-        if let (Some(limit), Some(path)) = (value_of("--time-limit-ms"), report_file) {
+        let report_file = value_of(REPORT_FLAG).map(Path::new);
+        if let (Some(limit), Some(path)) = (value_of(TIME_LIMIT_FLAG), report_file) {
             let limit = limit.parse().unwrap_or(u64::MAX);
             stop_at(check.name, Duration::from_millis(limit), path.to_owned());
         }
@@ -185,7 +127,7 @@ pub fn main(checks: &[Check]) -> ExitCode {
         return if report.passed {
             ExitCode::SUCCESS
         } else {
-            ExitCode::from(101)
+            ExitCode::from(EXIT_FAILED)
         };
     }
     run_as_test_suite(checks, &args)
@@ -250,13 +192,12 @@ fn stop_at(name: &'static str, limit: Duration, report_file: std::path::PathBuf)
             }),
         };
         write_report(&report_file, &report);
-        std::process::exit(101);
+        std::process::exit(i32::from(EXIT_FAILED));
     });
 }
 
 fn write_report(path: &Path, report: &CheckReport) {
-    let json = serde_json::to_string(report).expect("a report serialises");
-    if let Err(err) = std::fs::write(path, json) {
+    if let Err(err) = grader_protocol::write_report(path, report) {
         eprintln!(
             "cannot write the check's report to {}: {err}",
             path.display()
@@ -264,16 +205,16 @@ fn write_report(path: &Path, report: &CheckReport) {
     }
 }
 
-static LAST_PANIC: Mutex<Option<PanicReport>> = Mutex::new(None);
+static LAST_PANIC: Mutex<Option<Panic>> = Mutex::new(None);
 
-fn last_panic() -> std::sync::MutexGuard<'static, Option<PanicReport>> {
+fn last_panic() -> std::sync::MutexGuard<'static, Option<Panic>> {
     LAST_PANIC
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Keeps every panic's message and place, then lets the usual hook print it
-/// (what a check printed is shown with `--verbose`).
+/// Keeps every panic's message, place and source, then lets the usual hook
+/// print it (what a check printed is shown with `--verbose`).
 fn record_panics() {
     static INSTALLED: Once = Once::new();
     INSTALLED.call_once(|| {
@@ -285,12 +226,18 @@ fn record_panics() {
                 .copied()
                 .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
                 .unwrap_or("(a panic with a value that is not text)");
-            *last_panic() = Some(PanicReport {
+            let location = info
+                .location()
+                .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
+                .unwrap_or_default();
+            // Whose code panicked is decided here, where the panic happens,
+            // and written into the report: the graders are a lab's `tests/`
+            // built on this kit, so what counts as grader code is known on
+            // this side. The CLI only reads the verdict.
+            *last_panic() = Some(Panic {
                 message: message.to_owned(),
-                location: info
-                    .location()
-                    .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
-                    .unwrap_or_default(),
+                source: PanicSource::of_location(&location),
+                location,
             });
             print(info);
         }));
@@ -368,6 +315,6 @@ fn run_as_test_suite(checks: &[Check], args: &[String]) -> ExitCode {
     if failed.is_empty() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(101)
+        ExitCode::from(EXIT_FAILED)
     }
 }

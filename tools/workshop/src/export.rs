@@ -158,7 +158,7 @@ fn seconds(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grade::{CheckReport, LabStatus};
+    use crate::grade::{CheckGrade, LabStatus};
 
     fn lab(status: LabStatus, checks: Vec<(CheckStatus, Option<&str>)>) -> LabReport {
         LabReport {
@@ -172,7 +172,7 @@ mod tests {
             checks: checks
                 .into_iter()
                 .enumerate()
-                .map(|(i, (status, message))| CheckReport {
+                .map(|(i, (status, message))| CheckGrade {
                     name: format!("check_{i}"),
                     status,
                     points: 0,
@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn junit_shows_a_measurement_as_the_case_output() {
         let mut lab = lab(LabStatus::Passed, vec![(CheckStatus::Passed, None)]);
-        lab.checks[0].measurement = Some(crate::runner::Measurement {
+        lab.checks[0].measurement = Some(grader_protocol::Measurement {
             summary: "your loop: 1.20x the cost of the uninstrumented one".to_owned(),
             value: 1.2,
             target: 2.0,

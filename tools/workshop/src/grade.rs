@@ -3,12 +3,13 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use grader_protocol::{Evidence, Measurement};
 use serde::{Deserialize, Serialize};
 
 use crate::build::{self, BuildOutput, CompileError, Progress, TestBinary};
 use crate::catalog::{Lab, Workspace};
 use crate::checksums::{self, Checksums};
-use crate::runner::{self, Evidence, Measurement, Outcome};
+use crate::runner::{self, Outcome};
 
 /// Which code the lab's grader is run against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,7 +67,7 @@ pub struct LabReport {
     pub points: u32,
     pub max_points: u32,
     pub duration_ms: u64,
-    pub checks: Vec<CheckReport>,
+    pub checks: Vec<CheckGrade>,
     /// The first compiler error, when the code did not compile.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compile_error: Option<String>,
@@ -75,8 +76,9 @@ pub struct LabReport {
     pub tampered: Vec<String>,
 }
 
+/// One check's grade: how it ended in the learner's terms, and its points.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct CheckReport {
+pub struct CheckGrade {
     pub name: String,
     pub status: CheckStatus,
     pub points: u32,
@@ -198,8 +200,8 @@ pub fn grade_built(
     let mut checks = Vec::new();
     for meta in &lab.meta.checks {
         let check = match runs.iter().find(|r| r.name == meta.name) {
-            Some(run) => check_report(run, meta.points, options.verbose),
-            None => CheckReport {
+            Some(run) => check_grade(run, meta.points, options.verbose),
+            None => CheckGrade {
                 name: meta.name.clone(),
                 status: CheckStatus::Missing,
                 points: 0,
@@ -225,10 +227,10 @@ pub fn grade_built(
     // no points): `just verify` flags them for the maintainer.
     for run in &runs {
         if !lab.meta.checks.iter().any(|c| c.name == run.name) {
-            checks.push(check_report(run, 0, options.verbose));
+            checks.push(check_grade(run, 0, options.verbose));
         }
     }
-    let judged = |c: &&CheckReport| c.status != CheckStatus::Disturbed;
+    let judged = |c: &&CheckGrade| c.status != CheckStatus::Disturbed;
     let status = if !checks
         .iter()
         .filter(judged)
@@ -271,7 +273,7 @@ fn where_it_was(open_spans: &[String]) -> String {
     }
 }
 
-fn check_report(run: &runner::CheckRun, points: u32, verbose: bool) -> CheckReport {
+fn check_grade(run: &runner::CheckRun, points: u32, verbose: bool) -> CheckGrade {
     let (status, message) = match &run.outcome {
         Outcome::Passed => (CheckStatus::Passed, None),
         Outcome::Failed { message } => (CheckStatus::Failed, Some(message.clone())),
@@ -311,7 +313,7 @@ fn check_report(run: &runner::CheckRun, points: u32, verbose: bool) -> CheckRepo
         ),
         Outcome::Crashed { status } => (CheckStatus::Crashed, Some(status.clone())),
     };
-    CheckReport {
+    CheckGrade {
         name: run.name.clone(),
         points: if status == CheckStatus::Passed {
             points
@@ -359,7 +361,7 @@ fn not_run(
             .meta
             .checks
             .iter()
-            .map(|c| CheckReport {
+            .map(|c| CheckGrade {
                 name: c.name.clone(),
                 status: CheckStatus::NotRun,
                 points: 0,

@@ -6,10 +6,10 @@
 //! a few milliseconds of process start per check.
 //!
 //! A grader's `main` is `grader_kit::checks!`: asked for one check with a
-//! file to report to, it writes how the check ended there as JSON
-//! (`grader_kit::checks::CheckReport`). That report, and the process's exit
-//! status, decide the outcome; nothing is read from what the check printed,
-//! which is kept only for `--verbose`.
+//! file to report to, it writes how the check ended there as a
+//! `grader_protocol::CheckReport`. That report, and the process's exit
+//! status, decide the [`Outcome`]; nothing is read from what the check
+//! printed, which is kept only for `--verbose`.
 
 use std::io::Read;
 use std::process::{Command, ExitStatus, Stdio};
@@ -18,10 +18,17 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use grader_protocol::{
+    CHECK_FLAG, CheckReport, Evidence, LIST_FLAG, Measurement, PanicSource, REPORT_FLAG, Stopped,
+    TIME_LIMIT_FLAG,
+};
 
 use crate::build::TestBinary;
 
-/// How one check ended.
+/// How one check ended, all told: what its report says, checked against
+/// the process's exit status, and what the CLI saw itself when there is no
+/// report to read (the process was killed at the time limit, never
+/// started, or died).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     Passed,
@@ -70,31 +77,16 @@ pub struct CheckRun {
     pub output: String,
 }
 
-/// A figure a check measured: `grader_kit::checks::Measurement`, read back.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Measurement {
-    pub summary: String,
-    pub value: f64,
-    pub target: f64,
-}
-
-/// What a check inspected: `grader_kit::checks::Evidence`, read back.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Evidence {
-    pub title: String,
-    pub text: String,
-}
-
 /// The checks of a grader executable, in its order.
 pub fn list_checks(binary: &TestBinary) -> Result<Vec<String>> {
     let output = Command::new(&binary.path)
-        .arg("--list")
+        .arg(LIST_FLAG)
         .current_dir(&binary.package_dir)
         .output()
         .with_context(|| format!("cannot run {}", binary.path.display()))?;
     if !output.status.success() {
         bail!(
-            "{} --list failed: {}",
+            "{} {LIST_FLAG} failed: {}",
             binary.path.display(),
             String::from_utf8_lossy(&output.stderr)
         );
@@ -185,9 +177,9 @@ fn run_check(
     let started = Instant::now();
     let mut command = Command::new(&binary.path);
     command
-        .args(["--check", name, "--report"])
+        .args([CHECK_FLAG, name, REPORT_FLAG])
         .arg(&report_file)
-        .arg("--time-limit-ms")
+        .arg(TIME_LIMIT_FLAG)
         .arg(
             left.saturating_sub(REPORT_GRACE.min(left / 2))
                 .as_millis()
@@ -231,9 +223,7 @@ fn run_check(
         }
     };
     let duration = started.elapsed();
-    let report = std::fs::read_to_string(&report_file)
-        .ok()
-        .and_then(|text| serde_json::from_str::<Report>(&text).ok());
+    let report = grader_protocol::read_report(&report_file);
     let _ = std::fs::remove_file(&report_file);
     let (measurement, evidence) = report
         .as_ref()
@@ -298,63 +288,34 @@ fn wait_with_limit(mut child: std::process::Child, limit: Duration) -> Finished 
     }
 }
 
-/// What a grader reports of one check: `grader_kit::checks::CheckReport`,
-/// read back.
-#[derive(Debug, serde::Deserialize)]
-struct Report {
-    passed: bool,
-    panic: Option<Panic>,
-    #[serde(default)]
-    measurement: Option<Measurement>,
-    #[serde(default)]
-    evidence: Option<Evidence>,
-    #[serde(default)]
-    disturbed: Option<String>,
-    #[serde(default)]
-    stopped: Option<Stopped>,
-}
-
-/// `grader_kit::checks::Stopped`, read back.
-#[derive(Debug, serde::Deserialize)]
-struct Stopped {
-    open_spans: Vec<String>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct Panic {
-    message: String,
-    location: String,
-}
-
 /// The outcome of a check from its report and its process's exit status.
-fn judge(status: ExitStatus, limit: Duration, report: Option<Report>) -> Outcome {
+fn judge(status: ExitStatus, limit: Duration, report: Option<CheckReport>) -> Outcome {
     match report {
-        Some(Report {
+        Some(CheckReport {
             stopped: Some(Stopped { open_spans }),
             ..
         }) => Outcome::TimedOut {
             limit,
             open_spans: Some(open_spans),
         },
-        Some(Report {
+        Some(CheckReport {
             disturbed: Some(reason),
             panic: None,
             ..
         }) => Outcome::Disturbed { reason },
-        Some(Report { passed: true, .. }) if status.success() => Outcome::Passed,
-        Some(Report {
+        Some(CheckReport { passed: true, .. }) if status.success() => Outcome::Passed,
+        Some(CheckReport {
             passed: false,
             panic: Some(panic),
             ..
         }) => {
             let message = tidy_message(&panic.message);
-            if is_in_grader(&panic.location) {
-                Outcome::Failed { message }
-            } else {
-                Outcome::Panicked {
+            match panic.source {
+                PanicSource::Grader => Outcome::Failed { message },
+                PanicSource::Learner => Outcome::Panicked {
                     message,
                     location: panic.location,
-                }
+                },
             }
         }
         // No report, or one the exit status contradicts: the process died
@@ -363,15 +324,6 @@ fn judge(status: ExitStatus, limit: Duration, report: Option<Report>) -> Outcome
             status: describe_status(status),
         },
     }
-}
-
-/// A panic raised by the grader's own assertions (or its shared helpers) is
-/// a failed check; any other panic is the learner's code crashing.
-fn is_in_grader(location: &str) -> bool {
-    let location = location.replace('\\', "/");
-    location.starts_with("tests/")
-        || location.contains("/tests/")
-        || location.contains("grader-kit/")
 }
 
 /// Removes what only a Rust test expert reads: assert_eq's `left:`/`right:`
@@ -412,7 +364,7 @@ mod tests {
 
     const LIMIT: Duration = Duration::from_secs(20);
 
-    fn report(json: &str) -> Option<Report> {
+    fn report(json: &str) -> Option<CheckReport> {
         Some(serde_json::from_str(json).expect("a report"))
     }
 
@@ -426,7 +378,8 @@ mod tests {
         let failed = report(
             r#"{"name": "span_records_order_id", "passed": false, "panic": {
                 "message": "assertion `left == right` failed: The span should have a field `order_id`.\nWhat your code recorded:\n  span place_order [INFO]\n  left: None\n right: Some(42)",
-                "location": "labs/01-first-spans/tests/grader.rs:94:5"}}"#,
+                "location": "labs/01-first-spans/tests/grader.rs:94:5",
+                "source": "grader"}}"#,
         );
         assert_eq!(
             judge(exit(101), LIMIT, failed),
@@ -439,7 +392,8 @@ mod tests {
     #[test]
     fn learner_panics_are_reported_with_their_location() {
         let panicked = report(
-            r#"{"name": "x", "passed": false, "panic": {"message": "not yet implemented", "location": "labs/01-first-spans/src/lib.rs:12:5"}}"#,
+            r#"{"name": "x", "passed": false, "panic": {"message": "not yet implemented",
+                "location": "labs/01-first-spans/src/lib.rs:12:5", "source": "learner"}}"#,
         );
         assert_eq!(
             judge(exit(101), LIMIT, panicked),
@@ -447,6 +401,24 @@ mod tests {
                 message: "not yet implemented".to_owned(),
                 location: "labs/01-first-spans/src/lib.rs:12:5".to_owned()
             }
+        );
+    }
+
+    #[test]
+    fn whose_panic_it_was_is_the_graders_word_not_the_location() {
+        // Whose code panicked is decided where the panic happened; the CLI
+        // does not second-guess it from the path.
+        let grader_panic_elsewhere = report(
+            r#"{"name": "x", "passed": false, "panic": {"message": "expected a span",
+                "location": "labs/01-first-spans/src/lib.rs:12:5", "source": "grader"}}"#,
+        );
+        let outcome = judge(exit(101), LIMIT, grader_panic_elsewhere);
+        assert_eq!(
+            outcome,
+            Outcome::Failed {
+                message: "expected a span".to_owned()
+            },
+            "a panic the grader owned came out as {outcome:?}"
         );
     }
 
@@ -462,6 +434,30 @@ mod tests {
             judge(exit(0), LIMIT, None),
             Outcome::Crashed { .. }
         ));
+    }
+
+    #[test]
+    fn a_torn_report_file_is_a_crash() {
+        let file = std::env::temp_dir().join(format!(
+            "workshop-runner-test-{}-torn.json",
+            std::process::id()
+        ));
+        std::fs::write(&file, r#"{"name": "x", "passed": false, "panic": {"mess"#)
+            .expect("the file is written");
+        let report = grader_protocol::read_report(&file);
+        let _ = std::fs::remove_file(&file);
+        assert!(
+            report.is_none(),
+            "a report cut short was read as {report:?}"
+        );
+        let outcome = judge(exit(101), LIMIT, report);
+        let Outcome::Crashed { status } = &outcome else {
+            panic!("a report cut short came out as {outcome:?}");
+        };
+        assert!(
+            status.contains("without a test report"),
+            "the crash was described as {status:?}"
+        );
     }
 
     #[test]
