@@ -257,6 +257,32 @@ impl Shop {
         format!("http://127.0.0.1:{}", self.base_port)
     }
 
+    /// Waits until every service has exported each span it handed to its
+    /// exporter (its [`telemetry::export::PENDING_METRIC`] reads 0): then
+    /// the collector holds every span of what the services did so far. At
+    /// `timeout`, the services still waiting, with their counts (spans a
+    /// full queue dropped never leave that count).
+    pub async fn wait_until_exported(&self, timeout: Duration) -> Result<(), Vec<String>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut waiting = Vec::new();
+            for (name, offset) in SERVICES {
+                match pending_spans(self.base_port + offset).await {
+                    Some(0) => {}
+                    Some(spans) => waiting.push(format!("{name}: {spans} spans")),
+                    None => waiting.push(format!("{name}: no answer from /metrics")),
+                }
+            }
+            if waiting.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(waiting);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits until every service answers `/health` itself (not some other
     /// program on its port), or says which did not, or which died and why.
     pub async fn wait_healthy(&mut self, timeout: Duration) -> Result<(), StartError> {
@@ -310,6 +336,20 @@ impl Shop {
             .filter_map(|stop| process::problem(stop.name, &stop.ended))
             .collect()
     }
+}
+
+/// The spans a service on `port` has handed to its exporter and not yet
+/// exported, from its `GET /metrics` (itself never traced, so that asking
+/// adds nothing); `None` if it does not say.
+async fn pending_spans(port: u16) -> Option<u64> {
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let text = reqwest::get(url).await.ok()?.text().await.ok()?;
+    let exposition = collector::openmetrics::parse(&text).ok()?;
+    let sample = exposition
+        .samples
+        .iter()
+        .find(|sample| sample.name == telemetry::export::PENDING_METRIC)?;
+    Some(sample.value as u64)
 }
 
 /// The workshop's collector: one this program started, or one that was

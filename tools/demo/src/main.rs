@@ -31,6 +31,10 @@ use loadgen::Load;
 /// The highest gateway port that leaves room for the other four services.
 const HIGHEST_BASE_PORT: u16 = u16::MAX - (SERVICES.len() as u16 - 1);
 
+/// How long the report waits for the services' last spans to reach the
+/// collector (they export a batch every second).
+const EXPORTED_WITHIN: Duration = Duration::from_secs(10);
+
 /// How long a service has to drain its requests when stopped.
 const DRAIN: Duration = Duration::from_secs(10);
 
@@ -403,8 +407,14 @@ async fn report_and_stop(
         traces.show(collector.ui_url(), prometheus.as_ref()).await;
         stops
     } else {
-        // The services export every second: wait for the last batch.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // The report reads the collector: first, every span at it.
+        if let Err(waiting) = shop.wait_until_exported(EXPORTED_WITHIN).await {
+            println!(
+                "warning: not every span reached the collector within {} s: {}",
+                EXPORTED_WITHIN.as_secs(),
+                waiting.join(", ")
+            );
+        }
         traces.show(collector.ui_url(), prometheus.as_ref()).await;
         println!();
         println!(

@@ -70,7 +70,11 @@ fn the_readmes_quote_the_measured_ratios_within_a_tolerance() {
     ]);
     let file = "tools/ratio/README.md";
     let rules = read(file);
-    let whole = quoted_after(&rules, "`just ratio demo-services` measures the demo:", file);
+    let whole = quoted_after(
+        &rules,
+        "`just ratio demo-services` measures the demo:",
+        file,
+    );
     assert_close(file, "the whole folder", whole, folder);
     let five = quoted_after(&rules, "over the whole folder;", file);
     assert_close(file, "the five services", five, services);

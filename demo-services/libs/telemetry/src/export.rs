@@ -68,6 +68,11 @@ const RETRY_JITTER: Duration = Duration::from_millis(100);
 /// What a shutdown may take beyond one batch's timeout.
 const SHUTDOWN_MARGIN: Duration = Duration::from_secs(5);
 
+/// The gauge of spans handed to the batch processor and neither exported
+/// nor failed yet, on `GET /metrics`: zero once everything ended so far is
+/// at the collector.
+pub const PENDING_METRIC: &str = "otel_sdk_processor_span_pending";
+
 /// At most one warning line a reason this often, with the counts since
 /// the last.
 pub const WARNING_INTERVAL: Duration = Duration::from_secs(10);
@@ -227,7 +232,7 @@ impl ExportCounters {
             self.retries.clone(),
         );
         registry.register(
-            "otel_sdk_processor_span_pending",
+            PENDING_METRIC,
             "Spans handed to the batch span processor and neither exported nor failed yet: queued, being exported, or dropped by a full queue",
             self.pending.clone(),
         );
