@@ -117,7 +117,9 @@ async fn a_chain_of_100_000_spans_is_analysed_through_the_api_within_bounds() {
     const DEPTH: usize = 100_000;
     let ui = serve(collector::api::router(store_of_a_chain(DEPTH))).await;
 
+    let started = std::time::Instant::now();
     let answer = get(&format!("{ui}{ANALYSIS}")).await;
+    let analysed_in = started.elapsed();
     assert_eq!(
         answer.status,
         200,
@@ -129,6 +131,7 @@ async fn a_chain_of_100_000_spans_is_analysed_through_the_api_within_bounds() {
         "the analysis of 100,000 spans is {} bytes, not under {BOUND_BYTES}",
         answer.body.len()
     );
+    let json_bytes = answer.body.len();
     let json = answer.json();
     let analysis = &json["data"];
     assert_eq!(analysis["traces"], 1);
@@ -150,7 +153,9 @@ async fn a_chain_of_100_000_spans_is_analysed_through_the_api_within_bounds() {
         );
     }
 
+    let started = std::time::Instant::now();
     let flame = get(&format!("{ui}{FLAME_GRAPH}")).await;
+    let drawn_in = started.elapsed();
     assert_eq!(
         (flame.status, flame.content_type.as_str()),
         (200, "image/svg+xml"),
@@ -162,11 +167,20 @@ async fn a_chain_of_100_000_spans_is_analysed_through_the_api_within_bounds() {
         "the flame graph of 100,000 spans is {} bytes, not under {BOUND_BYTES}",
         flame.body.len()
     );
+    let flame_bytes = flame.body.len();
 
     // One trace's critical path is as long as the trace: each span before
     // and after its child, the innermost once.
+    let started = std::time::Instant::now();
     let answer = get(&format!("{ui}/api/traces/{TRACE_ID}/critical-path")).await;
+    let walked_in = started.elapsed();
     assert_eq!(answer.status, 200);
+    // Figures for the record; the bounds above are what is asserted.
+    eprintln!(
+        "a chain of {DEPTH} spans: critical paths across traces in {analysed_in:.2?} ({} bytes), \
+         the flame graph in {drawn_in:.2?} ({} bytes), the trace's own critical path in {walked_in:.2?}",
+        json_bytes, flame_bytes,
+    );
     let sections = answer.json()["data"].as_array().expect("sections").clone();
     assert_eq!(sections.len(), 2 * DEPTH - 1);
     let covered: u64 = sections

@@ -540,6 +540,12 @@ async fn a_collector_killed_and_restarted_during_the_load_costs_no_span() {
         "the collector holds {order_traces} traces of POST /orders, the gateway answered {answered}{}",
         demo.output()
     );
+    // Figures for the record.
+    eprintln!(
+        "a collector killed and restarted during the load: {answered} orders answered, \
+         {order_traces} of their traces held; the demo: {}",
+        closing_lines(&stdout).lines().next().unwrap_or_default()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -655,6 +661,10 @@ async fn a_collector_down_past_the_retries_makes_the_demo_name_every_lost_span()
     // What each service counted as exported did reach the collector.
     let collector = TestCollector::start(base, &data, &work.join("collector-2.log")).await;
     assert_the_collector_holds_what_was_exported(&demo, &collector.ui).await;
+    eprintln!(
+        "a collector down past the retries, queues of 16: the demo ended with {status}, saying\n{}",
+        closing_lines(&stdout)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -698,5 +708,9 @@ async fn a_service_killed_during_the_load_is_named_and_no_flush_is_claimed() {
         stderr.contains("were not all flushed") && stderr.contains("pricing"),
         "the demo's error should name pricing{}",
         demo.output()
+    );
+    eprintln!(
+        "a service killed with SIGKILL: the demo ended with {status}, saying\n{}",
+        closing_lines(&stdout)
     );
 }
