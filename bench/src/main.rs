@@ -96,6 +96,21 @@ fn resident_bytes() -> u64 {
 /// The criterion benchmarks, and their headline figures.
 fn run_criterion(root: &Path, target_dir: &Path, quick: bool) -> anyhow::Result<Vec<Headline>> {
     println!("== criterion benchmarks");
+    let status = criterion_command(root, quick)
+        .status()
+        .context("cannot run cargo bench")?;
+    if !status.success() {
+        anyhow::bail!("the criterion benchmarks failed");
+    }
+    let mean_ns = |id: &str| criterion_mean_ns(target_dir, id);
+    let mut found = timings(mean_ns);
+    found.push(memory_per_stored_span());
+    found.extend(ratios(mean_ns));
+    Ok(found)
+}
+
+/// `cargo bench` of the three criterion benchmarks, shorter with `quick`.
+fn criterion_command(root: &Path, quick: bool) -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command.current_dir(root).args([
@@ -114,12 +129,14 @@ fn run_criterion(root: &Path, target_dir: &Path, quick: bool) -> anyhow::Result<
     if quick {
         command.args(["--warm-up-time", "1", "--measurement-time", "2"]);
     }
-    let status = command.status().context("cannot run cargo bench")?;
-    if !status.success() {
-        anyhow::bail!("the criterion benchmarks failed");
-    }
+    command
+}
+
+/// The headline figures read from one benchmark's mean time each
+/// (`mean_ns` of a criterion id), for those that ran.
+fn timings(mean_ns: impl Fn(&str) -> Option<f64>) -> Vec<Headline> {
     let mut found = Vec::new();
-    if let Some(ns) = criterion_mean_ns(target_dir, "collector_ingest/protobuf") {
+    if let Some(ns) = mean_ns("collector_ingest/protobuf") {
         found.push(Headline {
             figure: "collector: OTLP protobuf ingestion, one core".to_owned(),
             value: SPANS_PER_REQUEST as f64 / (ns * 1e-9),
@@ -127,35 +144,40 @@ fn run_criterion(root: &Path, target_dir: &Path, quick: bool) -> anyhow::Result<
             goal: Some((">=", 200_000.0)),
         });
     }
-    if let Some(ns) = criterion_mean_ns(target_dir, "critical_path/100k_spans") {
-        found.push(Headline {
-            figure: "collector: critical path of 100,000 spans".to_owned(),
-            value: ns / 1e6,
-            unit: "ms",
-            goal: Some(("<=", 50.0)),
-        });
+    let milliseconds = [
+        (
+            "collector: critical path of 100,000 spans",
+            "critical_path/100k_spans",
+            50.0,
+        ),
+        (
+            "crisp: 10,000 traces aggregated, one core",
+            "critical_paths_across/10k_traces",
+            1_000.0,
+        ),
+        (
+            "crisp: API answer over 10,000 stored traces",
+            "critical_paths_across/10k_stored_traces_api_answer",
+            200.0,
+        ),
+    ];
+    for (figure, id, at_most) in milliseconds {
+        if let Some(ns) = mean_ns(id) {
+            found.push(Headline {
+                figure: figure.to_owned(),
+                value: ns / 1e6,
+                unit: "ms",
+                goal: Some(("<=", at_most)),
+            });
+        }
     }
-    if let Some(ns) = criterion_mean_ns(target_dir, "critical_paths_across/10k_traces") {
-        found.push(Headline {
-            figure: "crisp: 10,000 traces aggregated, one core".to_owned(),
-            value: ns / 1e6,
-            unit: "ms",
-            goal: Some(("<=", 1_000.0)),
-        });
-    }
-    if let Some(ns) = criterion_mean_ns(
-        target_dir,
-        "critical_paths_across/10k_stored_traces_api_answer",
-    ) {
-        found.push(Headline {
-            figure: "crisp: API answer over 10,000 stored traces".to_owned(),
-            value: ns / 1e6,
-            unit: "ms",
-            goal: Some(("<=", 200.0)),
-        });
-    }
-    found.push(memory_per_stored_span());
-    let ratios = [
+    found
+}
+
+/// The headline figures that compare two benchmarks' mean times (`mean_ns`
+/// of a criterion id), for those where both ran.
+fn ratios(mean_ns: impl Fn(&str) -> Option<f64>) -> Vec<Headline> {
+    let pairs = [
         (
             "actions: an action / a span, action layers only",
             "action_vs_span/action",
@@ -187,20 +209,17 @@ fn run_criterion(root: &Path, target_dir: &Path, quick: bool) -> anyhow::Result<
             None,
         ),
     ];
-    for (figure, numerator, denominator, goal) in ratios {
-        if let (Some(numerator), Some(denominator)) = (
-            criterion_mean_ns(target_dir, numerator),
-            criterion_mean_ns(target_dir, denominator),
-        ) {
-            found.push(Headline {
+    pairs
+        .into_iter()
+        .filter_map(|(figure, numerator, denominator, goal)| {
+            Some(Headline {
                 figure: figure.to_owned(),
-                value: numerator / denominator,
+                value: mean_ns(numerator)? / mean_ns(denominator)?,
                 unit: "ratio",
                 goal,
-            });
-        }
-    }
-    Ok(found)
+            })
+        })
+        .collect()
 }
 
 /// The gateway's throughput with each kind of telemetry, as ratios to none.
@@ -263,4 +282,45 @@ async fn run_throughput(
         }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_figure_is_given_only_for_the_benchmarks_that_ran() {
+        let mean_ns = |id: &str| match id {
+            "critical_path/100k_spans" => Some(40e6),
+            "action_vs_span/action" => Some(300.0),
+            "action_vs_span/span" => Some(200.0),
+            // Its denominator did not run: no ratio.
+            "cost_of_observability/event_fmt" => Some(1.0),
+            _ => None,
+        };
+        let timings = timings(mean_ns);
+        assert_eq!(timings.len(), 1);
+        assert_eq!(
+            (
+                timings[0].figure.as_str(),
+                timings[0].value,
+                timings[0].goal
+            ),
+            (
+                "collector: critical path of 100,000 spans",
+                40.0,
+                Some(("<=", 50.0))
+            )
+        );
+        let ratios = ratios(mean_ns);
+        assert_eq!(ratios.len(), 1);
+        assert_eq!(
+            (ratios[0].figure.as_str(), ratios[0].value, ratios[0].unit),
+            (
+                "actions: an action / a span, action layers only",
+                1.5,
+                "ratio"
+            )
+        );
+    }
 }

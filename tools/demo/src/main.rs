@@ -386,11 +386,9 @@ async fn drive_load(args: &Args, shop: &Shop, stop: &StopSignal) -> loadgen::Rep
     report
 }
 
-/// The report's end, and everything stopped. A bounded run, or one a
-/// signal stopped during the load, stops the services first (each flushes
-/// its spans) and reports at once: waiting for another signal would look
-/// like a hang. Otherwise everything keeps running until a stop signal.
-/// Returns how each service stopped, and what else went wrong.
+/// The report's end, and everything stopped, in the order the run's
+/// [`Ending`] says. Returns how each service stopped, and what else went
+/// wrong.
 async fn report_and_stop(
     args: &Args,
     running: Running,
@@ -402,36 +400,72 @@ async fn report_and_stop(
         shop,
         prometheus,
     } = running;
-    let stops = if args.duration.is_some() || stop.received_now().is_some() {
-        let stops = stop_the_shop(shop);
-        traces.show(collector.ui_url(), prometheus.as_ref()).await;
-        stops
-    } else {
-        // The report reads the collector: first, every span at it.
-        if let Err(waiting) = shop.wait_until_exported(EXPORTED_WITHIN).await {
-            println!(
-                "warning: not every span reached the collector within {} s: {}",
-                EXPORTED_WITHIN.as_secs(),
-                waiting.join(", ")
-            );
+    let ending = Ending::of(args.duration.is_some(), stop.received_now().is_some());
+    let stops = match ending {
+        Ending::StopThenReport => {
+            let stops = stop_the_shop(shop);
+            traces.show(collector.ui_url(), prometheus.as_ref()).await;
+            stops
         }
-        traces.show(collector.ui_url(), prometheus.as_ref()).await;
-        println!();
-        println!(
-            "Everything keeps running: the gateway at {}, traces at {}. Ctrl-C stops it all.",
-            shop.gateway_url(),
-            collector.ui_url()
-        );
-        if let Some(prometheus) = &prometheus {
-            println!("Prometheus: {}", prometheus.url());
+        Ending::ReportThenWait => {
+            // The report reads the collector: first, every span at it.
+            if let Err(waiting) = shop.wait_until_exported(EXPORTED_WITHIN).await {
+                println!(
+                    "warning: not every span reached the collector within {} s: {}",
+                    EXPORTED_WITHIN.as_secs(),
+                    waiting.join(", ")
+                );
+            }
+            traces.show(collector.ui_url(), prometheus.as_ref()).await;
+            keep_running(&shop, &collector, prometheus.as_ref(), stop).await;
+            stop_the_shop(shop)
         }
-        let signal = stop.received().await;
-        println!("{signal}: stopping everything.");
-        stop_the_shop(shop)
     };
     let mut problems: Vec<String> = prometheus.and_then(Prometheus::stop).into_iter().collect();
     problems.extend(collector.stop());
     (stops, problems)
+}
+
+/// Which comes first at the end of a run: the report, or the stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    /// Stop the services first (each flushes its spans), then report at
+    /// once: waiting for another signal would look like a hang.
+    StopThenReport,
+    /// Report, then keep everything running until a stop signal.
+    ReportThenWait,
+}
+
+impl Ending {
+    /// A bounded run (`--duration`), or one a signal stopped during the
+    /// load, stops first; any other run reports and keeps running.
+    fn of(bounded: bool, stopped_during_load: bool) -> Self {
+        if bounded || stopped_during_load {
+            Self::StopThenReport
+        } else {
+            Self::ReportThenWait
+        }
+    }
+}
+
+/// Where everything can be explored, until a stop signal comes.
+async fn keep_running(
+    shop: &Shop,
+    collector: &Collector,
+    prometheus: Option<&Prometheus>,
+    stop: &StopSignal,
+) {
+    println!();
+    println!(
+        "Everything keeps running: the gateway at {}, traces at {}. Ctrl-C stops it all.",
+        shop.gateway_url(),
+        collector.ui_url()
+    );
+    if let Some(prometheus) = prometheus {
+        println!("Prometheus: {}", prometheus.url());
+    }
+    let signal = stop.received().await;
+    println!("{signal}: stopping everything.");
 }
 
 /// Stops the services, each draining its requests and flushing its spans,
@@ -697,4 +731,17 @@ fn relative(path: &Path, root: &Path) -> String {
         .unwrap_or_else(|| path.to_path_buf())
         .display()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bounded_or_interrupted_run_stops_before_it_reports() {
+        assert_eq!(Ending::of(true, false), Ending::StopThenReport);
+        assert_eq!(Ending::of(false, true), Ending::StopThenReport);
+        assert_eq!(Ending::of(true, true), Ending::StopThenReport);
+        assert_eq!(Ending::of(false, false), Ending::ReportThenWait);
+    }
 }

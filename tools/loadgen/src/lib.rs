@@ -80,58 +80,20 @@ pub async fn run(load: &Load, stop: impl Future<Output = ()>) -> Report {
         .expect("a plain HTTP client builds");
     let started = Instant::now();
     let deadline = started + load.duration;
-    let sent = Arc::new(AtomicU64::new(0));
-    let errors = Arc::new(AtomicU64::new(0));
+    let shared = Arc::new(Shared::default());
     let bar = progress_bar(load);
-    // Set when the caller stops the load early: every worker finishes the
-    // request it is waiting for and hands in what it measured.
-    let stopping = Arc::new(AtomicBool::new(false));
 
     let workers: Vec<_> = (0..load.concurrency.max(1))
         .map(|_| {
-            let (client, target, sent, errors, stopping) = (
+            tokio::spawn(work(
                 client.clone(),
                 load.target.clone(),
-                sent.clone(),
-                errors.clone(),
-                stopping.clone(),
-            );
-            let budget = load.max_requests;
-            tokio::spawn(async move {
-                let mut latencies = new_histogram();
-                let mut statuses = BTreeMap::new();
-                while Instant::now() < deadline
-                    && !stopping.load(Ordering::Relaxed)
-                    && budget.is_none_or(|max| sent.fetch_add(1, Ordering::Relaxed) < max)
-                {
-                    if budget.is_none() {
-                        sent.fetch_add(1, Ordering::Relaxed);
-                    }
-                    let request_started = Instant::now();
-                    let status = send_one(&client, &target).await;
-                    let micros = request_started.elapsed().as_micros() as u64;
-                    let _ = latencies.record(micros.max(1));
-                    *statuses.entry(status).or_insert(0u64) += 1;
-                    if status == 0 || status >= 500 {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                (latencies, statuses)
-            })
+                deadline,
+                load.max_requests,
+                shared.clone(),
+            ))
         })
         .collect();
-
-    let ticker = async {
-        loop {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            bar.set_position(started.elapsed().as_millis() as u64);
-            bar.set_message(format!(
-                "{} requests, {} errors",
-                sent.load(Ordering::Relaxed),
-                errors.load(Ordering::Relaxed)
-            ));
-        }
-    };
     let joined = async {
         let mut results = Vec::new();
         for worker in workers {
@@ -143,17 +105,89 @@ pub async fn run(load: &Load, stop: impl Future<Output = ()>) -> Report {
     };
     let stop_early = async {
         stop.await;
-        stopping.store(true, Ordering::Relaxed);
+        shared.stopping.store(true, Ordering::Relaxed);
         // Every worker is now on its last request; keep the bar moving.
         std::future::pending::<()>().await;
     };
     let results = tokio::select! {
         results = joined => results,
         () = stop_early => unreachable!("stopping early waits for the workers"),
-        () = ticker => unreachable!("the ticker never ends"),
+        () = show_progress(&bar, started, &shared) => unreachable!("the ticker never ends"),
     };
     bar.finish_and_clear();
     report(results, started.elapsed())
+}
+
+/// What the workers share: the counts the progress bar shows, and whether
+/// the load is stopping.
+#[derive(Default)]
+struct Shared {
+    sent: AtomicU64,
+    errors: AtomicU64,
+    /// Set when the caller stops the load early: every worker finishes the
+    /// request it is waiting for and hands in what it measured.
+    stopping: AtomicBool,
+}
+
+impl Shared {
+    /// Whether a worker sends another request: the deadline is not reached,
+    /// the load is not stopping, and the request is within the `budget`
+    /// (if any). A request given a turn is counted as sent.
+    fn take_turn(&self, deadline: Instant, budget: Option<u64>) -> bool {
+        if Instant::now() >= deadline || self.stopping.load(Ordering::Relaxed) {
+            return false;
+        }
+        match budget {
+            Some(max) => self.sent.fetch_add(1, Ordering::Relaxed) < max,
+            None => {
+                self.sent.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+        }
+    }
+}
+
+/// One worker: a request after another, as long as it gets a turn; what
+/// it measured, latencies and answers by status.
+async fn work(
+    client: reqwest::Client,
+    target: String,
+    deadline: Instant,
+    budget: Option<u64>,
+    shared: Arc<Shared>,
+) -> (Histogram<u64>, BTreeMap<u16, u64>) {
+    let mut latencies = new_histogram();
+    let mut statuses = BTreeMap::new();
+    while shared.take_turn(deadline, budget) {
+        let request_started = Instant::now();
+        let status = send_one(&client, &target).await;
+        let micros = request_started.elapsed().as_micros() as u64;
+        let _ = latencies.record(micros.max(1));
+        *statuses.entry(status).or_insert(0u64) += 1;
+        if is_error(status) {
+            shared.errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    (latencies, statuses)
+}
+
+/// The bar, moved on every 200 ms with the requests sent and the errors so
+/// far; never ends.
+async fn show_progress(bar: &ProgressBar, started: Instant, shared: &Shared) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        bar.set_position(started.elapsed().as_millis() as u64);
+        bar.set_message(format!(
+            "{} requests, {} errors",
+            shared.sent.load(Ordering::Relaxed),
+            shared.errors.load(Ordering::Relaxed)
+        ));
+    }
+}
+
+/// Whether an answer's status (0: no answer) counts as an error.
+fn is_error(status: u16) -> bool {
+    status == 0 || status >= 500
 }
 
 fn report(results: Vec<(Histogram<u64>, BTreeMap<u16, u64>)>, elapsed: Duration) -> Report {
@@ -173,7 +207,7 @@ fn report(results: Vec<(Histogram<u64>, BTreeMap<u16, u64>)>, elapsed: Duration)
         requests,
         errors: statuses
             .iter()
-            .filter(|(status, _)| **status == 0 || **status >= 500)
+            .filter(|(status, _)| is_error(**status))
             .map(|(_, count)| count)
             .sum(),
         statuses,
@@ -264,6 +298,31 @@ mod tests {
         assert_eq!(report.throughput, 2.0);
         assert!((report.p50_ms - 2.0).abs() < 0.01, "{}", report.p50_ms);
         assert!((report.max_ms - 100.0).abs() < 0.1, "{}", report.max_ms);
+    }
+
+    #[test]
+    fn a_worker_gets_a_turn_before_the_deadline_within_the_budget_until_stopped() {
+        let later = Instant::now() + Duration::from_secs(60);
+        let budgeted = Shared::default();
+        assert!(budgeted.take_turn(later, Some(2)));
+        assert!(budgeted.take_turn(later, Some(2)));
+        assert!(!budgeted.take_turn(later, Some(2)));
+
+        let unbounded = Shared::default();
+        assert!(!unbounded.take_turn(Instant::now(), None));
+        assert!(unbounded.take_turn(later, None));
+        assert_eq!(unbounded.sent.load(Ordering::Relaxed), 1);
+        unbounded.stopping.store(true, Ordering::Relaxed);
+        assert!(!unbounded.take_turn(later, None));
+    }
+
+    #[test]
+    fn errors_are_5xx_answers_and_no_answer() {
+        assert!(is_error(0));
+        assert!(is_error(500));
+        assert!(is_error(503));
+        assert!(!is_error(200));
+        assert!(!is_error(404));
     }
 
     #[test]

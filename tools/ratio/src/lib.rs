@@ -219,88 +219,105 @@ impl Rules {
         // more admin code only makes more helpers, so this ends.
         loop {
             let before = rules.size();
-            for (name, alias) in &finder.renames {
-                if rules.macros.contains(name) {
-                    rules.macros.insert(alias.clone());
-                }
-                if rules.attributes.contains(name) {
-                    rules.attributes.insert(alias.clone());
-                }
-                if rules.types.contains(name) {
-                    rules.types.insert(alias.clone());
-                }
-                let renamed: Vec<String> = rules
-                    .paths
-                    .iter()
-                    .filter_map(|path| {
-                        if path == name {
-                            Some(alias.clone())
-                        } else {
-                            path.strip_prefix(&format!("{name}::"))
-                                .map(|rest| format!("{alias}::{rest}"))
-                        }
-                    })
-                    .collect();
-                rules.paths.extend(renamed);
-            }
-            for (name, called) in &finder.wrappers {
-                if called.iter().any(|c| rules.macros.contains(c)) {
-                    rules.macros.insert(name.clone());
-                }
-            }
+            rules.follow_renames(&finder.renames);
+            rules.follow_wrappers(&finder.wrappers);
             let counts: Vec<Counts> = finder
                 .functions
                 .iter()
                 .map(|candidate| count(&candidate.block, &rules))
                 .collect();
-            // A timer: it logs when dropped, or it holds a timer and a
-            // function of its own does admin work (reads or logs it). A type
-            // that only holds an `Instant` (a deadline) is not one.
-            for (name, drop) in &finder.drops {
-                if count(drop, &rules).admin > 0 {
-                    rules.types.insert(name.clone());
-                }
-            }
-            for (name, mentions) in &finder.types {
-                let holds_a_timer = mentions.iter().any(|m| rules.types.contains(m));
-                let admin_of_its_own = finder
-                    .functions
-                    .iter()
-                    .zip(&counts)
-                    .any(|(f, c)| f.owner.as_ref() == Some(name) && c.admin > 0);
-                if holds_a_timer && admin_of_its_own {
-                    rules.types.insert(name.clone());
-                }
-            }
-            // A name shared by a helper and a function that does business
-            // is not followed: a call of it could be either.
-            let (mut helpers, mut others) = (BTreeSet::new(), BTreeSet::new());
-            for (candidate, counts) in finder.functions.iter().zip(&counts) {
-                let timer = candidate
-                    .owner
-                    .as_ref()
-                    .is_some_and(|owner| rules.types.contains(owner));
-                let helper = candidate.is_helper(*counts) || (timer && counts.admin > 0);
-                let key = match (&candidate.owner, candidate.method) {
-                    (_, true) => Callee::Method(candidate.name.clone()),
-                    (Some(owner), false) => Callee::Path(format!("{owner}::{}", candidate.name)),
-                    (None, false) => Callee::Path(candidate.name.clone()),
-                };
-                if helper {
-                    helpers.insert(key);
-                } else {
-                    others.insert(key);
-                }
-            }
-            for callee in helpers.difference(&others) {
-                match callee {
-                    Callee::Method(name) => rules.methods.insert(name.clone()),
-                    Callee::Path(path) => rules.paths.insert(path.clone()),
-                };
-            }
+            rules.find_timers(&finder, &counts);
+            rules.find_helpers(&finder.functions, &counts);
             if before == rules.size() {
                 return rules;
             }
+        }
+    }
+
+    /// Each `(name, alias)` of a renaming import: the alias is admin where
+    /// the name is, as a macro, an attribute, a type, or the start of a path.
+    fn follow_renames(&mut self, renames: &[(String, String)]) {
+        for (name, alias) in renames {
+            if self.macros.contains(name) {
+                self.macros.insert(alias.clone());
+            }
+            if self.attributes.contains(name) {
+                self.attributes.insert(alias.clone());
+            }
+            if self.types.contains(name) {
+                self.types.insert(alias.clone());
+            }
+            let renamed: Vec<String> = self
+                .paths
+                .iter()
+                .filter_map(|path| {
+                    if path == name {
+                        Some(alias.clone())
+                    } else {
+                        path.strip_prefix(&format!("{name}::"))
+                            .map(|rest| format!("{alias}::{rest}"))
+                    }
+                })
+                .collect();
+            self.paths.extend(renamed);
+        }
+    }
+
+    /// Each `macro_rules!` wrapper, with the macros it calls: it is admin
+    /// if one of them is.
+    fn follow_wrappers(&mut self, wrappers: &[(String, Vec<String>)]) {
+        for (name, called) in wrappers {
+            if called.iter().any(|c| self.macros.contains(c)) {
+                self.macros.insert(name.clone());
+            }
+        }
+    }
+
+    /// A timer: it logs when dropped, or it holds a timer and a function of
+    /// its own does admin work (reads or logs it). A type that only holds
+    /// an `Instant` (a deadline) is not one. `counts` are the statements of
+    /// `finder`'s functions, in order.
+    fn find_timers(&mut self, finder: &AliasFinder, counts: &[Counts]) {
+        for (name, drop) in &finder.drops {
+            if count(drop, self).admin > 0 {
+                self.types.insert(name.clone());
+            }
+        }
+        for (name, mentions) in &finder.types {
+            let holds_a_timer = mentions.iter().any(|m| self.types.contains(m));
+            let admin_of_its_own = finder
+                .functions
+                .iter()
+                .zip(counts)
+                .any(|(f, c)| f.owner.as_ref() == Some(name) && c.admin > 0);
+            if holds_a_timer && admin_of_its_own {
+                self.types.insert(name.clone());
+            }
+        }
+    }
+
+    /// The helpers among `functions` (with `counts`, their statements), by
+    /// how they are called. A name shared by a helper and a function that
+    /// does business is not followed: a call of it could be either.
+    fn find_helpers(&mut self, functions: &[Candidate], counts: &[Counts]) {
+        let (mut helpers, mut others) = (BTreeSet::new(), BTreeSet::new());
+        for (candidate, counted) in functions.iter().zip(counts) {
+            let timer = candidate
+                .owner
+                .as_ref()
+                .is_some_and(|owner| self.types.contains(owner));
+            let helper = candidate.is_helper(*counted) || (timer && counted.admin > 0);
+            if helper {
+                helpers.insert(candidate.callee());
+            } else {
+                others.insert(candidate.callee());
+            }
+        }
+        for callee in helpers.difference(&others) {
+            match callee {
+                Callee::Method(name) => self.methods.insert(name.clone()),
+                Callee::Path(path) => self.paths.insert(path.clone()),
+            };
         }
     }
 
@@ -339,6 +356,15 @@ impl Candidate {
     fn is_helper(&self, counts: Counts) -> bool {
         counts.admin > 0
             && (counts.business == 0 || (self.wraps && counts.admin >= counts.business))
+    }
+
+    /// How a call of it reads.
+    fn callee(&self) -> Callee {
+        match (&self.owner, self.method) {
+            (_, true) => Callee::Method(self.name.clone()),
+            (Some(owner), false) => Callee::Path(format!("{owner}::{}", self.name)),
+            (None, false) => Callee::Path(self.name.clone()),
+        }
     }
 }
 
@@ -1024,5 +1050,42 @@ fn measure(function: &Function, rules: &Rules) -> FunctionReport {
         business,
         admin,
         ratio: ratio(business, admin),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_renaming_import_carries_admin_over_to_its_alias() {
+        let mut rules = Rules::default();
+        let renames = [
+            ("info", "note"),
+            ("Instant", "Clock"),
+            ("actions", "act"),
+            ("work", "job"),
+        ]
+        .map(|(name, alias)| (name.to_owned(), alias.to_owned()));
+        rules.follow_renames(&renames);
+        assert!(rules.macros.contains("note"));
+        assert!(rules.types.contains("Clock"));
+        assert!(rules.paths.contains("Clock::now"));
+        assert!(rules.paths.contains("act::run"));
+        assert!(!rules.macros.contains("job") && !rules.paths.contains("job"));
+    }
+
+    #[test]
+    fn a_wrapper_macro_is_admin_when_a_macro_it_calls_is() {
+        let mut rules = Rules::default();
+        rules.follow_wrappers(&[
+            (
+                "say".to_owned(),
+                vec!["format".to_owned(), "info".to_owned()],
+            ),
+            ("list".to_owned(), vec!["vec".to_owned()]),
+        ]);
+        assert!(rules.macros.contains("say"));
+        assert!(!rules.macros.contains("list"));
     }
 }

@@ -11,7 +11,8 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{ChildStderr, Command, Stdio};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -85,47 +86,81 @@ pub fn run_cargo(mut command: Command, progress: Progress) -> Result<BuildOutput
         .context("cannot run cargo: is the Rust toolchain installed and on PATH?")?;
     let stderr = child.stderr.take().expect("stderr is piped");
     let bar = progress_bar(&progress);
-    // Read stderr on its own thread so that neither pipe can fill up and
-    // stall cargo while we read the other. Cargo waits there, silently to
-    // us, while another build holds the target folder's lock (rust-analyzer
-    // runs `cargo check` on every save): that wait is said at once.
-    let stderr_reader = {
-        let bar = bar.clone();
-        std::thread::spawn(move || {
-            let mut log = String::new();
-            let mut said = false;
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if !said && line.contains("Blocking waiting for file lock") {
-                    said = true;
-                    let wait = "Waiting for another cargo build to finish first \
-                                (rust-analyzer in your editor, or another terminal)…";
-                    if bar.is_hidden() {
-                        eprintln!("  {wait}");
-                    } else {
-                        bar.println(format!("  {wait}"));
-                    }
-                }
-                log.push_str(&line);
-                log.push('\n');
-            }
-            log
-        })
-    };
+    let stderr_reader = read_log(stderr, bar.clone());
 
     let mut log_progress = LogProgress::new(&progress);
-    let mut output = BuildOutput {
-        binaries: Vec::new(),
-        errors: BTreeMap::new(),
-        cargo_failure: None,
-        log: String::new(),
-    };
-    let mut error_counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut messages = Messages::default();
     let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
     for line in stdout.lines() {
         let line = line.context("cannot read cargo's output")?;
-        let Ok(message) = serde_json::from_str::<CargoLine>(&line) else {
-            continue;
+        if let Step::Unit { compiled } = messages.read(&line) {
+            bar.inc(1);
+            if let Some(name) = compiled {
+                bar.set_message(name.clone());
+                log_progress.compiled(&name);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    let status = child.wait().context("cargo did not finish")?;
+    let log = stderr_reader.join().unwrap_or_default();
+    Ok(messages.finish(status.success(), log))
+}
+
+/// Reads cargo's human output, its log, on a thread of its own so that
+/// neither pipe can fill up and stall cargo while the other is read. Cargo
+/// waits there, silently to us, while another build holds the target
+/// folder's lock (rust-analyzer runs `cargo check` on every save): that
+/// wait is said at once.
+fn read_log(stderr: ChildStderr, bar: ProgressBar) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut log = String::new();
+        let mut said = false;
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if !said && line.contains("Blocking waiting for file lock") {
+                said = true;
+                let wait = "Waiting for another cargo build to finish first \
+                            (rust-analyzer in your editor, or another terminal)…";
+                if bar.is_hidden() {
+                    eprintln!("  {wait}");
+                } else {
+                    bar.println(format!("  {wait}"));
+                }
+            }
+            log.push_str(&line);
+            log.push('\n');
+        }
+        log
+    })
+}
+
+/// What one line of cargo's JSON output means for the progress shown.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    /// Nothing to show.
+    Nothing,
+    /// A compilation unit is done; `compiled` names it when it was compiled
+    /// now. Only those are named and counted: a unit cargo already had is
+    /// no news, and naming it would read as rebuilding the dependencies.
+    Unit { compiled: Option<String> },
+}
+
+/// What cargo's JSON output says, read a line at a time: the test
+/// executables it built, and each package's first compiler error.
+#[derive(Default)]
+struct Messages {
+    binaries: Vec<TestBinary>,
+    errors: BTreeMap<String, CompileError>,
+    error_counts: BTreeMap<String, usize>,
+}
+
+impl Messages {
+    /// Takes in one line of cargo's output; a line that is not one of its
+    /// JSON messages is passed over.
+    fn read(&mut self, line: &str) -> Step {
+        let Ok(message) = serde_json::from_str::<CargoLine>(line) else {
+            return Step::Nothing;
         };
         match message {
             CargoLine::CompilerArtifact {
@@ -135,20 +170,13 @@ pub fn run_cargo(mut command: Command, progress: Progress) -> Result<BuildOutput
                 manifest_path,
                 fresh,
             } => {
-                bar.inc(1);
-                // Only what is compiled now is named and counted: a unit
-                // cargo already had is no news, and naming it would read as
-                // rebuilding the dependencies.
-                if !fresh {
-                    bar.set_message(target.name.clone());
-                    log_progress.compiled(&target.name);
-                }
+                let compiled = (!fresh).then_some(target.name);
                 // A `[[test]]` target, whatever its harness: graders bring
                 // their own `main` (`grader_kit::checks!`), and cargo marks
                 // only libtest's harness as `profile.test`.
                 let is_integration_test = target.kind.iter().any(|k| k == "test");
                 if let (true, Some(path)) = (is_integration_test, executable) {
-                    output.binaries.push(TestBinary {
+                    self.binaries.push(TestBinary {
                         package: package_name(&package_id, &manifest_path),
                         path,
                         src_path: target.src_path,
@@ -158,6 +186,7 @@ pub fn run_cargo(mut command: Command, progress: Progress) -> Result<BuildOutput
                             .unwrap_or_default(),
                     });
                 }
+                Step::Unit { compiled }
             }
             CargoLine::CompilerMessage {
                 package_id,
@@ -165,25 +194,31 @@ pub fn run_cargo(mut command: Command, progress: Progress) -> Result<BuildOutput
                 message,
             } if message.level == "error" => {
                 let package = package_name(&package_id, &manifest_path);
-                *error_counts.entry(package.clone()).or_default() += 1;
-                output
-                    .errors
+                *self.error_counts.entry(package.clone()).or_default() += 1;
+                self.errors
                     .entry(package)
                     .or_insert_with(|| message.summarise());
+                Step::Nothing
             }
-            _ => {}
+            _ => Step::Nothing,
         }
     }
-    bar.finish_and_clear();
-    let status = child.wait().context("cargo did not finish")?;
-    output.log = stderr_reader.join().unwrap_or_default();
-    for (package, error) in &mut output.errors {
-        error.count = error_counts.get(package).copied().unwrap_or(1);
+
+    /// What the build produced, once cargo has exited (`succeeded`, with
+    /// `log` its human output).
+    fn finish(mut self, succeeded: bool, log: String) -> BuildOutput {
+        for (package, error) in &mut self.errors {
+            error.count = self.error_counts.get(package).copied().unwrap_or(1);
+        }
+        let cargo_failure =
+            (!succeeded && self.errors.is_empty()).then(|| cargo_failure_summary(&log));
+        BuildOutput {
+            binaries: self.binaries,
+            errors: self.errors,
+            cargo_failure,
+            log,
+        }
     }
-    if !status.success() && output.errors.is_empty() {
-        output.cargo_failure = Some(cargo_failure_summary(&output.log));
-    }
-    Ok(output)
 }
 
 /// A cargo command run from the workspace root.
@@ -376,5 +411,66 @@ mod tests {
             cargo_failure_summary(log),
             "error: failed to parse manifest\n  caused by: y"
         );
+    }
+
+    #[test]
+    fn test_executables_and_first_errors_are_read_from_cargos_messages() {
+        let mut messages = Messages::default();
+        let grader = r#"{"reason": "compiler-artifact",
+            "package_id": "path+file:///w/labs/01-first-spans#lab01@0.1.0",
+            "manifest_path": "/w/labs/01-first-spans/Cargo.toml",
+            "target": {"name": "grader", "kind": ["test"], "src_path": "/w/labs/01-first-spans/tests/grader.rs"},
+            "executable": "/t/debug/deps/grader-1", "fresh": false}"#;
+        let library = r#"{"reason": "compiler-artifact",
+            "package_id": "registry+https://x#serde@1.0.0",
+            "manifest_path": "/r/serde/Cargo.toml",
+            "target": {"name": "serde", "kind": ["lib"], "src_path": "/r/serde/src/lib.rs"},
+            "executable": null, "fresh": true}"#;
+        let error = |text: &str| {
+            format!(
+                r#"{{"reason": "compiler-message",
+                "package_id": "path+file:///w/labs/02-structured-output#lab02@0.1.0",
+                "manifest_path": "/w/labs/02-structured-output/Cargo.toml",
+                "message": {{"message": "{text}", "level": "error", "rendered": "error: {text}",
+                  "spans": [{{"file_name": "src/lib.rs", "line_start": 3, "column_start": 7, "is_primary": true}}]}}}}"#
+            )
+        };
+        let compiled = |name: &str| Step::Unit {
+            compiled: Some(name.to_owned()),
+        };
+        assert_eq!(messages.read(grader), compiled("grader"));
+        assert_eq!(messages.read(library), Step::Unit { compiled: None });
+        assert_eq!(messages.read(&error("first")), Step::Nothing);
+        assert_eq!(messages.read(&error("second")), Step::Nothing);
+        assert_eq!(messages.read("   Compiling lab01 v0.1.0"), Step::Nothing);
+
+        let output = messages.finish(false, "error: could not compile".to_owned());
+        let binaries: Vec<(&str, &str)> = output
+            .binaries
+            .iter()
+            .map(|b| (b.package.as_str(), b.package_dir.to_str().unwrap()))
+            .collect();
+        assert_eq!(binaries, [("lab01", "/w/labs/01-first-spans")]);
+        let error = &output.errors["lab02"];
+        assert_eq!(
+            (
+                error.headline.as_str(),
+                error.location.as_deref(),
+                error.count
+            ),
+            ("first", Some("src/lib.rs:3:7"), 2)
+        );
+        assert_eq!(output.cargo_failure, None, "a compiler error says it all");
+    }
+
+    #[test]
+    fn a_failure_without_a_compiler_error_is_cargos_own() {
+        let output =
+            Messages::default().finish(false, "error: failed to parse manifest\n".to_owned());
+        assert_eq!(
+            output.cargo_failure.as_deref(),
+            Some("error: failed to parse manifest")
+        );
+        assert!(Messages::default().finish(true, String::new()).succeeded());
     }
 }

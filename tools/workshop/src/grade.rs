@@ -160,12 +160,7 @@ pub fn grade_built(
     options: &Options,
     started: Instant,
 ) -> LabReport {
-    let compile_failure = match (build.errors.get(package), &build.cargo_failure) {
-        (Some(error), _) => Some(describe_compile_error(error, options.verbose)),
-        (None, Some(failure)) => Some(format!("cargo could not build {package}:\n{failure}")),
-        (None, None) => None,
-    };
-    if let Some(summary) = compile_failure {
+    if let Some(summary) = compile_failure(package, build, options.verbose) {
         let status = LabStatus::CompileError;
         return not_run(lab, status, Some(summary), Vec::new(), started);
     }
@@ -174,14 +169,7 @@ pub fn grade_built(
         .iter()
         .filter(|b| b.package == package)
         .collect();
-    // Only grader files the manifest vouches for may grade: a test file added
-    // next to them, or a `[[test]]` pointed elsewhere, is tampering.
-    let foreign: Vec<String> = binaries
-        .iter()
-        .map(|b| b.src_path.strip_prefix(&ws.root).unwrap_or(&b.src_path))
-        .map(|path| checksums::slash_path(&checksums::lexically_normal(path)))
-        .filter(|path| !manifest.contains_key(path))
-        .collect();
+    let foreign = foreign_graders(ws, &binaries, manifest);
     if !foreign.is_empty() {
         return not_run(lab, LabStatus::Tampered, None, foreign, started);
     }
@@ -196,42 +184,97 @@ pub fn grade_built(
     }
     let limit = Duration::from_secs(lab.meta.timeout_secs);
     let runs = runner::run_checks(&to_run, limit, options.jobs, options.verbose);
-
-    let mut checks = Vec::new();
-    for meta in &lab.meta.checks {
-        let check = match runs.iter().find(|r| r.name == meta.name) {
-            Some(run) => check_grade(run, meta.points, options.verbose),
-            None => CheckGrade {
-                name: meta.name.clone(),
-                status: CheckStatus::Missing,
-                points: 0,
-                max_points: meta.points,
-                duration_ms: 0,
-                message: Some(format!(
-                    "The grader has no check named `{}`{}.",
-                    meta.name,
-                    if list_errors.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", list_errors.join("; "))
-                    }
-                )),
-                measurement: None,
-                evidence: None,
-                output: String::new(),
-            },
-        };
-        checks.push(check);
+    let checks = check_grades(lab, &runs, &list_errors, options.verbose);
+    LabReport {
+        number: lab.number,
+        slug: lab.slug.clone(),
+        title: lab.meta.title.clone(),
+        status: lab_status(&checks),
+        points: checks.iter().map(|c| c.points).sum(),
+        max_points: lab.max_points(),
+        duration_ms: millis(started.elapsed()),
+        checks,
+        compile_error: None,
+        tampered: Vec::new(),
     }
-    // Checks the grader has but lab.toml does not list still show up (worth
-    // no points): `just verify` flags them for the maintainer.
-    for run in &runs {
+}
+
+/// Why `package` did not build, if it did not: its first compiler error,
+/// or what cargo said.
+fn compile_failure(package: &str, build: &BuildOutput, verbose: bool) -> Option<String> {
+    match (build.errors.get(package), &build.cargo_failure) {
+        (Some(error), _) => Some(describe_compile_error(error, verbose)),
+        (None, Some(failure)) => Some(format!("cargo could not build {package}:\n{failure}")),
+        (None, None) => None,
+    }
+}
+
+/// The graders among `binaries` that the manifest does not vouch for. Only
+/// grader files the manifest vouches for may grade: a test file added next
+/// to them, or a `[[test]]` pointed elsewhere, is tampering.
+fn foreign_graders(ws: &Workspace, binaries: &[&TestBinary], manifest: &Checksums) -> Vec<String> {
+    binaries
+        .iter()
+        .map(|b| b.src_path.strip_prefix(&ws.root).unwrap_or(&b.src_path))
+        .map(|path| checksums::slash_path(&checksums::lexically_normal(path)))
+        .filter(|path| !manifest.contains_key(path))
+        .collect()
+}
+
+/// Every check `lab.toml` lists, graded from its run (missing if the grader
+/// has none of that name), then the checks the grader has but `lab.toml`
+/// does not list, worth no points: `just verify` flags them for the
+/// maintainer.
+fn check_grades(
+    lab: &Lab,
+    runs: &[runner::CheckRun],
+    list_errors: &[String],
+    verbose: bool,
+) -> Vec<CheckGrade> {
+    let mut checks: Vec<CheckGrade> = lab
+        .meta
+        .checks
+        .iter()
+        .map(|meta| match runs.iter().find(|r| r.name == meta.name) {
+            Some(run) => check_grade(run, meta.points, verbose),
+            None => missing_check(&meta.name, meta.points, list_errors),
+        })
+        .collect();
+    for run in runs {
         if !lab.meta.checks.iter().any(|c| c.name == run.name) {
-            checks.push(check_grade(run, 0, options.verbose));
+            checks.push(check_grade(run, 0, verbose));
         }
     }
+    checks
+}
+
+/// A check `lab.toml` lists that the grader does not have.
+fn missing_check(name: &str, max_points: u32, list_errors: &[String]) -> CheckGrade {
+    CheckGrade {
+        name: name.to_owned(),
+        status: CheckStatus::Missing,
+        points: 0,
+        max_points,
+        duration_ms: 0,
+        message: Some(format!(
+            "The grader has no check named `{name}`{}.",
+            if list_errors.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", list_errors.join("; "))
+            }
+        )),
+        measurement: None,
+        evidence: None,
+        output: String::new(),
+    }
+}
+
+/// The lab's status from its checks': failing if a check it judged did not
+/// pass; else disturbed if a check could not judge; else passed.
+fn lab_status(checks: &[CheckGrade]) -> LabStatus {
     let judged = |c: &&CheckGrade| c.status != CheckStatus::Disturbed;
-    let status = if !checks
+    if !checks
         .iter()
         .filter(judged)
         .all(|c| c.status == CheckStatus::Passed)
@@ -241,18 +284,6 @@ pub fn grade_built(
         LabStatus::Disturbed
     } else {
         LabStatus::Passed
-    };
-    LabReport {
-        number: lab.number,
-        slug: lab.slug.clone(),
-        title: lab.meta.title.clone(),
-        status,
-        points: checks.iter().map(|c| c.points).sum(),
-        max_points: lab.max_points(),
-        duration_ms: millis(started.elapsed()),
-        checks,
-        compile_error: None,
-        tampered: Vec::new(),
     }
 }
 
@@ -414,4 +445,42 @@ fn describe_compile_error(error: &CompileError, verbose: bool) -> String {
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CheckStatus::{Disturbed, Failed, Missing, Passed};
+    use super::*;
+
+    fn status_of(statuses: &[CheckStatus]) -> LabStatus {
+        let checks: Vec<CheckGrade> = statuses
+            .iter()
+            .map(|&status| CheckGrade {
+                status,
+                ..missing_check("x", 1, &[])
+            })
+            .collect();
+        lab_status(&checks)
+    }
+
+    #[test]
+    fn a_lab_passes_when_every_check_it_judged_passed_and_none_was_disturbed() {
+        assert_eq!(status_of(&[Passed, Passed]), LabStatus::Passed);
+        assert_eq!(status_of(&[Passed, Disturbed]), LabStatus::Disturbed);
+        assert_eq!(status_of(&[Disturbed, Failed]), LabStatus::Failing);
+        assert_eq!(status_of(&[Passed, Missing]), LabStatus::Failing);
+    }
+
+    #[test]
+    fn a_missing_check_says_why_the_grader_could_not_list_its_checks() {
+        assert_eq!(
+            missing_check("span_named", 2, &[]).message.as_deref(),
+            Some("The grader has no check named `span_named`.")
+        );
+        let errors = ["a".to_owned(), "b".to_owned()];
+        assert_eq!(
+            missing_check("span_named", 2, &errors).message.as_deref(),
+            Some("The grader has no check named `span_named` (a; b).")
+        );
+    }
 }

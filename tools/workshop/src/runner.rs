@@ -12,6 +12,7 @@
 //! printed, which is kept only for `--verbose`.
 
 use std::io::Read;
+use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -175,39 +176,7 @@ fn run_check(
         REPORTS.fetch_add(1, Ordering::Relaxed)
     ));
     let started = Instant::now();
-    let mut command = Command::new(&binary.path);
-    command
-        .args([CHECK_FLAG, name, REPORT_FLAG])
-        .arg(&report_file)
-        .arg(TIME_LIMIT_FLAG)
-        .arg(
-            left.saturating_sub(REPORT_GRACE.min(left / 2))
-                .as_millis()
-                .to_string(),
-        )
-        .current_dir(&binary.package_dir)
-        .env("CARGO_MANIFEST_DIR", &binary.package_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if !verbose {
-        // A backtrace is noise to a learner reading a failed check.
-        command.env("RUST_BACKTRACE", "0");
-    }
-    // The learner's code runs as a deployed program would: without the
-    // variables cargo sets for the program it runs (`just` starts this CLI
-    // with `cargo run`), so that a value cargo fixes at compile time
-    // (`env!("CARGO_PKG_VERSION")`) cannot be read at run time instead.
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if ["CARGO_PKG_", "CARGO_CRATE_", "CARGO_BIN_"]
-            .iter()
-            .any(|prefix| name.starts_with(prefix))
-        {
-            command.env_remove(name.as_ref());
-        }
-    }
-    let finished = match command.spawn() {
+    let finished = match check_command(binary, name, &report_file, left, verbose).spawn() {
         Ok(child) => wait_with_limit(child, left),
         Err(err) => {
             return CheckRun {
@@ -247,6 +216,57 @@ fn run_check(
         evidence,
         output,
     }
+}
+
+/// The grader asked to run the check `name`, report to `report_file`, and
+/// stop itself within `left`.
+fn check_command(
+    binary: &TestBinary,
+    name: &str,
+    report_file: &Path,
+    left: Duration,
+    verbose: bool,
+) -> Command {
+    let mut command = Command::new(&binary.path);
+    command
+        .args([CHECK_FLAG, name, REPORT_FLAG])
+        .arg(report_file)
+        .arg(TIME_LIMIT_FLAG)
+        .arg(graders_time_limit(left).as_millis().to_string())
+        .current_dir(&binary.package_dir)
+        .env("CARGO_MANIFEST_DIR", &binary.package_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if !verbose {
+        // A backtrace is noise to a learner reading a failed check.
+        command.env("RUST_BACKTRACE", "0");
+    }
+    // The learner's code runs as a deployed program would: without the
+    // variables cargo sets for the program it runs (`just` starts this CLI
+    // with `cargo run`), so that a value cargo fixes at compile time
+    // (`env!("CARGO_PKG_VERSION")`) cannot be read at run time instead.
+    for (variable, _) in std::env::vars_os() {
+        let variable = variable.to_string_lossy();
+        if set_by_cargo_for_its_program(&variable) {
+            command.env_remove(variable.as_ref());
+        }
+    }
+    command
+}
+
+/// When the grader stops the check itself, with `left` to go: early enough
+/// that its report is written before the CLI stops it (at most half of
+/// what is left goes to that).
+fn graders_time_limit(left: Duration) -> Duration {
+    left.saturating_sub(REPORT_GRACE.min(left / 2))
+}
+
+/// Whether `variable` is one cargo sets for the program it runs.
+fn set_by_cargo_for_its_program(variable: &str) -> bool {
+    ["CARGO_PKG_", "CARGO_CRATE_", "CARGO_BIN_"]
+        .iter()
+        .any(|prefix| variable.starts_with(prefix))
 }
 
 enum Finished {
@@ -371,6 +391,29 @@ mod tests {
     fn exit(code: i32) -> ExitStatus {
         use std::os::unix::process::ExitStatusExt;
         ExitStatus::from_raw(code << 8)
+    }
+
+    #[test]
+    fn the_grader_stops_a_check_early_enough_to_report() {
+        assert_eq!(
+            graders_time_limit(Duration::from_secs(20)),
+            Duration::from_millis(18_500)
+        );
+        // Little left: half of it still goes to the check.
+        assert_eq!(
+            graders_time_limit(Duration::from_secs(2)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(graders_time_limit(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn only_what_cargo_sets_for_its_program_is_removed() {
+        assert!(set_by_cargo_for_its_program("CARGO_PKG_VERSION"));
+        assert!(set_by_cargo_for_its_program("CARGO_CRATE_NAME"));
+        assert!(set_by_cargo_for_its_program("CARGO_BIN_NAME"));
+        assert!(!set_by_cargo_for_its_program("CARGO_HOME"));
+        assert!(!set_by_cargo_for_its_program("CARGO_MANIFEST_DIR"));
     }
 
     #[test]

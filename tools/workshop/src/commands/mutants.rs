@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 
 use anstream::println;
 use anyhow::{Context, Result, bail};
@@ -96,45 +96,10 @@ pub fn run(ws: &Workspace, labs: &[Lab]) -> Result<bool> {
         );
     }
     let out = ws.root.join("target/mutants");
-    let mut command = Command::new("cargo");
-    command.arg("mutants").current_dir(&ws.root);
-    for lab in labs {
-        command.args(["--package", &lab.solution_package()]);
-    }
-    // One build at a time: a mutant's build already uses every core.
-    command
-        .args(["--jobs", "1", "--timeout", "180", "--output"])
-        .arg(&out);
-    println!(
-        "Running cargo-mutants on {} reference solution(s)…",
-        labs.len()
-    );
-    // A previous run's outcomes must not pass for this run's.
-    let outcomes_file = out.join("mutants.out/outcomes.json");
-    let _ = std::fs::remove_file(&outcomes_file);
-    // cargo-mutants exits non-zero when a mutant survives: the tally below
-    // judges, so its status only matters if it wrote no outcomes.
-    let status = command.status().context("cannot run cargo mutants")?;
-    let text = std::fs::read_to_string(&outcomes_file).with_context(|| {
-        format!(
-            "cargo mutants ({status}) wrote no {}",
-            outcomes_file.display()
-        )
-    })?;
-    let outcomes: Outcomes = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not what cargo-mutants writes",
-            outcomes_file.display()
-        )
-    })?;
-
+    let (status, outcomes) = mutate(ws, labs, &out)?;
     // Mutants mean nothing unless the unmutated solutions pass their
     // graders first.
-    let baseline_passed = outcomes
-        .outcomes
-        .iter()
-        .any(|o| matches!(o.scenario, Scenario::Baseline) && o.summary == "Success");
-    if !baseline_passed {
+    if !outcomes.baseline_passed() {
         bail!(
             "the reference solutions do not pass their graders unmutated ({status}): \
              `just verify` says which; the log is in {}",
@@ -151,30 +116,8 @@ pub fn run(ws: &Workspace, labs: &[Lab]) -> Result<bool> {
     for lab in labs {
         let equivalents = load_equivalents(&ws.root, lab)?;
         let tally = tally(lab, &outcomes, &equivalents);
-        let style = if tally.unexplained.is_empty() && tally.stale.is_empty() {
-            GREEN
-        } else {
-            good = false;
-            RED
-        };
-        println!(
-            "{style}{:<30}{style:#} {:>9} {:>6} {:>9} {:>10} {:>11}",
-            lab.id(),
-            tally.generated,
-            tally.caught,
-            tally.unviable,
-            tally.equivalent,
-            tally.unexplained.len()
-        );
-        for survivor in &tally.unexplained {
-            println!("    {YELLOW}survived:{YELLOW:#} {survivor}");
-        }
-        for entry in &tally.stale {
-            println!(
-                "    {YELLOW}no longer survives:{YELLOW:#} {entry} (remove it from {})",
-                lab.dir.join(EQUIVALENTS).display()
-            );
-        }
+        good &= tally.is_clean();
+        show_tally(lab, &tally);
     }
     if !good {
         println!();
@@ -186,6 +129,82 @@ pub fn run(ws: &Workspace, labs: &[Lab]) -> Result<bool> {
         );
     }
     Ok(good)
+}
+
+/// Runs cargo-mutants on the reference solutions of `labs`, its output in
+/// `out`; returns how it exited, and the outcomes it wrote.
+fn mutate(ws: &Workspace, labs: &[Lab], out: &Path) -> Result<(ExitStatus, Outcomes)> {
+    let mut command = Command::new("cargo");
+    command.arg("mutants").current_dir(&ws.root);
+    for lab in labs {
+        command.args(["--package", &lab.solution_package()]);
+    }
+    // One build at a time: a mutant's build already uses every core.
+    command
+        .args(["--jobs", "1", "--timeout", "180", "--output"])
+        .arg(out);
+    println!(
+        "Running cargo-mutants on {} reference solution(s)…",
+        labs.len()
+    );
+    // A previous run's outcomes must not pass for this run's.
+    let outcomes_file = out.join("mutants.out/outcomes.json");
+    let _ = std::fs::remove_file(&outcomes_file);
+    // cargo-mutants exits non-zero when a mutant survives: the tally
+    // judges, so its status only matters if it wrote no outcomes.
+    let status = command.status().context("cannot run cargo mutants")?;
+    let text = std::fs::read_to_string(&outcomes_file).with_context(|| {
+        format!(
+            "cargo mutants ({status}) wrote no {}",
+            outcomes_file.display()
+        )
+    })?;
+    let outcomes: Outcomes = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not what cargo-mutants writes",
+            outcomes_file.display()
+        )
+    })?;
+    Ok((status, outcomes))
+}
+
+/// One lab's row of the table, and its survivors and stale entries below.
+fn show_tally(lab: &Lab, tally: &Tally) {
+    let style = if tally.is_clean() { GREEN } else { RED };
+    println!(
+        "{style}{:<30}{style:#} {:>9} {:>6} {:>9} {:>10} {:>11}",
+        lab.id(),
+        tally.generated,
+        tally.caught,
+        tally.unviable,
+        tally.equivalent,
+        tally.unexplained.len()
+    );
+    for survivor in &tally.unexplained {
+        println!("    {YELLOW}survived:{YELLOW:#} {survivor}");
+    }
+    for entry in &tally.stale {
+        println!(
+            "    {YELLOW}no longer survives:{YELLOW:#} {entry} (remove it from {})",
+            lab.dir.join(EQUIVALENTS).display()
+        );
+    }
+}
+
+impl Outcomes {
+    /// Whether the unmutated solutions passed their graders.
+    fn baseline_passed(&self) -> bool {
+        self.outcomes
+            .iter()
+            .any(|o| matches!(o.scenario, Scenario::Baseline) && o.summary == "Success")
+    }
+}
+
+impl Tally {
+    /// Every survivor explained, and every entry still true.
+    fn is_clean(&self) -> bool {
+        self.unexplained.is_empty() && self.stale.is_empty()
+    }
 }
 
 fn load_equivalents(root: &Path, lab: &Lab) -> Result<Equivalents> {
@@ -313,5 +332,20 @@ mod tests {
         );
         assert_eq!(tally.stale.len(), 1);
         assert!(tally.stale[0].contains("gone"));
+        assert!(!tally.is_clean());
+    }
+
+    #[test]
+    fn mutants_count_only_after_the_unmutated_solutions_pass() {
+        let outcomes = |baseline: &str| -> Outcomes {
+            serde_json::from_str(&format!(
+                r#"{{"outcomes": [{{"scenario": "Baseline", "summary": "{baseline}"}}]}}"#
+            ))
+            .unwrap()
+        };
+        assert!(outcomes("Success").baseline_passed());
+        assert!(!outcomes("Failure").baseline_passed());
+        let no_baseline: Outcomes = serde_json::from_str(r#"{"outcomes": []}"#).unwrap();
+        assert!(!no_baseline.baseline_passed());
     }
 }

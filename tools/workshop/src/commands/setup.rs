@@ -16,7 +16,7 @@ use std::time::Instant;
 use anstream::println;
 use anyhow::{Context, Result, bail};
 
-use crate::build::{self, Progress};
+use crate::build::{self, BuildOutput, Progress};
 use crate::catalog::Workspace;
 use crate::report::{BOLD, GREEN, YELLOW, indent};
 
@@ -81,7 +81,40 @@ fn other_builds() -> Vec<(&'static str, String)> {
 pub fn run(ws: &Workspace, all: bool) -> Result<()> {
     let started = Instant::now();
     check_toolchain(ws)?;
+    fetch_crates(ws)?;
+    build_every_lab(ws)?;
+    for (what, args) in builds(all) {
+        build_one(ws, what, &args)?;
+    }
+    println!(
+        "{GREEN}Setup done in {:.0} s.{GREEN:#} Everything the labs and the demo run is built; \
+         the workshop now works offline. Start with {BOLD}`just lab 1`{BOLD:#} or \
+         {BOLD}`just demo`{BOLD:#}; `just list` shows every lab.",
+        since_the_command_started(started).as_secs_f64()
+    );
+    if !all {
+        println!(
+            "The benchmarks, the slides and the reference solutions build when first run \
+             (offline); `just setup --all` builds them now."
+        );
+    }
+    Ok(())
+}
 
+/// What is built after the labs: what learners run, and with `all` what
+/// maintainers and instructors run too.
+fn builds(all: bool) -> Vec<(&'static str, String)> {
+    let mut builds = learner_builds();
+    if all {
+        // The optimised builds are a second build of every dependency:
+        // the longest step.
+        builds.extend(other_builds());
+    }
+    builds
+}
+
+/// `cargo fetch`: every crate, downloaded once.
+fn fetch_crates(ws: &Workspace) -> Result<()> {
     println!("{BOLD}Downloading crates{BOLD:#} (the only step that needs the network)");
     let status = build::cargo(ws)
         .args(["fetch", "--locked"])
@@ -93,7 +126,11 @@ pub fn run(ws: &Workspace, all: bool) -> Result<()> {
              better connection, then everything after works offline."
         );
     }
+    Ok(())
+}
 
+/// Every lab in one build, then each lab alone.
+fn build_every_lab(ws: &Workspace) -> Result<()> {
     let labs = ws.labs()?;
     println!("{BOLD}Building every lab{BOLD:#}");
     let packages: Vec<String> = labs.iter().map(|lab| lab.package()).collect();
@@ -106,16 +143,9 @@ pub fn run(ws: &Workspace, all: bool) -> Result<()> {
         },
     )?;
     if !output.succeeded() {
-        let detail = output
-            .errors
-            .iter()
-            .map(|(package, e)| format!("{package}: {}", e.rendered.trim_end()))
-            .chain(output.cargo_failure.clone())
-            .collect::<Vec<_>>()
-            .join("\n");
         bail!(
             "the build failed; nothing in the workshop should fail to build here:\n{}",
-            indent(&detail, "  ")
+            indent(&failure_detail(&output), "  ")
         );
     }
 
@@ -133,44 +163,38 @@ pub fn run(ws: &Workspace, all: bool) -> Result<()> {
             },
         )?;
     }
+    Ok(())
+}
 
-    let mut builds = learner_builds();
-    if all {
-        // The optimised builds are a second build of every dependency:
-        // the longest step.
-        builds.extend(other_builds());
-    }
-    for (what, args) in builds {
-        println!("{BOLD}Building {what}{BOLD:#}");
-        let mut command = build::cargo(ws);
-        command
-            .args(args.split_whitespace())
-            .args(["--locked", "--message-format=json"]);
-        let output = build::run_cargo(
-            command,
-            Progress {
-                label: "Building".to_owned(),
-                total: None,
-            },
-        )?;
-        if !output.succeeded() {
-            bail!(
-                "building {what} failed:\n{}",
-                output.cargo_failure.unwrap_or_default()
-            );
-        }
-    }
+/// Each package's compiler error, then cargo's own failure.
+fn failure_detail(output: &BuildOutput) -> String {
+    output
+        .errors
+        .iter()
+        .map(|(package, e)| format!("{package}: {}", e.rendered.trim_end()))
+        .chain(output.cargo_failure.clone())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
 
-    println!(
-        "{GREEN}Setup done in {:.0} s.{GREEN:#} Everything the labs and the demo run is built; \
-         the workshop now works offline. Start with {BOLD}`just lab 1`{BOLD:#} or \
-         {BOLD}`just demo`{BOLD:#}; `just list` shows every lab.",
-        since_the_command_started(started).as_secs_f64()
-    );
-    if !all {
-        println!(
-            "The benchmarks, the slides and the reference solutions build when first run \
-             (offline); `just setup --all` builds them now."
+/// `cargo <args>`, said as building `what`.
+fn build_one(ws: &Workspace, what: &str, args: &str) -> Result<()> {
+    println!("{BOLD}Building {what}{BOLD:#}");
+    let mut command = build::cargo(ws);
+    command
+        .args(args.split_whitespace())
+        .args(["--locked", "--message-format=json"]);
+    let output = build::run_cargo(
+        command,
+        Progress {
+            label: "Building".to_owned(),
+            total: None,
+        },
+    )?;
+    if !output.succeeded() {
+        bail!(
+            "building {what} failed:\n{}",
+            output.cargo_failure.unwrap_or_default()
         );
     }
     Ok(())
@@ -262,5 +286,14 @@ mod tests {
         assert!(version_tuple("1.95.0") > version_tuple("1.88"));
         assert!(version_tuple("1.9.0") < version_tuple("1.88.0"));
         assert_eq!(version_tuple("1.96.0-nightly"), (1, 96, 0));
+    }
+
+    #[test]
+    fn all_builds_what_learners_run_and_then_the_rest() {
+        let learners = builds(false);
+        let everything = builds(true);
+        assert_eq!(learners, learner_builds());
+        assert!(everything.starts_with(&learners));
+        assert_eq!(everything.len(), learners.len() + other_builds().len());
     }
 }
