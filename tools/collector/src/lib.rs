@@ -20,7 +20,6 @@
 //! - [`terminal`]: the same waterfall, as text.
 //! - [`recording`]: folders of Jaeger JSON traces, written and read fast.
 //! - [`red`]: rate, errors and duration per operation, from server spans.
-//! - [`openmetrics`]: a service's `GET /metrics`, read back.
 
 pub mod aggregate;
 pub mod api;
@@ -31,7 +30,6 @@ pub mod ingest;
 pub mod jaeger;
 pub mod limits;
 pub mod model;
-pub mod openmetrics;
 pub mod recording;
 pub mod red;
 pub mod store;

@@ -866,7 +866,7 @@ mod tests {
             "{stats:?}"
         );
         let text = stats.openmetrics();
-        let exposition = crate::openmetrics::parse(&text)
+        let exposition = openmetrics::parse(&text)
             .unwrap_or_else(|err| panic!("not OpenMetrics: {err}\n{text}"));
         let value = |name: &str| {
             exposition

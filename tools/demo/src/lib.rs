@@ -344,7 +344,7 @@ impl Shop {
 async fn pending_spans(port: u16) -> Option<u64> {
     let url = format!("http://127.0.0.1:{port}/metrics");
     let text = reqwest::get(url).await.ok()?.text().await.ok()?;
-    let exposition = collector::openmetrics::parse(&text).ok()?;
+    let exposition = openmetrics::parse(&text).ok()?;
     let sample = exposition
         .samples
         .iter()

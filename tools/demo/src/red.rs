@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use collector::jaeger;
-use collector::openmetrics::{self, Bucket, Histogram};
 use collector::red::OperationRed;
+use openmetrics::{Bucket, Histogram};
 
 /// The request histogram every service serves.
 pub const REQUEST_HISTOGRAM: &str = "http_server_request_duration_seconds";

@@ -231,7 +231,7 @@ impl Demo {
         let offset = SERVICES.iter().find(|(n, _)| *n == service)?.1;
         let url = format!("http://127.0.0.1:{}/metrics", self.base + offset);
         let text = http().get(url).send().await.ok()?.text().await.ok()?;
-        let exposition = collector::openmetrics::parse(&text).ok()?;
+        let exposition = openmetrics::parse(&text).ok()?;
         let sum: f64 = exposition
             .samples
             .iter()
