@@ -7,7 +7,7 @@
 //! | `GET /api/traces?service=&operation=&start=&end=&lookback=&minDuration=&maxDuration=&tags=&limit=` | traces with a span that matches them all, newest first (as Jaeger's: times in Unix µs, durations and lookback as `250ms`, `1.5s`, `10m`, tags as JSON `{"error":"true","http.route":"/orders"}`) |
 //! | `GET /api/traces/{traceID}` | one trace |
 //! | `GET /api/traces/{traceID}/critical-path` | its critical path (ours, not Jaeger's) |
-//! | `GET /api/critical-paths?service=&operation=&start=&end=&lookback=` | critical paths across the endpoint's traces, after CRISP ([`crate::aggregate::Analysis`]); ours |
+//! | `GET /api/critical-paths?service=&operation=&start=&end=&lookback=` | critical paths across the endpoint's traces, after CRISP ([`trace_analysis::aggregate::Analysis`]); ours |
 //! | `GET /api/critical-paths/flame.svg?service=&operation=&band=&start=&end=&lookback=` | their flame graph, over all traces or one band (`p50`, `p90`, `p95`, `p99`), drawn by inferno; ours |
 //! | `GET /api/dependencies?endTs=&lookback=` | the service dependency graph, as Jaeger's (`[{parent, child, callCount}]`, `endTs` and `lookback` in ms), with each edge's `errorCount` (ours) |
 //! | `GET /api/red?service=&since=` | per operation, requests, errors and p50/p99 from its server spans that started at or after `since` (Unix µs); ours |
@@ -44,12 +44,13 @@ use axum::routing::get;
 use foldhash::HashMap;
 use serde::Deserialize;
 
-use crate::aggregate::{Analysis, BANDS, Copied, Endpoint};
-use crate::critical_path::{Section, critical_path};
-use crate::flame;
-use crate::jaeger::{self, ErrorEntry, Trace};
-use crate::model::{Kind, Span, Value};
-use crate::red;
+use trace_analysis::aggregate::{Analysis, BANDS, Copied, Endpoint};
+use trace_analysis::critical_path::{Section, critical_path};
+use trace_analysis::flame;
+use trace_analysis::jaeger::{self, ErrorEntry, Trace};
+use trace_analysis::model::{Kind, Span, Value};
+use trace_analysis::red;
+
 use crate::store::{Store, TraceQuery};
 
 /// Traces listed when the query does not say how many.

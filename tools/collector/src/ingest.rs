@@ -30,7 +30,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use prost::Message;
 
-use crate::model;
+use crate::otlp;
 use crate::store::Store;
 
 /// The largest request body accepted, as sent (possibly compressed).
@@ -87,7 +87,7 @@ async fn ingest(
             .map_err(|err| format!("the body is not an OTLP JSON trace export: {err}")),
     };
     let spans = request
-        .and_then(|request| model::from_otlp(request).map_err(|invalid| invalid.to_string()))
+        .and_then(|request| otlp::from_otlp(request).map_err(|invalid| invalid.to_string()))
         .map_err(|reason| refuse(StatusCode::BAD_REQUEST, reason))?;
     let inserted = store.insert(spans).map_err(|err| {
         refuse(

@@ -18,15 +18,15 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use collector::aggregate::Analysis;
-use collector::critical_path::critical_path;
-use collector::jaeger::{self, Trace};
 use demo::flush::{self, ServiceStop};
 use demo::port_check::{self, PortNeed};
 use demo::prometheus::{self, Prometheus};
 use demo::stop_signal::StopSignal;
 use demo::{CONSOLE_BASE_PORT, Collector, DEFAULT_BASE_PORT, SERVICES, Shop, red};
 use loadgen::Load;
+use trace_analysis::aggregate::Analysis;
+use trace_analysis::critical_path::critical_path;
+use trace_analysis::jaeger::{self, Trace};
 
 /// The highest gateway port that leaves room for the other four services.
 const HIGHEST_BASE_PORT: u16 = u16::MAX - (SERVICES.len() as u16 - 1);
@@ -128,7 +128,7 @@ impl Folders {
             None => Self {
                 logs: root.join("target/demo/logs"),
                 prometheus: root.join("target/demo/prometheus"),
-                recordings: root.join(collector::DEMO_RECORDINGS),
+                recordings: root.join(trace_analysis::recording::DEMO_RECORDINGS),
             },
         }
     }
@@ -611,7 +611,7 @@ async fn record_and_show_critical_paths(report: &TraceReport<'_>, ui: &str) {
         collector::api::MAX_LIMIT
     );
     let recorded = match fetch_traces(&url).await {
-        Ok(traces) => collector::recording::save(&folder, &traces).map(|()| traces.len()),
+        Ok(traces) => trace_analysis::recording::save(&folder, &traces).map(|()| traces.len()),
         Err(err) => Err(std::io::Error::other(err)),
     };
     let url = format!(
@@ -679,7 +679,7 @@ async fn show_slowest_trace(ui: &str) {
     println!("The slowest trace, with its critical path:");
     anstream::print!(
         "{}",
-        collector::terminal::waterfall(&slowest, &critical_path(&slowest), 40)
+        trace_analysis::terminal::waterfall(&slowest, &critical_path(&slowest), 40)
     );
     println!("See it in the UI: {ui}/trace/{}", slowest.trace_id);
 }

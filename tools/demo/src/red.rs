@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use collector::jaeger;
-use collector::red::OperationRed;
 use openmetrics::{Bucket, Histogram};
+use trace_analysis::jaeger;
+use trace_analysis::red::OperationRed;
 
 /// The request histogram every service serves.
 pub const REQUEST_HISTOGRAM: &str = "http_server_request_duration_seconds";

@@ -26,11 +26,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use collector::jaeger::{self, Trace};
 use demo::SERVICES;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use telemetry::{DropReason, ExportFailure, FlushReport};
+use trace_analysis::jaeger::{self, Trace};
 
 /// The ports a demo takes: the shop's five, then the collector's UI and OTLP.
 const PORTS: u16 = SERVICES.len() as u16 + 2;

@@ -12,9 +12,9 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use collector::jaeger::{self, Trace};
 use demo::prometheus::{self, Prometheus};
 use demo::{Collector, SERVICES, Shop, red};
+use trace_analysis::jaeger::{self, Trace};
 
 /// A run of `count` free loopback ports in a row.
 fn free_ports(count: u16) -> u16 {

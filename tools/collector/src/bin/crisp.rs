@@ -12,9 +12,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use collector::aggregate::{self, Analysis, Comparison, Endpoint};
-use collector::{DEMO_RECORDINGS, crisp_reference, flame, jaeger, recording};
 use serde::Serialize;
+use trace_analysis::aggregate::{self, Analysis, Comparison, Endpoint};
+use trace_analysis::recording::{self, DEMO_RECORDINGS};
+use trace_analysis::{crisp_reference, flame, jaeger};
 
 /// Critical paths across the traces of one endpoint.
 #[derive(Parser)]

@@ -5,9 +5,9 @@ use anyhow::Context;
 use std::process::ExitCode;
 
 use clap::Parser;
-use collector::critical_path::critical_path;
-use collector::jaeger::{self, Trace};
-use collector::terminal::waterfall;
+use trace_analysis::critical_path::critical_path;
+use trace_analysis::jaeger::{self, Trace};
+use trace_analysis::terminal::waterfall;
 
 /// Prints a trace from the collector as a waterfall.
 #[derive(Parser)]
