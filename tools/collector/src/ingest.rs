@@ -30,6 +30,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use prost::Message;
 
+use collector_client::routes;
+
 use crate::otlp;
 use crate::store::Store;
 
@@ -41,7 +43,7 @@ pub const MAX_DECOMPRESSED_BYTES: usize = 64 * 1024 * 1024;
 
 pub fn router(store: Arc<Store>) -> Router {
     Router::new()
-        .route("/v1/traces", post(ingest))
+        .route(routes::OTLP_TRACES, post(ingest))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(store)
 }

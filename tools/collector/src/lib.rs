@@ -14,6 +14,8 @@
 //! - [`limits`]: what is kept of each span and trace, and the counts and
 //!   log lines of what is not.
 //! - [`api`]: Jaeger-shaped queries, and the UI.
+//! - [`serve`]: both served with timeouts on every connection, and a
+//!   graceful shutdown.
 //!
 //! What the queries compute (critical paths, the analysis across traces,
 //! flame graphs, RED figures) is the `trace-analysis` crate's; the ports,
@@ -23,9 +25,5 @@ pub mod api;
 pub mod ingest;
 pub mod limits;
 pub mod otlp;
+pub mod serve;
 pub mod store;
-
-/// The OTLP/HTTP port, as everywhere.
-pub const OTLP_PORT: u16 = 4318;
-/// The UI and query port, as Jaeger's.
-pub const UI_PORT: u16 = 16686;
