@@ -46,7 +46,7 @@ pub fn side_by_side(target_dir: &Path) -> anyhow::Result<Option<Headline>> {
     let ours = target_dir.join("debug/crisp");
     if !ours.is_file() {
         bail!(
-            "{} is missing: `cargo build -p collector --bin crisp` (just setup builds it)",
+            "{} is missing: `cargo build -p trace-tools --bin crisp` (just setup builds it)",
             ours.display()
         );
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use reqwest::{StatusCode, Url};
 use serde_json::Value as Json;
 use trace_analysis::aggregate::{Analysis, Endpoint};
+use trace_analysis::critical_path::Section;
 use trace_analysis::jaeger::{Response, Trace};
 use trace_analysis::red::OperationRed;
 
@@ -163,6 +164,14 @@ impl Client {
         let url = self.url(routes::TRACE, &[("trace_id", trace_id)])?;
         let answer: Response<Option<Vec<Trace>>> = self.get(url).await?;
         Ok(answer.data.and_then(|traces| traces.into_iter().next()))
+    }
+
+    /// One trace's critical path, as the collector computes it, from the
+    /// trace's end back to its start.
+    pub async fn critical_path(&self, trace_id: &str) -> Result<Vec<Section>, Error> {
+        let url = self.url(routes::TRACE_CRITICAL_PATH, &[("trace_id", trace_id)])?;
+        let answer: Response<Vec<Section>> = self.get(url).await?;
+        Ok(answer.data)
     }
 
     /// The critical paths across `endpoint`'s traces whose root started
