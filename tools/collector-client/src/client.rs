@@ -31,16 +31,16 @@ pub enum Error {
     Address { base: String },
     /// No answer: nothing listens there, the connection failed, or the
     /// answer did not come in time.
-    Unreachable { url: Url, source: reqwest::Error },
+    Unreachable { url: String, source: reqwest::Error },
     /// An answer with an error status, and the reason the collector gave
     /// (the first of Jaeger's `errors`), or else the answer's body.
     Refused {
-        url: Url,
+        url: String,
         status: StatusCode,
         reason: String,
     },
     /// An answer that is not in the shape asked for.
-    Shape { url: Url, source: reqwest::Error },
+    Shape { url: String, source: reqwest::Error },
 }
 
 impl fmt::Display for Error {
@@ -243,7 +243,12 @@ impl Client {
         }
         let answer = match request.send().await {
             Ok(answer) => answer,
-            Err(source) => return Err(Error::Unreachable { url, source }),
+            Err(source) => {
+                return Err(Error::Unreachable {
+                    url: url.into(),
+                    source,
+                });
+            }
         };
         let status = answer.status();
         if !status.is_success() {
@@ -253,14 +258,17 @@ impl Client {
                 .and_then(|refusal| refusal.errors?.into_iter().next())
                 .map_or(body, |error| error.msg);
             return Err(Error::Refused {
-                url,
+                url: url.into(),
                 status,
                 reason,
             });
         }
         match answer.json().await {
             Ok(answer) => Ok(answer),
-            Err(source) => Err(Error::Shape { url, source }),
+            Err(source) => Err(Error::Shape {
+                url: url.into(),
+                source,
+            }),
         }
     }
 }
