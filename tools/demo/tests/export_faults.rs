@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use collector_client::{Client, MAX_LIMIT, TraceSearch};
+use collector_client::{Client, MAX_LIMIT, TraceSearch, loopback};
 use demo::SERVICES;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -218,7 +218,7 @@ impl Demo {
 
     /// The collector's UI and query API, where the demo's collector runs.
     fn collector_ui(&self) -> String {
-        format!("http://127.0.0.1:{}", self.base + 5)
+        loopback(self.base + 5)
     }
 
     /// The flush report `service` wrote in its log at shutdown.
@@ -316,7 +316,7 @@ impl TestCollector {
             .expect("the collector starts");
         let mut collector = Self {
             child,
-            ui: format!("http://127.0.0.1:{}", base + 5),
+            ui: loopback(base + 5),
         };
         let what = "the collector to answer";
         let deadline = Instant::now() + SOON;

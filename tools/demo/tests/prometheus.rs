@@ -83,7 +83,7 @@ async fn prometheus_p99_of_orders_leads_to_a_trace_and_agrees_with_the_traces() 
         ("SEATS_PER_TALK", "1000000".to_owned()),
         (
             "OTEL_EXPORTER_OTLP_ENDPOINT",
-            format!("http://127.0.0.1:{otlp}"),
+            collector.otlp_url().to_owned(),
         ),
     ];
     let mut shop = Shop::start(bin_dir, base, &env, &logs).expect("the shop starts");
