@@ -71,7 +71,7 @@ collector *FLAGS:
 # A trace from the collector as a waterfall with its critical path: `just trace --slowest` or `just trace ID`.
 [no-exit-message]
 trace *ARGS:
-    @{{run}} -p collector --bin trace -- {{ARGS}}
+    @{{run}} -p trace-tools --bin trace -- {{ARGS}}
 
 # Which operations own an endpoint's latency across many traces, per latency band, with flame graphs (after CRISP): `just crisp` after `just demo`; `just crisp DIR… --baseline DIR…`; `--json`.
 # It runs the program `just setup` built directly, when nothing it was built
@@ -83,16 +83,16 @@ crisp *ARGS:
     #!/usr/bin/env bash
     bin=target/debug/crisp
     if [ -x "$bin" ] && [ -f "$bin.d" ] &&
-        changed=$(find Cargo.lock Cargo.toml tools/collector/Cargo.toml $(cut -d: -f2- "$bin.d") -newer "$bin" -print -quit 2>/dev/null) &&
+        changed=$(find Cargo.lock Cargo.toml tools/trace-tools/Cargo.toml tools/trace-analysis/Cargo.toml tools/collector-client/Cargo.toml $(cut -d: -f2- "$bin.d") -newer "$bin" -print -quit 2>/dev/null) &&
         [ -z "$changed" ]; then
         exec "$bin" {{ARGS}}
     fi
-    {{run}} -p collector --bin crisp -- {{ARGS}}
+    {{run}} -p trace-tools --bin crisp -- {{ARGS}}
 
 # The critical path of a trace saved in Jaeger's JSON shape (`--json` for sections).
 [no-exit-message]
 critical-path *ARGS:
-    @{{run}} -p collector --bin critical-path -- {{ARGS}}
+    @{{run}} -p trace-tools --bin critical-path -- {{ARGS}}
 
 # Load against a running shop: `just loadgen --duration 10 --concurrency 16`.
 [no-exit-message]

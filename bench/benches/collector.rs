@@ -3,13 +3,14 @@
 
 use std::hint::black_box;
 
-use collector::aggregate::{Aggregator, Endpoint};
-use collector::critical_path::critical_path;
-use collector::model::{self, Kind, Span};
+use collector::otlp;
 use collector::store::Store;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
+use trace_analysis::aggregate::{Aggregator, Endpoint};
+use trace_analysis::critical_path::critical_path;
+use trace_analysis::model::{Kind, Span};
 use workshop_bench::{SPANS_PER_REQUEST, demo_traces, export_request};
 
 /// Decoding an OTLP protobuf export, flattening it and storing it: the
@@ -24,7 +25,7 @@ fn ingest(c: &mut Criterion) {
             let request = ExportTraceServiceRequest::decode(black_box(body.as_slice()))
                 .expect("valid protobuf");
             store
-                .insert(model::from_otlp(request).expect("valid spans"))
+                .insert(otlp::from_otlp(request).expect("valid spans"))
                 .expect("stored");
         });
     });
@@ -68,7 +69,7 @@ fn big_trace() -> Vec<Span> {
 }
 
 fn critical_path_of_100k_spans(c: &mut Criterion) {
-    let trace = collector::jaeger::trace(&big_trace());
+    let trace = trace_analysis::jaeger::trace(&big_trace());
     assert!(trace.spans.len() >= 100_000);
     let mut group = c.benchmark_group("critical_path");
     group.bench_function("100k_spans", |b| {

@@ -81,7 +81,11 @@ fn otlp(c: &mut Criterion) {
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("a port on loopback");
-    let endpoint = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+    let endpoint = format!(
+        "{}{}",
+        collector_client::loopback(listener.local_addr().unwrap().port()),
+        collector_client::routes::OTLP_TRACES
+    );
     runtime.spawn(async move {
         axum::serve(listener, collector::ingest::router(store))
             .await

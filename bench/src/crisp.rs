@@ -46,16 +46,16 @@ pub fn side_by_side(target_dir: &Path) -> anyhow::Result<Option<Headline>> {
     let ours = target_dir.join("debug/crisp");
     if !ours.is_file() {
         bail!(
-            "{} is missing: `cargo build -p collector --bin crisp` (just setup builds it)",
+            "{} is missing: `cargo build -p trace-tools --bin crisp` (just setup builds it)",
             ours.display()
         );
     }
     let folder = target_dir.join("bench/crisp-recording");
-    let traces: Vec<collector::jaeger::Trace> = crate::demo_traces(TRACES)
+    let traces: Vec<trace_analysis::jaeger::Trace> = crate::demo_traces(TRACES)
         .iter()
-        .map(|spans| collector::jaeger::trace(spans))
+        .map(|spans| trace_analysis::jaeger::trace(spans))
         .collect();
-    collector::recording::save(&folder, &traces)?;
+    trace_analysis::recording::save(&folder, &traces)?;
     // CRISP writes its output into the folder it reads, and then cannot
     // read that folder again: it gets a fresh copy each run.
     let scratch = target_dir.join("bench/crisp-scratch");

@@ -67,18 +67,18 @@ pub fn export_request(seed: u8) -> ExportTraceServiceRequest {
 
 /// `count` traces shaped like the demo's `POST /orders` (20 to 48 spans,
 /// about 30, with their real attributes and events), as the collector
-/// stores them: the 30 traces recorded from a demo run in the collector's
+/// stores them: the 30 traces recorded from a demo run in `trace-analysis`'s
 /// test fixtures, again and again, each copy with its own trace id, its
 /// own start, and its times stretched by a factor from 0.5 to 2 so that the
 /// durations spread into a tail.
-pub fn demo_traces(count: usize) -> Vec<Vec<collector::model::Span>> {
-    let folder = demo::workspace_root().join("tools/collector/tests/fixtures/crisp-orders");
-    let mut recorded: Vec<collector::jaeger::Trace> = std::fs::read_dir(&folder)
+pub fn demo_traces(count: usize) -> Vec<Vec<trace_analysis::model::Span>> {
+    let folder = demo::workspace_root().join("tools/trace-analysis/tests/fixtures/crisp-orders");
+    let mut recorded: Vec<trace_analysis::jaeger::Trace> = std::fs::read_dir(&folder)
         .unwrap_or_else(|err| panic!("cannot read {}: {err}", folder.display()))
         .map(|entry| {
             let path = entry.expect("a readable folder").path();
             let text = std::fs::read_to_string(&path).expect("a readable file");
-            let answer: collector::jaeger::Response<Vec<collector::jaeger::Trace>> =
+            let answer: trace_analysis::jaeger::Response<Vec<trace_analysis::jaeger::Trace>> =
                 serde_json::from_str(&text).expect("a recorded trace");
             answer.data.into_iter().next().expect("one trace per file")
         })
@@ -94,12 +94,12 @@ pub fn demo_traces(count: usize) -> Vec<Vec<collector::model::Span>> {
 
 /// One recorded trace as the collector stores it, as copy number `copy`.
 fn stored(
-    trace: &collector::jaeger::Trace,
+    trace: &trace_analysis::jaeger::Trace,
     copy: usize,
     stretch: f64,
-) -> Vec<collector::model::Span> {
-    use collector::model::{Event, Kind, Span, Status, Value};
+) -> Vec<trace_analysis::model::Span> {
     use std::sync::Arc;
+    use trace_analysis::model::{Event, Kind, Span, Status, Value};
     let value = |json: &serde_json::Value| match json {
         serde_json::Value::Bool(b) => Value::Bool(*b),
         serde_json::Value::Number(n) => n

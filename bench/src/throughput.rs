@@ -10,7 +10,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use demo::{COLLECTOR_OTLP, Collector, Shop};
+use collector_client::{OTLP_PORT, loopback};
+use demo::{Collector, Shop};
 use loadgen::Load;
 
 /// A telemetry configuration of the services, as environment variables.
@@ -24,6 +25,7 @@ pub fn modes() -> Vec<Mode> {
         name,
         env: vars.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
     };
+    let collector_otlp = loopback(OTLP_PORT);
     vec![
         mode(
             "off",
@@ -51,7 +53,7 @@ pub fn modes() -> Vec<Mode> {
                 ("RUST_LOG", "info"),
                 ("LOG_FORMAT", "off"),
                 ("OTEL_TRACES_EXPORTER", "otlp"),
-                ("OTEL_EXPORTER_OTLP_ENDPOINT", COLLECTOR_OTLP),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", collector_otlp.as_str()),
             ],
         ),
     ]

@@ -14,12 +14,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::extract::Request;
 use axum::middleware::{self, Next};
-use collector::model::{Span, Value};
 use collector::store::{Store, TraceQuery};
 use futures_util::future::join_all;
 use grader_kit::scenario::{self, Rng};
 use grader_kit::services::Service;
 use lab06::{service, telemetry};
+use trace_analysis::model::{Span, Value};
 
 grader_kit::checks![
     spans_reach_the_collector,

@@ -19,8 +19,6 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use collector::critical_path::{Section, critical_path};
-use collector::jaeger::{self, Trace};
 use grader_kit::scenario::{self, Rng, distinct, word};
 use grader_kit::services::{Service, Spans, to_collector};
 use lab07::checkout::{self, Peers, Receipt};
@@ -29,6 +27,8 @@ use opentelemetry::trace::{SpanId, SpanKind};
 use opentelemetry_sdk::trace::SpanData;
 use serde_json::{Value, json};
 use shop::{ApiError, ApiPath, Peer};
+use trace_analysis::critical_path::{Section, critical_path};
+use trace_analysis::jaeger::{self, Trace};
 
 grader_kit::checks![
     lookups_run_concurrently,
@@ -467,7 +467,7 @@ fn expect_calls<'a>(placed: &Placed, i: usize, order: &OrderSpans<'a>) -> [&'a S
 /// The trace of one order, in Jaeger's shape.
 fn order_trace(placed: &Placed, server: &SpanData) -> Trace {
     let id = server.span_context.trace_id().to_string();
-    let spans: Vec<collector::model::Span> = to_collector(&placed.spans)
+    let spans: Vec<trace_analysis::model::Span> = to_collector(&placed.spans)
         .into_iter()
         .filter(|s| s.trace_id == id)
         .collect();
@@ -477,7 +477,7 @@ fn order_trace(placed: &Placed, server: &SpanData) -> Trace {
 /// The trace as the terminal view draws it, indented (so that reports keep
 /// its columns) and without colours (reports may not be terminals).
 fn waterfall(trace: &Trace, path: &[Section]) -> String {
-    let picture = collector::terminal::waterfall(trace, path, 40);
+    let picture = trace_analysis::terminal::waterfall(trace, path, 40);
     let mut plain = String::new();
     let mut chars = picture.chars();
     while let Some(c) = chars.next() {

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use collector::jaeger::Trace;
 pub use lab08_given::{Operation, OperationTime};
+use trace_analysis::jaeger::Trace;
 
 /// The time each operation owns on `trace`'s critical path, its exclusive
 /// critical-path time (README, Background). An operation off the path may
@@ -14,7 +14,7 @@ pub use lab08_given::{Operation, OperationTime};
 pub fn exclusive_time_by_operation(trace: &Trace) -> HashMap<Operation, u64> {
     // TODO(step 1): decide whose each stretch of the trace's critical path
     // is, and add them up per operation; work a small trace by hand first
-    // (README step 1). Where to look: `collector::critical_path::critical_path`
+    // (README step 1). Where to look: `trace_analysis::critical_path::critical_path`
     // and its `Section` type, and `Trace::service_of`.
     HashMap::new()
 }

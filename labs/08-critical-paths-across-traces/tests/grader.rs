@@ -4,7 +4,7 @@
 //! here, span by span), then on hundreds of generated traces against a
 //! straightforward reference written in this file, shrunk to the smallest
 //! case that differs. Step 3's answer is checked against the workshop's own
-//! analysis of the recording (`collector::aggregate`, the engine of `just
+//! analysis of the recording (`trace_analysis::aggregate`, the engine of `just
 //! crisp`).
 //!
 //! Traces are laid out as a collector hands them over, not as they were
@@ -19,13 +19,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use collector::aggregate::Endpoint;
-use collector::critical_path::critical_path;
-use collector::jaeger::{JaegerSpan, Process, RefType, Reference, Trace};
 use grader_kit::scenario::{self, Rng, distinct, word};
 use lab08::{Operation, OperationTime, critical_path_by_operation, exclusive_time_by_operation};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestError, TestRunner};
+use trace_analysis::aggregate::Endpoint;
+use trace_analysis::critical_path::critical_path;
+use trace_analysis::jaeger::{JaegerSpan, Process, RefType, Reference, Trace};
 
 grader_kit::checks![
     each_section_counts_for_its_spans_operation,
@@ -971,7 +971,7 @@ fn the_recordings_p99_owner_and_its_cause_are_named() {
         service: "gateway".to_owned(),
         operation: "POST /orders".to_owned(),
     };
-    let read = collector::recording::analyse(std::slice::from_ref(&folder), &endpoint)
+    let read = trace_analysis::recording::analyse(std::slice::from_ref(&folder), &endpoint)
         .expect("the lab's recording is readable");
     let analysis = read.aggregator.finish();
     let p99 = analysis.band("p99").expect("a p99 band");

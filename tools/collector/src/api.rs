@@ -7,7 +7,7 @@
 //! | `GET /api/traces?service=&operation=&start=&end=&lookback=&minDuration=&maxDuration=&tags=&limit=` | traces with a span that matches them all, newest first (as Jaeger's: times in Unix µs, durations and lookback as `250ms`, `1.5s`, `10m`, tags as JSON `{"error":"true","http.route":"/orders"}`) |
 //! | `GET /api/traces/{traceID}` | one trace |
 //! | `GET /api/traces/{traceID}/critical-path` | its critical path (ours, not Jaeger's) |
-//! | `GET /api/critical-paths?service=&operation=&start=&end=&lookback=` | critical paths across the endpoint's traces, after CRISP ([`crate::aggregate::Analysis`]); ours |
+//! | `GET /api/critical-paths?service=&operation=&start=&end=&lookback=` | critical paths across the endpoint's traces, after CRISP ([`trace_analysis::aggregate::Analysis`]); ours |
 //! | `GET /api/critical-paths/flame.svg?service=&operation=&band=&start=&end=&lookback=` | their flame graph, over all traces or one band (`p50`, `p90`, `p95`, `p99`), drawn by inferno; ours |
 //! | `GET /api/dependencies?endTs=&lookback=` | the service dependency graph, as Jaeger's (`[{parent, child, callCount}]`, `endTs` and `lookback` in ms), with each edge's `errorCount` (ours) |
 //! | `GET /api/red?service=&since=` | per operation, requests, errors and p50/p99 from its server spans that started at or after `since` (Unix µs); ours |
@@ -41,21 +41,17 @@ use axum::extract::{FromRef, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use collector_client::{DEFAULT_LIMIT, MAX_LIMIT, duration_us, now_us, routes};
 use foldhash::HashMap;
 use serde::Deserialize;
+use trace_analysis::aggregate::{Analysis, BANDS, Copied, Endpoint};
+use trace_analysis::critical_path::{Section, critical_path};
+use trace_analysis::flame;
+use trace_analysis::jaeger::{self, ErrorEntry, Trace};
+use trace_analysis::model::{Kind, Span, Value};
+use trace_analysis::red;
 
-use crate::aggregate::{Analysis, BANDS, Copied, Endpoint};
-use crate::critical_path::{Section, critical_path};
-use crate::flame;
-use crate::jaeger::{self, ErrorEntry, Trace};
-use crate::model::{Kind, Span, Value};
-use crate::red;
 use crate::store::{Store, TraceQuery};
-
-/// Traces listed when the query does not say how many.
-pub const DEFAULT_LIMIT: usize = 20;
-/// At most this many traces in one answer.
-pub const MAX_LIMIT: usize = 1_000;
 
 /// How long an analysis may take, its wait for a turn included: past it,
 /// it stops at its next trace and the answer is a 503 that says so. Each
@@ -97,24 +93,24 @@ pub fn router_with_deadline(store: Arc<Store>, deadline: Duration) -> Router {
         analyses: Arc::new(Analyses::new(deadline)),
     };
     Router::new()
-        .route("/", get(ui))
-        .route("/trace/{trace_id}", get(ui))
-        .route("/compare/{a}/{b}", get(ui))
-        .route("/dependencies", get(ui))
-        .route("/critical-paths", get(ui))
-        .route("/api/dependencies", get(dependencies))
-        .route("/api/critical-paths/flame.svg", get(critical_paths_flame))
-        .route("/api/services", get(services))
-        .route("/metrics", get(metrics))
-        .route("/api/services/{service}/operations", get(operations))
-        .route("/api/traces", get(traces))
-        .route("/api/red", get(red_figures))
-        .route("/api/critical-paths", get(critical_paths))
-        .route("/api/traces/{trace_id}", get(trace))
+        .route(routes::UI_SEARCH, get(ui))
+        .route(routes::UI_TRACE, get(ui))
+        .route(routes::UI_COMPARE, get(ui))
+        .route(routes::UI_DEPENDENCIES, get(ui))
+        .route(routes::UI_CRITICAL_PATHS, get(ui))
+        .route(routes::DEPENDENCIES, get(dependencies))
         .route(
-            "/api/traces/{trace_id}/critical-path",
-            get(trace_critical_path),
+            routes::CRITICAL_PATHS_FLAME_GRAPH,
+            get(critical_paths_flame),
         )
+        .route(routes::SERVICES, get(services))
+        .route(routes::METRICS, get(metrics))
+        .route(routes::OPERATIONS, get(operations))
+        .route(routes::TRACES, get(traces))
+        .route(routes::RED, get(red_figures))
+        .route(routes::CRITICAL_PATHS, get(critical_paths))
+        .route(routes::TRACE, get(trace))
+        .route(routes::TRACE_CRITICAL_PATH, get(trace_critical_path))
         .with_state(api)
 }
 
@@ -370,28 +366,6 @@ fn duration(name: &str, param: &Option<String>) -> Result<Option<u64>, QueryErro
         .transpose()
 }
 
-/// Go's duration syntax, as Jaeger takes it: a number and a unit (`us`,
-/// `µs`, `ms`, `s`, `m`, `h`), in microseconds. Too long a duration
-/// saturates at `u64::MAX` µs (over 500,000 years): longer than any span,
-/// and reaching back before the epoch.
-pub fn duration_us(text: &str) -> Option<u64> {
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    let (number, unit) = text.split_at(split);
-    // Only digits and dots: no sign, exponent, NaN or infinity is spelled
-    // out, but enough digits still make the product infinite.
-    let number: f64 = number.parse().ok()?;
-    let scale = match unit {
-        "us" | "µs" => 1.0,
-        "ms" => 1e3,
-        "s" => 1e6,
-        "m" => 60e6,
-        "h" => 3600e6,
-        _ => return None,
-    };
-    // A float-to-integer `as` saturates (infinity to u64::MAX), never wraps.
-    Some((number * scale).round() as u64)
-}
-
 /// `start`, or `lookback` before now; and `end`.
 fn window(
     start: &Option<String>,
@@ -404,13 +378,6 @@ fn window(
         (None, None) => None,
     };
     Ok((start, micros("end", end)?))
-}
-
-/// Now, in Unix microseconds: the collector's unit of time.
-pub fn now_us() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
 }
 
 fn tags(param: &Option<String>) -> Result<Vec<(String, String)>, QueryError> {

@@ -30,7 +30,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use prost::Message;
 
-use crate::model;
+use collector_client::routes;
+
+use crate::otlp;
 use crate::store::Store;
 
 /// The largest request body accepted, as sent (possibly compressed).
@@ -41,7 +43,7 @@ pub const MAX_DECOMPRESSED_BYTES: usize = 64 * 1024 * 1024;
 
 pub fn router(store: Arc<Store>) -> Router {
     Router::new()
-        .route("/v1/traces", post(ingest))
+        .route(routes::OTLP_TRACES, post(ingest))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(store)
 }
@@ -87,7 +89,7 @@ async fn ingest(
             .map_err(|err| format!("the body is not an OTLP JSON trace export: {err}")),
     };
     let spans = request
-        .and_then(|request| model::from_otlp(request).map_err(|invalid| invalid.to_string()))
+        .and_then(|request| otlp::from_otlp(request).map_err(|invalid| invalid.to_string()))
         .map_err(|reason| refuse(StatusCode::BAD_REQUEST, reason))?;
     let inserted = store.insert(spans).map_err(|err| {
         refuse(

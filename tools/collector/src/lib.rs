@@ -1,4 +1,4 @@
-//! The workshop's trace collector.
+//! The workshop's trace collector: the server.
 //!
 //! Learners see their traces with no account, no container and no network:
 //! services export OTLP/HTTP to `127.0.0.1:4318`, and the collector answers
@@ -8,40 +8,22 @@
 //! service.
 //!
 //! - [`ingest`]: `POST /v1/traces`, protobuf or JSON, gzip or not.
+//! - [`otlp`]: OTLP's spans flattened into the collector's own record.
 //! - [`store`]: bounded memory (spans and bytes), oldest traces evicted
 //!   first, optional file.
 //! - [`limits`]: what is kept of each span and trace, and the counts and
 //!   log lines of what is not.
 //! - [`api`]: Jaeger-shaped queries, and the UI.
-//! - [`critical_path`]: what a trace's duration waited on.
-//! - [`aggregate`]: the same across thousands of traces, after CRISP.
-//! - [`flame`]: those as flame graphs, drawn by inferno.
-//! - [`crisp_reference`]: CRISP's own output, read back to check them.
-//! - [`terminal`]: the same waterfall, as text.
-//! - [`recording`]: folders of Jaeger JSON traces, written and read fast.
-//! - [`red`]: rate, errors and duration per operation, from server spans.
-//! - [`openmetrics`]: a service's `GET /metrics`, read back.
+//! - [`serve`]: both served with timeouts on every connection, and a
+//!   graceful shutdown.
+//!
+//! What the queries compute (critical paths, the analysis across traces,
+//! flame graphs, RED figures) is the `trace-analysis` crate's; the ports,
+//! the routes and a typed client of this API are `collector-client`'s.
 
-pub mod aggregate;
 pub mod api;
-pub mod crisp_reference;
-pub mod critical_path;
-pub mod flame;
 pub mod ingest;
-pub mod jaeger;
 pub mod limits;
-pub mod model;
-pub mod openmetrics;
-pub mod recording;
-pub mod red;
+pub mod otlp;
+pub mod serve;
 pub mod store;
-pub mod terminal;
-
-/// The OTLP/HTTP port, as everywhere.
-pub const OTLP_PORT: u16 = 4318;
-/// The UI and query port, as Jaeger's.
-pub const UI_PORT: u16 = 16686;
-/// Where `just demo` records its run's traces (`planted/` or `fixed/`, one
-/// Jaeger JSON file per trace) for `just crisp`, relative to the
-/// workspace's root.
-pub const DEMO_RECORDINGS: &str = "target/demo/recordings";

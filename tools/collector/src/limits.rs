@@ -20,7 +20,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::model::{Span, Value};
+use trace_analysis::model::{Span, Value};
 
 /// The longest string kept, in bytes of UTF-8: attribute values above all,
 /// and keys, span names and event names, which a sender fills as freely.
@@ -472,7 +472,7 @@ impl Warnings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Event;
+    use trace_analysis::model::Event;
 
     #[test]
     fn a_cut_string_keeps_whole_characters_within_the_limit_and_is_marked() {

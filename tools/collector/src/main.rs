@@ -7,18 +7,20 @@ use std::sync::Arc;
 
 use clap::Parser;
 use collector::limits::{self, ByteSize, Limits};
+use collector::serve::{default_listen, serve_on, shutdown_signal};
 use collector::store::Store;
-use collector::{OTLP_PORT, UI_PORT, api, ingest};
+use collector::{api, ingest};
+use collector_client::{OTLP_PORT, UI_PORT, routes};
 use tokio::net::TcpListener;
 
 /// The workshop's trace collector.
 #[derive(Parser)]
 struct Args {
     /// Where OTLP/HTTP arrives.
-    #[arg(long, env = "OTLP_LISTEN", default_value_t = shop::server::default_listen(OTLP_PORT))]
+    #[arg(long, env = "OTLP_LISTEN", default_value_t = default_listen(OTLP_PORT))]
     otlp_listen: SocketAddr,
     /// Where the UI and the query API answer.
-    #[arg(long, env = "UI_LISTEN", default_value_t = shop::server::default_listen(UI_PORT))]
+    #[arg(long, env = "UI_LISTEN", default_value_t = default_listen(UI_PORT))]
     ui_listen: SocketAddr,
     /// Spans kept in memory; past this, the oldest traces are evicted.
     #[arg(long, env = "MAX_SPANS", default_value_t = limits::MAX_SPANS)]
@@ -106,14 +108,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ui = TcpListener::bind(args.ui_listen)
         .await
         .map_err(|err| format!("cannot serve the UI on {}: {err}", args.ui_listen))?;
-    tracing::info!("OTLP/HTTP on http://{}/v1/traces", args.otlp_listen);
-    tracing::info!("traces at http://{}/", args.ui_listen);
-    let otlp = shop::server::serve_on(
-        otlp,
-        ingest::router(store.clone()),
-        shop::server::shutdown_signal(),
+    tracing::info!(
+        "OTLP/HTTP on http://{}{}",
+        args.otlp_listen,
+        routes::OTLP_TRACES
     );
-    let ui = shop::server::serve_on(ui, api::router(store), shop::server::shutdown_signal());
+    tracing::info!("traces at http://{}{}", args.ui_listen, routes::UI_SEARCH);
+    let otlp = serve_on(otlp, ingest::router(store.clone()), shutdown_signal());
+    let ui = serve_on(ui, api::router(store), shutdown_signal());
     tokio::try_join!(otlp, ui)?;
     Ok(())
 }

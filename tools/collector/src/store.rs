@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use crate::limits::{Changes, Limits, Warning, Warnings};
-use crate::model::{Span, Value};
+use trace_analysis::model::{Span, Value};
 
 /// Bad lines of a data file warned of one by one, besides its last line:
 /// past this, only their number, so that a damaged file cannot flood the log.
@@ -724,7 +724,7 @@ fn family(text: &mut String, name: &str, kind: &str, help: &str, labels: &str, v
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Kind;
+    use trace_analysis::model::Kind;
 
     pub(crate) fn span(trace: u32, id: u32, parent: Option<u32>, start: u64, end: u64) -> Span {
         Span {
@@ -866,7 +866,7 @@ mod tests {
             "{stats:?}"
         );
         let text = stats.openmetrics();
-        let exposition = crate::openmetrics::parse(&text)
+        let exposition = openmetrics::parse(&text)
             .unwrap_or_else(|err| panic!("not OpenMetrics: {err}\n{text}"));
         let value = |name: &str| {
             exposition

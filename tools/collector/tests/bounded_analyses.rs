@@ -8,13 +8,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use collector::aggregate::{
-    ELIDED, INNERMOST_FRAMES, MAX_CONTEXT_DEPTH, MAX_CONTEXTS, MAX_OPERATIONS, OUTERMOST_FRAMES,
-};
 use collector::limits::Limits;
-use collector::model::Span;
 use collector::store::Store;
 use serde_json::Value;
+use trace_analysis::aggregate::{
+    ELIDED, INNERMOST_FRAMES, MAX_CONTEXT_DEPTH, MAX_CONTEXTS, MAX_OPERATIONS, OUTERMOST_FRAMES,
+};
+use trace_analysis::model::Span;
 
 /// The chains' trace, as the routes take it.
 const TRACE_ID: &str = "0123456789abcdef0123456789abcdef";

@@ -20,7 +20,7 @@ use axum::handler::Handler;
 use axum::http::{Method, Request, StatusCode, header};
 use axum::routing::MethodRouter;
 use collector::limits::{self, Limits, TRUNCATION_MARK, WARNING_INTERVAL};
-use collector::model::{self, Span as StoredSpan, Value};
+use collector::otlp;
 use collector::store::Store;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -30,6 +30,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::Event;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
+use trace_analysis::model::{Span as StoredSpan, Value};
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
@@ -622,7 +623,7 @@ fn each_kind_is_logged_at_once_then_at_most_once_an_interval() {
     let ((), logs) = logged(|| {
         for trace in 1..=TRACES {
             let attributes = vec![text("note", "longer than sixteen bytes")];
-            let batch = model::from_otlp(export(
+            let batch = otlp::from_otlp(export(
                 Vec::new(),
                 vec![span(trace, 1, attributes, Vec::new())],
             ))

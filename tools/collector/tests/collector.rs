@@ -1,6 +1,7 @@
 //! The collector over real HTTP: what OpenTelemetry's own exporter sends
 //! comes back in Jaeger's shape; bad payloads and bad queries get the right
-//! status with a reason; the critical path is served and computed by the CLI.
+//! status with a reason; critical paths are served. (The trace programs read
+//! what it serves in `tools/trace-tools/tests/against_a_collector.rs`.)
 
 mod browser;
 mod common;
@@ -286,7 +287,7 @@ fn known_trace() -> Vec<common::Span> {
 }
 
 #[tokio::test]
-async fn the_critical_path_is_served_and_the_cli_agrees() {
+async fn the_critical_path_is_served() {
     let collector = common::start(100).await;
     let (status, _) = post(
         &format!("{}/v1/traces", collector.otlp),
@@ -324,33 +325,6 @@ async fn the_critical_path_is_served_and_the_cli_agrees() {
             ("01".into(), 20)
         ]
     );
-
-    // The command reads the same trace from a file in Jaeger's shape.
-    let file = std::env::temp_dir().join(format!("trace-{}.json", std::process::id()));
-    let (_, trace) = get(&format!("{}/api/traces/{trace_id}", collector.ui)).await;
-    std::fs::write(&file, trace.to_string()).unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_critical-path"))
-        .arg("--json")
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let from_cli: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(from_cli, path["data"]);
-    let table = std::process::Command::new(env!("CARGO_BIN_EXE_critical-path"))
-        .arg(&file)
-        .output()
-        .unwrap();
-    let table = String::from_utf8_lossy(&table.stdout);
-    assert!(
-        table.contains("critical path: 0.100 ms in 5 sections"),
-        "{table}"
-    );
-    std::fs::remove_file(&file).unwrap();
 }
 
 /// `count` traces of the known shape, trace ids 1.., the first one failed
@@ -445,84 +419,4 @@ async fn critical_paths_across_traces_are_served() {
     ))
     .await;
     assert_eq!(other["data"]["traces"], 0);
-}
-
-/// A known trace (id `trace`) whose root started `ago_s` seconds ago, its
-/// span b (op4) lasting `b_ms` milliseconds.
-fn recent_trace(trace: u8, ago_s: u64, b_ms: u64) -> Vec<common::Span> {
-    let now_ns = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
-    let origin = known_trace()[0].start_time_unix_nano;
-    let shift = now_ns - ago_s * 1_000_000_000 - origin;
-    known_trace()
-        .into_iter()
-        .enumerate()
-        .map(|(i, mut s)| {
-            s.trace_id = vec![trace; 16];
-            s.start_time_unix_nano += shift;
-            s.end_time_unix_nano += shift;
-            // The root and b end b_ms later.
-            if i == 0 || i == 3 {
-                s.end_time_unix_nano += b_ms * 1_000_000;
-            }
-            s
-        })
-        .collect()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn just_crisp_compares_two_windows_of_the_running_collector() {
-    let collector = common::start(1_000).await;
-    // Ten minutes ago b was slow (50 ms); in the last minute, fast (1 ms).
-    for (trace, ago, b_ms) in [(1, 600, 50), (2, 590, 50), (3, 30, 1), (4, 20, 1)] {
-        let (status, _) = post(
-            &format!("{}/v1/traces", collector.otlp),
-            "application/x-protobuf",
-            None,
-            request("svc", recent_trace(trace, ago, b_ms)).encode_to_vec(),
-        )
-        .await;
-        assert_eq!(status, 200);
-    }
-    let ui = collector.ui.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_crisp"))
-            .args(["--collector", &ui, "--service", "svc", "--operation", "op1"])
-            .args(["--window", "2m..", "--baseline-window", "15m..5m", "--json"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(answer["traces"], 2, "the last two minutes: {answer}");
-    let comparison = &answer["comparison"];
-    assert_eq!(comparison["before_traces"], 2);
-    let op4 = comparison["operations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["operation"] == "op4")
-        .unwrap();
-    // b owned 40 µs plus its extra time: 50 ms before, 1 ms after.
-    assert_eq!(op4["before_mean_us"], 50_040.0);
-    assert_eq!(op4["after_mean_us"], 1_040.0);
-
-    let wrong = std::process::Command::new(env!("CARGO_BIN_EXE_crisp"))
-        .args(["--collector", &collector.ui, "--window", "5m..10m"])
-        .output()
-        .unwrap();
-    assert!(!wrong.status.success());
-    assert!(
-        String::from_utf8_lossy(&wrong.stderr).contains("ends before it starts"),
-        "{}",
-        String::from_utf8_lossy(&wrong.stderr)
-    );
 }

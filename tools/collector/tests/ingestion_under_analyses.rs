@@ -17,10 +17,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use collector::limits::Limits;
-use collector::model::{Kind, Span};
 use collector::store::Store;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
+use trace_analysis::model::{Kind, Span};
 
 #[allow(
     dead_code,

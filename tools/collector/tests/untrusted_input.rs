@@ -23,13 +23,14 @@ use axum::body::{Body, Bytes};
 use axum::handler::Handler;
 use axum::http::{Method, Request, StatusCode, header};
 use axum::routing::MethodRouter;
-use collector::model::{self, Span as StoredSpan};
+use collector::otlp;
 use collector::store::Store;
 use common::{failed, request, span};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use prost::Message;
 use serde_json::{Value, json};
+use trace_analysis::model::Span as StoredSpan;
 
 /// A router called in process, as `axum::serve` calls it, with no socket:
 /// `any_service` makes a `MethodRouter` of it, which is an axum `Handler`,
@@ -80,7 +81,7 @@ fn small_store() -> Arc<Store> {
         ("catalog", vec![span(1, 3, Some(2), 20, 50, 2)]),
         ("gateway", vec![failed(span(2, 1, None, 0, 40, 2))]),
     ] {
-        let batch = model::from_otlp(request(service, spans)).expect("valid spans");
+        let batch = otlp::from_otlp(request(service, spans)).expect("valid spans");
         store.insert(batch).expect("stored in memory");
     }
     Arc::new(store)
@@ -510,7 +511,7 @@ fn stored_batch(service: &str, trace: u8) -> Vec<StoredSpan> {
         span(trace, 1, None, 0, 10, 2),
         span(trace, 2, Some(1), 2, 8, 3),
     ];
-    model::from_otlp(request(service, spans)).expect("valid spans")
+    otlp::from_otlp(request(service, spans)).expect("valid spans")
 }
 
 fn trace_id(trace: u8) -> String {

@@ -19,6 +19,8 @@ pub mod prometheus;
 pub mod red;
 pub mod stop_signal;
 
+use collector_client::{Client, OTLP_PORT, UI_PORT, loopback, routes};
+
 use crate::flush::ServiceStop;
 pub use crate::process::Ended;
 use crate::process::Process;
@@ -35,10 +37,6 @@ pub const SERVICES: [(&str, u16); 5] = [
 
 /// The gateway's port in the workshop's usual layout.
 pub const DEFAULT_BASE_PORT: u16 = 8080;
-/// Where the collector's UI and query API answer.
-pub const COLLECTOR_UI: &str = "http://127.0.0.1:16686";
-/// Where the collector takes OTLP/HTTP.
-pub const COLLECTOR_OTLP: &str = "http://127.0.0.1:4318";
 
 /// The workshop's root, two folders above this crate.
 pub fn workspace_root() -> PathBuf {
@@ -344,7 +342,7 @@ impl Shop {
 async fn pending_spans(port: u16) -> Option<u64> {
     let url = format!("http://127.0.0.1:{port}/metrics");
     let text = reqwest::get(url).await.ok()?.text().await.ok()?;
-    let exposition = collector::openmetrics::parse(&text).ok()?;
+    let exposition = openmetrics::parse(&text).ok()?;
     let sample = exposition
         .samples
         .iter()
@@ -364,30 +362,24 @@ impl Collector {
     /// The collector on its usual ports: the one already running there, or
     /// a new one.
     pub async fn start_or_reuse(bin_dir: &Path, log_dir: &Path) -> Result<Self, StartError> {
-        match Self::running_at(collector::OTLP_PORT, collector::UI_PORT).await {
+        match Self::running_at(OTLP_PORT, UI_PORT).await {
             Some(running) => Ok(running),
-            None => {
-                Self::start_at(bin_dir, log_dir, collector::OTLP_PORT, collector::UI_PORT).await
-            }
+            None => Self::start_at(bin_dir, log_dir, OTLP_PORT, UI_PORT).await,
         }
     }
 
     /// The collector (or Jaeger) already answering queries on `ui_port`,
     /// taken to take OTLP on `otlp_port`, if one answers: used as it is.
     pub async fn running_at(otlp_port: u16, ui_port: u16) -> Option<Self> {
-        let ui_url = format!("http://127.0.0.1:{ui_port}");
-        let answers = reqwest::Client::new()
-            .get(format!("{ui_url}/api/services"))
-            // Whatever holds the port may take the connection and never
-            // answer: that is no collector.
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
+        // Whatever holds the port may take the connection and never
+        // answer: that is no collector.
+        let answers = Client::on_port(ui_port)
+            .answers(Duration::from_secs(2))
+            .await;
         answers.then(|| Self {
             process: None,
-            ui_url,
-            otlp_url: format!("http://127.0.0.1:{otlp_port}"),
+            ui_url: loopback(ui_port),
+            otlp_url: loopback(otlp_port),
         })
     }
 
@@ -412,14 +404,14 @@ impl Collector {
             .wait_healthy(
                 &reqwest::Client::new(),
                 ui_port,
-                "/api/services",
+                routes::SERVICES,
                 Instant::now() + Duration::from_secs(10),
             )
             .await?;
         Ok(Self {
             process: Some(process),
-            ui_url: format!("http://127.0.0.1:{ui_port}"),
-            otlp_url: format!("http://127.0.0.1:{otlp_port}"),
+            ui_url: loopback(ui_port),
+            otlp_url: loopback(otlp_port),
         })
     }
 

@@ -18,15 +18,16 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use collector::aggregate::Analysis;
-use collector::critical_path::critical_path;
-use collector::jaeger::{self, Trace};
+use collector_client::{Client, MAX_LIMIT, TraceSearch};
 use demo::flush::{self, ServiceStop};
 use demo::port_check::{self, PortNeed};
 use demo::prometheus::{self, Prometheus};
 use demo::stop_signal::StopSignal;
 use demo::{CONSOLE_BASE_PORT, Collector, DEFAULT_BASE_PORT, SERVICES, Shop, red};
 use loadgen::Load;
+use trace_analysis::aggregate::Endpoint;
+use trace_analysis::critical_path::critical_path;
+use trace_analysis::jaeger::Trace;
 
 /// The highest gateway port that leaves room for the other four services.
 const HIGHEST_BASE_PORT: u16 = u16::MAX - (SERVICES.len() as u16 - 1);
@@ -76,14 +77,14 @@ struct Args {
     /// starts its own.
     #[arg(
         long,
-        default_value_t = collector::UI_PORT,
+        default_value_t = collector_client::UI_PORT,
         value_parser = clap::value_parser!(u16).range(1..)
     )]
     collector_ui_port: u16,
     /// Where the collector takes the services' spans (OTLP/HTTP).
     #[arg(
         long,
-        default_value_t = collector::OTLP_PORT,
+        default_value_t = collector_client::OTLP_PORT,
         value_parser = clap::value_parser!(u16).range(1..)
     )]
     collector_otlp_port: u16,
@@ -128,7 +129,7 @@ impl Folders {
             None => Self {
                 logs: root.join("target/demo/logs"),
                 prometheus: root.join("target/demo/prometheus"),
-                recordings: root.join(collector::DEMO_RECORDINGS),
+                recordings: root.join(trace_analysis::recording::DEMO_RECORDINGS),
             },
         }
     }
@@ -170,7 +171,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     };
     show_what_runs(args, &root, &folders, &running);
 
-    let load_started_us = collector::api::now_us();
+    let load_started_us = collector_client::now_us();
     let report = drive_load(args, &running.shop, &stop).await;
     show_action_stats(args.base_port).await;
     // The metrics now, while the services run; the traces once they have
@@ -597,11 +598,13 @@ async fn show_prometheus(ui: &str, prometheus: &Prometheus) {
 /// The database statements in the slowest `GET /talks` trace: the ladder
 /// of planted problem 6 (N+1 queries), or the one query of its fix.
 async fn show_statements_of_the_slowest_talks_list(ui: &str) {
-    let url = format!(
-        "{ui}/api/traces?service=gateway&operation=GET%20/talks&limit={}",
-        collector::api::MAX_LIMIT
-    );
-    let Ok(traces) = fetch_traces(&url).await else {
+    let search = TraceSearch {
+        service: Some("gateway".to_owned()),
+        operation: Some("GET /talks".to_owned()),
+        limit: Some(MAX_LIMIT),
+        ..TraceSearch::default()
+    };
+    let Ok(traces) = fetch_traces(ui, &search).await else {
         return;
     };
     let Some(slowest) = traces.into_iter().max_by_key(Trace::duration) else {
@@ -640,20 +643,24 @@ async fn record_and_show_critical_paths(report: &TraceReport<'_>, ui: &str) {
     let folder = report
         .recordings
         .join(if report.fixed { "fixed" } else { "planted" });
-    let url = format!(
-        "{ui}/api/traces?service=gateway&operation=POST%20/orders&start={since_us}&limit={}",
-        collector::api::MAX_LIMIT
-    );
-    let recorded = match fetch_traces(&url).await {
-        Ok(traces) => collector::recording::save(&folder, &traces).map(|()| traces.len()),
+    let search = TraceSearch {
+        service: Some("gateway".to_owned()),
+        operation: Some("POST /orders".to_owned()),
+        start_us: Some(since_us),
+        limit: Some(MAX_LIMIT),
+        ..TraceSearch::default()
+    };
+    let recorded = match fetch_traces(ui, &search).await {
+        Ok(traces) => trace_analysis::recording::save(&folder, &traces).map(|()| traces.len()),
         Err(err) => Err(std::io::Error::other(err)),
     };
-    let url = format!(
-        "{ui}/api/critical-paths?service=gateway&operation=POST%20/orders&start={since_us}"
-    );
+    let orders = Endpoint {
+        service: "gateway".to_owned(),
+        operation: "POST /orders".to_owned(),
+    };
     let analysis = async {
-        let answer: jaeger::Response<Analysis> = reqwest::get(&url).await?.json().await?;
-        anyhow::Ok(answer.data)
+        let client = Client::new(ui)?;
+        anyhow::Ok(client.critical_paths(&orders, Some(since_us), None).await?)
     };
     let Ok(analysis) = analysis.await else {
         println!("(no critical paths of POST /orders to show)");
@@ -694,11 +701,12 @@ async fn record_and_show_critical_paths(report: &TraceReport<'_>, ui: &str) {
 /// The slowest recent trace through the gateway, as a waterfall with its
 /// critical path, and its address in the UI.
 async fn show_slowest_trace(ui: &str) {
-    let url = format!(
-        "{ui}/api/traces?service=gateway&limit={}",
-        collector::api::MAX_LIMIT
-    );
-    let traces = match fetch_traces(&url).await {
+    let search = TraceSearch {
+        service: Some("gateway".to_owned()),
+        limit: Some(MAX_LIMIT),
+        ..TraceSearch::default()
+    };
+    let traces = match fetch_traces(ui, &search).await {
         Ok(traces) => traces,
         Err(err) => {
             println!("(no trace to show: {err:#})");
@@ -713,14 +721,13 @@ async fn show_slowest_trace(ui: &str) {
     println!("The slowest trace, with its critical path:");
     anstream::print!(
         "{}",
-        collector::terminal::waterfall(&slowest, &critical_path(&slowest), 40)
+        trace_analysis::terminal::waterfall(&slowest, &critical_path(&slowest), 40)
     );
     println!("See it in the UI: {ui}/trace/{}", slowest.trace_id);
 }
 
-async fn fetch_traces(url: &str) -> anyhow::Result<Vec<Trace>> {
-    let body: jaeger::Response<Vec<Trace>> = reqwest::get(url).await?.json().await?;
-    Ok(body.data)
+async fn fetch_traces(ui: &str, search: &TraceSearch) -> anyhow::Result<Vec<Trace>> {
+    Ok(Client::new(ui)?.traces(search).await?)
 }
 
 fn relative(path: &Path, root: &Path) -> String {

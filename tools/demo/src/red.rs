@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use collector::jaeger;
-use collector::openmetrics::{self, Bucket, Histogram};
-use collector::red::OperationRed;
+use collector_client::Client;
+use openmetrics::{Bucket, Histogram};
+use trace_analysis::red::OperationRed;
 
 /// The request histogram every service serves.
 pub const REQUEST_HISTOGRAM: &str = "http_server_request_duration_seconds";
@@ -144,9 +144,7 @@ pub async fn from_traces(
     service: &str,
     since_us: u64,
 ) -> anyhow::Result<Vec<OperationRed>> {
-    let url = format!("{collector_ui}/api/red?service={service}&since={since_us}");
-    let body: jaeger::Response<Vec<OperationRed>> = reqwest::get(&url).await?.json().await?;
-    Ok(body.data)
+    Ok(Client::new(collector_ui)?.red(service, since_us).await?)
 }
 
 /// Whether the two signals tell the same story about one route.

@@ -27,11 +27,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use collector::jaeger::{self, Trace};
+use collector_client::{Client, MAX_LIMIT, TraceSearch, loopback};
 use demo::SERVICES;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use telemetry::{DropReason, ExportFailure, FlushReport};
+use trace_analysis::jaeger::Trace;
 
 /// The ports a demo takes: the shop's five, then the collector's UI and OTLP.
 const PORTS: u16 = SERVICES.len() as u16 + 2;
@@ -113,6 +114,13 @@ fn http() -> reqwest::Client {
         .timeout(Duration::from_secs(5))
         .build()
         .expect("a plain HTTP client builds")
+}
+
+/// The collector's query API at `ui`, each query given up as [`http`]'s.
+fn collector(ui: &str) -> Client {
+    Client::new(ui)
+        .expect("the collector's address")
+        .with_timeout(Duration::from_secs(5))
 }
 
 /// The real demo, on ports of its own, its output collected as it comes.
@@ -215,7 +223,7 @@ impl Demo {
 
     /// The collector's UI and query API, where the demo's collector runs.
     fn collector_ui(&self) -> String {
-        format!("http://127.0.0.1:{}", self.base + 5)
+        loopback(self.base + 5)
     }
 
     /// The flush report `service` wrote in its log at shutdown.
@@ -236,7 +244,7 @@ impl Demo {
         let offset = SERVICES.iter().find(|(n, _)| *n == service)?.1;
         let url = format!("http://127.0.0.1:{}/metrics", self.base + offset);
         let text = http().get(url).send().await.ok()?.text().await.ok()?;
-        let exposition = collector::openmetrics::parse(&text).ok()?;
+        let exposition = openmetrics::parse(&text).ok()?;
         let sum: f64 = exposition
             .samples
             .iter()
@@ -313,7 +321,7 @@ impl TestCollector {
             .expect("the collector starts");
         let mut collector = Self {
             child,
-            ui: format!("http://127.0.0.1:{}", base + 5),
+            ui: loopback(base + 5),
         };
         let what = "the collector to answer";
         let deadline = Instant::now() + SOON;
@@ -343,15 +351,10 @@ impl Drop for TestCollector {
 
 /// The services the collector has spans of.
 async fn services(ui: &str) -> Result<Vec<String>, String> {
-    let answer: jaeger::Response<Vec<String>> = http()
-        .get(format!("{ui}/api/services"))
-        .send()
+    collector(ui)
+        .services()
         .await
-        .map_err(|err| err.to_string())?
-        .json()
-        .await
-        .map_err(|err| err.to_string())?;
-    Ok(answer.data)
+        .map_err(|err| err.to_string())
 }
 
 /// Waits until the collector holds spans of the gateway: the load's
@@ -384,31 +387,28 @@ struct Held {
 /// `MAX_LIMIT` traces, so a window of time whose answer is full is
 /// halved until none is; a trace seen in two windows counts once.
 async fn held(ui: &str, service: &str, operation: Option<&str>) -> Held {
-    let limit = collector::api::MAX_LIMIT;
-    let operation_param = operation
-        .map(|name| format!("&operation={}", name.replace(' ', "%20")))
-        .unwrap_or_default();
+    let limit = MAX_LIMIT;
     let mut held = Held::default();
-    let mut windows = vec![(0, collector::api::now_us() + 3_600_000_000)];
+    let mut windows = vec![(0, collector_client::now_us() + 3_600_000_000)];
     while let Some((start, end)) = windows.pop() {
-        let url = format!(
-            "{ui}/api/traces?service={service}{operation_param}&start={start}&end={end}&limit={limit}"
-        );
-        let answer: jaeger::Response<Vec<Trace>> = http()
-            .get(&url)
-            .send()
+        let search = TraceSearch {
+            service: Some(service.to_owned()),
+            operation: operation.map(str::to_owned),
+            start_us: Some(start),
+            end_us: Some(end),
+            limit: Some(limit),
+        };
+        let traces: Vec<Trace> = collector(ui)
+            .traces(&search)
             .await
-            .unwrap_or_else(|err| panic!("{url}: {err}"))
-            .json()
-            .await
-            .unwrap_or_else(|err| panic!("{url}: {err}"));
-        if answer.data.len() >= limit && end > start {
+            .unwrap_or_else(|err| panic!("{search:?}: {err}"));
+        if traces.len() >= limit && end > start {
             let middle = start + (end - start) / 2;
             windows.push((start, middle));
             windows.push((middle + 1, end));
             continue;
         }
-        for trace in &answer.data {
+        for trace in &traces {
             for span in &trace.spans {
                 if trace.service_of(span) == service
                     && operation.is_none_or(|name| span.operation_name == name)

@@ -12,9 +12,10 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use collector::jaeger::{self, Trace};
+use collector_client::Client;
 use demo::prometheus::{self, Prometheus};
 use demo::{Collector, SERVICES, Shop, red};
+use trace_analysis::jaeger::Trace;
 
 /// A run of `count` free loopback ports in a row.
 fn free_ports(count: u16) -> u16 {
@@ -82,7 +83,7 @@ async fn prometheus_p99_of_orders_leads_to_a_trace_and_agrees_with_the_traces() 
         ("SEATS_PER_TALK", "1000000".to_owned()),
         (
             "OTEL_EXPORTER_OTLP_ENDPOINT",
-            format!("http://127.0.0.1:{otlp}"),
+            collector.otlp_url().to_owned(),
         ),
     ];
     let mut shop = Shop::start(bin_dir, base, &env, &logs).expect("the shop starts");
@@ -174,21 +175,15 @@ async fn prometheus_p99_of_orders_leads_to_a_trace_and_agrees_with_the_traces() 
     // The exemplar leads to a trace the collector holds: the request itself.
     // Each service exports its spans in batches of its own, so the trace
     // may arrive in parts; wait for the gateway's span of the request.
-    let trace_url = format!("{}/api/traces/{trace_id}", collector.ui_url());
+    let query = Client::new(collector.ui_url()).expect("the collector's address");
     eventually(
         "the gateway's POST /orders span of the exemplar's trace in the collector",
         Duration::from_secs(30),
         async || {
-            let response = reqwest::get(&trace_url).await.map_err(|e| e.to_string())?;
-            let status = response.status();
-            let body: jaeger::Response<Vec<Trace>> = response
-                .json()
+            let trace: Trace = query
+                .trace(&trace_id)
                 .await
-                .map_err(|_| format!("status {status}"))?;
-            let trace = body
-                .data
-                .into_iter()
-                .next()
+                .map_err(|e| e.to_string())?
                 .ok_or_else(|| "an empty answer".to_owned())?;
             let names: Vec<&str> = trace
                 .spans

@@ -28,5 +28,5 @@ pub mod timing;
 
 pub use capture::{CaptureLayer, Captured, capture};
 /// A service's `GET /metrics`, read as a scraper reads it.
-pub use collector::openmetrics;
+pub use openmetrics;
 pub use record::{EventRecord, SpanRecord, Value};

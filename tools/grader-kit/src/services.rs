@@ -7,9 +7,9 @@ pub use in_process::{Service, Spans, attr, overlap};
 
 /// The spans as the workshop's collector would hold them, for its views:
 /// the critical path, the terminal waterfall.
-pub fn to_collector(spans: &Spans) -> Vec<collector::model::Span> {
-    use collector::model::{Kind, Span, Status, Value};
+pub fn to_collector(spans: &Spans) -> Vec<trace_analysis::model::Span> {
     use opentelemetry::trace::{SpanId, SpanKind};
+    use trace_analysis::model::{Kind, Span, Status, Value};
     let micros = |t: std::time::SystemTime| {
         t.duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_micros() as u64)

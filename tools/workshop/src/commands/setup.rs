@@ -32,7 +32,8 @@ fn learner_builds() -> Vec<(&'static str, String)> {
     vec![
         ("the demo", "build -p demo".into()),
         ("the demo's services", format!("build {SHOP}")),
-        ("the collector's tools", "build -p collector --bins".into()),
+        ("the collector", "build -p collector --bins".into()),
+        ("the trace tools", "build -p trace-tools --bins".into()),
         ("the ratio analyzer", "build -p ratio".into()),
         (
             "lab 12's profiling program",

@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use collector::critical_path::{critical_path, time_by_span};
-use collector::jaeger::Trace;
 pub use lab08_given::{Operation, OperationTime};
+use trace_analysis::critical_path::{critical_path, time_by_span};
+use trace_analysis::jaeger::Trace;
 
 pub fn exclusive_time_by_operation(trace: &Trace) -> HashMap<Operation, u64> {
     let path = critical_path(trace);

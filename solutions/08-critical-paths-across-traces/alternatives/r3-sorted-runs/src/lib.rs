@@ -9,10 +9,10 @@
 
 use std::collections::HashMap;
 
-use collector::critical_path::critical_path;
-use collector::jaeger::{JaegerSpan, Trace};
 pub use lab08_given::{Operation, OperationTime};
 pub use reference::{P99_OWNER, PLANTED_PROBLEM};
+use trace_analysis::critical_path::critical_path;
+use trace_analysis::jaeger::{JaegerSpan, Trace};
 
 /// The time each operation owns on `trace`'s critical path: each section's
 /// length, added up under its span's service and name.

@@ -6,9 +6,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use collector::critical_path::critical_path;
-use collector::jaeger::Trace;
 pub use lab08_given::{Operation, OperationTime};
+use trace_analysis::critical_path::critical_path;
+use trace_analysis::jaeger::Trace;
 
 /// The time each operation owns on `trace`'s critical path: for every span
 /// on the path, the length of its sections, added up by the span's

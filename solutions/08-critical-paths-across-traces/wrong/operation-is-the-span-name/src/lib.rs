@@ -5,10 +5,10 @@
 
 use std::collections::HashMap;
 
-use collector::critical_path::critical_path;
-use collector::jaeger::{JaegerSpan, Trace};
 pub use lab08_given::{Operation, OperationTime};
 pub use reference::{P99_OWNER, PLANTED_PROBLEM};
+use trace_analysis::critical_path::critical_path;
+use trace_analysis::jaeger::{JaegerSpan, Trace};
 
 /// The time each operation owns on `trace`'s critical path: for every span
 /// on the path, the length of its sections, added up by the span's name.

@@ -5,9 +5,9 @@
 
 use std::collections::HashMap;
 
-use collector::jaeger::Trace;
 pub use lab08_given::{Operation, OperationTime};
 pub use reference::{P99_OWNER, PLANTED_PROBLEM, exclusive_time_by_operation};
+use trace_analysis::jaeger::Trace;
 
 /// Over the traces whose root span is `endpoint`, each operation's
 /// critical-path time: its total, and its mean over all those traces,

@@ -6,10 +6,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use collector::critical_path::critical_path;
-use collector::jaeger::Trace;
 pub use lab08_given::{Operation, OperationTime};
 pub use reference::{P99_OWNER, PLANTED_PROBLEM};
+use trace_analysis::critical_path::critical_path;
+use trace_analysis::jaeger::Trace;
 
 /// The time each operation owns on `trace`'s critical path: for every span
 /// on the path, its duration less that of its children on the path, added

@@ -5,10 +5,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use collector::critical_path::critical_path;
-use collector::jaeger::Trace;
 pub use lab08_given::{Operation, OperationTime};
 pub use reference::{P99_OWNER, PLANTED_PROBLEM};
+use trace_analysis::critical_path::critical_path;
+use trace_analysis::jaeger::Trace;
 
 /// The time each operation owns on `trace`'s critical path: the duration
 /// of each span on the path, added up by the span's operation.

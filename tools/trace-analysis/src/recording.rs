@@ -17,8 +17,14 @@ use serde::Deserialize;
 use serde::de::{self, IgnoredAny};
 
 use crate::aggregate::{Aggregator, Endpoint};
-use crate::critical_path::timings_of;
 use crate::jaeger::{RefType, Response, Trace};
+use crate::model::Kind;
+use crate::span_view::SpanView;
+
+/// Where `just demo` records its run's traces (`planted/` or `fixed/`, one
+/// Jaeger JSON file per trace) for `just crisp`, relative to the
+/// workspace's root.
+pub const DEMO_RECORDINGS: &str = "target/demo/recordings";
 
 /// Writes each trace to `dir` as `{trace id}.json`, in the shape of Jaeger's
 /// `GET /api/traces/{id}` answer, after emptying the folder of earlier
@@ -145,29 +151,9 @@ fn parse(text: &str) -> serde_json::Result<Vec<LeanTrace<'_>>> {
     }
 }
 
-/// Adds one lean trace, with the same reading of parents and kinds as
-/// [`crate::critical_path`]'s of a full one.
+/// Adds one lean trace, read through the same [`SpanView`] as a full one.
 fn add(aggregator: &mut Aggregator, trace: &LeanTrace<'_>) {
-    let spans = &trace.spans;
-    let timings = timings_of(
-        spans,
-        |span| span.span_id.as_ref(),
-        |span| {
-            let reference = span.references.first()?;
-            Some((reference.span_id.as_ref(), reference.ref_type))
-        },
-        LeanSpan::kind,
-        |span| (span.start_time, span.start_time + span.duration),
-    );
-    let names = |span: usize| {
-        let span = &spans[span];
-        let service = trace
-            .processes
-            .get(span.process_id.as_ref())
-            .map_or("unknown", |p| p.service_name.as_ref());
-        (service, span.operation_name.as_ref())
-    };
-    aggregator.add_timings(&trace.trace_id, &timings, names);
+    aggregator.add_views(&trace.trace_id, &trace.views());
 }
 
 /// What an analysis needs of a trace, borrowed from the file's text.
@@ -196,6 +182,32 @@ struct LeanSpan<'a> {
     process_id: Cow<'a, str>,
     #[serde(default, borrow)]
     tags: Vec<LeanTag<'a>>,
+}
+
+impl LeanTrace<'_> {
+    /// Each span as the timing analyses read it, as
+    /// [`Trace::views`](crate::jaeger::Trace::views) reads a whole trace:
+    /// its parent is its first reference, its service its process's.
+    fn views(&self) -> Vec<SpanView<'_>> {
+        self.spans
+            .iter()
+            .map(|span| SpanView {
+                span_id: &span.span_id,
+                parent: span
+                    .references
+                    .first()
+                    .map(|reference| (&*reference.span_id, Some(reference.ref_type))),
+                kind: span.kind().map_or(Kind::Unspecified, Kind::from_tag),
+                start_us: span.start_time,
+                end_us: span.start_time + span.duration,
+                service: self
+                    .processes
+                    .get(span.process_id.as_ref())
+                    .map_or("unknown", |process| process.service_name.as_ref()),
+                operation: &span.operation_name,
+            })
+            .collect()
+    }
 }
 
 impl LeanSpan<'_> {

@@ -27,8 +27,8 @@
 //!
 //! CRISP's bands differ: its "P50" flame graph is the mean over the fastest
 //! half (p0–p50), its "P99" over the fastest 99 %, "P100" over all. Over
-//! all traces (CRISP's `flame-graph-P100.cct`) the two agree; see the
-//! collector's README for how they were compared.
+//! all traces (CRISP's `flame-graph-P100.cct`) the two agree; see this
+//! crate's README for how they were compared.
 //!
 //! No trace makes an analysis slow or its answer large. Each trace costs
 //! O(n log n) in its n spans, with no recursion (a chain of 100,000 spans,
@@ -51,9 +51,10 @@ use foldhash::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::critical_path::{Timing, root, sections};
+use crate::critical_path::{Timing, root, sections, timings};
 use crate::jaeger::Trace;
-use crate::model::{Kind, Span};
+use crate::model::Span;
+use crate::span_view::SpanView;
 
 /// The bands: each starts at its percentile and ends where the next one
 /// starts; the last ends with the slowest trace.
@@ -206,8 +207,8 @@ pub struct TailGrowth {
 /// traces can be read and dropped as they come.
 pub struct Aggregator {
     endpoint: Endpoint,
-    /// Only traces whose root starts in this window (Unix µs, inclusive).
-    window: (u64, u64),
+    /// Only traces whose root starts in this window.
+    window: Window,
     names: Names,
     traces: Vec<Attributed>,
     /// The roots of the traces left out, as `service operation`, counted:
@@ -462,40 +463,33 @@ impl Names {
     }
 }
 
-/// Each stored span's parent (among these spans) and times, as
-/// `jaeger::trace` shapes them: the parent is a `CHILD_OF` reference,
-/// except a consumer's producer, which it follows from.
-fn stored_timings(spans: &[Span]) -> Vec<Timing> {
-    let index: HashMap<&str, usize> = spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.span_id.as_str(), i))
-        .collect();
-    spans
-        .iter()
-        .map(|span| {
-            let parent = span
-                .parent_span_id
-                .as_deref()
-                .and_then(|id| index.get(id).copied());
-            let follows = parent
-                .is_some_and(|p| span.kind == Kind::Consumer && spans[p].kind == Kind::Producer);
-            Timing {
-                parent,
-                child_of: parent.is_some() && !follows,
-                blocks_parent: parent.is_some() && !follows,
-                start: span.start_us,
-                end: span.end_us(),
-            }
-        })
-        .collect()
+/// The traces an analysis reads: those whose root starts from `from` to
+/// `to` (Unix µs, both included).
+#[derive(Clone, Copy)]
+struct Window {
+    from: u64,
+    to: u64,
+}
+
+impl Window {
+    /// From `start_us` (or the epoch) to `end_us` (or the end of time).
+    fn new(start_us: Option<u64>, end_us: Option<u64>) -> Self {
+        Self {
+            from: start_us.unwrap_or(0),
+            to: end_us.unwrap_or(u64::MAX),
+        }
+    }
+
+    fn contains(self, start_us: u64) -> bool {
+        (self.from..=self.to).contains(&start_us)
+    }
 }
 
 impl Aggregator {
     pub fn new(endpoint: Endpoint) -> Self {
         Self {
             endpoint,
-            window: (0, u64::MAX),
+            window: Window::new(None, None),
             names: Names::default(),
             traces: Vec::new(),
             other_roots: HashMap::default(),
@@ -505,7 +499,7 @@ impl Aggregator {
     /// Only the traces whose root starts from `start_us` to `end_us` (Unix
     /// µs, both included).
     pub fn between(mut self, start_us: Option<u64>, end_us: Option<u64>) -> Self {
-        self.window = (start_us.unwrap_or(0), end_us.unwrap_or(u64::MAX));
+        self.window = Window::new(start_us, end_us);
         self
     }
 
@@ -525,12 +519,7 @@ impl Aggregator {
     /// Adds a trace in Jaeger's shape; false (and nothing added) when its
     /// root is not the endpoint.
     pub fn add_jaeger(&mut self, trace: &Trace) -> bool {
-        let timings = crate::critical_path::timings(&trace.spans);
-        let ids = |span: usize| {
-            let span = &trace.spans[span];
-            (trace.service_of(span), span.operation_name.as_str())
-        };
-        self.add_timings(&trace.trace_id, &timings, ids)
+        self.add_views(&trace.trace_id, &trace.views())
     }
 
     /// Adds a trace as the collector stores it; false (and nothing added)
@@ -539,15 +528,21 @@ impl Aggregator {
         let Some(first) = spans.first() else {
             return false;
         };
-        let timings = stored_timings(spans);
-        let names = |span: usize| (spans[span].service.as_str(), spans[span].name.as_str());
-        self.add_timings(&first.trace_id, &timings, names)
+        let views: Vec<SpanView<'_>> = spans.iter().map(Span::view).collect();
+        self.add_views(&first.trace_id, &views)
+    }
+
+    /// Adds a trace given as [`SpanView`]s, whatever shape it came in;
+    /// false (and nothing added) when its root is not the endpoint.
+    pub(crate) fn add_views(&mut self, trace_id: &str, spans: &[SpanView<'_>]) -> bool {
+        let names = |span: usize| (spans[span].service, spans[span].operation);
+        self.add_timings(trace_id, &timings(spans), names)
     }
 
     /// Adds a trace given as [`Timing`]s and each span's service and
     /// operation; false (and nothing added) when its root is not the
     /// endpoint.
-    pub(crate) fn add_timings<'a>(
+    fn add_timings<'a>(
         &mut self,
         trace_id: &str,
         timings: &[Timing],
@@ -564,8 +559,7 @@ impl Aggregator {
                 .or_default() += 1;
             return false;
         }
-        let (from, to) = self.window;
-        if !(from..=to).contains(&timings[root].start) {
+        if !self.window.contains(timings[root].start) {
             return false;
         }
         let mut context_of = vec![NO_CONTEXT; timings.len()];
@@ -891,7 +885,7 @@ fn capped<T>(rows: &[T], cap: usize) -> (&[T], &[T]) {
 pub struct Copied {
     endpoint: Endpoint,
     /// As [`Aggregator::between`]'s.
-    window: (u64, u64),
+    window: Window,
     /// Names as stored (not cut: the root is compared with the endpoint).
     operations: Operations,
     traces: Vec<CopiedTrace>,
@@ -910,7 +904,7 @@ impl Copied {
     pub fn new(endpoint: Endpoint, start_us: Option<u64>, end_us: Option<u64>) -> Self {
         Self {
             endpoint,
-            window: (start_us.unwrap_or(0), end_us.unwrap_or(u64::MAX)),
+            window: Window::new(start_us, end_us),
             operations: Operations::default(),
             traces: Vec::new(),
         }
@@ -920,7 +914,7 @@ impl Copied {
     /// window; false (and nothing copied) for any other. Linear in the
     /// trace's spans, with no allocation per span but a name's first.
     pub fn add(&mut self, spans: &[Span]) -> bool {
-        let (from, to) = self.window;
+        let window = self.window;
         let (service, operation) = (
             self.endpoint.service.as_str(),
             self.endpoint.operation.as_str(),
@@ -928,21 +922,17 @@ impl Copied {
         // The root is one of the endpoint's spans in the window: most
         // traces of other endpoints are passed over without hashing an id.
         let candidate = spans.iter().any(|span| {
-            span.service == service
-                && span.name == operation
-                && (from..=to).contains(&span.start_us)
+            span.service == service && span.name == operation && window.contains(span.start_us)
         });
         if !candidate {
             return false;
         }
-        let timings = stored_timings(spans);
+        let views: Vec<SpanView<'_>> = spans.iter().map(Span::view).collect();
+        let timings = timings(&views);
         let Some(root) = root(&timings).map(|root| &spans[root]) else {
             return false;
         };
-        if root.service != service
-            || root.name != operation
-            || !(from..=to).contains(&root.start_us)
-        {
+        if root.service != service || root.name != operation || !window.contains(root.start_us) {
             return false;
         }
         let operations = spans

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use crate::aggregate::Analysis;
 
 /// CRISP floors each mean to whole microseconds; beyond that, the two may
-/// differ where their definitions do (see the collector's README): by at
+/// differ where their definitions do (see this crate's README): by at
 /// most this share of the mean trace duration.
 pub const TOLERANCE_OF_MEAN_DURATION: f64 = 1e-4;
 

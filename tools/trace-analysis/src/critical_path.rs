@@ -29,7 +29,8 @@ use foldhash::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::jaeger::{JaegerSpan, RefType, Trace};
+use crate::jaeger::{RefType, Trace};
+use crate::span_view::{self, SpanView};
 
 /// A stretch of one span on the critical path, in microseconds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,10 +59,11 @@ impl Interval {
     }
 }
 
-/// What the walk needs to know of one span, whatever shape the trace came
-/// in: Jaeger's JSON, or the collector's own spans (see
-/// [`crate::aggregate`], which walks thousands of stored traces without
-/// copying them into Jaeger's shape first).
+/// What the walk needs to know of one span, from its [`SpanView`] (see
+/// [`timings`]), whatever shape the trace came in: Jaeger's JSON, a
+/// recording's lean reading, or the collector's own spans (which
+/// [`crate::aggregate`] walks by the thousand without copying them into
+/// Jaeger's shape first).
 #[derive(Clone, Copy, Debug)]
 pub struct Timing {
     /// The span's parent, as an index into the same slice.
@@ -69,8 +71,8 @@ pub struct Timing {
     /// The reference to the parent is `CHILD_OF` (not `FOLLOWS_FROM`): such
     /// a span is never the root.
     pub child_of: bool,
-    /// The parent waits for this span: a `CHILD_OF` span, unless it is a
-    /// consumer under a producer.
+    /// The parent waits for this span ([`span_view::blocks_parent`]): a
+    /// `CHILD_OF` span, unless it is a consumer under a producer.
     pub blocks_parent: bool,
     pub start: u64,
     pub end: u64,
@@ -93,7 +95,7 @@ struct Node {
 /// The critical path of `trace`, from its end back to its start.
 pub fn critical_path(trace: &Trace) -> Vec<Section> {
     let spans = &trace.spans;
-    sections(&timings(spans))
+    sections(&timings(&trace.views()))
         .into_iter()
         .map(|(span, start, end)| Section {
             span_id: spans[span].span_id.clone(),
@@ -117,53 +119,28 @@ pub fn sections(spans: &[Timing]) -> Vec<(usize, u64, u64)> {
         .collect()
 }
 
-/// Each span's parent in this trace, by its first reference, and whether
-/// the parent waits for it.
-pub(crate) fn timings(spans: &[JaegerSpan]) -> Vec<Timing> {
-    timings_of(
-        spans,
-        |span| span.span_id.as_str(),
-        |span| {
-            let reference = span.references.first()?;
-            Some((reference.span_id.as_str(), reference.ref_type))
-        },
-        |span| span.tag("span.kind").and_then(|v| v.as_str()),
-        |span| (span.start_time, span.start_time + span.duration),
-    )
-}
-
-/// [`Timing`]s of spans in Jaeger's terms, whatever type holds them (a
-/// whole Jaeger span, or the lean view `recording` reads): each span's id,
-/// its first reference (the parent's id and how it refers to it), its
-/// `span.kind`, and its start and end. A `CHILD_OF` span blocks its
-/// parent, unless it is a consumer under a producer.
-pub(crate) fn timings_of<S>(
-    spans: &[S],
-    id: impl Fn(&S) -> &str,
-    reference: impl Fn(&S) -> Option<(&str, RefType)>,
-    kind: impl Fn(&S) -> Option<&str>,
-    interval: impl Fn(&S) -> (u64, u64),
-) -> Vec<Timing> {
+/// Each span's parent among these spans, how it refers to it, and whether
+/// the parent waits for it, by the rules of [`crate::span_view`].
+pub fn timings(spans: &[SpanView<'_>]) -> Vec<Timing> {
     let mut index: HashMap<&str, usize> =
         HashMap::with_capacity_and_hasher(spans.len(), Default::default());
-    index.extend(spans.iter().enumerate().map(|(i, s)| (id(s), i)));
+    index.extend(spans.iter().enumerate().map(|(i, s)| (s.span_id, i)));
     spans
         .iter()
         .map(|span| {
-            let parent = reference(span)
-                .and_then(|(parent, ref_type)| Some((*index.get(parent)?, ref_type)));
-            let child_of = parent.is_some_and(|(_, ref_type)| ref_type == RefType::ChildOf);
-            let blocks_parent = parent.is_some_and(|(parent, _)| {
-                child_of
-                    && !(kind(span) == Some("consumer") && kind(&spans[parent]) == Some("producer"))
+            let parent = span.parent.and_then(|(id, stated)| {
+                let parent = *index.get(id)?;
+                let parent_kind = spans[parent].kind;
+                let reference = span_view::reference(stated, span.kind, parent_kind);
+                let blocks = span_view::blocks_parent(reference, span.kind, parent_kind);
+                Some((parent, reference, blocks))
             });
-            let (start, end) = interval(span);
             Timing {
-                parent: parent.map(|(parent, _)| parent),
-                child_of,
-                blocks_parent,
-                start,
-                end,
+                parent: parent.map(|(parent, _, _)| parent),
+                child_of: parent.is_some_and(|(_, reference, _)| reference == RefType::ChildOf),
+                blocks_parent: parent.is_some_and(|(_, _, blocks)| blocks),
+                start: span.start_us,
+                end: span.end_us,
             }
         })
         .collect()
@@ -171,7 +148,7 @@ pub(crate) fn timings_of<S>(
 
 /// The root: a span that is no one's child here, the earliest (then the
 /// longest).
-pub(crate) fn root(spans: &[Timing]) -> Option<usize> {
+pub fn root(spans: &[Timing]) -> Option<usize> {
     (0..spans.len())
         .filter(|&i| !spans[i].child_of)
         .min_by_key(|&i| (spans[i].start, std::cmp::Reverse(spans[i].end)))

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use collector::critical_path::critical_path;
-use collector::jaeger::{self, Trace};
+use trace_analysis::critical_path::critical_path;
+use trace_analysis::jaeger::{self, Trace};
 
 /// Prints the critical path of a trace in Jaeger's JSON shape.
 #[derive(Parser)]

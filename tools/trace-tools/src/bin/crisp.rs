@@ -9,12 +9,15 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use collector::aggregate::{self, Analysis, Comparison, Endpoint};
-use collector::{DEMO_RECORDINGS, crisp_reference, flame, jaeger, recording};
+use collector_client::{Client, UI_PORT, duration_us, loopback, now_us};
 use serde::Serialize;
+use trace_analysis::aggregate::{self, Analysis, Comparison, Endpoint};
+use trace_analysis::recording::{self, DEMO_RECORDINGS};
+use trace_analysis::{crisp_reference, flame};
 
 /// Critical paths across the traces of one endpoint.
 #[derive(Parser)]
@@ -39,7 +42,7 @@ struct Args {
     #[arg(long, default_value = "target/crisp")]
     out: PathBuf,
     /// The collector's (or Jaeger's) query address.
-    #[arg(long, env = "COLLECTOR_URL", default_value = "http://127.0.0.1:16686")]
+    #[arg(long, env = "COLLECTOR_URL", default_value_t = loopback(UI_PORT))]
     collector: String,
     /// With the collector: only the traces whose root started in this
     /// window, as two times ago: `10m..5m` (from ten minutes ago to five),
@@ -149,15 +152,15 @@ impl Window {
             )
         };
         let (from, to) = text.split_once("..").ok_or_else(wrong)?;
-        let from = collector::api::duration_us(from.trim()).ok_or_else(wrong)?;
+        let from = duration_us(from.trim()).ok_or_else(wrong)?;
         let to = match to.trim() {
             "" => None,
-            to => Some(collector::api::duration_us(to).ok_or_else(wrong)?),
+            to => Some(duration_us(to).ok_or_else(wrong)?),
         };
         if to.is_some_and(|to| to >= from) {
             anyhow::bail!("window {text:?} ends before it starts: FROM is the longer time ago");
         }
-        let now = collector::api::now_us();
+        let now = now_us();
         Ok(Self {
             start_us: now.saturating_sub(from),
             end_us: to.map(|to| now.saturating_sub(to)),
@@ -198,7 +201,7 @@ async fn sources(args: &Args) -> anyhow::Result<(Source, Option<Source>)> {
     }
     let url = args.collector.trim_end_matches('/').to_owned();
     let window = args.window.as_deref().map(Window::parse).transpose()?;
-    if window.is_some() || reqwest::get(format!("{url}/api/services")).await.is_ok() {
+    if window.is_some() || collector_answers(&url).await {
         return Ok((Source::Collector { url, window }, None));
     }
     let recordings = Path::new(DEMO_RECORDINGS);
@@ -258,36 +261,32 @@ async fn analyse(source: &Source, endpoint: &Endpoint) -> anyhow::Result<Analysi
             }
             aggregator.finish()
         }
-        Source::Collector { url: base, window } => {
-            let mut url = reqwest::Url::parse(&format!("{base}/api/critical-paths"))?;
-            url.query_pairs_mut()
-                .append_pair("service", &endpoint.service)
-                .append_pair("operation", &endpoint.operation);
-            if let Some(window) = window {
-                url.query_pairs_mut()
-                    .append_pair("start", &window.start_us.to_string());
-                if let Some(end) = window.end_us {
-                    url.query_pairs_mut().append_pair("end", &end.to_string());
-                }
-            }
-            let answer: jaeger::Response<Analysis> = reqwest::get(url.clone())
+        Source::Collector { url, window } => {
+            let (start_us, end_us) = window.map_or((None, None), |w| (Some(w.start_us), w.end_us));
+            let analysis = Client::new(url)?
+                .critical_paths(endpoint, start_us, end_us)
                 .await
-                .with_context(|| format!("cannot reach {url}"))?
-                .error_for_status()?
-                .json()
-                .await
-                .with_context(|| format!("{url} did not answer an analysis"))?;
-            if answer.data.traces == 0 {
+                .context("the collector did not answer an analysis")?;
+            if analysis.traces == 0 {
                 bail!(
                     "{source} holds no trace whose root is {} {}: run `just demo`, or name the endpoint with --service and --operation",
                     endpoint.service,
                     endpoint.operation
                 );
             }
-            answer.data
+            analysis
         }
     };
     Ok(analysis)
+}
+
+/// Whether a collector answers its query API at `url`, within a moment:
+/// whatever else may hold the port, and never answer, is none.
+async fn collector_answers(url: &str) -> bool {
+    match Client::new(url) {
+        Ok(client) => client.answers(Duration::from_secs(2)).await,
+        Err(_) => false,
+    }
 }
 
 fn ms(us: f64) -> String {

@@ -3,8 +3,8 @@
 //! `{"data": [{"traceID", "spans": [...], "processes": {...}}]}`, times in
 //! microseconds, the span kind in the `span.kind` tag, an error as the
 //! `error` tag. A consumer span whose parent is a producer refers to it as
-//! `FOLLOWS_FROM` (it does not block its parent), and OTLP links become
-//! `FOLLOWS_FROM` references too.
+//! `FOLLOWS_FROM` (it does not block its parent: [`span_view::reference`]),
+//! and OTLP links become `FOLLOWS_FROM` references too.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -12,7 +12,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use crate::critical_path;
 use crate::model::{Kind, Span, Status, Value};
+use crate::span_view::{self, SpanView};
 
 /// The envelope of every answer: `{"data": …}`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -184,16 +186,11 @@ pub fn trace(spans: &[Span]) -> Trace {
             };
             let mut references = Vec::new();
             if let Some(parent) = &span.parent_span_id {
-                let parent_is_producer = by_id
+                let parent_kind = by_id
                     .get(parent.as_str())
-                    .is_some_and(|p| p.kind == Kind::Producer);
-                let ref_type = if span.kind == Kind::Consumer && parent_is_producer {
-                    RefType::FollowsFrom
-                } else {
-                    RefType::ChildOf
-                };
+                    .map_or(Kind::Unspecified, |p| p.kind);
                 references.push(Reference {
-                    ref_type,
+                    ref_type: span_view::reference(None, span.kind, parent_kind),
                     trace_id: span.trace_id.clone(),
                     span_id: parent.clone(),
                 });
@@ -253,18 +250,34 @@ impl Trace {
             .map_or("unknown", |p| p.service_name.as_str())
     }
 
-    /// The span without a parent in this trace that starts first.
+    /// The span without a parent in this trace that starts first (then
+    /// the longest): the one the critical path starts from
+    /// ([`critical_path::root`]).
     pub fn root(&self) -> Option<&JaegerSpan> {
-        let ids: std::collections::HashSet<&str> =
-            self.spans.iter().map(|s| s.span_id.as_str()).collect();
+        critical_path::root(&critical_path::timings(&self.views())).map(|root| &self.spans[root])
+    }
+
+    /// Each span as the timing analyses read it ([`SpanView`]): its parent
+    /// is its first reference, of the type that reference states.
+    pub fn views(&self) -> Vec<SpanView<'_>> {
         self.spans
             .iter()
-            .filter(|s| {
-                !s.references
-                    .iter()
-                    .any(|r| r.ref_type == RefType::ChildOf && ids.contains(r.span_id.as_str()))
+            .map(|span| SpanView {
+                span_id: &span.span_id,
+                parent: span
+                    .references
+                    .first()
+                    .map(|reference| (reference.span_id.as_str(), Some(reference.ref_type))),
+                kind: span
+                    .tag("span.kind")
+                    .and_then(Json::as_str)
+                    .map_or(Kind::Unspecified, Kind::from_tag),
+                start_us: span.start_time,
+                end_us: span.start_time + span.duration,
+                service: self.service_of(span),
+                operation: &span.operation_name,
             })
-            .min_by_key(|s| (s.start_time, std::cmp::Reverse(s.duration)))
+            .collect()
     }
 
     /// From the first start to the last end.

@@ -5,9 +5,10 @@ use anyhow::Context;
 use std::process::ExitCode;
 
 use clap::Parser;
-use collector::critical_path::critical_path;
-use collector::jaeger::{self, Trace};
-use collector::terminal::waterfall;
+use collector_client::{Client, Error, MAX_LIMIT, TraceSearch, UI_PORT, loopback};
+use trace_analysis::critical_path::critical_path;
+use trace_analysis::jaeger::Trace;
+use trace_analysis::terminal::waterfall;
 
 /// Prints a trace from the collector as a waterfall.
 #[derive(Parser)]
@@ -22,7 +23,7 @@ struct Args {
     /// A trace id (32 hex digits).
     trace_id: Option<String>,
     /// The collector's (or Jaeger's) query address.
-    #[arg(long, env = "COLLECTOR_URL", default_value = "http://127.0.0.1:16686")]
+    #[arg(long, env = "COLLECTOR_URL", default_value_t = loopback(UI_PORT))]
     collector: String,
     /// Width of the bars, in columns.
     #[arg(long, default_value_t = 48)]
@@ -48,28 +49,28 @@ async fn main() -> ExitCode {
 }
 
 async fn fetch(args: &Args) -> anyhow::Result<Trace> {
-    let base = args.collector.trim_end_matches('/');
-    let url = match (&args.trace_id, &args.service) {
-        (Some(id), _) => format!("{base}/api/traces/{id}"),
-        (None, Some(service)) => format!(
-            "{base}/api/traces?limit={}&service={service}",
-            collector::api::MAX_LIMIT
-        ),
-        (None, None) => format!("{base}/api/traces?limit={}", collector::api::MAX_LIMIT),
+    let client = Client::new(&args.collector)?;
+    let traces = match &args.trace_id {
+        Some(id) => client.trace(id).await.map(Vec::from_iter),
+        None => {
+            let search = TraceSearch {
+                service: args.service.clone(),
+                limit: Some(MAX_LIMIT),
+                ..TraceSearch::default()
+            };
+            client.traces(&search).await
+        }
     };
-    let response = reqwest::get(&url).await.with_context(|| {
-        format!("cannot reach the collector at {base} (start it with `just collector`)")
-    })?;
-    let status = response.status();
-    let body: jaeger::Response<Option<Vec<Trace>>> = response
-        .json()
-        .await
-        .with_context(|| format!("{url} did not answer in Jaeger's shape"))?;
-    if let Some(errors) = body.errors.filter(|e| !e.is_empty()) {
-        anyhow::bail!("{status}: {}", errors[0].msg);
-    }
-    body.data
-        .unwrap_or_default()
+    let traces = match traces {
+        Err(err @ Error::Unreachable { .. }) => {
+            return Err(anyhow::Error::new(err).context(format!(
+                "cannot reach the collector at {} (start it with `just collector`)",
+                client.base()
+            )));
+        }
+        traces => traces?,
+    };
+    traces
         .into_iter()
         .max_by_key(Trace::duration)
         .context("the collector has no trace yet: run `just demo` or a lab first")
