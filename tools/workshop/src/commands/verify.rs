@@ -2,7 +2,8 @@
 //!
 //! The workspace's crates are read once, with `cargo metadata`. Then, for
 //! every lab: its texts (`texts`); each of its crates' shape, by kind
-//! (`manifests`); and its grades (`grades`): the starter compiles and fails
+//! (`manifests`); its alternatives, thin overlays on the reference
+//! (`overlay`); and its grades (`grades`): the starter compiles and fails
 //! its grader, every check it passes is one declared to pass, the solution
 //! and every alternative pass, every wrong solution compiles and fails the
 //! checks that catch it, and no text read before the lab is solved shows
@@ -14,6 +15,7 @@
 mod dependencies;
 mod grades;
 mod manifests;
+mod overlay;
 mod texts;
 
 use std::collections::BTreeSet;
@@ -40,6 +42,7 @@ pub fn run(ws: &Workspace, labs: &[Lab], verbose: bool) -> Result<bool> {
         let found = [
             texts::problems(ws, lab, &members),
             manifests::problems(ws, lab, &members),
+            overlay::problems(ws, lab, &members),
         ]
         .concat();
         problems.extend(in_lab(lab, found));
