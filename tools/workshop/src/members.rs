@@ -160,7 +160,7 @@ impl Members {
 
     /// The crates of the lab in the folder named `lab` (`01-first-spans`),
     /// each with what it is there.
-    pub fn of_lab<'a>(&'a self, lab: &str) -> impl Iterator<Item = (&'a Member, &'a Role)> {
+    pub fn of_lab(&self, lab: &str) -> impl Iterator<Item = (&Member, &Role)> {
         self.crates.iter().filter_map(move |member| {
             member
                 .lab
