@@ -1,4 +1,7 @@
 //! Lab 06, export, and losing nothing: the reference solution.
+//!
+//! `Telemetry`'s provider is public for the other designs the grader
+//! accepts (`alternatives/`), which reuse the handle.
 
 pub use lab06_given::service;
 
@@ -13,7 +16,8 @@ use tracing_subscriber::prelude::*;
 
 /// Flushes and stops the span export when the service is done.
 pub struct Telemetry {
-    provider: SdkTracerProvider,
+    /// The provider whose export `shutdown` flushes and stops.
+    pub provider: SdkTracerProvider,
 }
 
 /// Sets up span export for `service`: every span goes, in batches, over

@@ -135,34 +135,6 @@ pub struct Lab {
     pub meta: LabMeta,
 }
 
-/// A correct design other than the reference's, which the grader must
-/// accept as well (`just verify` proves it).
-#[derive(Clone, Debug)]
-pub struct Alternative {
-    /// The folder's name, e.g. `span-macros`.
-    pub name: String,
-    /// The cargo package, e.g. `lab01-alt-span-macros`.
-    pub package: String,
-    /// Relative to the workspace root.
-    pub dir: PathBuf,
-}
-
-/// A plausible wrong solution, which the grader must refuse (`just verify`
-/// proves it): written from the README by someone who had not read the
-/// grader, and kept so that what it caught stays caught.
-#[derive(Clone, Debug)]
-pub struct WrongSolution {
-    /// The cargo package, e.g. `lab01-wrong-first-warn-only`.
-    pub package: String,
-    /// Relative to the workspace root.
-    pub dir: PathBuf,
-    /// What the learner believed: the manifest's `description`.
-    pub misconception: String,
-    /// The checks that must fail on it: `[package.metadata.workshop]
-    /// caught-by`.
-    pub caught_by: Vec<String>,
-}
-
 /// The contents of a `lab.toml`: everything the CLI knows about a lab that
 /// is not code.
 #[derive(Clone, Debug, Deserialize)]
@@ -235,82 +207,6 @@ impl Lab {
     /// The cargo package of the reference solution, e.g. `lab01-solution`.
     pub fn solution_package(&self) -> String {
         format!("lab{:02}-solution", self.number)
-    }
-
-    /// Other correct designs, each graded by the lab's grader like the
-    /// reference: `solutions/NN-slug/alternatives/NAME`, a crate named
-    /// `labNN-alt-NAME`, whose library is also called `labNN`.
-    pub fn alternatives(&self, root: &Path) -> Result<Vec<Alternative>> {
-        Ok(self
-            .fixture_folders(root, "alternatives")?
-            .into_iter()
-            .map(|name| Alternative {
-                package: format!("lab{:02}-alt-{name}", self.number),
-                dir: self.solution_dir.join("alternatives").join(&name),
-                name,
-            })
-            .collect())
-    }
-
-    /// The lab's wrong solutions (`solutions/NN-slug/wrong/`), by name.
-    pub fn wrong_solutions(&self, root: &Path) -> Result<Vec<WrongSolution>> {
-        let mut wrong = Vec::new();
-        for name in self.fixture_folders(root, "wrong")? {
-            let dir = self.solution_dir.join("wrong").join(&name);
-            let manifest_path = root.join(&dir).join("Cargo.toml");
-            let text = std::fs::read_to_string(&manifest_path)
-                .with_context(|| format!("cannot read {}", manifest_path.display()))?;
-            let manifest: toml::Table = toml::from_str(&text)
-                .with_context(|| format!("{} is malformed", manifest_path.display()))?;
-            let package = manifest.get("package");
-            let misconception = package
-                .and_then(|p| p.get("description"))
-                .and_then(|d| d.as_str())
-                .unwrap_or_default()
-                .to_owned();
-            let caught_by = package
-                .and_then(|p| p.get("metadata"))
-                .and_then(|m| m.get("workshop"))
-                .and_then(|w| w.get("caught-by"))
-                .and_then(|c| c.as_array())
-                .map(|checks| {
-                    checks
-                        .iter()
-                        .filter_map(|c| c.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
-            wrong.push(WrongSolution {
-                package: format!("lab{:02}-wrong-{name}", self.number),
-                dir,
-                misconception,
-                caught_by,
-            });
-        }
-        Ok(wrong)
-    }
-
-    /// The names of the crates in a folder of the lab's solution, sorted.
-    fn fixture_folders(&self, root: &Path, kind: &str) -> Result<Vec<String>> {
-        let folder = root.join(&self.solution_dir).join(kind);
-        let Ok(entries) = std::fs::read_dir(&folder) else {
-            return Ok(Vec::new());
-        };
-        let mut names = Vec::new();
-        for entry in entries {
-            let path = entry?.path();
-            if !path.join("Cargo.toml").is_file() {
-                continue;
-            }
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .with_context(|| format!("a folder name under {} is not UTF-8", folder.display()))?
-                .to_owned();
-            names.push(name);
-        }
-        names.sort();
-        Ok(names)
     }
 
     pub fn max_points(&self) -> u32 {

@@ -12,6 +12,10 @@
 //! serve `just reset`, which finds the pristine starter in git history by
 //! them, and `just list`, which tells an untouched lab from a started one.
 //! The format is `sha256sum`'s, so `sha256sum -c labs/checksums.txt` works too.
+//!
+//! It goes by the files on disk and reads no manifest (`cargo metadata`
+//! included): a learner's broken `Cargo.toml` is one of the files it must
+//! report, and cargo could not read it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -183,22 +187,6 @@ pub fn files_under(root: &Path, dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-/// `solutions/x/../../labs/x/tests/grader.rs` → `labs/x/tests/grader.rs`,
-/// without touching the file system (the path may not exist).
-pub fn lexically_normal(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 pub fn slash_path(path: &Path) -> String {
     path.to_string_lossy().replace('\\', "/")
 }
@@ -212,16 +200,6 @@ mod tests {
         assert_eq!(
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
-
-    #[test]
-    fn lexically_normal_resolves_parent_folders() {
-        assert_eq!(
-            lexically_normal(Path::new(
-                "solutions/01-x/../../labs/01-x/./tests/grader.rs"
-            )),
-            Path::new("labs/01-x/tests/grader.rs")
         );
     }
 

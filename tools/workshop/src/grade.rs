@@ -10,6 +10,7 @@ use crate::build::{self, BuildOutput, CompileError, Progress, TestBinary};
 use crate::catalog::{Lab, Workspace};
 use crate::checksums::{self, Checksums};
 use crate::runner::{self, Outcome};
+use workshop::paths::lexically_normal;
 
 /// Which code the lab's grader is run against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,7 +217,7 @@ fn foreign_graders(ws: &Workspace, binaries: &[&TestBinary], manifest: &Checksum
     binaries
         .iter()
         .map(|b| b.src_path.strip_prefix(&ws.root).unwrap_or(&b.src_path))
-        .map(|path| checksums::slash_path(&checksums::lexically_normal(path)))
+        .map(|path| checksums::slash_path(&lexically_normal(path)))
         .filter(|path| !manifest.contains_key(path))
         .collect()
 }

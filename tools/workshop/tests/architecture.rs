@@ -16,7 +16,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use workshop::members::{LabCrate, Members, Role};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Layer {
@@ -35,12 +36,14 @@ fn root() -> PathBuf {
 
 /// The layer of a crate from its folder, relative to the root.
 fn layer(folder: &Path) -> Layer {
+    if LabCrate::of(folder).is_some() {
+        return Layer::Lab;
+    }
     let first = folder
         .components()
         .next()
         .map(|c| c.as_os_str().to_string_lossy().into_owned());
     match first.as_deref() {
-        Some("labs" | "solutions") => Layer::Lab,
         Some("tools" | "bench") => Layer::Tool,
         Some("demo-services") if folder.starts_with("demo-services/libs") => Layer::Library,
         Some("demo-services") => Layer::Service,
@@ -51,62 +54,24 @@ fn layer(folder: &Path) -> Layer {
     }
 }
 
-/// The lab a lab crate belongs to: `12-hot-spot` for `labs/12-hot-spot`,
-/// `labs/12-hot-spot/given` and `solutions/12-hot-spot` alike.
-fn slug(folder: &Path) -> Option<&std::ffi::OsStr> {
-    folder.components().nth(1).map(|c| c.as_os_str())
-}
-
 /// Every workspace crate's folder, and the workspace crates it depends on
 /// (normal, dev and build dependencies alike).
 fn workspace() -> BTreeMap<String, (PathBuf, Vec<String>)> {
-    let root = root();
-    let output = Command::new(env!("CARGO"))
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .current_dir(&root)
-        .output()
-        .expect("cargo metadata runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let packages = metadata["packages"].as_array().unwrap();
-    let folder = |manifest: &str| {
-        Path::new(manifest)
-            .parent()
-            .unwrap()
-            .strip_prefix(&root)
-            .unwrap()
-            .to_path_buf()
-    };
-    let names: Vec<&str> = packages
+    let members = Members::read(&root()).expect("cargo metadata reads the workspace");
+    members
+        .crates
         .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
-    packages
-        .iter()
-        .map(|p| {
-            let deps = p["dependencies"]
-                .as_array()
-                .unwrap()
+        .map(|member| {
+            let deps = member
+                .dependencies
                 .iter()
-                .filter(|d| d["path"].is_string())
-                .map(|d| d["name"].as_str().unwrap().to_owned())
-                .filter(|name| names.contains(&name.as_str()))
+                .filter(|d| d.path.is_some() && members.get(&d.package).is_some())
                 // Every crate depends on it by design, to build shared crates
                 // with one set of features; it holds no code.
-                .filter(|name| name != "workspace-hack")
+                .filter(|d| d.package != "workspace-hack")
+                .map(|d| d.package.clone())
                 .collect();
-            let name = p["name"].as_str().unwrap().to_owned();
-            (name, (folder(p["manifest_path"].as_str().unwrap()), deps))
+            (member.name.clone(), (member.dir.clone(), deps))
         })
         .collect()
 }
@@ -114,12 +79,12 @@ fn workspace() -> BTreeMap<String, (PathBuf, Vec<String>)> {
 /// Why `from` may not depend on `to`, if it may not.
 fn forbidden(from: &Path, to: &Path) -> Option<String> {
     let (from_layer, to_layer) = (layer(from), layer(to));
-    if to_layer == Layer::Lab {
+    if let Some(used) = LabCrate::of(to) {
         // A lab's crates are used within its own lab: the learner's crate
         // (`labs/NN-slug`) only from inside its folder, its given code
         // (`labs/NN-slug/given`) by the starter and the solution alike.
-        let same_lab = slug(from) == slug(to);
-        let learners = to.components().count() == 2 && to.starts_with("labs");
+        let same_lab = LabCrate::of(from).is_some_and(|user| user.lab == used.lab);
+        let learners = used.role == Role::Starter;
         let allowed = same_lab && (!learners || from.starts_with(to));
         return (!allowed).then(|| {
             "a lab's crates are used only within that lab, and a learner's crate only from its own folder"

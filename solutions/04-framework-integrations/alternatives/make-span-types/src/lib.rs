@@ -9,33 +9,29 @@
 //! (a server span per request), a reqwest middleware (a client span per
 //! call, its context in the request), and sqlx's statement log (a database
 //! span per statement, made by the workshop's telemetry layer).
+//!
+//! The service's state and its two handlers are the reference solution's.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use axum::body::Body;
-use axum::extract::{MatchedPath, Path, State};
-use axum::http::{Request, Response, StatusCode};
+use axum::extract::MatchedPath;
+use axum::http::{Request, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use http::Extensions;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
+use reference::{Talks, list_talks, seats_of};
+use reqwest_middleware::{ClientBuilder, Middleware, Next};
 use shop::db::Db;
-use sqlx::Row;
 use tower_http::trace::{MakeSpan, OnResponse, TraceLayer};
 use tracing::{Instrument, Span, field, info_span};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 pub use lab04_given::{Seats, Talk, open, programme, seats_app};
-
-struct Talks {
-    db: Db,
-    seats_url: String,
-    client: ClientWithMiddleware,
-}
 
 /// The talks service, on `db` (see [`open`]), asking the seats service at
 /// `seats_url`.
@@ -130,50 +126,4 @@ impl Middleware for ClientSpans {
         }
         response
     }
-}
-
-/// Every talk with its speaker, in one statement: the database joins.
-async fn list_talks(State(talks): State<Arc<Talks>>) -> Result<Json<Vec<Talk>>, StatusCode> {
-    let rows = sqlx::query(
-        "SELECT t.id, t.title, s.name FROM talks t JOIN speakers s ON s.id = t.speaker_id \
-         ORDER BY t.id",
-    )
-    .fetch_all(&talks.db)
-    .await
-    .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
-    let talk = |row: &sqlx::any::AnyRow| -> Result<Talk, sqlx::Error> {
-        Ok(Talk {
-            id: row.try_get(0)?,
-            title: row.try_get(1)?,
-            speaker: row.try_get(2)?,
-        })
-    };
-    rows.iter()
-        .map(talk)
-        .collect::<Result<_, _>>()
-        .map(Json)
-        .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)
-}
-
-/// The seats left for a talk, from the seats service.
-async fn seats_of(
-    State(talks): State<Arc<Talks>>,
-    Path(talk_id): Path<i64>,
-) -> Result<Json<Seats>, StatusCode> {
-    let response = talks
-        .client
-        .get(format!("{}/seats/{talk_id}", talks.seats_url))
-        .send()
-        .await
-        .map_err(|_| StatusCode::BAD_GATEWAY)?;
-    if response.status() == reqwest::StatusCode::NOT_FOUND {
-        return Err(StatusCode::NOT_FOUND);
-    }
-    response
-        .error_for_status()
-        .map_err(|_| StatusCode::BAD_GATEWAY)?
-        .json()
-        .await
-        .map(Json)
-        .map_err(|_| StatusCode::BAD_GATEWAY)
 }

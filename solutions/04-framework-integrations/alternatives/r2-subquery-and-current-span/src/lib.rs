@@ -3,20 +3,22 @@
 //! context of the span current there, which is that span, and records the
 //! status on it too; the talk list is one statement that reads each
 //! talk's speaker with a scalar subquery instead of a join.
+//!
+//! The service's state, its server span and the seats lookup are the
+//! reference solution's.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::body::Body;
-use axum::extract::{MatchedPath, Path, State};
-use axum::http::{Request, Response, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use http::Extensions;
 use opentelemetry::propagation::TextMapPropagator;
-use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use opentelemetry_http::HeaderInjector;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
+use reference::{Talks, record_status, seats_of, server_span};
+use reqwest_middleware::{ClientBuilder, Middleware, Next};
 use shop::db::Db;
 use sqlx::Row;
 use tower_http::trace::TraceLayer;
@@ -24,12 +26,6 @@ use tracing::{Instrument, Span, field, info_span};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 pub use lab04_given::{Seats, Talk, open, programme, seats_app};
-
-struct Talks {
-    db: Db,
-    seats_url: String,
-    client: ClientWithMiddleware,
-}
 
 /// The talks service, on `db` (see [`open`]), asking the seats service at
 /// `seats_url`.
@@ -50,34 +46,6 @@ pub fn app(db: Db, seats_url: String) -> Router {
                 .make_span_with(server_span)
                 .on_response(record_status),
         )
-}
-
-/// A request's server span: named after the route template, not the raw
-/// path, with OpenTelemetry's HTTP attributes, continuing the caller's
-/// trace.
-fn server_span(request: &Request<Body>) -> Span {
-    let method = request.method();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(MatchedPath::as_str);
-    let span = info_span!(
-        "request",
-        otel.name = %route.map_or_else(|| method.to_string(), |route| format!("{method} {route}")),
-        otel.kind = "server",
-        http.request.method = %method,
-        http.route = route,
-        url.path = request.uri().path(),
-        http.response.status_code = field::Empty,
-    );
-    let caller = TraceContextPropagator::new().extract(&HeaderExtractor(request.headers()));
-    // A request without a (valid) `traceparent` starts a trace of its own.
-    let _ = span.set_parent(caller);
-    span
-}
-
-fn record_status(response: &Response<Body>, _latency: Duration, span: &Span) {
-    span.record("http.response.status_code", response.status().as_u16());
 }
 
 /// A client span around each outgoing call, its context in the request's
@@ -145,27 +113,4 @@ async fn list_talks(State(talks): State<Arc<Talks>>) -> Result<Json<Vec<Talk>>, 
         .collect::<Result<_, _>>()
         .map(Json)
         .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)
-}
-
-/// The seats left for a talk, from the seats service.
-async fn seats_of(
-    State(talks): State<Arc<Talks>>,
-    Path(talk_id): Path<i64>,
-) -> Result<Json<Seats>, StatusCode> {
-    let response = talks
-        .client
-        .get(format!("{}/seats/{talk_id}", talks.seats_url))
-        .send()
-        .await
-        .map_err(|_| StatusCode::BAD_GATEWAY)?;
-    if response.status() == reqwest::StatusCode::NOT_FOUND {
-        return Err(StatusCode::NOT_FOUND);
-    }
-    response
-        .error_for_status()
-        .map_err(|_| StatusCode::BAD_GATEWAY)?
-        .json()
-        .await
-        .map(Json)
-        .map_err(|_| StatusCode::BAD_GATEWAY)
 }

@@ -1,16 +1,15 @@
 //! Lab 06, export, and losing nothing: another correct design. The batch
 //! processor is built explicitly and given to the provider as a span
 //! processor (what `with_batch_exporter` does for you), and `shutdown`
-//! flushes before it shuts down.
+//! flushes before it shuts down. The resource is the reference's.
 
 pub use lab06_given::service;
 
-use opentelemetry::KeyValue;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{ExporterBuildError, WithExportConfig};
-use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider};
+use reference::resource;
 use tracing::Subscriber;
 use tracing_subscriber::prelude::*;
 
@@ -39,18 +38,6 @@ pub fn telemetry(
     let subscriber = tracing_subscriber::registry()
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer(service.to_owned())));
     Ok((subscriber, Telemetry { provider }))
-}
-
-/// What every span says about where it comes from: the service's name,
-/// version and environment.
-pub fn resource(service: &str) -> Resource {
-    Resource::builder()
-        .with_service_name(service.to_owned())
-        .with_attributes([
-            KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
-            KeyValue::new("deployment.environment.name", "workshop"),
-        ])
-        .build()
 }
 
 impl Telemetry {

@@ -4,7 +4,7 @@
 //! `OpenTelemetryLayer::new`, the resource is built attribute by attribute,
 //! and `shutdown` gives the flush a time limit.
 
-pub use lab06_given::service;
+pub use reference::service;
 
 use std::time::Duration;
 

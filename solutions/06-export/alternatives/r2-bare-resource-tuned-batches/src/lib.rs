@@ -4,7 +4,7 @@
 //! the batch processor gets a queue and a delay of its own; the tracer
 //! carries an instrumentation scope with the crate's name and version.
 
-pub use lab06_given::service;
+pub use reference::service;
 
 use std::time::Duration;
 

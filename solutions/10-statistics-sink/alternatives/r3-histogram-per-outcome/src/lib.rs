@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use actions::{Clock, Outcome};
 use hdrhistogram::Histogram;
+use reference::{ActionFields, Running};
 use tracing::Subscriber;
-use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
@@ -113,13 +113,6 @@ impl StatsHandle {
     }
 }
 
-/// What the layer remembers of a running action, in its span's extensions.
-struct Running {
-    name: String,
-    started_ns: u64,
-    outcome: Option<Outcome>,
-}
-
 impl<S, C> Layer<S> for StatsLayer<C>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -165,26 +158,4 @@ where
             .record(duration_us.max(1))
             .expect("durations under an hour fit the histogram");
     }
-}
-
-/// The fields of an action span: `action.name` when it begins,
-/// `action.outcome` when it ends.
-#[derive(Default)]
-struct ActionFields {
-    name: Option<String>,
-    outcome: Option<Outcome>,
-}
-
-impl Visit for ActionFields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "action.name" => self.name = Some(value.to_owned()),
-            "action.outcome" => {
-                self.outcome = Outcome::ALL.into_iter().find(|o| o.as_str() == value)
-            }
-            _ => {}
-        }
-    }
-
-    fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
 }

@@ -1,5 +1,6 @@
 //! RED metrics from server spans: each request's labels are built as its
-//! span is made and completed by its status.
+//! span is made and completed by its status. The label sets, the histogram's
+//! type and the reading of a server span's fields are the reference's.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -9,8 +10,8 @@ use opentelemetry::trace::TraceContextExt;
 use prometheus_client::metrics::exemplar::HistogramWithExemplars;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::{Registry, Unit};
+use reference::red_metrics::{HttpFields, RequestHistogram};
 use tracing::dispatcher::WeakDispatch;
-use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Dispatch, Subscriber};
 use tracing_subscriber::Layer;
@@ -18,8 +19,6 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 pub use reference::red_metrics::{RequestLabels, TraceLabels};
-
-type RequestHistogram = HistogramWithExemplars<TraceLabels>;
 
 /// Prometheus's default buckets, in seconds: 5 ms to 10 s.
 const BUCKETS: [f64; 11] = [
@@ -67,31 +66,6 @@ struct Pending {
     started: Instant,
     labels: RequestLabels,
     answered: bool,
-}
-
-#[derive(Default)]
-struct HttpFields {
-    method: Option<String>,
-    route: Option<String>,
-    status: Option<u16>,
-}
-
-impl Visit for HttpFields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "http.request.method" => self.method = Some(value.to_owned()),
-            "http.route" => self.route = Some(value.to_owned()),
-            _ => {}
-        }
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        if field.name() == "http.response.status_code" {
-            self.status = u16::try_from(value).ok();
-        }
-    }
-
-    fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
 }
 
 impl<S> Layer<S> for RedMetrics

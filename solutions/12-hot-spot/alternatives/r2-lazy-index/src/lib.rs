@@ -2,5 +2,5 @@
 //! keeps the book and builds its coupon index once, lazily, on the first
 //! quote that carries a code (a `OnceLock`), instead of in `new`.
 
-pub use lab12_given::{book, original};
+pub use reference::{book, original};
 pub mod pricer;

@@ -3,5 +3,5 @@
 //! formatted behind `tracing::enabled!`, and the batch's one span is made
 //! with `info_span!`.
 
-pub use lab13_given::readings;
+pub use reference::readings;
 pub mod summarize;

@@ -3,4 +3,4 @@
 //! action instead of an instrumented function.
 
 pub mod orders;
-pub use lab14_given::shop;
+pub use reference::shop;

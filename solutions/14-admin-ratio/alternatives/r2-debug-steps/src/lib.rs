@@ -3,4 +3,4 @@
 //! spans under an INFO `place_order`, each step's failure with plain `err`.
 
 pub mod orders;
-pub use lab14_given::shop;
+pub use reference::shop;
