@@ -159,9 +159,7 @@ where
         let outcome = running.outcome.unwrap_or(Outcome::Success);
         let duration_us = self.clock.now_ns().saturating_sub(running.started_ns) / 1_000;
         let mut actions = self.actions.lock().unwrap_or_else(|p| p.into_inner());
-        let action = actions
-            .entry(running.name.clone())
-            .or_insert_with(PerAction::new);
+        let action = actions.entry(running.name.clone()).or_default();
         match outcome {
             Outcome::Success => action.success += 1,
             Outcome::Failure => action.failure += 1,

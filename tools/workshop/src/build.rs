@@ -50,8 +50,6 @@ pub struct BuildOutput {
     pub errors: BTreeMap<String, CompileError>,
     /// Set when the build failed for a reason other than a compiler error.
     pub cargo_failure: Option<String>,
-    /// Cargo's human output, for `--verbose`.
-    pub log: String,
 }
 
 impl BuildOutput {
@@ -216,7 +214,6 @@ impl Messages {
             binaries: self.binaries,
             errors: self.errors,
             cargo_failure,
-            log,
         }
     }
 }

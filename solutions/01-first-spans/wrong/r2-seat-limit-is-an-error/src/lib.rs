@@ -5,7 +5,7 @@
 
 use tracing::{Span, error, field, info, instrument, warn};
 
-pub use reference::*;
+pub use reference::{CardNumber, MAX_SEATS_PER_ORDER, Order, OrderError, Receipt, Ticket};
 
 /// Places an order: validates it, prices it and charges the card.
 #[instrument(skip(order), fields(order_id = order.id, customer = %order.customer))]

@@ -36,10 +36,7 @@ impl Figures {
     /// Adds up every action that ended since the last time.
     fn catch_up(&mut self) {
         for ended in self.incoming.try_iter() {
-            let action = self
-                .actions
-                .entry(ended.name)
-                .or_insert_with(PerAction::new);
+            let action = self.actions.entry(ended.name).or_default();
             match ended.outcome {
                 Outcome::Success => action.success += 1,
                 Outcome::Failure => action.failure += 1,
