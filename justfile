@@ -1,5 +1,5 @@
 # Observable Rust: the front door. Every recipe is a thin wrapper over the
-# `workshop` CLI (tools/workshop); the logic lives in Rust, not here.
+# `workshop` CLI (tools/learner/workshop); the logic lives in Rust, not here.
 # `just` alone lists the recipes.
 
 # `cargo run`, silent once the program is built; while it compiles, cargo's
@@ -83,7 +83,7 @@ crisp *ARGS:
     #!/usr/bin/env bash
     bin=target/debug/crisp
     if [ -x "$bin" ] && [ -f "$bin.d" ] &&
-        changed=$(find Cargo.lock Cargo.toml tools/trace-tools/Cargo.toml tools/trace-analysis/Cargo.toml tools/collector-client/Cargo.toml $(cut -d: -f2- "$bin.d") -newer "$bin" -print -quit 2>/dev/null) &&
+        changed=$(find Cargo.lock Cargo.toml tools/learner/trace-tools/Cargo.toml tools/learner/trace-analysis/Cargo.toml tools/learner/collector-client/Cargo.toml $(cut -d: -f2- "$bin.d") -newer "$bin" -print -quit 2>/dev/null) &&
         [ -z "$changed" ]; then
         exec "$bin" {{ARGS}}
     fi

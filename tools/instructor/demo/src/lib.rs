@@ -38,9 +38,10 @@ pub const SERVICES: [(&str, u16); 5] = [
 /// The gateway's port in the workshop's usual layout.
 pub const DEFAULT_BASE_PORT: u16 = 8080;
 
-/// The workshop's root, two folders above this crate.
+/// The workshop's root, three folders above this crate
+/// (`tools/instructor/demo`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..")
 }
 
 /// Where the shop's binaries are: beside this program's own.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use chromium::{Chromium, png_size};
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..")
 }
 
 fn talk() -> PathBuf {

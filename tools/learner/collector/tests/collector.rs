@@ -1,7 +1,7 @@
 //! The collector over real HTTP: what OpenTelemetry's own exporter sends
 //! comes back in Jaeger's shape; bad payloads and bad queries get the right
 //! status with a reason; critical paths are served. (The trace programs read
-//! what it serves in `tools/trace-tools/tests/against_a_collector.rs`.)
+//! what it serves in `tools/learner/trace-tools/tests/against_a_collector.rs`.)
 
 mod browser;
 mod common;

@@ -262,7 +262,7 @@ mod tests {
             "labs/01-first-spans/tests/grader.rs:94:5",
             "tests/grader.rs:94:5",
             "labs\\01-first-spans\\tests\\grader.rs:94:5",
-            "tools/grader-kit/src/timing.rs:300:9",
+            "tools/learner/grader-kit/src/timing.rs:300:9",
         ] {
             let source = PanicSource::of_location(location);
             assert_eq!(
@@ -279,7 +279,7 @@ mod tests {
             "labs/01-first-spans/src/lib.rs:12:5",
             "solutions/01-first-spans/src/lib.rs:12:5",
             "labs/03-context-propagation/given/src/lib.rs:40:9",
-            "demo-services/libs/telemetry/src/lib.rs:40:9",
+            "libs/telemetry/src/lib.rs:40:9",
             "",
         ] {
             let source = PanicSource::of_location(location);

@@ -9,7 +9,7 @@ use ratio::{Rules, analyze_paths};
 
 /// Business statements per admin statement (logging, timing,
 /// instrumentation) in Rust functions, counted from the syntax tree, so that
-/// the layout changes nothing. The rules are in tools/ratio/README.md.
+/// the layout changes nothing. The rules are in tools/learner/ratio/README.md.
 #[derive(Parser)]
 struct Args {
     /// Files or folders (searched for .rs files).

@@ -5,7 +5,7 @@
 //! uber-research/CRISP
 //! (`crisp-trace -s gateway -a "POST /orders" -i crisp-orders`) wrote for
 //! them: the mean exclusive critical-path time per calling context. (The
-//! `crisp` command's own tests, in `tools/trace-tools`, read them too.)
+//! `crisp` command's own tests, in `tools/learner/trace-tools`, read them too.)
 
 use std::path::{Path, PathBuf};
 

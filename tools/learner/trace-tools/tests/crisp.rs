@@ -1,5 +1,5 @@
 //! `just crisp`, the command, on a recording of 30 demo traces and what
-//! CRISP wrote for them (`tools/trace-analysis/tests/fixtures`, which the
+//! CRISP wrote for them (`tools/learner/trace-analysis/tests/fixtures`, which the
 //! analysis's own test against CRISP reads).
 
 use std::path::{Path, PathBuf};

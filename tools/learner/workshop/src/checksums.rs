@@ -209,7 +209,7 @@ mod tests {
         assert!(is_starter_file("labs/01-first-spans/src/nested/mod.rs"));
         assert!(!is_starter_file("labs/01-first-spans/tests/grader.rs"));
         assert!(!is_starter_file("labs/01-first-spans/lab.toml"));
-        assert!(!is_starter_file("tools/grader-kit/src/lib.rs"));
+        assert!(!is_starter_file("tools/learner/grader-kit/src/lib.rs"));
     }
 
     #[test]

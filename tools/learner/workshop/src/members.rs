@@ -353,7 +353,7 @@ mod tests {
             of("solutions/12-hot-spot/wrong/memoised-quotes"),
             lab(Role::Wrong("memoised-quotes".to_owned()))
         );
-        assert_eq!(of("tools/profile"), None);
+        assert_eq!(of("tools/learner/profile"), None);
         assert_eq!(of("labs"), None);
     }
 
@@ -374,7 +374,7 @@ mod tests {
                      "path": "/ws/solutions/01-first-spans", "features": [],
                      "uses_default_features": true, "optional": false},
                     {"name": "grader-kit", "rename": null, "kind": "dev", "req": "*",
-                     "path": "/ws/tools/grader-kit", "features": [],
+                     "path": "/ws/tools/learner/grader-kit", "features": [],
                      "uses_default_features": true, "optional": false}
                 ],
                 "metadata": {"workshop": {"caught-by": ["card_number_never_recorded"]}}

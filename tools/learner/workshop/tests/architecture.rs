@@ -1,11 +1,11 @@
-//! The arrows between the workspace's crates point one way. The folder a
-//! crate lives in says what it is, and what it may depend on:
+//! The arrows between the workspace's crates point one way. The top-level
+//! folder a crate lives in says what it is, and what it may depend on:
 //!
 //! | layer | folders | may depend on |
 //! |---|---|---|
-//! | library | `demo-services/libs/` | libraries |
+//! | library | `libs/` | libraries |
 //! | service | `demo-services/` | libraries, services |
-//! | tool | `tools/`, `bench/` | libraries, services, tools |
+//! | tool | `tools/` | libraries, services, tools |
 //! | lab | `labs/`, `solutions/` | libraries, services, tools, and its own lab's crates |
 //!
 //! A lab's crates are used only within that lab: the learner's crate from
@@ -29,24 +29,23 @@ enum Layer {
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
+        .join("../../..")
         .canonicalize()
         .expect("the workspace root")
 }
 
-/// The layer of a crate from its folder, relative to the root.
+/// The layer of a crate from its folder, relative to the root: the folder's
+/// first component alone decides it.
 fn layer(folder: &Path) -> Layer {
-    if LabCrate::of(folder).is_some() {
-        return Layer::Lab;
-    }
     let first = folder
         .components()
         .next()
         .map(|c| c.as_os_str().to_string_lossy().into_owned());
     match first.as_deref() {
-        Some("tools" | "bench") => Layer::Tool,
-        Some("demo-services") if folder.starts_with("demo-services/libs") => Layer::Library,
+        Some("libs") => Layer::Library,
         Some("demo-services") => Layer::Service,
+        Some("tools") => Layer::Tool,
+        Some("labs" | "solutions") => Layer::Lab,
         _ => panic!(
             "{} is in no layer: add its folder to this test",
             folder.display()
@@ -112,7 +111,7 @@ fn every_arrow_points_down_the_layers() {
     }
     assert!(
         violations.is_empty(),
-        "arrows against the layers (see tools/workshop/tests/architecture.rs):\n{}",
+        "arrows against the layers (see tools/learner/workshop/tests/architecture.rs):\n{}",
         violations.join("\n")
     );
 }
@@ -120,23 +119,23 @@ fn every_arrow_points_down_the_layers() {
 #[test]
 fn the_rule_itself_rejects_what_it_should() {
     let p = Path::new;
-    assert!(forbidden(p("tools/profile"), p("labs/12-hot-spot")).is_some());
-    assert!(forbidden(p("demo-services/system-tests"), p("tools/grader-kit")).is_some());
-    assert!(forbidden(p("demo-services/libs/telemetry"), p("demo-services/shop")).is_some());
+    assert!(forbidden(p("tools/learner/profile"), p("labs/12-hot-spot")).is_some());
+    assert!(
+        forbidden(
+            p("demo-services/system-tests"),
+            p("tools/learner/grader-kit")
+        )
+        .is_some()
+    );
+    assert!(forbidden(p("libs/telemetry"), p("demo-services/shop")).is_some());
     assert!(forbidden(p("solutions/12-hot-spot"), p("labs/12-hot-spot")).is_some());
     assert!(forbidden(p("labs/10-statistics-sink"), p("labs/12-hot-spot")).is_some());
     assert!(forbidden(p("labs/12-hot-spot/profile"), p("labs/12-hot-spot")).is_none());
     assert!(forbidden(p("solutions/12-hot-spot"), p("labs/12-hot-spot/given")).is_none());
     assert!(forbidden(p("labs/12-hot-spot"), p("labs/12-hot-spot/given")).is_none());
     assert!(forbidden(p("solutions/09-cost"), p("labs/12-hot-spot/given")).is_some());
-    assert!(forbidden(p("tools/profile"), p("labs/12-hot-spot/given")).is_some());
-    assert!(forbidden(p("labs/06-export"), p("tools/collector")).is_none());
-    assert!(forbidden(p("tools/collector"), p("demo-services/shop")).is_none());
-    assert!(
-        forbidden(
-            p("demo-services/gateway"),
-            p("demo-services/libs/telemetry")
-        )
-        .is_none()
-    );
+    assert!(forbidden(p("tools/learner/profile"), p("labs/12-hot-spot/given")).is_some());
+    assert!(forbidden(p("labs/06-export"), p("tools/learner/collector")).is_none());
+    assert!(forbidden(p("tools/learner/collector"), p("demo-services/shop")).is_none());
+    assert!(forbidden(p("demo-services/gateway"), p("libs/telemetry")).is_none());
 }

@@ -20,7 +20,7 @@ impl Copy {
     /// A fresh copy of the workspace sources; the build directory is kept
     /// between runs so that only the first run pays for compiling.
     fn new() -> Self {
-        let original = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let original = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..");
         let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
         let root = scratch.join("journey-workspace");
         let _ = std::fs::remove_dir_all(&root);

@@ -72,7 +72,8 @@ pub fn export_request(seed: u8) -> ExportTraceServiceRequest {
 /// own start, and its times stretched by a factor from 0.5 to 2 so that the
 /// durations spread into a tail.
 pub fn demo_traces(count: usize) -> Vec<Vec<trace_analysis::model::Span>> {
-    let folder = demo::workspace_root().join("tools/trace-analysis/tests/fixtures/crisp-orders");
+    let folder =
+        demo::workspace_root().join("tools/learner/trace-analysis/tests/fixtures/crisp-orders");
     let mut recorded: Vec<trace_analysis::jaeger::Trace> = std::fs::read_dir(&folder)
         .unwrap_or_else(|err| panic!("cannot read {}: {err}", folder.display()))
         .map(|entry| {

@@ -6,7 +6,7 @@
 //! the workspace's `Cargo.toml` has the pricer and the sampler optimised in
 //! that build, so a profile never waits for a second, optimised build of
 //! every dependency. The demo's pricing service (the instructor's) is
-//! profiled by `tools/profile`, built with `--release` the first time.
+//! profiled by `tools/learner/profile`, built with `--release` the first time.
 
 use anstream::println;
 use anyhow::{Context, Result};
@@ -68,7 +68,7 @@ mod tests {
     /// renumbered).
     #[test]
     fn the_documented_targets_are_accepted() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..");
         let justfile = std::fs::read_to_string(root.join("justfile")).unwrap();
         let documented = justfile
             .lines()

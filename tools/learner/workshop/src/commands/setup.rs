@@ -72,7 +72,7 @@ fn other_builds() -> Vec<(&'static str, String)> {
         ),
         (
             "the criterion benchmarks (optimised)",
-            // As `just bench` runs them (bench/src/main.rs).
+            // As `just bench` runs them (tools/maintainer/bench/src/main.rs).
             "bench --no-run -p workshop-bench --bench collector --bench actions --bench cost"
                 .into(),
         ),

@@ -73,8 +73,8 @@ fn problem(
     let shared = pin.path.is_none() && !dependency.optional && !NOT_SHARED.contains(&key);
     (shared && !unified.contains(key)).then(|| {
         format!(
-            "`{key}` is missing from tools/workspace-hack/Cargo.toml, so building this \
-             member alone would rebuild shared dependencies"
+            "`{key}` is missing from tools/maintainer/workspace-hack/Cargo.toml, so \
+             building this member alone would rebuild shared dependencies"
         )
     })
 }
