@@ -44,7 +44,6 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::panic;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -60,9 +59,9 @@ use shop::domain::{
     Availability, Charge, ChargeRequest, MAX_LINES_PER_ORDER, OrderLine, Quote, QuoteLine,
     QuoteRequest, Reservation, ReservationRequest, Talk,
 };
-use shop::{ApiError, ApiJson, ApiPath, Fixes, Peer};
+use shop::{ApiError, ApiJson, ApiPath, Fixes, InFlight, Peer};
 use tokio::sync::{Mutex, watch};
-use tracing::{Instrument, Span, instrument};
+use tracing::{Span, instrument};
 
 pub const DEFAULT_PORT: u16 = 8080;
 
@@ -202,69 +201,19 @@ async fn place_order(
     Span::current().record("order_id", order_id);
 
     let quote = gateway.look_up(&request).await?;
-    let placing = Placing::begin(&gateway.placing);
     let order = if gateway.fixes.cancellation() {
+        // On a task of its own, counted in `orders_in_flight`: the order is
+        // confirmed or compensated whoever still waits for it, as the
+        // inventory's changes run to their end for the same reason.
         let placement = Arc::clone(&gateway).place_as_saga(order_id, request, quote);
-        to_the_end(placing, placement).await?
+        shop::to_the_end(&gateway.placing, placement).await?
     } else {
         // The problem: the placement is dropped with this handler when
         // its client goes away, whatever it had reserved.
-        let _placing = placing;
+        let _placing = InFlight::begin(&gateway.placing);
         gateway.place(order_id, request, quote).await?
     };
     Ok((StatusCode::CREATED, Json(order)))
-}
-
-/// Runs an order's placement on a task of its own, to its end, and waits
-/// for its result.
-///
-/// When the client goes away, hyper drops the handler's future at
-/// whichever `.await` it is on: a placement run there would stop with it,
-/// between a reservation and its release, and no later code runs to give
-/// the seats back (a guard's `Drop` cannot `.await` a release). A spawned
-/// task is not dropped with the handler, so the order is confirmed or
-/// compensated whoever still waits for it, as the inventory's changes
-/// run to their end for the same reason. In the request's span, so that
-/// the whole order stays in its trace.
-async fn to_the_end(
-    placing: Placing,
-    placement: impl Future<Output = Result<Order, ApiError>> + Send + 'static,
-) -> Result<Order, ApiError> {
-    let task = tokio::spawn(
-        async move {
-            let _placing = placing;
-            placement.await
-        }
-        .in_current_span(),
-    );
-    match task.await {
-        Ok(result) => result,
-        // A bug: the same panic as if the handler had placed the order.
-        Err(failure) if failure.is_panic() => panic::resume_unwind(failure.into_panic()),
-        // Only a runtime shutting down cancels a task, and then this
-        // handler is dropped with it: no one reads this.
-        Err(_) => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the gateway is shutting down",
-        )),
-    }
-}
-
-/// An order being placed, counted in [`Gateway::orders_in_flight`] until
-/// it is dropped, however its placement ends.
-struct Placing(watch::Sender<usize>);
-
-impl Placing {
-    fn begin(placing: &watch::Sender<usize>) -> Self {
-        placing.send_modify(|count| *count += 1);
-        Self(placing.clone())
-    }
-}
-
-impl Drop for Placing {
-    fn drop(&mut self) {
-        self.0.send_modify(|count| *count -= 1);
-    }
 }
 
 /// An order's names for its reservations: line `i` is reserved with the

@@ -53,7 +53,6 @@
 mod keys;
 
 use std::collections::HashMap;
-use std::panic;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -68,7 +67,7 @@ use shop::{ApiError, ApiJson, ApiPath, Fixes};
 use sqlx::AnyConnection;
 use sqlx::Row;
 use tokio::sync::{Mutex, watch};
-use tracing::{Instrument, Span};
+use tracing::Span;
 
 use crate::keys::{IdempotencyKey, KeyRecord};
 
@@ -255,18 +254,17 @@ async fn reserve_once(
     }
 }
 
-/// Runs a change to the seats on a task of its own, to its end, and waits
-/// for its result.
+/// Runs a change to the seats on a task of its own, to its end, counted in
+/// [`Inventory::changes_in_flight`], and waits for its result (see
+/// [`shop::to_the_end`]).
 ///
 /// A change moves seats in two places, the counts and the database, with
-/// `.await`s between. When a client gives up (the gateway's timeout, a
-/// closed browser tab), hyper drops the handler's future at whichever
-/// `.await` it is waiting on: run there, a change would stop half done,
+/// `.await`s between: stopped with its handler, half done, it would leave
 /// the counts short of seats the database never recorded (or still missing
-/// seats it released), for good. A spawned task is not dropped with the
-/// handler, so the two stay in step; a reservation whose client has gone is
-/// then kept, unanswered, as when an answer is lost on the way (a client
-/// that sent it with an idempotency key can give it back by that key).
+/// seats it released), for good. Run to its end, the two stay in step; a
+/// reservation whose client has gone is then kept, unanswered, as when an
+/// answer is lost on the way (a client that sent it with an idempotency
+/// key can give it back by that key).
 ///
 /// Not a guard that gives the seats back when dropped: dropped at the
 /// commit's `.await`, it cannot know whether the database committed (the
@@ -283,44 +281,7 @@ where
     Change: FnOnce(Arc<Inventory>) -> Done,
     Done: Future<Output = Result<T, ApiError>> + Send + 'static,
 {
-    let in_flight = InFlight::begin(&inventory.changes);
-    let change = change(Arc::clone(inventory));
-    // In the request's span, so that its statements stay in its trace.
-    let task = tokio::spawn(
-        async move {
-            let _in_flight = in_flight;
-            change.await
-        }
-        .in_current_span(),
-    );
-    match task.await {
-        Ok(result) => result,
-        // A bug: the same panic as if the handler had run the change itself.
-        Err(failure) if failure.is_panic() => panic::resume_unwind(failure.into_panic()),
-        // Only a runtime shutting down cancels a task, and then this
-        // handler is dropped with it: no one reads this.
-        Err(_) => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the inventory is shutting down",
-        )),
-    }
-}
-
-/// A change under way, counted in [`Inventory::changes_in_flight`] from
-/// before its task starts until the task ends, however it ends.
-struct InFlight(watch::Sender<usize>);
-
-impl InFlight {
-    fn begin(changes: &watch::Sender<usize>) -> Self {
-        changes.send_modify(|count| *count += 1);
-        Self(changes.clone())
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.send_modify(|count| *count -= 1);
-    }
+    shop::to_the_end(&inventory.changes, change(Arc::clone(inventory))).await
 }
 
 /// What recording a reservation did.

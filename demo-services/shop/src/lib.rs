@@ -15,8 +15,9 @@
 //! extractors that turn malformed input into such errors ([`extract`]), a
 //! client for calling another service with a timeout and trace context
 //! ([`peer`]), serving with graceful shutdown ([`server`]), the database a service
-//! keeps its data in ([`db`]), and the switches
-//! that turn each planted problem off ([`fixes`]).
+//! keeps its data in ([`db`]), the switches
+//! that turn each planted problem off ([`fixes`]), and work a handler runs
+//! to its end whoever still waits for it ([`to_the_end()`]).
 
 pub mod action;
 pub mod db;
@@ -26,9 +27,11 @@ pub mod extract;
 pub mod fixes;
 pub mod peer;
 pub mod server;
+pub mod to_the_end;
 
 pub use action::action;
 pub use error::ApiError;
 pub use extract::{ApiJson, ApiPath};
 pub use fixes::Fixes;
 pub use peer::Peer;
+pub use to_the_end::{InFlight, to_the_end};

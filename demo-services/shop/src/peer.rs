@@ -164,7 +164,11 @@ impl Peer {
         } else {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("{} is unavailable: {}", self.name, error_chain(err)),
+                format!(
+                    "{} is unavailable: {}",
+                    self.name,
+                    telemetry::with_causes(err)
+                ),
             )
         }
         .with_peer(&self.name)
@@ -184,18 +188,6 @@ fn structured_string(text: &str) -> String {
     }
     quoted.push('"');
     quoted
-}
-
-/// "error sending request: connection refused", not just the outer layer.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
 }
 
 /// A client whose idle connections are dropped before the peer's server

@@ -21,8 +21,6 @@
 //! timing still decides where each given-up order stood).
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, RandomState};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::Router;
@@ -38,9 +36,16 @@ use opentelemetry_sdk::trace::SpanData;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use shop::db::Db;
-use shop::domain::{ReservationRequest, TalkId, programme};
+use shop::domain::{ReservationRequest, TalkId};
 use shop::{Fixes, Peer};
 use sqlx::Row;
+use system_tests::DatabaseFile;
+use system_tests::burst::{
+    self, DEADLINE, Ending, Outcome, Seen, all_ended, assert_none_unexpected, reporting,
+    send_giving_up, wait_for_zero,
+};
+use system_tests::dice::{Dice, seed};
+use system_tests::seats::{SeatsLeft, start_inventory, talk_of};
 use tokio::sync::watch;
 use tokio::task::JoinError;
 
@@ -56,11 +61,6 @@ const INVENTORY_TIMEOUT: Duration = Duration::from_millis(500);
 const ORDERS: usize = 100;
 /// ...and how many of them are in flight at once.
 const AT_ONCE: usize = 10;
-/// The header that numbers the burst's orders, so that the gateway's side
-/// can report each one.
-const ATTEMPT: &str = "x-attempt";
-/// Bounds a wait that only a failure makes long.
-const DEADLINE: Duration = Duration::from_secs(60);
 const CARD: &str = "4242424242424242";
 /// A card the payments service declines (402).
 const DECLINED_CARD: &str = "4000000000000002";
@@ -109,7 +109,7 @@ fn every_other_fix(fix_cancellation: bool) -> Fixes {
 /// named; the counts must not have drifted from the database, whatever the
 /// fixes.
 async fn burst_of_orders(fixes: Fixes) -> (String, Vec<String>) {
-    let seed = seed();
+    let seed = seed("CANCELLATION_SEED");
     let mode = if fixes.cancellation() {
         "saga"
     } else {
@@ -129,7 +129,7 @@ async fn burst_of_orders(fixes: Fixes) -> (String, Vec<String>) {
         .expect("the inventory's database file opens");
     let client = reqwest::Client::new();
     let gateway = shop.gateway.url();
-    let outcomes = send(plan(&mut Dice(seed)), &client, &gateway, &seen, &run).await;
+    let outcomes = send(plan(&mut Dice::new(seed)), &client, &gateway, &seen, &run).await;
 
     shop.wait_for_the_gateway(&seen, &run).await;
     let rest = shop.at_rest(&client, &database, &run).await;
@@ -171,19 +171,7 @@ async fn send(
         .buffer_unordered(AT_ONCE)
         .collect()
         .await;
-    let unexpected: Vec<&String> = outcomes
-        .iter()
-        .filter_map(|outcome| match outcome {
-            Outcome::Unexpected(what) => Some(what),
-            Outcome::Answered(_) | Outcome::GivenUp => None,
-        })
-        .collect();
-    assert!(
-        unexpected.is_empty(),
-        "{} orders went wrong, {run}: {:#?}",
-        unexpected.len(),
-        &unexpected[..unexpected.len().min(10)]
-    );
+    assert_none_unexpected(&outcomes, "orders", run);
     outcomes
 }
 
@@ -202,10 +190,7 @@ async fn what_happened(
             *answers.entry(status.as_u16()).or_default() += 1;
         }
     }
-    let given_up = outcomes
-        .iter()
-        .filter(|outcome| matches!(outcome, Outcome::GivenUp))
-        .count();
+    let given_up = burst::given_up(outcomes);
     let released: i64 =
         sqlx::query("SELECT COUNT(*) FROM reservation_keys WHERE state = 'released'")
             .fetch_one(database)
@@ -219,39 +204,6 @@ async fn what_happened(
         seen.borrow().cut_off,
         confirmed.len()
     )
-}
-
-/// The seed of this run's choices: `CANCELLATION_SEED`, or a new one.
-fn seed() -> u64 {
-    match std::env::var("CANCELLATION_SEED") {
-        Ok(seed) => seed
-            .parse()
-            .unwrap_or_else(|_| panic!("CANCELLATION_SEED must be a number, not {seed:?}")),
-        Err(_) => RandomState::new().hash_one("cancellation"),
-    }
-}
-
-/// SplitMix64: the test's choices, made again from the same seed.
-struct Dice(u64);
-
-impl Dice {
-    fn roll(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// From 0 to `n - 1`.
-    fn below(&mut self, n: u64) -> u64 {
-        self.roll() % n
-    }
-
-    /// From 0 up to, not including, 1.
-    fn fraction(&mut self) -> f64 {
-        (self.roll() >> 11) as f64 / (1_u64 << 53) as f64
-    }
 }
 
 /// An order of the burst.
@@ -283,7 +235,7 @@ fn plan(dice: &mut Dice) -> Vec<Attempt> {
     let reach = INVENTORY_TIMEOUT * 2;
     for id in attempts.len()..ORDERS {
         let lines: Vec<(TalkId, u32)> = (0..1 + dice.below(3))
-            .map(|_| (1 + dice.below(TALKS) as TalkId, 1 + dice.below(2) as u32))
+            .map(|_| (dice.talk(TALKS), 1 + dice.below(2) as u32))
             .collect();
         let card = if dice.below(6) == 0 {
             DECLINED_CARD
@@ -315,15 +267,6 @@ fn order(lines: &[(TalkId, u32)], card: &str) -> Value {
     })
 }
 
-enum Outcome {
-    /// Answered: confirmed (201), declined (402), or timed out (504).
-    Answered(StatusCode),
-    /// Given up by its client before an answer came.
-    GivenUp,
-    /// Anything else: another answer, a failed request.
-    Unexpected(String),
-}
-
 /// Sends one order and gives it up `patience` after the gateway has
 /// received it, unless it is answered first.
 async fn make(
@@ -337,34 +280,13 @@ async fn make(
         order,
         patience,
     } = attempt;
-    let mut arrivals = seen.subscribe();
-    let request = client
-        .post(format!("{gateway}/orders"))
-        .header(ATTEMPT, id)
-        .json(&order);
-    let mut answer = tokio::spawn(request.send());
-    let arrival = tokio::time::timeout(
-        DEADLINE,
-        arrivals.wait_for(|seen| seen.arrived.contains(&id)),
-    );
-    tokio::select! {
-        answered = &mut answer => return judge(id, answered).await,
-        arrived = arrival => {
-            if arrived.is_err() {
-                answer.abort();
-                return Outcome::Unexpected(format!(
-                    "order {id} did not reach the gateway in {DEADLINE:?}"
-                ));
-            }
-        }
-    }
-    match tokio::time::timeout(patience, &mut answer).await {
-        Ok(answered) => judge(id, answered).await,
-        Err(_) => {
-            // The request's connection closes with it: its client has gone.
-            answer.abort();
-            Outcome::GivenUp
-        }
+    let request = client.post(format!("{gateway}/orders")).json(&order);
+    match send_giving_up(request, id, patience, seen).await {
+        Ending::Answered(answered) => judge(id, answered).await,
+        Ending::GivenUp => Outcome::GivenUp,
+        Ending::NotReceived => Outcome::Unexpected(format!(
+            "order {id} did not reach the gateway in {DEADLINE:?}"
+        )),
     }
 }
 
@@ -392,62 +314,6 @@ async fn judge(
         )),
         Ok(Err(failure)) => Outcome::Unexpected(format!("order {id} failed: {failure}")),
         Err(failure) => Outcome::Unexpected(format!("order {id}: {failure}")),
-    }
-}
-
-/// What the gateway's side saw of the burst's orders.
-#[derive(Default)]
-struct Seen {
-    /// Those that reached it.
-    arrived: HashSet<usize>,
-    /// Those whose request has ended there, answered or dropped.
-    ended: usize,
-    /// Those dropped before the gateway answered: their client had gone.
-    cut_off: usize,
-}
-
-/// `app`, reporting each of the burst's orders to `seen`.
-fn reporting(app: Router, seen: watch::Sender<Seen>) -> Router {
-    app.layer(middleware::from_fn(move |request: Request, next: Next| {
-        let seen = seen.clone();
-        async move {
-            let Some(attempt) = attempt_of(&request) else {
-                return next.run(request).await;
-            };
-            seen.send_modify(|seen| {
-                seen.arrived.insert(attempt);
-            });
-            let mut handling = Handling {
-                seen,
-                answered: false,
-            };
-            let response = next.run(request).await;
-            handling.answered = true;
-            response
-        }
-    }))
-}
-
-fn attempt_of(request: &Request) -> Option<usize> {
-    request.headers().get(ATTEMPT)?.to_str().ok()?.parse().ok()
-}
-
-/// An order being handled: reports its end when dropped, which it is
-/// however the handling ends.
-struct Handling {
-    seen: watch::Sender<Seen>,
-    answered: bool,
-}
-
-impl Drop for Handling {
-    fn drop(&mut self) {
-        let answered = self.answered;
-        self.seen.send_modify(|seen| {
-            seen.ended += 1;
-            if !answered {
-                seen.cut_off += 1;
-            }
-        });
     }
 }
 
@@ -500,7 +366,7 @@ impl Shop {
             catalog::open(&db).await.expect("the catalog's tables");
             catalog::app(db, fixes)
         });
-        let (inventory, changes_in_flight) = start_inventory(url, fixes, around_inventory);
+        let (inventory, changes_in_flight) = start_inventory(url, STOCK, fixes, around_inventory);
         let pricing = Service::spawn("pricing", pricing::app(fixes));
         let payments = Service::spawn(
             "payments",
@@ -532,12 +398,8 @@ impl Shop {
     /// Returns once every order of the burst has ended at the gateway, and
     /// every placement it began has ended: no call for them leaves it.
     async fn wait_for_the_gateway(&mut self, seen: &watch::Sender<Seen>, run: &str) {
-        let mut ends = seen.subscribe();
-        let ended = tokio::time::timeout(DEADLINE, ends.wait_for(|seen| seen.ended == ORDERS))
-            .await
-            .is_ok_and(|ended| ended.is_ok());
         assert!(
-            ended,
+            all_ended(seen, ORDERS).await,
             "{} of {ORDERS} orders ended at the gateway in {DEADLINE:?}, {run}",
             seen.borrow().ended
         );
@@ -582,41 +444,6 @@ impl Shop {
     }
 }
 
-/// Waits, at most [`DEADLINE`], for `count` to read zero, and marks it
-/// seen: whether it did.
-async fn wait_for_zero(count: &mut watch::Receiver<usize>) -> bool {
-    tokio::time::timeout(DEADLINE, count.wait_for(|count| *count == 0))
-        .await
-        .is_ok_and(|zero| zero.is_ok())
-}
-
-/// The inventory on the SQLite file at `url`, every talk with `STOCK`
-/// seats, wrapped by `around`; and its count of changes in flight.
-fn start_inventory(
-    url: &str,
-    fixes: Fixes,
-    around: impl FnOnce(Router) -> Router + Send + 'static,
-) -> (Service, watch::Receiver<usize>) {
-    let (opened, changes) = std::sync::mpsc::channel();
-    let url = url.to_owned();
-    let service = Service::spawn_with("inventory", move || async move {
-        let db = shop::db::connect_for_writes(&url)
-            .await
-            .expect("the inventory's database");
-        let inventory = inventory::open(db, inventory::Stock::PerTalk(STOCK))
-            .await
-            .expect("the inventory's tables");
-        opened
-            .send(inventory.changes_in_flight())
-            .expect("the test waits for the count");
-        around(inventory::app(inventory, fixes))
-    });
-    let changes = changes
-        .try_recv()
-        .expect("the inventory opens before it listens");
-    (service, changes)
-}
-
 /// A reservation the database holds.
 #[derive(Debug)]
 struct Held {
@@ -629,26 +456,14 @@ struct Held {
 
 /// The inventory at rest.
 struct AtRest {
-    /// Each talk's seats left, as `GET /seats` counts them...
-    counted: HashMap<TalkId, i64>,
-    /// ...and as the database's seats table has them.
-    table: HashMap<TalkId, i64>,
+    /// Each talk's seats left, counted and in the database's table.
+    seats: SeatsLeft,
     held: Vec<Held>,
 }
 
 impl AtRest {
     async fn read(client: &reqwest::Client, inventory: &str, database: &Db) -> Self {
-        let mut counted = HashMap::new();
-        for talk in programme() {
-            counted.insert(talk.id, seats_counted(client, inventory, talk.id).await);
-        }
-        let table = sqlx::query("SELECT talk_id, available FROM seats")
-            .fetch_all(database)
-            .await
-            .expect("the seats")
-            .iter()
-            .map(|row| (talk_of(row, 0), row.get::<i64, _>(1)))
-            .collect();
+        let seats = SeatsLeft::read(client, inventory, database).await;
         let held = sqlx::query(
             "SELECT r.id, r.talk_id, r.quantity, k.idempotency_key FROM reservations r \
              LEFT JOIN reservation_keys k ON k.reservation_id = r.id AND k.state = 'reserved'",
@@ -664,11 +479,7 @@ impl AtRest {
             key: row.get(3),
         })
         .collect();
-        Self {
-            counted,
-            table,
-            held,
-        }
+        Self { seats, held }
     }
 
     /// The seats each talk's reservations hold.
@@ -682,41 +493,8 @@ impl AtRest {
 
     /// Every talk whose count, seats table and reservations disagree.
     fn drift(&self) -> Vec<String> {
-        let held = self.held_seats();
-        programme()
-            .iter()
-            .filter_map(|talk| {
-                let counted = self.counted.get(&talk.id).copied();
-                let left = i64::from(STOCK) - held.get(&talk.id).copied().unwrap_or(0);
-                let table = self.table.get(&talk.id).copied();
-                (counted != Some(left) || table != Some(left)).then(|| {
-                    format!(
-                        "talk {}: {counted:?} left by the counts, {left} by the database's \
-                         reservations, {table:?} in its seats table",
-                        talk.id
-                    )
-                })
-            })
-            .collect()
+        self.seats.drift(STOCK, &self.held_seats())
     }
-}
-
-/// The seats the inventory counts left for `talk_id` (`GET /seats`).
-async fn seats_counted(client: &reqwest::Client, inventory: &str, talk_id: TalkId) -> i64 {
-    let answer: Value = client
-        .get(format!("{inventory}/seats/{talk_id}"))
-        .send()
-        .await
-        .expect("the inventory answers")
-        .json()
-        .await
-        .expect("a count of seats");
-    answer["available"].as_i64().expect("a count")
-}
-
-/// The talk in a row's column.
-fn talk_of(row: &sqlx::any::AnyRow, column: usize) -> TalkId {
-    TalkId::try_from(row.get::<i64, _>(column)).expect("a talk's id")
 }
 
 /// Every order the gateway confirmed, whoever waited for it: order ids
@@ -1008,38 +786,5 @@ impl Drop for Unanswered {
         if self.reservation && !self.answered {
             self.saw.send_modify(|saw| saw.reservations_cut_off += 1);
         }
-    }
-}
-
-/// A SQLite file of the test's own in the system's temporary folder,
-/// removed with its write-ahead log when dropped.
-struct DatabaseFile(PathBuf);
-
-impl DatabaseFile {
-    fn new(name: &str) -> Self {
-        let file = Self(std::env::temp_dir().join(format!("{name}-{}.db", std::process::id())));
-        // A file of an earlier run with the same process id would keep its
-        // reservations.
-        file.remove();
-        file
-    }
-
-    fn url(&self) -> String {
-        format!("sqlite://{}?mode=rwc", self.0.display())
-    }
-
-    fn remove(&self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = self.0.clone().into_os_string();
-            path.push(suffix);
-            // A file already gone is as good as removed.
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-impl Drop for DatabaseFile {
-    fn drop(&mut self) {
-        self.remove();
     }
 }

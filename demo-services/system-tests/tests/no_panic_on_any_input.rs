@@ -64,7 +64,6 @@ use std::hash::{BuildHasher, RandomState};
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::panic::PanicHookInfo;
-use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -82,7 +81,8 @@ use proptest::sample::{Index, select};
 use proptest::strategy::{Union, ValueTree};
 use proptest::test_runner::{Config, RngSeed, TestError, TestRunner};
 use shop::error::ErrorBody;
-use shop::{Fixes, Peer};
+use system_tests::{DatabaseFile, Options, Shop};
+use telemetry::with_causes;
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
 
@@ -367,7 +367,7 @@ fn the_check_sees_every_broken_promise(runtime: &Runtime) {
         .route("/refuses", get(|| async { StatusCode::BAD_REQUEST }))
         .route("/accepts", get(|| async { "accepted" }));
     let service = Service::spawn("broken", shop::server::with_defaults("broken", routes));
-    let client = Client::new(&service);
+    let client = Client::new(&service.url());
     let ask = |target: &str, flaw: Option<&'static str>| {
         runtime.block_on(check(&client, &Probe::get(target, flaw)))
     };
@@ -408,7 +408,7 @@ async fn panics_on_purpose() -> &'static str {
 /// count answered, or what broke, the failing request shrunk.
 fn fuzz(target: &Target, cases: u32, seed: u64, runtime: &Runtime) -> Result<u64, String> {
     let shop = FuzzedShop::start(target.service);
-    let client = Client::new(shop.service(target.service));
+    let client = Client::new(&shop.shop.url(target.service));
     let strategy = requests(target);
     let mut runner = TestRunner::new(Config {
         cases,
@@ -693,8 +693,7 @@ struct Client {
 }
 
 impl Client {
-    fn new(service: &Service) -> Self {
-        let url = service.url();
+    fn new(url: &str) -> Self {
         let authority = url.trim_start_matches("http://").to_owned();
         let addr = authority
             .parse()
@@ -735,7 +734,7 @@ impl Client {
         let (connection, io) =
             hyper::client::conn::http1::handshake::<_, Body>(TokioIo::new(stream))
                 .await
-                .map_err(|err| format!("the HTTP/1.1 handshake failed: {}", chain(&err)))?;
+                .map_err(|err| format!("the HTTP/1.1 handshake failed: {}", with_causes(&err)))?;
         // Reads and writes the connection; how it ends shows in `connection`.
         tokio::spawn(io);
         Ok(connection)
@@ -751,7 +750,7 @@ impl Client {
             format!(
                 "the connection closed before an answer, which is how a handler's panic \
                      shows (the shop catches none): {}",
-                chain(&err)
+                with_causes(&err)
             )
         })?;
         let status = response.status();
@@ -761,7 +760,7 @@ impl Client {
             .map(|value| shown(value.as_bytes()));
         let body = axum::body::to_bytes(Body::new(response.into_body()), MAX_ANSWER_BYTES)
             .await
-            .map_err(|err| format!("the connection closed mid-answer: {}", chain(&err)))?;
+            .map_err(|err| format!("the connection closed mid-answer: {}", with_causes(&err)))?;
         if !connection.is_closed() {
             self.idle
                 .lock()
@@ -774,18 +773,6 @@ impl Client {
             body,
         })
     }
-}
-
-/// An error with its causes: "error sending request: connection reset".
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Every panic of any thread of this process since last taken: a handler
@@ -831,13 +818,12 @@ fn seed() -> u64 {
     }
 }
 
-/// The five services, for one target's requests.
+/// The five services, for one target's requests, the catalog and the
+/// inventory on SQLite files of their own.
 struct FuzzedShop {
-    /// The gateway first, which stops first: none of its calls finds a
-    /// peer gone.
-    services: Vec<Service>,
+    shop: Shop,
     /// Removed once the services have stopped.
-    databases: Vec<DatabaseFile>,
+    databases: [DatabaseFile; 2],
 }
 
 impl FuzzedShop {
@@ -845,56 +831,25 @@ impl FuzzedShop {
     /// service makes until it stops, and one shop for a whole run would
     /// hold hundreds of thousands of them.
     fn start(run: &str) -> Self {
-        let fixes = Fixes::default();
-        let catalog_file = DatabaseFile::new(&format!("no-panic-{run}-catalog"));
-        let inventory_file = DatabaseFile::new(&format!("no-panic-{run}-inventory"));
-        let url = catalog_file.url();
-        let catalog = Service::spawn_with("catalog", move || async move {
-            let db = shop::db::connect(&url)
-                .await
-                .expect("the catalog's database file opens");
-            catalog::open(&db).await.expect("the catalog's tables");
-            catalog::app(db, fixes)
+        let catalog = DatabaseFile::new(&format!("no-panic-{run}-catalog"));
+        let inventory = DatabaseFile::new(&format!("no-panic-{run}-inventory"));
+        let shop = Shop::start(Options {
+            processor: PROCESSOR,
+            peer_timeout: PEER_TIMEOUT,
+            catalog_database: Some(catalog.url()),
+            inventory_database: Some(inventory.url()),
+            ..Options::default()
         });
-        let url = inventory_file.url();
-        let inventory = Service::spawn_with("inventory", move || async move {
-            let db = shop::db::connect_for_writes(&url)
-                .await
-                .expect("the inventory's database file opens");
-            let inventory = inventory::open(db, inventory::Stock::RoomCapacity)
-                .await
-                .expect("the inventory's tables");
-            inventory::app(inventory, fixes)
-        });
-        let pricing = Service::spawn("pricing", pricing::app(fixes));
-        let payments = Service::spawn("payments", payments::app(PROCESSOR));
-        let peer =
-            |service: &Service| Peer::with_timeout(service.name(), service.url(), PEER_TIMEOUT);
-        let peers = gateway::Peers {
-            catalog: peer(&catalog),
-            inventory: peer(&inventory),
-            pricing: peer(&pricing),
-            payments: peer(&payments),
-        };
-        let gateway = Service::spawn("gateway", gateway::app(peers, fixes));
         Self {
-            services: vec![gateway, catalog, inventory, pricing, payments],
-            databases: vec![catalog_file, inventory_file],
+            shop,
+            databases: [catalog, inventory],
         }
     }
 
-    fn service(&self, name: &str) -> &Service {
-        self.services
-            .iter()
-            .find(|service| service.name() == name)
-            .unwrap_or_else(|| panic!("the shop has no {name}"))
-    }
-
-    /// Stops every service gracefully, then removes the database files.
+    /// Stops every service gracefully, the gateway first, then removes the
+    /// database files.
     fn stop(self) {
-        for service in self.services {
-            drop(service.stop());
-        }
+        drop(self.shop.stop());
         drop(self.databases);
     }
 }
@@ -904,7 +859,7 @@ impl FuzzedShop {
 async fn every_service_answers(shop: &FuzzedShop) -> Result<(), String> {
     let client = reqwest::Client::new();
     let mut unhealthy = Vec::new();
-    for service in &shop.services {
+    for service in shop.shop.services() {
         let url = format!("{}/health", service.url());
         let asked = async {
             let response = client.get(&url).send().await?;
@@ -920,7 +875,7 @@ async fn every_service_answers(shop: &FuzzedShop) -> Result<(), String> {
             Ok(Err(err)) => unhealthy.push(format!(
                 "{} did not answer GET /health: {}",
                 service.name(),
-                chain(&err)
+                with_causes(&err)
             )),
             Err(_) => unhealthy.push(format!(
                 "{} did not answer GET /health within {DEADLINE:?}",
@@ -932,39 +887,6 @@ async fn every_service_answers(shop: &FuzzedShop) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("afterwards, {}", unhealthy.join("; ")))
-    }
-}
-
-/// A SQLite file of the test's own in the system's temporary folder,
-/// removed with its write-ahead log when dropped.
-struct DatabaseFile(PathBuf);
-
-impl DatabaseFile {
-    fn new(name: &str) -> Self {
-        let file = Self(std::env::temp_dir().join(format!("{name}-{}.db", std::process::id())));
-        // A file of an earlier run with the same process id would keep its
-        // reservations.
-        file.remove();
-        file
-    }
-
-    fn url(&self) -> String {
-        format!("sqlite://{}?mode=rwc", self.0.display())
-    }
-
-    fn remove(&self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = self.0.clone().into_os_string();
-            path.push(suffix);
-            // A file already gone is as good as removed.
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-impl Drop for DatabaseFile {
-    fn drop(&mut self) {
-        self.remove();
     }
 }
 
@@ -1750,6 +1672,12 @@ fn value(valid: BoxedStrategy<Json>) -> BoxedStrategy<Json> {
     .boxed()
 }
 
+/// A text field's value: mostly one of `texts`, else what [`value`] sends
+/// in place of a field's type.
+fn text_value(texts: impl Strategy<Value = String> + 'static) -> BoxedStrategy<Json> {
+    value(texts.prop_map(Json::Text).boxed())
+}
+
 /// Numbers at the bounds of the shop's types and past them, and literals
 /// that only look like numbers.
 const EDGE_NUMBERS: &[&str] = &[
@@ -1875,18 +1803,14 @@ fn amount() -> BoxedStrategy<Json> {
 fn customer() -> BoxedStrategy<Json> {
     const CUSTOMERS: &[&str] = &["ada", "Grace Hopper", "Ümit", "李雷"];
     const BLANKS: &[&str] = &["", " ", "\t\n"];
-    value(
-        prop_oneof![
-            6 => select(CUSTOMERS).prop_map(str::to_owned),
-            2 => text(0..40),
-            // Around the 100 characters a name may have.
-            1 => (95usize..=105).prop_map(|length| "x".repeat(length)),
-            1 => select(BLANKS).prop_map(str::to_owned),
-            1 => huge_text(),
-        ]
-        .prop_map(Json::Text)
-        .boxed(),
-    )
+    text_value(prop_oneof![
+        6 => select(CUSTOMERS).prop_map(str::to_owned),
+        2 => text(0..40),
+        // Around the 100 characters a name may have.
+        1 => (95usize..=105).prop_map(|length| "x".repeat(length)),
+        1 => select(BLANKS).prop_map(str::to_owned),
+        1 => huge_text(),
+    ])
 }
 
 fn card_number() -> BoxedStrategy<Json> {
@@ -1898,17 +1822,13 @@ fn card_number() -> BoxedStrategy<Json> {
         "424242424242",
         "4242424242424242424",
     ];
-    value(
-        prop_oneof![
-            6 => select(CARDS).prop_map(str::to_owned),
-            2 => prop::collection::vec(prop::char::range('0', '9'), 0..24)
-                .prop_map(|digits| digits.into_iter().collect::<String>()),
-            1 => text(0..24),
-            1 => huge_text(),
-        ]
-        .prop_map(Json::Text)
-        .boxed(),
-    )
+    text_value(prop_oneof![
+        6 => select(CARDS).prop_map(str::to_owned),
+        2 => prop::collection::vec(prop::char::range('0', '9'), 0..24)
+            .prop_map(|digits| digits.into_iter().collect::<String>()),
+        1 => text(0..24),
+        1 => huge_text(),
+    ])
 }
 
 fn coupon() -> BoxedStrategy<Json> {

@@ -17,21 +17,22 @@
 //! `SEAT_COUNTS_SEED=<seed>` makes the same choices again (the machine's
 //! timing still decides where each given-up request stood).
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, RandomState};
-use std::path::PathBuf;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::extract::Request;
-use axum::middleware::{self, Next};
 use futures_util::stream::{self, StreamExt};
-use in_process::Service;
 use reqwest::StatusCode;
 use shop::Fixes;
 use shop::db::Db;
-use shop::domain::{Availability, Reservation, ReservationRequest, TalkId, programme};
+use shop::domain::{Reservation, ReservationRequest, TalkId};
 use sqlx::Row;
+use system_tests::DatabaseFile;
+use system_tests::burst::{
+    self, DEADLINE, Ending, Outcome, Seen, all_ended, assert_none_unexpected, reporting,
+    send_giving_up, wait_for_zero,
+};
+use system_tests::dice::{Dice, seed};
+use system_tests::seats::{SeatsLeft, start_inventory, talk_of};
 use tokio::sync::watch;
 use tokio::task::JoinError;
 
@@ -46,11 +47,6 @@ const BEFORE_THE_BURST: usize = 60;
 const BURST: usize = 600;
 /// ...and how many of them are in flight at once.
 const AT_ONCE: usize = 16;
-/// The header that numbers the burst's requests, so that the inventory's
-/// side can report each one.
-const ATTEMPT: &str = "x-attempt";
-/// Bounds a wait that only a failure makes long.
-const DEADLINE: Duration = Duration::from_secs(60);
 /// A reservation of this many seats the database refuses to record...
 const REFUSED_QUANTITY: u32 = 3;
 /// ...and a reservation of this many, to release.
@@ -86,7 +82,7 @@ async fn the_seat_counts_match_the_database_whoever_gives_up_with_the_planted_lo
 /// random moments, some of them refused by the database; then, at rest,
 /// every talk's count against the database.
 async fn burst_of_abandoned_requests(fixes: Fixes) {
-    let seed = seed();
+    let seed = seed("SEAT_COUNTS_SEED");
     let lock = if fixes.lock() {
         "lock-fix"
     } else {
@@ -95,10 +91,13 @@ async fn burst_of_abandoned_requests(fixes: Fixes) {
     let run = format!("{lock}, seed {seed} (SEAT_COUNTS_SEED={seed} makes the same choices)");
     // Shown with any failure, an `expect` too.
     eprintln!("seat counts: {run}");
-    let mut dice = Dice(seed);
+    let mut dice = Dice::new(seed);
     let file = DatabaseFile::new(&format!("seat-counts-{lock}"));
     let seen = watch::Sender::new(Seen::default());
-    let (inventory, mut changes) = start_inventory(&file.url(), fixes, seen.clone());
+    let (inventory, mut changes) = start_inventory(&file.url(), STOCK, fixes, {
+        let seen = seen.clone();
+        move |app| reporting(app, seen)
+    });
     let database = shop::db::connect(&file.url())
         .await
         .expect("the inventory's database file opens");
@@ -113,7 +112,7 @@ async fn burst_of_abandoned_requests(fixes: Fixes) {
     let mut took = Vec::new();
     for _ in 0..BEFORE_THE_BURST {
         let ask = Ask::Reserve(ReservationRequest {
-            talk_id: dice.talk(),
+            talk_id: dice.talk(TALKS),
             quantity: 1 + dice.below(2) as u32,
         });
         let started = Instant::now();
@@ -155,60 +154,27 @@ async fn burst_of_abandoned_requests(fixes: Fixes) {
         .buffer_unordered(AT_ONCE)
         .collect()
         .await;
-    let unexpected: Vec<&String> = outcomes
-        .iter()
-        .filter_map(|outcome| match outcome {
-            Outcome::Unexpected(what) => Some(what),
-            Outcome::Answered(_) | Outcome::GivenUp => None,
-        })
-        .collect();
-    assert!(
-        unexpected.is_empty(),
-        "{} of the burst's requests went wrong, {run}: {:#?}",
-        unexpected.len(),
-        &unexpected[..unexpected.len().min(10)]
-    );
+    assert_none_unexpected(&outcomes, "of the burst's requests", &run);
 
     // At rest: every request of the burst has ended on the inventory's
     // side, answered or dropped with its connection, so no handler starts a
     // change any more; then every change they started has ended.
-    let mut ends = seen.subscribe();
-    let ended = tokio::time::timeout(DEADLINE, ends.wait_for(|seen| seen.ended == BURST))
-        .await
-        .is_ok_and(|ended| ended.is_ok());
     assert!(
-        ended,
+        all_ended(&seen, BURST).await,
         "{} of {BURST} requests ended on the inventory's side in {DEADLINE:?}, {run}",
         seen.borrow().ended
     );
-    let settled = tokio::time::timeout(DEADLINE, changes.wait_for(|count| *count == 0))
-        .await
-        .is_ok_and(|settled| settled.is_ok());
     assert!(
-        settled,
+        wait_for_zero(&mut changes).await,
         "{} changes still under way {DEADLINE:?} after their requests ended, {run}",
         *changes.borrow()
     );
 
     let reserved = reserved_seats(&database).await;
-    let recorded_left = seats_table(&database).await;
-    let mut drift = Vec::new();
-    for talk in programme() {
-        let counted = i64::from(seats_counted(&client, &url, talk.id).await);
-        let left = i64::from(STOCK) - reserved.get(&talk.id).copied().unwrap_or(0);
-        let table = recorded_left.get(&talk.id).copied();
-        if counted != left || table != Some(left) {
-            drift.push(format!(
-                "talk {}: {counted} left by the counts, {left} by the database's reservations, \
-                 {table:?} in its seats table",
-                talk.id
-            ));
-        }
-    }
-    let given_up = outcomes
-        .iter()
-        .filter(|outcome| matches!(outcome, Outcome::GivenUp))
-        .count();
+    let drift = SeatsLeft::read(&client, &url, &database)
+        .await
+        .drift(STOCK, &reserved);
+    let given_up = burst::given_up(&outcomes);
     let refused = outcomes
         .iter()
         // The only 5xx an ask may have is a refusal, 503.
@@ -235,44 +201,6 @@ async fn burst_of_abandoned_requests(fixes: Fixes) {
     drop(client);
     database.close().await;
     drop(inventory.stop());
-}
-
-/// The seed of this run's choices: `SEAT_COUNTS_SEED`, or a new one.
-fn seed() -> u64 {
-    match std::env::var("SEAT_COUNTS_SEED") {
-        Ok(seed) => seed
-            .parse()
-            .unwrap_or_else(|_| panic!("SEAT_COUNTS_SEED must be a number, not {seed:?}")),
-        Err(_) => RandomState::new().hash_one("seat counts"),
-    }
-}
-
-/// SplitMix64: the test's choices, made again from the same seed (a few
-/// hundred numbers need no dependency).
-struct Dice(u64);
-
-impl Dice {
-    fn roll(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// From 0 to `n - 1`.
-    fn below(&mut self, n: u64) -> u64 {
-        self.roll() % n
-    }
-
-    /// From 0 up to, not including, 1.
-    fn fraction(&mut self) -> f64 {
-        (self.roll() >> 11) as f64 / (1_u64 << 53) as f64
-    }
-
-    fn talk(&mut self) -> TalkId {
-        1 + self.below(TALKS) as TalkId
-    }
 }
 
 /// What a request of the burst asks the inventory.
@@ -310,11 +238,11 @@ impl Ask {
 fn choose(dice: &mut Dice, reservations: &[u64]) -> Ask {
     match dice.below(20) {
         0..=11 => Ask::Reserve(ReservationRequest {
-            talk_id: dice.talk(),
+            talk_id: dice.talk(TALKS),
             quantity: 1 + dice.below(2) as u32,
         }),
         12..=14 => Ask::Reserve(ReservationRequest {
-            talk_id: dice.talk(),
+            talk_id: dice.talk(TALKS),
             quantity: REFUSED_QUANTITY,
         }),
         _ => Ask::Release(reservations[dice.below(reservations.len() as u64) as usize]),
@@ -328,15 +256,6 @@ struct Attempt {
     patience: Duration,
 }
 
-enum Outcome {
-    /// Answered, as its ask may be.
-    Answered(StatusCode),
-    /// Given up by its client before an answer came.
-    GivenUp,
-    /// Anything else: an answer its ask may not have, a failed request.
-    Unexpected(String),
-}
-
 /// Sends one request of the burst and gives it up `patience` after the
 /// inventory has received it, unless it is answered first.
 async fn make(
@@ -346,30 +265,12 @@ async fn make(
     seen: &watch::Sender<Seen>,
 ) -> Outcome {
     let Attempt { id, ask, patience } = attempt;
-    let mut arrivals = seen.subscribe();
-    let mut answer = tokio::spawn(ask.request(client, url).header(ATTEMPT, id).send());
-    let arrival = tokio::time::timeout(
-        DEADLINE,
-        arrivals.wait_for(|seen| seen.arrived.contains(&id)),
-    );
-    tokio::select! {
-        answered = &mut answer => return judge(&ask, answered),
-        arrived = arrival => {
-            if arrived.is_err() {
-                answer.abort();
-                return Outcome::Unexpected(format!(
-                    "{ask:?} did not reach the inventory in {DEADLINE:?}"
-                ));
-            }
-        }
-    }
-    match tokio::time::timeout(patience, &mut answer).await {
-        Ok(answered) => judge(&ask, answered),
-        Err(_) => {
-            // The request's connection closes with it: its client has gone.
-            answer.abort();
-            Outcome::GivenUp
-        }
+    match send_giving_up(ask.request(client, url), id, patience, seen).await {
+        Ending::Answered(answered) => judge(&ask, answered),
+        Ending::GivenUp => Outcome::GivenUp,
+        Ending::NotReceived => Outcome::Unexpected(format!(
+            "{ask:?} did not reach the inventory in {DEADLINE:?}"
+        )),
     }
 }
 
@@ -386,103 +287,6 @@ fn judge(ask: &Ask, answered: Result<reqwest::Result<reqwest::Response>, JoinErr
     }
 }
 
-/// What the inventory's side saw of the burst's requests.
-#[derive(Default)]
-struct Seen {
-    /// Those that reached it.
-    arrived: HashSet<usize>,
-    /// Those whose handling has ended, answered or dropped.
-    ended: usize,
-    /// Those dropped before their handler answered: their client had gone.
-    cut_off: usize,
-}
-
-/// `app`, reporting each of the burst's requests to `seen`.
-fn reporting(app: Router, seen: watch::Sender<Seen>) -> Router {
-    app.layer(middleware::from_fn(move |request: Request, next: Next| {
-        let seen = seen.clone();
-        async move {
-            let Some(attempt) = attempt_of(&request) else {
-                return next.run(request).await;
-            };
-            seen.send_modify(|seen| {
-                seen.arrived.insert(attempt);
-            });
-            let mut handling = Handling {
-                seen,
-                answered: false,
-            };
-            let response = next.run(request).await;
-            handling.answered = true;
-            response
-        }
-    }))
-}
-
-fn attempt_of(request: &Request) -> Option<usize> {
-    request.headers().get(ATTEMPT)?.to_str().ok()?.parse().ok()
-}
-
-/// A request of the burst being handled: reports its end when dropped,
-/// which it is however the handling ends.
-struct Handling {
-    seen: watch::Sender<Seen>,
-    answered: bool,
-}
-
-impl Drop for Handling {
-    fn drop(&mut self) {
-        let answered = self.answered;
-        self.seen.send_modify(|seen| {
-            seen.ended += 1;
-            if !answered {
-                seen.cut_off += 1;
-            }
-        });
-    }
-}
-
-/// The inventory on the SQLite file at `url`, every talk with `STOCK`
-/// seats, reporting the burst's requests to `seen`; and its count of
-/// changes in flight.
-fn start_inventory(
-    url: &str,
-    fixes: Fixes,
-    seen: watch::Sender<Seen>,
-) -> (Service, watch::Receiver<usize>) {
-    let (opened, changes) = std::sync::mpsc::channel();
-    let url = url.to_owned();
-    let service = Service::spawn_with("inventory", move || async move {
-        let db = shop::db::connect_for_writes(&url)
-            .await
-            .expect("the inventory's database");
-        let inventory = inventory::open(db, inventory::Stock::PerTalk(STOCK))
-            .await
-            .expect("the inventory's tables");
-        opened
-            .send(inventory.changes_in_flight())
-            .expect("the test waits for the count");
-        reporting(inventory::app(inventory, fixes), seen)
-    });
-    let changes = changes
-        .try_recv()
-        .expect("the inventory opens before it listens");
-    (service, changes)
-}
-
-/// The seats the inventory counts left for `talk_id` (`GET /seats`).
-async fn seats_counted(client: &reqwest::Client, url: &str, talk_id: TalkId) -> u32 {
-    client
-        .get(format!("{url}/seats/{talk_id}"))
-        .send()
-        .await
-        .expect("the inventory answers")
-        .json::<Availability>()
-        .await
-        .expect("a count of seats")
-        .available
-}
-
 /// The seats of each talk's reservations, as the database records them.
 async fn reserved_seats(database: &Db) -> HashMap<TalkId, i64> {
     let mut reserved: HashMap<TalkId, i64> = HashMap::new();
@@ -491,56 +295,7 @@ async fn reserved_seats(database: &Db) -> HashMap<TalkId, i64> {
         .await
         .expect("the reservations")
     {
-        *reserved.entry(talk_of(&row)).or_default() += row.get::<i64, _>(1);
+        *reserved.entry(talk_of(&row, 0)).or_default() += row.get::<i64, _>(1);
     }
     reserved
-}
-
-/// Each talk's seats left, in the database's own table.
-async fn seats_table(database: &Db) -> HashMap<TalkId, i64> {
-    sqlx::query("SELECT talk_id, available FROM seats")
-        .fetch_all(database)
-        .await
-        .expect("the seats")
-        .iter()
-        .map(|row| (talk_of(row), row.get::<i64, _>(1)))
-        .collect()
-}
-
-/// The talk in a row's first column.
-fn talk_of(row: &sqlx::any::AnyRow) -> TalkId {
-    TalkId::try_from(row.get::<i64, _>(0)).expect("a talk's id")
-}
-
-/// A SQLite file of the test's own in the system's temporary folder,
-/// removed with its write-ahead log when dropped.
-struct DatabaseFile(PathBuf);
-
-impl DatabaseFile {
-    fn new(name: &str) -> Self {
-        let file = Self(std::env::temp_dir().join(format!("{name}-{}.db", std::process::id())));
-        // A file of an earlier run with the same process id would keep its
-        // reservations.
-        file.remove();
-        file
-    }
-
-    fn url(&self) -> String {
-        format!("sqlite://{}?mode=rwc", self.0.display())
-    }
-
-    fn remove(&self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = self.0.clone().into_os_string();
-            path.push(suffix);
-            // A file already gone is as good as removed.
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-impl Drop for DatabaseFile {
-    fn drop(&mut self) {
-        self.remove();
-    }
 }

@@ -46,8 +46,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::InitError;
 use crate::flush_report::{DropReason, ExportFailure, FlushReport};
+use crate::{InitError, with_causes};
 
 /// How long the exporter tries one batch, its retries included, unless
 /// `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` or `OTEL_EXPORTER_OTLP_TIMEOUT` say
@@ -511,19 +511,6 @@ impl<C: HttpClient> HttpClient for CountingHttpClient<C> {
         }
         result
     }
-}
-
-/// An error and its causes on one line: reqwest's own message names the
-/// request, its causes say what went wrong ("Connection refused").
-fn with_causes(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Warnings held to one line a reason every [`WARNING_INTERVAL`].

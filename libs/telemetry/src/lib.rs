@@ -52,6 +52,7 @@
 //! failures and retries are logged, one line a reason every ten seconds at
 //! most.
 
+mod causes;
 pub mod client;
 pub mod db;
 pub mod export;
@@ -63,6 +64,7 @@ pub mod propagation;
 mod setup;
 mod trace_ids;
 
+pub use causes::with_causes;
 pub use flush_report::{DropReason, ExportFailure, FlushReport, ParseFlushReportError, SpansLost};
 pub use setup::{
     Guard, InitError, LogFormat, Settings, init, stats, subscriber, subscriber_writing_to,

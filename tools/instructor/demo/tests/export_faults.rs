@@ -16,15 +16,12 @@
 
 #![cfg(target_os = "linux")]
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use collector_client::{Client, MAX_LIMIT, TraceSearch, loopback};
@@ -34,20 +31,15 @@ use nix::unistd::Pid;
 use telemetry::{DropReason, ExportFailure, FlushReport};
 use trace_analysis::jaeger::Trace;
 
-/// The ports a demo takes: the shop's five, then the collector's UI and OTLP.
-const PORTS: u16 = SERVICES.len() as u16 + 2;
-
-/// Bounds a demo's start: its (up to date) build, the collector, the shop.
-const STARTUP: Duration = Duration::from_secs(180);
+use crate::support::{
+    Demo, POLL, PORTS, STARTUP, build_the_shop, eventually, free_ports, work_dir,
+};
 
 /// Bounds a demo's end: its report, then each service's drain and flush.
 const STOP: Duration = Duration::from_secs(240);
 
 /// Bounds a condition that comes within seconds when all is well.
 const SOON: Duration = Duration::from_secs(60);
-
-/// How often a condition is looked at again.
-const POLL: Duration = Duration::from_millis(100);
 
 /// What a service counts of the spans handed to its batch processor, and
 /// of the HTTP attempts that retried a batch.
@@ -60,52 +52,6 @@ const OUTAGE: Duration = Duration::from_secs(30);
 
 /// One demo at a time in this file.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// A run of free loopback ports for one demo, apart from every other test's.
-fn free_ports() -> u16 {
-    static NEXT_OFFSET: AtomicU16 = AtomicU16::new(0);
-    // Below 32768, where Linux's ephemeral ports (the local ports of
-    // outgoing connections) begin; apart for each test process.
-    let first = 20_000 + (std::process::id() % 500) as u16 * 20;
-    loop {
-        let base = first + NEXT_OFFSET.fetch_add(PORTS, Ordering::Relaxed);
-        assert!(
-            base + PORTS < 32_768,
-            "no run of {PORTS} free ports from {first}"
-        );
-        if (base..base + PORTS).all(|port| TcpListener::bind(("127.0.0.1", port)).is_ok()) {
-            return base;
-        }
-    }
-}
-
-/// Polls `probe` until it gives a value; fails after `timeout` with `what`
-/// and the last thing the probe saw.
-async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, String>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        match probe().await {
-            Ok(value) => return value,
-            Err(last) => assert!(
-                Instant::now() < deadline,
-                "gave up after {} s waiting for {what}; last seen: {last}",
-                timeout.as_secs()
-            ),
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-/// Builds the services and the collector before any demo starts, so that
-/// no start deadline includes a compilation.
-fn build_the_shop() {
-    demo::build_binaries(&demo::workspace_root(), cfg!(not(debug_assertions)))
-        .expect("the services and the collector build");
-}
 
 /// A client that gives up on a server that does not answer: a service
 /// that is stopping must not stall a test's polling.
@@ -123,112 +69,16 @@ fn collector(ui: &str) -> Client {
         .with_timeout(Duration::from_secs(5))
 }
 
-/// The real demo, on ports of its own, its output collected as it comes.
-struct Demo {
-    child: Child,
-    base: u16,
-    work: PathBuf,
-    stdout: Arc<Mutex<String>>,
-    stderr: Arc<Mutex<String>>,
-    readers: Vec<JoinHandle<()>>,
-}
-
+/// What only these tests ask of a demo.
 impl Demo {
-    /// Starts the demo with the shop from `base` and the collector right
-    /// after it, two customers, `extra` arguments, and `env` added to the
-    /// environment it passes on to the services.
-    fn start(base: u16, work: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
-            .arg("--base-port")
-            .arg(base.to_string())
-            .arg("--collector-ui-port")
-            .arg((base + 5).to_string())
-            .arg("--collector-otlp-port")
-            .arg((base + 6).to_string())
-            .arg("--work-dir")
-            .arg(work)
-            .args(["--concurrency", "2"])
-            .args(extra)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the demo's binary starts");
-        let (stdout, stdout_reader) = read_in_background(child.stdout.take().expect("its stdout"));
-        let (stderr, stderr_reader) = read_in_background(child.stderr.take().expect("its stderr"));
-        Self {
-            child,
-            base,
-            work: work.to_path_buf(),
-            stdout,
-            stderr,
-            readers: vec![stdout_reader, stderr_reader],
-        }
-    }
-
-    fn stdout(&self) -> String {
-        self.stdout.lock().expect("the output").clone()
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().expect("the output").clone()
-    }
-
-    /// All it has said so far, for a failure's message.
-    fn output(&self) -> String {
-        format!(
-            "\n--- stdout:\n{}\n--- stderr:\n{}",
-            self.stdout(),
-            self.stderr()
-        )
-    }
-
-    async fn wait_for_stdout(&self, text: &str, timeout: Duration) {
-        eventually(
-            &format!("the demo to print {text:?}"),
-            timeout,
-            async || match self.stdout().contains(text) {
-                true => Ok(()),
-                false => Err(self.output()),
-            },
-        )
-        .await;
-    }
-
-    /// Its exit status, if it has exited; then all its output is read.
-    fn exited(&mut self) -> Option<ExitStatus> {
-        let status = self.child.try_wait().expect("the demo's state")?;
-        for reader in self.readers.drain(..) {
-            reader.join().expect("the output's reader");
-        }
-        Some(status)
-    }
-
-    async fn wait_for_exit(&mut self, timeout: Duration) -> ExitStatus {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.exited() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the demo did not exit within {} s{}",
-                timeout.as_secs(),
-                self.output()
-            );
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
     /// The collector's UI and query API, where the demo's collector runs.
     fn collector_ui(&self) -> String {
-        loopback(self.base + 5)
+        loopback(self.base() + 5)
     }
 
     /// The flush report `service` wrote in its log at shutdown.
     fn flush_report(&self, service: &str) -> FlushReport {
-        let log = self.work.join("logs").join(format!("{service}.log"));
+        let log = self.work().join("logs").join(format!("{service}.log"));
         demo::flush::report_in_log(&log).unwrap_or_else(|| {
             panic!(
                 "{service} should have written its flush report in {}{}",
@@ -242,7 +92,7 @@ impl Demo {
     /// when it does not answer.
     async fn counter(&self, service: &str, name: &str) -> Option<u64> {
         let offset = SERVICES.iter().find(|(n, _)| *n == service)?.1;
-        let url = format!("http://127.0.0.1:{}/metrics", self.base + offset);
+        let url = format!("http://127.0.0.1:{}/metrics", self.base() + offset);
         let text = http().get(url).send().await.ok()?.text().await.ok()?;
         let exposition = openmetrics::parse(&text).ok()?;
         let sum: f64 = exposition
@@ -253,49 +103,6 @@ impl Demo {
             .sum();
         Some(sum as u64)
     }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        // A test that failed midway leaves no demo running (its services
-        // die with it).
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        let _ = std::fs::remove_dir_all(&self.work);
-    }
-}
-
-/// Reads `stream` to its end on a thread of its own (so that the demo never
-/// blocks on a full pipe), into the text returned.
-fn read_in_background(stream: impl Read + Send + 'static) -> (Arc<Mutex<String>>, JoinHandle<()>) {
-    let text = Arc::new(Mutex::new(String::new()));
-    let sink = text.clone();
-    let reader = std::thread::spawn(move || {
-        let mut stream = BufReader::new(stream);
-        let mut line = Vec::new();
-        while stream
-            .read_until(b'\n', &mut line)
-            .is_ok_and(|read| read > 0)
-        {
-            sink.lock()
-                .expect("the output")
-                .push_str(&String::from_utf8_lossy(&line));
-            line.clear();
-        }
-    });
-    (text, reader)
-}
-
-/// A folder of this test's own, for the demo's files and the collector's.
-fn work_dir(test: &str, base: u16) -> PathBuf {
-    let work = demo::workspace_root().join(format!(
-        "target/demo-tests/export-{test}-{}-{base}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&work).expect("the test's folder");
-    work
 }
 
 /// The collector, started by the test on the demo's collector ports so
@@ -472,8 +279,8 @@ async fn assert_the_collector_holds_what_was_exported(demo: &Demo, ui: &str) {
 async fn a_collector_down_for_30_s_during_the_load_costs_no_span() {
     let _one = ONE_AT_A_TIME.lock().await;
     build_the_shop();
-    let base = free_ports();
-    let work = work_dir("restart", base);
+    let base = free_ports(PORTS);
+    let work = work_dir("export-restart", base);
     let data = work.join("collector.jsonl");
     let collector = TestCollector::start(base, &data, &work.join("collector-1.log")).await;
     // The load outlasts the outage, so spans keep ending while it lasts.
@@ -565,8 +372,8 @@ async fn a_collector_down_for_30_s_during_the_load_costs_no_span() {
 async fn a_collector_down_past_the_retries_makes_the_demo_name_every_lost_span() {
     let _one = ONE_AT_A_TIME.lock().await;
     build_the_shop();
-    let base = free_ports();
-    let work = work_dir("outage", base);
+    let base = free_ports(PORTS);
+    let work = work_dir("export-outage", base);
     let data = work.join("collector.jsonl");
     let collector = TestCollector::start(base, &data, &work.join("collector-1.log")).await;
     // A queue of 16 spans, and a second of retries for each batch.
@@ -684,8 +491,8 @@ async fn a_collector_down_past_the_retries_makes_the_demo_name_every_lost_span()
 async fn a_service_killed_during_the_load_is_named_and_no_flush_is_claimed() {
     let _one = ONE_AT_A_TIME.lock().await;
     build_the_shop();
-    let base = free_ports();
-    let work = work_dir("killed", base);
+    let base = free_ports(PORTS);
+    let work = work_dir("export-killed", base);
     let mut demo = Demo::start(base, &work, &["--duration", "6"], &[]);
     demo.wait_for_stdout("Load:", STARTUP).await;
     let ui = demo.collector_ui();

@@ -8,46 +8,17 @@
 //! of time: each step polls for the condition it needs (a scrape that has
 //! the last request, a trace that has arrived) with a deadline.
 
-use std::net::TcpListener;
+mod support;
+
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use collector_client::Client;
 use demo::prometheus::{self, Prometheus};
 use demo::{Collector, SERVICES, Shop, red};
 use trace_analysis::jaeger::Trace;
 
-/// A run of `count` free loopback ports in a row.
-fn free_ports(count: u16) -> u16 {
-    let taken = |port: u16| TcpListener::bind(("127.0.0.1", port)).is_err();
-    let mut base = 20_000 + (std::process::id() % 20_000) as u16;
-    while (base..base + count).any(taken) {
-        base += count;
-    }
-    base
-}
-
-/// Polls `probe` until it gives a value, or fails at the deadline with
-/// `what` and the last thing the probe saw.
-async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, String>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        let last = match probe().await {
-            Ok(value) => return value,
-            Err(last) => last,
-        };
-        assert!(
-            Instant::now() < deadline,
-            "gave up after {} s waiting for {what}; last seen: {last}",
-            timeout.as_secs()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+use crate::support::{eventually, free_ports};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_p99_of_orders_leads_to_a_trace_and_agrees_with_the_traces() {

@@ -6,12 +6,18 @@
 //! the real ingestion router, called in process as `axum::serve` calls it;
 //! the query API answers over HTTP on loopback.
 
+#[allow(
+    dead_code,
+    reason = "each test binary uses a part of the shared helpers"
+)]
+mod common;
 mod logs;
 
+use common::scratch_file;
 use logs::logged;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -161,19 +167,6 @@ fn strings(span: &StoredSpan) -> Vec<&str> {
     all
 }
 
-/// A path for a data file of this test binary's own, removed if left over.
-fn scratch_file(name: &str) -> PathBuf {
-    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bounded-store");
-    std::fs::create_dir_all(&scratch).expect("a scratch directory");
-    let path = scratch.join(format!("{name}-{}.jsonl", std::process::id()));
-    match std::fs::remove_file(&path) {
-        Ok(()) => {}
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-        Err(err) => panic!("cannot remove {}: {err}", path.display()),
-    }
-    path
-}
-
 /// The batches of a data file, one a line.
 fn batches_in(path: &Path) -> Vec<Vec<StoredSpan>> {
     std::fs::read_to_string(path)
@@ -314,7 +307,7 @@ async fn a_trace_over_its_span_limit_keeps_exactly_the_limit_and_the_file_only_t
         ..Limits::default()
     };
     let limit = bounds.max_spans_per_trace as u64;
-    let path = scratch_file("full-trace");
+    let path = scratch_file("bounded-store", "full-trace");
     let store = Arc::new(Store::open(&path, bounds).expect("a new data file"));
     let ingest = Ingest::new(&store);
     let mut rejected = Vec::new();
@@ -531,7 +524,7 @@ async fn the_newest_trace_of_huge_spans_is_answered_in_a_bounded_body() {
 
 #[tokio::test]
 async fn the_data_file_holds_spans_as_trimmed_and_reloads_them_alike() {
-    let path = scratch_file("trimmed");
+    let path = scratch_file("bounded-store", "trimmed");
     let store = Arc::new(Store::open(&path, Limits::default()).expect("a new data file"));
     let ingest = Ingest::new(&store);
     // 16 KiB of two-byte characters.

@@ -4,6 +4,10 @@
 //! what it serves in `tools/learner/trace-tools/tests/against_a_collector.rs`.)
 
 mod browser;
+#[allow(
+    dead_code,
+    reason = "each test binary uses a part of the shared helpers"
+)]
 mod common;
 
 use std::io::Write;

@@ -16,7 +16,6 @@ use logs::logged;
 use std::cell::Cell;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -25,7 +24,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use axum::routing::MethodRouter;
 use collector::otlp;
 use collector::store::Store;
-use common::{failed, request, span};
+use common::{failed, request, scratch_file, span};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use prost::Message;
@@ -518,19 +517,6 @@ fn trace_id(trace: u8) -> String {
     format!("{trace:02x}").repeat(16)
 }
 
-/// A path for a data file of this test binary's own, removed if left over.
-fn scratch_file(name: &str) -> PathBuf {
-    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("untrusted-input");
-    std::fs::create_dir_all(&scratch).expect("a scratch directory");
-    let path = scratch.join(format!("{name}-{}.jsonl", std::process::id()));
-    match std::fs::remove_file(&path) {
-        Ok(()) => {}
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-        Err(err) => panic!("cannot remove {}: {err}", path.display()),
-    }
-    path
-}
-
 #[test]
 fn a_torn_last_line_is_skipped_and_the_next_batch_starts_a_line_of_its_own() {
     // serde_json writes "café" as it is, its é in two bytes.
@@ -544,7 +530,7 @@ fn a_torn_last_line_is_skipped_and_the_next_batch_starts_a_line_of_its_own() {
         ),
         ("in the middle of the JSON", &third.as_bytes()[..mid_json]),
     ] {
-        let path = scratch_file("torn");
+        let path = scratch_file("untrusted-input", "torn");
         {
             let store = Store::with_file(&path, 1_000).expect("a new data file");
             for trace in [1, 2] {
@@ -617,7 +603,7 @@ fn a_torn_last_line_is_skipped_and_the_next_batch_starts_a_line_of_its_own() {
 
 #[test]
 fn bad_lines_in_the_middle_are_skipped_and_counted_and_the_others_kept() {
-    let path = scratch_file("damaged");
+    let path = scratch_file("untrusted-input", "damaged");
     let line = |batch: &Vec<StoredSpan>| serde_json::to_vec(batch).expect("JSON");
     let mut endless = stored_batch("gateway", 6);
     endless[0].start_us = u64::MAX;

@@ -1120,38 +1120,10 @@ mod tests {
 
     use super::*;
     use crate::critical_path::scaling;
-    use crate::jaeger::{JaegerSpan, Process, RefType, Reference};
-
-    /// A span of `service` named `op`, child of `parent`, from `start` to `end`.
-    fn span(
-        id: &str,
-        parent: Option<&str>,
-        service: &str,
-        op: &str,
-        start: u64,
-        end: u64,
-    ) -> JaegerSpan {
-        JaegerSpan {
-            trace_id: "t".to_owned(),
-            span_id: id.to_owned(),
-            operation_name: op.to_owned(),
-            references: parent
-                .map(|p| Reference {
-                    ref_type: RefType::ChildOf,
-                    trace_id: "t".to_owned(),
-                    span_id: p.to_owned(),
-                })
-                .into_iter()
-                .collect(),
-            start_time: start,
-            duration: end - start,
-            process_id: service.to_owned(),
-            tags: Vec::new(),
-            logs: Vec::new(),
-            flags: 1,
-            warnings: None,
-        }
-    }
+    // A span of `service` named `op`, child of `parent`, from `start` to
+    // `end`: `span(id, parent, service, op, start, end)`.
+    use crate::jaeger::test_span as span;
+    use crate::jaeger::{JaegerSpan, Process};
 
     fn trace(id: &str, spans: Vec<JaegerSpan>) -> Trace {
         let processes: BTreeMap<String, Process> = spans
@@ -1713,16 +1685,10 @@ mod tests {
             bytes < 1 << 20,
             "the answer for 100,000 spans is {bytes} bytes, not under 1 MiB"
         );
-        let growth = scaling::growth(|| analyse_chain(&quarter), || analyse_chain(&deep));
-        assert!(
-            growth.ratio() < scaling::MAX_GROWTH,
-            "the analysis of a chain of 100,000 spans took {:?}, of 25,000 spans {:?} \
-             (medians of {} runs): {:.1} times as long for 4 times the spans; \
-             n log n is about 4 to 6, quadratic 16",
-            growth.large,
-            growth.small,
-            scaling::RUNS,
-            growth.ratio()
+        scaling::growth(|| analyse_chain(&quarter), || analyse_chain(&deep)).assert_n_log_n(
+            "the analysis",
+            "a chain of 100,000 spans",
+            "25,000 spans",
         );
     }
 

@@ -307,6 +307,20 @@ pub(crate) mod scaling {
         pub(crate) fn ratio(&self) -> f64 {
             self.large.as_secs_f64() / self.small.as_secs_f64().max(1e-9)
         }
+
+        /// Fails unless the work grew as n log n does, less than
+        /// [`MAX_GROWTH`] times: "`work` of `large` took …, of `small` …".
+        pub(crate) fn assert_n_log_n(&self, work: &str, large: &str, small: &str) {
+            assert!(
+                self.ratio() < MAX_GROWTH,
+                "{work} of {large} took {:?}, of {small} {:?} (medians of {RUNS} runs): \
+                 {:.1} times as long for 4 times the spans; n log n is about 4 to 6, \
+                 quadratic 16",
+                self.large,
+                self.small,
+                self.ratio()
+            );
+        }
     }
 
     /// How many times a growth past [`MAX_GROWTH`] is measured before it
@@ -381,29 +395,12 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::jaeger::{JaegerSpan, Process, Reference, Tag};
+    use crate::jaeger::{JaegerSpan, Process, Tag, test_span};
 
+    /// A span of process `p1` named `id`, child of `parent`, from `start`
+    /// to `end`.
     fn span(id: &str, parent: Option<&str>, start: u64, end: u64) -> JaegerSpan {
-        JaegerSpan {
-            trace_id: "t".to_owned(),
-            span_id: id.to_owned(),
-            operation_name: id.to_owned(),
-            references: parent
-                .map(|p| Reference {
-                    ref_type: RefType::ChildOf,
-                    trace_id: "t".to_owned(),
-                    span_id: p.to_owned(),
-                })
-                .into_iter()
-                .collect(),
-            start_time: start,
-            duration: end - start,
-            process_id: "p1".to_owned(),
-            tags: Vec::new(),
-            logs: Vec::new(),
-            flags: 1,
-            warnings: None,
-        }
+        test_span(id, parent, "p1", id, start, end)
     }
 
     fn with_kind(mut span: JaegerSpan, kind: &str) -> JaegerSpan {
@@ -686,16 +683,10 @@ mod tests {
     fn the_walk_of_a_chain_grows_as_n_log_n_with_its_depth() {
         let (quarter, deep) = (chain(25_000), chain(100_000));
         assert_eq!(sections(&deep).len(), 2 * 100_000 - 1);
-        let growth = scaling::growth(|| sections(&quarter), || sections(&deep));
-        assert!(
-            growth.ratio() < scaling::MAX_GROWTH,
-            "the critical path of a chain of 100,000 spans took {:?}, of 25,000 spans {:?} \
-             (medians of {} runs): {:.1} times as long for 4 times the spans; \
-             n log n is about 4 to 6, quadratic 16",
-            growth.large,
-            growth.small,
-            scaling::RUNS,
-            growth.ratio()
+        scaling::growth(|| sections(&quarter), || sections(&deep)).assert_n_log_n(
+            "the critical path",
+            "a chain of 100,000 spans",
+            "25,000 spans",
         );
     }
 

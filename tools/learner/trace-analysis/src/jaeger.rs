@@ -300,6 +300,39 @@ impl Trace {
     }
 }
 
+/// A span for the unit tests: `id` in trace `t`, named `operation`, in
+/// process `process_id`, a child of `parent`, from `start` to `end` µs.
+#[cfg(test)]
+pub(crate) fn test_span(
+    id: &str,
+    parent: Option<&str>,
+    process_id: &str,
+    operation: &str,
+    start: u64,
+    end: u64,
+) -> JaegerSpan {
+    JaegerSpan {
+        trace_id: "t".to_owned(),
+        span_id: id.to_owned(),
+        operation_name: operation.to_owned(),
+        references: parent
+            .map(|p| Reference {
+                ref_type: RefType::ChildOf,
+                trace_id: "t".to_owned(),
+                span_id: p.to_owned(),
+            })
+            .into_iter()
+            .collect(),
+        start_time: start,
+        duration: end - start,
+        process_id: process_id.to_owned(),
+        tags: Vec::new(),
+        logs: Vec::new(),
+        flags: 1,
+        warnings: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

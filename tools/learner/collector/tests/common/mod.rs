@@ -1,6 +1,7 @@
-//! A collector on free ports of this test's runtime, and OTLP requests built
-//! from the protocol's own types.
+//! A collector on free ports of this test's runtime, OTLP requests built
+//! from the protocol's own types, and data files of a test's own.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use collector::store::Store;
@@ -74,4 +75,18 @@ pub fn failed(mut span: Span) -> Span {
         message: "boom".to_owned(),
     });
     span
+}
+
+/// A path for a data file of this test binary's own, in `folder` of the
+/// target's scratch directory, removed if left over.
+pub fn scratch_file(folder: &str, name: &str) -> PathBuf {
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join(folder);
+    std::fs::create_dir_all(&scratch).expect("a scratch directory");
+    let path = scratch.join(format!("{name}-{}.jsonl", std::process::id()));
+    match std::fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => panic!("cannot remove {}: {err}", path.display()),
+    }
+    path
 }
