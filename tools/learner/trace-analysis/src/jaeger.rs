@@ -146,90 +146,17 @@ fn tag(key: &str, value: &Value) -> Tag {
 
 /// One trace's spans in Jaeger's shape, spans in start order.
 pub fn trace(spans: &[Span]) -> Trace {
-    let mut processes: BTreeMap<String, Process> = BTreeMap::new();
-    let mut process_of: HashMap<(&str, String), String> = HashMap::new();
-    // The spans of one export share their resource: it is written out as
-    // a key once per export, not once per span (a large resource on
-    // thousands of spans was formatted thousands of times).
-    let mut process_of_shared: HashMap<(&str, *const ResourceAttributes), String> = HashMap::new();
     let by_id: HashMap<&str, &Span> = spans.iter().map(|s| (s.span_id.as_str(), s)).collect();
     let mut ordered: Vec<&Span> = spans.iter().collect();
     ordered.sort_by_key(|s| (s.start_us, std::cmp::Reverse(s.duration_us)));
-
+    let mut processes = Processes::default();
     let jaeger_spans = ordered
         .into_iter()
         .map(|span| {
-            // One process per distinct (service, resource), as Jaeger does.
-            let shared = (span.service.as_str(), Arc::as_ptr(&span.resource));
-            let process_id = match process_of_shared.get(&shared) {
-                Some(process_id) => process_id.clone(),
-                None => {
-                    let resource_key = format!("{:?}", span.resource);
-                    let next = process_of.len() + 1;
-                    let process_id = process_of
-                        .entry((span.service.as_str(), resource_key))
-                        .or_insert_with(|| {
-                            let process_id = format!("p{next}");
-                            processes.insert(
-                                process_id.clone(),
-                                Process {
-                                    service_name: span.service.clone(),
-                                    tags: span.resource.iter().map(|(k, v)| tag(k, v)).collect(),
-                                },
-                            );
-                            process_id
-                        })
-                        .clone();
-                    process_of_shared.insert(shared, process_id.clone());
-                    process_id
-                }
-            };
-            let mut references = Vec::new();
-            if let Some(parent) = &span.parent_span_id {
-                let parent_kind = by_id
-                    .get(parent.as_str())
-                    .map_or(Kind::Unspecified, |p| p.kind);
-                references.push(Reference {
-                    ref_type: span_view::reference(None, span.kind, parent_kind),
-                    trace_id: span.trace_id.clone(),
-                    span_id: parent.clone(),
-                });
-            }
-            references.extend(span.links.iter().map(|(trace_id, span_id)| Reference {
-                ref_type: RefType::FollowsFrom,
-                trace_id: trace_id.clone(),
-                span_id: span_id.clone(),
-            }));
-            let mut tags: Vec<Tag> = span.attributes.iter().map(|(k, v)| tag(k, v)).collect();
-            tags.push(tag("span.kind", &Value::Str(span.kind.as_str().to_owned())));
-            if span.status == Status::Error {
-                tags.push(tag("error", &Value::Bool(true)));
-                tags.push(tag("otel.status_code", &Value::Str("ERROR".to_owned())));
-            }
-            JaegerSpan {
-                trace_id: span.trace_id.clone(),
-                span_id: span.span_id.clone(),
-                operation_name: span.name.clone(),
-                references,
-                start_time: span.start_us,
-                duration: span.duration_us,
-                process_id,
-                tags,
-                logs: span
-                    .events
-                    .iter()
-                    .map(|e| {
-                        let mut fields = vec![tag("event", &Value::Str(e.name.clone()))];
-                        fields.extend(e.attributes.iter().map(|(k, v)| tag(k, v)));
-                        Log {
-                            timestamp: e.time_us,
-                            fields,
-                        }
-                    })
-                    .collect(),
-                flags: 1,
-                warnings: None,
-            }
+            let process_id = processes.id_of(span);
+            let parent_kind =
+                |parent: &str| by_id.get(parent).map_or(Kind::Unspecified, |p| p.kind);
+            jaeger_span(span, process_id, parent_kind)
         })
         .collect();
     Trace {
@@ -238,7 +165,98 @@ pub fn trace(spans: &[Span]) -> Trace {
             .map(|s| s.trace_id.clone())
             .unwrap_or_default(),
         spans: jaeger_spans,
-        processes,
+        processes: processes.by_id,
+        warnings: None,
+    }
+}
+
+/// The processes of one trace: one per distinct (service, resource), as
+/// Jaeger has them, numbered `p1`, `p2`… in the order spans name them.
+#[derive(Default)]
+struct Processes<'a> {
+    by_id: BTreeMap<String, Process>,
+    by_resource: HashMap<(&'a str, String), String>,
+    /// The spans of one export share their resource: it is written out as
+    /// a key once per export, not once per span (a large resource on
+    /// thousands of spans was formatted thousands of times).
+    by_shared_resource: HashMap<(&'a str, *const ResourceAttributes), String>,
+}
+
+impl<'a> Processes<'a> {
+    fn id_of(&mut self, span: &'a Span) -> String {
+        let shared = (span.service.as_str(), Arc::as_ptr(&span.resource));
+        if let Some(process_id) = self.by_shared_resource.get(&shared) {
+            return process_id.clone();
+        }
+        let resource_key = format!("{:?}", span.resource);
+        let next = self.by_resource.len() + 1;
+        let by_id = &mut self.by_id;
+        let process_id = self
+            .by_resource
+            .entry((span.service.as_str(), resource_key))
+            .or_insert_with(|| {
+                let process_id = format!("p{next}");
+                by_id.insert(
+                    process_id.clone(),
+                    Process {
+                        service_name: span.service.clone(),
+                        tags: span.resource.iter().map(|(k, v)| tag(k, v)).collect(),
+                    },
+                );
+                process_id
+            })
+            .clone();
+        self.by_shared_resource.insert(shared, process_id.clone());
+        process_id
+    }
+}
+
+/// A stored span in Jaeger's shape: its parent a reference whose type
+/// follows the span kinds (`parent_kind` tells the parent's), its links
+/// `FOLLOWS_FROM`, its kind and error as tags, its events as logs.
+fn jaeger_span(span: &Span, process_id: String, parent_kind: impl Fn(&str) -> Kind) -> JaegerSpan {
+    let mut references = Vec::new();
+    if let Some(parent) = &span.parent_span_id {
+        references.push(Reference {
+            ref_type: span_view::reference(None, span.kind, parent_kind(parent)),
+            trace_id: span.trace_id.clone(),
+            span_id: parent.clone(),
+        });
+    }
+    references.extend(span.links.iter().map(|(trace_id, span_id)| Reference {
+        ref_type: RefType::FollowsFrom,
+        trace_id: trace_id.clone(),
+        span_id: span_id.clone(),
+    }));
+    let mut tags: Vec<Tag> = span.attributes.iter().map(|(k, v)| tag(k, v)).collect();
+    tags.push(tag("span.kind", &Value::Str(span.kind.as_str().to_owned())));
+    if span.status == Status::Error {
+        tags.push(tag("error", &Value::Bool(true)));
+        tags.push(tag("otel.status_code", &Value::Str("ERROR".to_owned())));
+    }
+    let logs = span
+        .events
+        .iter()
+        .map(|e| {
+            let mut fields = vec![tag("event", &Value::Str(e.name.clone()))];
+            fields.extend(e.attributes.iter().map(|(k, v)| tag(k, v)));
+            Log {
+                timestamp: e.time_us,
+                fields,
+            }
+        })
+        .collect();
+    JaegerSpan {
+        trace_id: span.trace_id.clone(),
+        span_id: span.span_id.clone(),
+        operation_name: span.name.clone(),
+        references,
+        start_time: span.start_us,
+        duration: span.duration_us,
+        process_id,
+        tags,
+        logs,
+        flags: 1,
         warnings: None,
     }
 }
