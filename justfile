@@ -1,5 +1,6 @@
-# Observable Rust: the front door. Every recipe is a thin wrapper over the
-# `workshop` CLI (tools/learner/workshop); the logic lives in Rust, not here.
+# Observable Rust: the front door. Every recipe is a thin wrapper over a
+# program of the workspace, most over the `workshop` CLI
+# (tools/learner/workshop); the logic lives in Rust, not here.
 # `just` alone lists the recipes.
 
 # `cargo run`, silent once the program is built; while it compiles, cargo's
@@ -73,11 +74,12 @@ collector *FLAGS:
 trace *ARGS:
     @{{run}} -p trace-tools --bin trace -- {{ARGS}}
 
-# Which operations own an endpoint's latency across many traces, per latency band, with flame graphs (after CRISP): `just crisp` after `just demo`; `just crisp DIR… --baseline DIR…`; `--json`.
 # It runs the program `just setup` built directly, when nothing it was built
 # from (its dep-info file lists the sources) has changed since: cargo's own
 # check that it is up to date takes 0.3 s, more than the analysis of a demo
 # run's 1,000 traces. Otherwise cargo builds it first.
+#
+# Which operations own an endpoint's latency across many traces, per latency band, with flame graphs (after CRISP): `just crisp` after `just demo`; `just crisp DIR… --baseline DIR…`; `--json`.
 [no-exit-message]
 crisp *ARGS:
     #!/usr/bin/env bash
@@ -137,7 +139,7 @@ mutants *LAB:
 checksums *FLAGS:
     @{{workshop}} checksums {{FLAGS}}
 
-# The fault suite alone: each test injects one fault on loopback (a client that gives up, a flood, a killed or stopped collector, SIGTERM, a busy port, a slow client, hostile input) and checks the promise it breaks (demo-services/README.md, "Promises"). `just test` runs them too.
+# The fault suite alone: each test injects one fault on loopback (a client that gives up, a flood, a collector killed or down for 30 s, SIGTERM, a busy port, a slow client, hostile input) and checks the promise it breaks (demo-services/README.md, "Promises"). `just test` runs them too.
 faults:
     cargo test --locked -p system-tests -p telemetry -p collector -p demo --test seat_counts --test cancellation --test idempotency_keys --test connection_timeouts --test no_panic_on_any_input --test cancelled_requests --test bounded_store --test memory_under_flood --test bounded_analyses --test ingestion_under_analyses --test untrusted_input --test supervision --test export_faults
 

@@ -197,6 +197,7 @@ async fn burst_of_abandoned_requests(fixes: Fixes) {
         refused > 0,
         "no answer said the database refused, so refusals were not tested: {story}"
     );
+    eprintln!("seat counts: 0 talks drifted after {story}");
 
     drop(client);
     database.close().await;
