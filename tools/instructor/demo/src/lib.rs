@@ -20,6 +20,7 @@ pub mod red;
 pub mod stop_signal;
 
 use collector_client::{Client, OTLP_PORT, UI_PORT, loopback, routes};
+use telemetry::export::PENDING_METRIC;
 
 use crate::flush::ServiceStop;
 pub use crate::process::Ended;
@@ -263,10 +264,16 @@ impl Shop {
     /// full queue dropped never leave that count).
     pub async fn wait_until_exported(&self, timeout: Duration) -> Result<(), Vec<String>> {
         let deadline = Instant::now() + timeout;
+        // A service that hangs must not hold the wait past its deadline.
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .map_err(|err| vec![format!("no HTTP client: {err}")])?;
         loop {
             let mut waiting = Vec::new();
             for (name, offset) in SERVICES {
-                match pending_spans(self.base_port + offset).await {
+                let pending = metric_sum(&client, self.base_port + offset, PENDING_METRIC).await;
+                match pending.map(|spans| spans as u64) {
                     Some(0) => {}
                     Some(spans) => waiting.push(format!("{name}: {spans} spans")),
                     None => waiting.push(format!("{name}: no answer from /metrics")),
@@ -337,18 +344,20 @@ impl Shop {
     }
 }
 
-/// The spans a service on `port` has handed to its exporter and not yet
-/// exported, from its `GET /metrics` (itself never traced, so that asking
-/// adds nothing); `None` if it does not say.
-async fn pending_spans(port: u16) -> Option<u64> {
+/// The sum of metric `name`'s series in the `GET /metrics` of the service
+/// on `port` (itself never traced, so that asking adds nothing); `None` if
+/// it does not answer through `client` or names no such series.
+pub async fn metric_sum(client: &reqwest::Client, port: u16, name: &str) -> Option<f64> {
     let url = format!("http://127.0.0.1:{port}/metrics");
-    let text = reqwest::get(url).await.ok()?.text().await.ok()?;
+    let text = client.get(url).send().await.ok()?.text().await.ok()?;
     let exposition = openmetrics::parse(&text).ok()?;
-    let sample = exposition
+    let mut series = exposition
         .samples
         .iter()
-        .find(|sample| sample.name == telemetry::export::PENDING_METRIC)?;
-    Some(sample.value as u64)
+        .filter(|sample| sample.name == name)
+        .peekable();
+    series.peek()?;
+    Some(series.map(|sample| sample.value).sum())
 }
 
 /// The workshop's collector: one this program started, or one that was

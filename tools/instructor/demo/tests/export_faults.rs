@@ -89,18 +89,10 @@ impl Demo {
     }
 
     /// The sum of `name`'s series in `service`'s `GET /metrics`; `None`
-    /// when it does not answer.
+    /// when it does not answer or has no such series yet.
     async fn counter(&self, service: &str, name: &str) -> Option<u64> {
         let offset = SERVICES.iter().find(|(n, _)| *n == service)?.1;
-        let url = format!("http://127.0.0.1:{}/metrics", self.base() + offset);
-        let text = http().get(url).send().await.ok()?.text().await.ok()?;
-        let exposition = openmetrics::parse(&text).ok()?;
-        let sum: f64 = exposition
-            .samples
-            .iter()
-            .filter(|sample| sample.name == name)
-            .map(|sample| sample.value)
-            .sum();
+        let sum = demo::metric_sum(&http(), self.base() + offset, name).await?;
         Some(sum as u64)
     }
 }
