@@ -5,8 +5,17 @@
 //! variable) that fixes it, so the same tools can show the difference.
 //! `--fixed` turns every fix on. The environment variables take the usual
 //! spellings of yes and no (`1`, `true`, `yes`, `0`, `false`, `no`).
+//!
+//! The first seven problems of the catalogue ([`crate::problems`]) are
+//! planted by default; the others only when `--planted` (`PLANTED`) names
+//! them. `--planted LIST` plants exactly the problems it lists and fixes
+//! every other: the incident drill starts the shop with the problems it
+//! drew this way. A `--fix-…` flag, or `--fixed`, fixes a problem even
+//! when it is listed.
 
 use clap::builder::BoolishValueParser;
+
+use crate::problems::{Planted, Problem};
 
 /// Fix switches, shared by every service's command line; each service reads
 /// the ones that concern it.
@@ -38,6 +47,19 @@ pub struct Fixes {
     /// idempotency key whenever it fails, even after its client has gone.
     #[arg(long, env = "FIX_CANCELLATION", value_parser = BoolishValueParser::new())]
     pub fix_cancellation: bool,
+    /// gateway: give pricing the usual timeout, and do not ask again at once.
+    #[arg(long, env = "FIX_RETRY_STORM", value_parser = BoolishValueParser::new())]
+    pub fix_retry_storm: bool,
+    /// payments: build the fraud model once, not for every charge.
+    #[arg(long, env = "FIX_FRAUD_MODEL", value_parser = BoolishValueParser::new())]
+    pub fix_fraud_model: bool,
+    /// inventory: keep the audit log's index.
+    #[arg(long, env = "FIX_INDEX", value_parser = BoolishValueParser::new())]
+    pub fix_index: bool,
+    /// Plant exactly these problems (slugs, comma-separated, as
+    /// `just incident --list` shows them) and fix every other.
+    #[arg(long, env = "PLANTED")]
+    pub planted: Option<Planted>,
 }
 
 impl Fixes {
@@ -49,26 +71,74 @@ impl Fixes {
         }
     }
 
+    /// Exactly `problems` planted, every other fixed.
+    pub fn planting(problems: &[Problem]) -> Self {
+        Self {
+            planted: Some(Planted::of(problems)),
+            ..Self::default()
+        }
+    }
+
+    /// Whether `problem` is planted in a service started with these fixes.
+    pub fn is_planted(&self, problem: Problem) -> bool {
+        let fix_flag = match problem {
+            Problem::SerialFanOut => self.fix_fanout,
+            Problem::LockAcrossIo => self.fix_lock,
+            Problem::CouponIndexPerQuote => self.fix_hotspot,
+            Problem::RetriesWithoutBackoff => self.fix_retries,
+            Problem::EagerLogging => self.fix_logging,
+            Problem::NPlusOne => self.fix_n_plus_one,
+            Problem::WorkNobodyWaitsFor => self.fix_cancellation,
+            Problem::RetryStorm => self.fix_retry_storm,
+            Problem::FraudModelPerCharge => self.fix_fraud_model,
+            Problem::MissingIndex => self.fix_index,
+            // Planted by the environment a service is started in (see
+            // `Problem::environment`), not by a switch of its own.
+            Problem::ClockSkew | Problem::ExportQueueOverflow => false,
+        };
+        if self.fixed || fix_flag {
+            return false;
+        }
+        match self.planted {
+            Some(listed) => listed.contains(problem),
+            None => problem.in_the_demo(),
+        }
+    }
+
+    /// Whether `problem` is fixed.
+    pub fn fixes(&self, problem: Problem) -> bool {
+        !self.is_planted(problem)
+    }
+
     pub fn fanout(&self) -> bool {
-        self.fixed || self.fix_fanout
+        self.fixes(Problem::SerialFanOut)
     }
     pub fn lock(&self) -> bool {
-        self.fixed || self.fix_lock
+        self.fixes(Problem::LockAcrossIo)
     }
     pub fn hotspot(&self) -> bool {
-        self.fixed || self.fix_hotspot
+        self.fixes(Problem::CouponIndexPerQuote)
     }
     pub fn retries(&self) -> bool {
-        self.fixed || self.fix_retries
+        self.fixes(Problem::RetriesWithoutBackoff)
     }
     pub fn logging(&self) -> bool {
-        self.fixed || self.fix_logging
+        self.fixes(Problem::EagerLogging)
     }
     pub fn n_plus_one(&self) -> bool {
-        self.fixed || self.fix_n_plus_one
+        self.fixes(Problem::NPlusOne)
     }
     pub fn cancellation(&self) -> bool {
-        self.fixed || self.fix_cancellation
+        self.fixes(Problem::WorkNobodyWaitsFor)
+    }
+    pub fn retry_storm(&self) -> bool {
+        self.fixes(Problem::RetryStorm)
+    }
+    pub fn fraud_model(&self) -> bool {
+        self.fixes(Problem::FraudModelPerCharge)
+    }
+    pub fn index(&self) -> bool {
+        self.fixes(Problem::MissingIndex)
     }
 }
 
@@ -96,5 +166,27 @@ mod tests {
         let cancellation = Args::parse_from(["svc", "--fix-cancellation"]).fixes;
         assert!(cancellation.cancellation() && !cancellation.retries());
         assert_eq!(Args::parse_from(["svc"]).fixes, Fixes::default());
+    }
+
+    #[test]
+    fn the_demo_plants_seven_and_planted_plants_exactly_its_list() {
+        let demo = Args::parse_from(["svc"]).fixes;
+        for problem in Problem::ALL {
+            assert_eq!(demo.is_planted(problem), problem.in_the_demo(), "{problem}");
+        }
+        let drawn = Args::parse_from(["svc", "--planted", "index,lock"]).fixes;
+        let planted: Vec<Problem> = Problem::ALL
+            .into_iter()
+            .filter(|p| drawn.is_planted(*p))
+            .collect();
+        assert_eq!(planted, [Problem::LockAcrossIo, Problem::MissingIndex]);
+        let fixed_anyway = Args::parse_from(["svc", "--planted", "index,lock", "--fix-lock"]).fixes;
+        assert!(fixed_anyway.lock() && !fixed_anyway.index());
+        let none = Args::parse_from(["svc", "--planted", ""]).fixes;
+        assert!(Problem::ALL.into_iter().all(|p| none.fixes(p)));
+        assert_eq!(
+            Fixes::planting(&[Problem::ClockSkew]),
+            Args::parse_from(["svc", "--planted", "clock"]).fixes
+        );
     }
 }

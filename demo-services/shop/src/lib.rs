@@ -16,7 +16,8 @@
 //! client for calling another service with a timeout and trace context
 //! ([`peer`]), serving with graceful shutdown ([`server`]), the database a service
 //! keeps its data in ([`db`]), the switches
-//! that turn each planted problem off ([`fixes`]), and work a handler runs
+//! that turn each planted problem off ([`fixes`]) and their catalogue
+//! ([`problems`]), and work a handler runs
 //! to its end whoever still waits for it ([`to_the_end()`]).
 
 pub mod action;
@@ -26,6 +27,7 @@ pub mod error;
 pub mod extract;
 pub mod fixes;
 pub mod peer;
+pub mod problems;
 pub mod server;
 pub mod to_the_end;
 
@@ -34,4 +36,5 @@ pub use error::ApiError;
 pub use extract::{ApiJson, ApiPath};
 pub use fixes::Fixes;
 pub use peer::Peer;
+pub use problems::{Cause, Problem};
 pub use to_the_end::{InFlight, to_the_end};
