@@ -63,6 +63,8 @@ use shop::{ApiError, ApiJson, ApiPath, Fixes, InFlight, Peer};
 use tokio::sync::{Mutex, watch};
 use tracing::{Span, instrument};
 
+mod impatient;
+
 pub const DEFAULT_PORT: u16 = 8080;
 
 /// Attempts at charging a card before the order fails.
@@ -357,10 +359,7 @@ impl Gateway {
         let (seats, quote) = if self.fixes.fanout() {
             let talks = try_join_all(request.lines.iter().map(|line| self.talk(line)));
             let seats = try_join_all(request.lines.iter().map(|line| self.seats(line)));
-            let quote = self
-                .peers
-                .pricing
-                .post::<_, Quote>("/quote", &quote_request);
+            let quote = self.quote(&quote_request);
             let (_talks, seats, quote) = tokio::try_join!(talks, seats, quote)?;
             (seats, quote)
         } else {
@@ -371,7 +370,7 @@ impl Gateway {
                 self.talk(line).await?;
                 seats.push(self.seats(line).await?);
             }
-            let quote = self.peers.pricing.post("/quote", &quote_request).await?;
+            let quote = self.quote(&quote_request).await?;
             (seats, quote)
         };
         for (line, seats) in request.lines.iter().zip(seats) {
@@ -383,6 +382,14 @@ impl Gateway {
             }
         }
         Ok(quote)
+    }
+
+    async fn quote(&self, request: &QuoteRequest) -> Result<Quote, ApiError> {
+        if self.fixes.retry_storm() {
+            self.peers.pricing.post("/quote", request).await
+        } else {
+            impatient::quote(&self.peers.pricing, request).await
+        }
     }
 
     async fn talk(&self, line: &OrderLine) -> Result<Talk, ApiError> {

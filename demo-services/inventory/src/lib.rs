@@ -50,6 +50,7 @@
 //! have a table of their own, `reservation_keys`, so an inventory database
 //! of an earlier version opens as it is.
 
+pub mod audit;
 mod keys;
 
 use std::collections::HashMap;
@@ -84,6 +85,11 @@ pub struct Inventory {
 }
 
 impl Inventory {
+    /// The database the inventory records in.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// How many reservations and releases are under way, those whose
     /// clients have gone included. Each one moves its seats in the counts
     /// and in the database before it ends, so whenever this reads zero the
@@ -401,7 +407,9 @@ async fn record_reservation(
     if let Some(key) = key {
         keys::link(&mut transaction, key, reservation.reservation_id).await?;
     }
-    write_audit_record(&mut transaction, "reserve", &reservation).await?;
+    if !audit::already_audited(&mut transaction, id, "reserve").await? {
+        write_audit_record(&mut transaction, "reserve", &reservation).await?;
+    }
     transaction.commit().await?;
     Ok(Recorded::New(reservation))
 }

@@ -15,6 +15,9 @@ struct Args {
     /// Start every talk with this many seats instead of its room's capacity.
     #[arg(long, env = "SEATS_PER_TALK")]
     seats_per_talk: Option<u32>,
+    /// Give a new database's audit log this many records of history.
+    #[arg(long, env = "AUDIT_HISTORY")]
+    audit_history: Option<u32>,
     #[command(flatten)]
     fixes: Fixes,
 }
@@ -28,6 +31,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .seats_per_talk
         .map_or(inventory::Stock::AsRecorded, inventory::Stock::PerTalk);
     let inventory = inventory::open(db, stock).await?;
+    if let Some(rows) = args.audit_history {
+        inventory::audit::seed_history(inventory.db(), rows).await?;
+    }
+    inventory::audit::index(inventory.db(), args.fixes).await?;
     shop::server::serve(
         "inventory",
         args.listen,

@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use payments::Processor;
+use shop::Fixes;
 
 /// The shop's payments: card charges against a flaky processor.
 #[derive(Parser)]
@@ -19,6 +20,8 @@ struct Args {
     /// Milliseconds one charge takes.
     #[arg(long, env = "PROCESSOR_LATENCY_MS", default_value_t = 3)]
     latency_ms: u64,
+    #[command(flatten)]
+    fixes: Fixes,
 }
 
 #[tokio::main]
@@ -30,7 +33,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         failure_rate: args.failure_rate.clamp(0.0, 1.0),
         latency: Duration::from_millis(args.latency_ms),
     };
-    shop::server::serve("payments", args.listen, payments::app(processor)).await?;
+    shop::server::serve(
+        "payments",
+        args.listen,
+        payments::app(processor, args.fixes),
+    )
+    .await?;
     telemetry.shutdown().confirm()?;
     Ok(())
 }

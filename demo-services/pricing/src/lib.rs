@@ -26,6 +26,10 @@ use shop::domain::{
 };
 use shop::{ApiError, ApiJson, Fixes};
 
+pub mod pauses;
+
+use pauses::Pauses;
+
 pub const DEFAULT_PORT: u16 = 8083;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,6 +106,7 @@ pub struct Pricing {
     prices: PriceList,
     book: Vec<Coupon>,
     index: CouponIndex,
+    pauses: Pauses,
     fixes: Fixes,
 }
 
@@ -117,6 +122,7 @@ impl Pricing {
             ),
             index: CouponIndex::new(&book),
             book,
+            pauses: Pauses::default(),
             fixes,
         }
     }
@@ -148,6 +154,9 @@ async fn quote(
         act.set("lines", request.lines.len());
         if let Some(coupon) = &request.coupon {
             act.set("coupon", coupon.as_str());
+        }
+        if !pricing.fixes.retry_storm() {
+            pricing.pauses.wait_turn().await;
         }
         let quote = price_order(&pricing, &request)?;
         act.set("total_cents", quote.total_cents);

@@ -61,6 +61,14 @@ impl Peer {
         }
     }
 
+    /// The same peer, over the same connections, with another timeout.
+    pub fn with_other_timeout(&self, timeout: Duration) -> Self {
+        Self {
+            timeout,
+            ..self.clone()
+        }
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -41,6 +41,8 @@ pub struct Options {
     /// The URL of the inventory's database, opened for writes; `None`: the
     /// one `shop::db::for_tests` opens.
     pub inventory_database: Option<String>,
+    /// Records of history in the inventory's audit log (`AUDIT_HISTORY`).
+    pub audit_history: Option<u32>,
 }
 
 impl Default for Options {
@@ -56,6 +58,7 @@ impl Default for Options {
             payments_gate: None,
             catalog_database: None,
             inventory_database: None,
+            audit_history: None,
         }
     }
 }
@@ -92,6 +95,7 @@ impl Shop {
         let inventory_db = Arc::new(OnceLock::new());
         let kept = Arc::clone(&inventory_db);
         let inventory_database = options.inventory_database;
+        let audit_history = options.audit_history;
         let inventory = Service::spawn_with("inventory", move || async move {
             let db = match inventory_database {
                 Some(url) => shop::db::connect_for_writes(&url).await,
@@ -104,10 +108,18 @@ impl Shop {
             let inventory = inventory::open(db, inventory::Stock::RoomCapacity)
                 .await
                 .expect("the inventory's tables");
+            if let Some(rows) = audit_history {
+                inventory::audit::seed_history(inventory.db(), rows)
+                    .await
+                    .expect("the audit log's history");
+            }
+            inventory::audit::index(inventory.db(), fixes)
+                .await
+                .expect("the audit log's index");
             inventory::app(inventory, fixes)
         });
         let pricing = Service::spawn("pricing", pricing::app(fixes));
-        let mut payments_app = payments::app(options.processor);
+        let mut payments_app = payments::app(options.processor, fixes);
         if let Some(gate) = &options.payments_gate {
             payments_app = gate.hold(payments_app);
         }

@@ -375,11 +375,14 @@ impl Shop {
         let pricing = Service::spawn("pricing", pricing::app(fixes));
         let payments = Service::spawn(
             "payments",
-            payments::app(payments::Processor {
-                capacity: ORDERS,
-                failure_rate: 0.0,
-                ..payments::Processor::default()
-            }),
+            payments::app(
+                payments::Processor {
+                    capacity: ORDERS,
+                    failure_rate: 0.0,
+                    ..payments::Processor::default()
+                },
+                fixes,
+            ),
         );
         let peer = |service: &Service| Peer::new(service.name(), service.url());
         let peers = gateway::Peers {

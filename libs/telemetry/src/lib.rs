@@ -36,6 +36,7 @@
 //! | `OTEL_BSP_MAX_QUEUE_SIZE` | spans waiting for export; past it, ended spans are dropped (and counted) | `65536` |
 //! | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY` | the batch processor's batches (spans) and delay (ms) | `4096`, `1000` |
 //! | `OTEL_SERVICE_NAME` | overrides the name given in code | |
+//! | `CLOCK_SKEW_MS` | stamps every exported span this many milliseconds off, as a machine whose clock is wrong would (the incident drill's `clock` problem; see `clock_skew`) | `0` |
 //!
 //! Context crosses services as W3C Trace Context (`traceparent`): the
 //! server spans of [`http::trace_layer`] (tower-http's `TraceLayer`)
@@ -54,6 +55,7 @@
 
 mod causes;
 pub mod client;
+pub mod clock_skew;
 pub mod db;
 pub mod export;
 mod flush_report;

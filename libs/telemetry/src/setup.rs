@@ -21,6 +21,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
+use crate::clock_skew::SkewedClock;
 use crate::db::DbSpans;
 use crate::export::{self, CountingExporter, CountingProcessor, ExportCounters};
 use crate::flush_report::FlushReport;
@@ -54,6 +55,9 @@ pub struct Settings {
     /// How long the exporter tries one batch, its retries included
     /// ([`export::export_timeout_from_env`]).
     pub export_timeout: Duration,
+    /// How far this service's exported times are off, in milliseconds
+    /// ([`crate::clock_skew`]).
+    pub clock_skew_ms: i64,
 }
 
 impl Settings {
@@ -67,6 +71,7 @@ impl Settings {
             otlp_endpoint: None,
             otlp_protocol: Protocol::HttpBinary,
             export_timeout: export::DEFAULT_EXPORT_TIMEOUT,
+            clock_skew_ms: 0,
         }
     }
 
@@ -106,6 +111,7 @@ impl Settings {
             otlp_endpoint,
             otlp_protocol,
             export_timeout: export::export_timeout_from_env()?,
+            clock_skew_ms: crate::clock_skew::skew_from_env()?,
         })
     }
 }
@@ -183,6 +189,7 @@ pub fn init(service: &str) -> Result<Guard, InitError> {
                 .build()
                 .map_err(InitError::Exporter)?;
             // ANCHOR_END: exporter
+            let exporter = SkewedClock::new(exporter, settings.clock_skew_ms);
             counted_tracer_provider(&settings.service, exporter, batch_config(), &counters)
         }
         None => tracer_provider::<opentelemetry_otlp::SpanExporter>(&settings.service, None),
