@@ -79,7 +79,7 @@ trace *ARGS:
 # check that it is up to date takes 0.3 s, more than the analysis of a demo
 # run's 1,000 traces. Otherwise cargo builds it first.
 #
-# Which operations own an endpoint's latency across many traces, per latency band, with flame graphs (after CRISP): `just crisp` after `just demo`; `just crisp DIR… --baseline DIR…`; `--json`.
+# Which operations own an endpoint's latency across many traces, per latency band, with flame graphs (after CRISP): `just crisp` after `just demo`; `just crisp DIR… --baseline DIR…`; `--what-if "SERVICE OPERATION ±PCT%"`; `--json`.
 [no-exit-message]
 crisp *ARGS:
     #!/usr/bin/env bash

@@ -233,11 +233,7 @@ struct Operations {
 
 impl Operations {
     fn id(&mut self, service: &str, operation: &str) -> u32 {
-        if let Some(&id) = self
-            .index
-            .get(service)
-            .and_then(|operations| operations.get(operation))
-        {
+        if let Some(id) = self.find(service, operation) {
             return id;
         }
         let id = self.names.len() as u32;
@@ -247,6 +243,14 @@ impl Operations {
             .or_default()
             .insert(operation.to_owned(), id);
         id
+    }
+
+    /// The number of an operation already interned.
+    fn find(&self, service: &str, operation: &str) -> Option<u32> {
+        self.index
+            .get(service)
+            .and_then(|operations| operations.get(operation))
+            .copied()
     }
 
     fn name(&self, id: u32) -> (&str, &str) {
@@ -629,6 +633,36 @@ impl Aggregator {
         roots
     }
 
+    /// Each trace's end-to-end duration, in the order of
+    /// [`critical_path_us_of`](Self::critical_path_us_of)'s answer.
+    pub(crate) fn durations_us(&self) -> Vec<u64> {
+        self.traces.iter().map(|trace| trace.duration_us).collect()
+    }
+
+    /// The exclusive critical-path time `service`'s `operation` owns in
+    /// each trace, summed over its calling contexts: zero where it is off
+    /// the path or absent. In the order of
+    /// [`durations_us`](Self::durations_us)'s answer.
+    pub(crate) fn critical_path_us_of(&self, service: &str, operation: &str) -> Vec<u64> {
+        // Names are interned cut to MAX_NAME_CHARS, so looked up cut too.
+        let found = self
+            .names
+            .operations
+            .find(&shortened(service), &shortened(operation));
+        self.traces
+            .iter()
+            .map(|trace| match found {
+                None => 0,
+                Some(id) => trace
+                    .by_context
+                    .iter()
+                    .filter(|&&(context, _)| self.names.operation_of(context) == id)
+                    .map(|&(_, time)| time)
+                    .sum(),
+            })
+            .collect()
+    }
+
     /// Takes in what `other` (of the same endpoint) has added: so that
     /// several threads can each read a share of the traces.
     pub fn merge(&mut self, other: Aggregator) {
@@ -975,7 +1009,7 @@ impl Copied {
 }
 
 /// Each band's name, percentiles, and ranks among `n` sorted traces.
-fn band_ranges(n: usize) -> Vec<(&'static str, u32, u32, Range<usize>)> {
+pub(crate) fn band_ranges(n: usize) -> Vec<(&'static str, u32, u32, Range<usize>)> {
     if n == 0 {
         return Vec::new();
     }
@@ -1116,35 +1150,13 @@ impl Analysis {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::critical_path::scaling;
     // A span of `service` named `op`, child of `parent`, from `start` to
     // `end`: `span(id, parent, service, op, start, end)`.
     use crate::jaeger::test_span as span;
-    use crate::jaeger::{JaegerSpan, Process};
-
-    fn trace(id: &str, spans: Vec<JaegerSpan>) -> Trace {
-        let processes: BTreeMap<String, Process> = spans
-            .iter()
-            .map(|s| {
-                (
-                    s.process_id.clone(),
-                    Process {
-                        service_name: s.process_id.clone(),
-                        tags: Vec::new(),
-                    },
-                )
-            })
-            .collect();
-        Trace {
-            trace_id: id.to_owned(),
-            spans,
-            processes,
-            warnings: None,
-        }
-    }
+    // A trace of those spans: `trace(id, spans)`.
+    use crate::jaeger::test_trace as trace;
 
     fn orders() -> Endpoint {
         Endpoint {

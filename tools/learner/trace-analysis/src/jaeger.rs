@@ -351,6 +351,30 @@ pub(crate) fn test_span(
     }
 }
 
+/// A trace for the unit tests: `id`, of `spans` (made by [`test_span`]),
+/// each span's process a service of the same name.
+#[cfg(test)]
+pub(crate) fn test_trace(id: &str, spans: Vec<JaegerSpan>) -> Trace {
+    let processes: BTreeMap<String, Process> = spans
+        .iter()
+        .map(|s| {
+            (
+                s.process_id.clone(),
+                Process {
+                    service_name: s.process_id.clone(),
+                    tags: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    Trace {
+        trace_id: id.to_owned(),
+        spans,
+        processes,
+        warnings: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

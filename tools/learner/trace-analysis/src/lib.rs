@@ -14,6 +14,8 @@
 //! - [`terminal`]: a trace as a waterfall, as text.
 //! - [`recording`]: folders of Jaeger JSON traces, written and read fast.
 //! - [`red`]: rate, errors and duration per operation, from server spans.
+//! - [`what_if`]: an endpoint's latencies projected as if one operation
+//!   took more or less of the critical path.
 
 pub mod aggregate;
 pub mod crisp_reference;
@@ -25,3 +27,4 @@ pub mod recording;
 pub mod red;
 pub mod span_view;
 pub mod terminal;
+pub mod what_if;

@@ -1,6 +1,7 @@
 //! The trace programs against a running collector (one of this test's own,
 //! on a free port): `critical-path` agrees with the critical path the
-//! collector serves, and `crisp` compares two windows of its traces.
+//! collector serves, and `crisp` compares two windows of its traces (and
+//! says that a `--what-if` projection reads files).
 
 use std::process::Command;
 use std::sync::Arc;
@@ -168,5 +169,20 @@ async fn crisp_compares_two_windows_of_the_running_collector() {
         String::from_utf8_lossy(&wrong.stderr).contains("ends before it starts"),
         "{}",
         String::from_utf8_lossy(&wrong.stderr)
+    );
+
+    // A projection needs each trace: the collector answers with the
+    // analysis alone, so the command says to give files.
+    let what_if = Command::new(env!("CARGO_BIN_EXE_crisp"))
+        .args(["--collector", &ui, "--window", "2m.."])
+        .args(["--service", "svc", "--operation", "op1"])
+        .args(["--what-if", "svc op4 -50%"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&what_if.stderr);
+    assert!(!what_if.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("give files or folders of traces"),
+        "{stderr}"
     );
 }

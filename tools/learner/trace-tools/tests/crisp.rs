@@ -112,3 +112,135 @@ fn traces_of_another_endpoint_get_a_message_that_names_the_roots_found() {
         "the message names the roots found: {stderr}"
     );
 }
+
+#[test]
+fn what_if_projects_the_percentiles_in_the_json() {
+    let folder = fixtures().join("crisp-orders");
+    let output = crisp(&[
+        "--json",
+        folder.to_str().unwrap(),
+        "--what-if",
+        "inventory reserve -100%",
+        "--what-if",
+        "gateway look_up +50%",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let what_if = &json["what_if"];
+    let (measured, projected) = (&what_if["measured"], &what_if["projected"]);
+    let us = |latencies: &Value, key: &str| latencies[key].as_f64().unwrap();
+    // The measured percentiles are where the analysis's bands start.
+    for (key, band) in ["p50_us", "p90_us", "p95_us", "p99_us"]
+        .into_iter()
+        .zip(json["bands"].as_array().unwrap())
+    {
+        assert_eq!(us(measured, key), band["min_duration_us"].as_f64().unwrap());
+    }
+    // Each change acts on the mean critical-path time the analysis lists.
+    let changes = what_if["changes"].as_array().unwrap();
+    let mean_of = |service: &str, operation: &str| {
+        json["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|op| op["service"] == service && op["operation"] == operation)
+            .map_or(0.0, |op| op["mean_critical_path_us"].as_f64().unwrap())
+    };
+    let (reserve, look_up) = (&changes[0], &changes[1]);
+    assert_eq!(
+        (
+            &reserve["service"],
+            &reserve["operation"],
+            &reserve["percent"]
+        ),
+        (
+            &Value::from("inventory"),
+            &Value::from("reserve"),
+            &Value::from(-100.0)
+        )
+    );
+    let reserve_us = reserve["mean_critical_path_us"].as_f64().unwrap();
+    let look_up_us = look_up["mean_critical_path_us"].as_f64().unwrap();
+    assert_eq!(reserve_us, mean_of("inventory", "reserve"));
+    assert_eq!(look_up_us, mean_of("gateway", "look_up"));
+    assert_eq!(reserve["traces_on_path"], 30);
+    // The mean moves by what the changes take off and add, exactly.
+    let expected = us(measured, "mean_us") - reserve_us + 0.5 * look_up_us;
+    let mean = us(projected, "mean_us");
+    assert!(
+        (mean - expected).abs() < 1e-6 * expected,
+        "{mean} vs {expected}"
+    );
+    assert!(
+        us(projected, "p50_us") < us(measured, "p50_us"),
+        "{what_if}"
+    );
+}
+
+#[test]
+fn what_if_says_when_the_operation_is_never_on_the_critical_path() {
+    let folder = fixtures().join("crisp-orders");
+    let out = std::env::temp_dir().join(format!("crisp-what-if-{}", std::process::id()));
+    let output = crisp(&[
+        folder.to_str().unwrap(),
+        "--what-if",
+        "gateway no_such_operation -50%",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(
+            "gateway no_such_operation is never on the critical path of these 30 traces: \
+             no change projected"
+        ),
+        "{stdout}"
+    );
+    let output = crisp(&[
+        folder.to_str().unwrap(),
+        "--what-if",
+        "inventory POST /reservations -30%",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    for row in ["mean", "p50", "p99", "p99 band"] {
+        assert!(
+            stdout.contains(&format!("    {row} ")),
+            "a row for {row}: {stdout}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn a_what_if_of_the_wrong_shape_is_a_usage_error_that_names_the_shape() {
+    let folder = fixtures().join("crisp-orders");
+    for wrong in [
+        "inventory reserve",
+        "inventory reserve -150%",
+        "reserve -50%",
+    ] {
+        let output = crisp(&[folder.to_str().unwrap(), "--what-if", wrong]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{wrong:?}: {stderr}");
+        assert!(
+            stderr.contains("SERVICE OPERATION ±PCT%"),
+            "{wrong:?}: {stderr}"
+        );
+    }
+    let twice = crisp(&[
+        folder.to_str().unwrap(),
+        "--what-if",
+        "inventory reserve -50%",
+        "--what-if",
+        "inventory reserve +10%",
+    ]);
+    assert_eq!(twice.status.code(), Some(2));
+}

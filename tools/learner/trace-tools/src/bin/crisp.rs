@@ -5,18 +5,21 @@
 //! file, as CRISP reads them), from the running collector, or, with
 //! neither, from the last `just demo` run's recording. The tables go to the
 //! terminal (`--json` for one JSON object instead), the flame graphs to
-//! SVG files.
+//! SVG files. `--what-if` projects the endpoint's latencies as if an
+//! operation took more or less of the critical path.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::Parser;
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
 use collector_client::{Client, UI_PORT, duration_us, loopback, now_us};
 use serde::Serialize;
-use trace_analysis::aggregate::{self, Analysis, Comparison, Endpoint};
+use trace_analysis::aggregate::{self, Aggregator, Analysis, Comparison, Endpoint};
 use trace_analysis::recording::{self, DEMO_RECORDINGS};
+use trace_analysis::what_if::{self, OperationChange, WhatIf};
 use trace_analysis::{crisp_reference, flame};
 
 /// Critical paths across the traces of one endpoint.
@@ -59,11 +62,29 @@ struct Args {
     /// they disagree.
     #[arg(long, value_name = "CCT")]
     against_crisp: Option<PathBuf>,
+    /// Project the latencies as if this operation's time on the critical
+    /// path changed by this percent (-100% removes it), first order: the
+    /// rest of the path held still. Repeatable, one change per operation;
+    /// reads files only. `"inventory reserve -50%"`, `"gateway look_up
+    /// -100%"`, `"inventory POST /reservations +20%"`.
+    #[arg(long, value_name = what_if::SHAPE)]
+    what_if: Vec<OperationChange>,
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(twice) = named_twice(&args.what_if) {
+        Args::command()
+            .error(
+                ErrorKind::ArgumentConflict,
+                format!(
+                    "--what-if names {} {} twice: give one change per operation",
+                    twice.service, twice.operation
+                ),
+            )
+            .exit();
+    }
     match run(&args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -73,14 +94,29 @@ async fn main() -> ExitCode {
     }
 }
 
-/// `--json`'s answer: the analysis, and the comparison when there is a
-/// baseline.
+/// The first operation that `--what-if` names twice: both changes would
+/// take off the same time.
+fn named_twice(changes: &[OperationChange]) -> Option<&OperationChange> {
+    changes.iter().enumerate().find_map(|(i, change)| {
+        changes[..i]
+            .iter()
+            .any(|earlier| {
+                (&earlier.service, &earlier.operation) == (&change.service, &change.operation)
+            })
+            .then_some(change)
+    })
+}
+
+/// `--json`'s answer: the analysis, the comparison when there is a
+/// baseline, and the projection when `--what-if` asks for one.
 #[derive(Serialize)]
 struct JsonAnswer<'a> {
     #[serde(flatten)]
     analysis: &'a Analysis,
     #[serde(skip_serializing_if = "Option::is_none")]
     comparison: Option<Comparison>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    what_if: Option<&'a WhatIf>,
 }
 
 async fn run(args: &Args) -> anyhow::Result<()> {
@@ -88,19 +124,13 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         service: args.service.clone(),
         operation: args.operation.clone(),
     };
-    let (source, mut baseline) = sources(args).await?;
-    let analysis = analyse(&source, &endpoint).await?;
-    if !args.baseline.is_empty() {
-        baseline = Some(Source::Files(args.baseline.clone()));
-    }
-    if let Some(window) = &args.baseline_window {
-        baseline = Some(Source::Collector {
-            url: args.collector.trim_end_matches('/').to_owned(),
-            window: Some(Window::parse(window)?),
-        });
-    }
-    let before = match &baseline {
-        Some(source) => Some((source, analyse(source, &endpoint).await?)),
+    let (source, found_baseline) = sources(args).await?;
+    let (analysis, what_if) = analyse(&source, &endpoint, &args.what_if).await?;
+    let before = match baseline(args, found_baseline)? {
+        Some(source) => {
+            let (before, _) = analyse(&source, &endpoint, &[]).await?;
+            Some((source, before))
+        }
         None => None,
     };
     let comparison = before
@@ -113,11 +143,15 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         let answer = JsonAnswer {
             analysis: &analysis,
             comparison,
+            what_if: what_if.as_ref(),
         };
         println!("{}", serde_json::to_string_pretty(&answer)?);
         return Ok(());
     }
     print_tables(&endpoint, &source, &analysis);
+    if let Some(what_if) = &what_if {
+        print_what_if(what_if);
+    }
     if let (Some((source, before)), Some(comparison)) = (&before, &comparison) {
         print_comparison(source, comparison);
         let svgs = draw(&endpoint, &analysis, Some(before), &args.out)?;
@@ -126,6 +160,21 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         print_flame_graphs(&draw(&endpoint, &analysis, None, &args.out)?);
     }
     Ok(())
+}
+
+/// What to compare with: `--baseline`'s files, `--baseline-window`'s
+/// window, or else the baseline found beside the traces.
+fn baseline(args: &Args, found: Option<Source>) -> anyhow::Result<Option<Source>> {
+    if let Some(window) = &args.baseline_window {
+        return Ok(Some(Source::Collector {
+            url: args.collector.trim_end_matches('/').to_owned(),
+            window: Some(Window::parse(window)?),
+        }));
+    }
+    if !args.baseline.is_empty() {
+        return Ok(Some(Source::Files(args.baseline.clone())));
+    }
+    Ok(found)
 }
 
 /// Where traces come from.
@@ -218,65 +267,94 @@ async fn sources(args: &Args) -> anyhow::Result<(Source, Option<Source>)> {
     })
 }
 
-async fn analyse(source: &Source, endpoint: &Endpoint) -> anyhow::Result<Analysis> {
-    let analysis = match source {
+/// The analysis of `source`'s traces of `endpoint`, and, when `changes`
+/// asks for one, its projection: that needs each trace, which only files
+/// give (the collector answers with the analysis alone).
+async fn analyse(
+    source: &Source,
+    endpoint: &Endpoint,
+    changes: &[OperationChange],
+) -> anyhow::Result<(Analysis, Option<WhatIf>)> {
+    match source {
         Source::Files(paths) => {
-            for path in paths {
-                if !path.exists() {
-                    bail!(
-                        "{} does not exist. Give files or folders of Jaeger JSON traces, \
-                         or run `just demo` first (it records its traces there).",
-                        path.display()
-                    );
-                }
-            }
-            let recording::Read {
-                aggregator,
-                traces,
-                skipped,
-            } = recording::analyse(paths, endpoint)?;
-            if let Some((_, why)) = skipped.first() {
-                eprintln!(
-                    "crisp: skipped {} file(s) that are not Jaeger traces; the first: {why}",
-                    skipped.len()
-                );
-            }
-            if aggregator.is_empty() {
-                let roots: Vec<String> = aggregator
-                    .other_roots()
-                    .iter()
-                    .take(5)
-                    .map(|(root, n)| format!("{root} ({n})"))
-                    .collect();
-                bail!(
-                    "none of the {traces} traces in {source} has {} {} as its root; their roots: {}",
-                    endpoint.service,
-                    endpoint.operation,
-                    if roots.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        roots.join(", ")
-                    }
-                );
-            }
-            aggregator.finish()
+            let aggregator = read(paths, endpoint, source)?;
+            let what_if = (!changes.is_empty()).then(|| WhatIf::project(&aggregator, changes));
+            Ok((aggregator.finish(), what_if))
         }
         Source::Collector { url, window } => {
-            let (start_us, end_us) = window.map_or((None, None), |w| (Some(w.start_us), w.end_us));
-            let analysis = Client::new(url)?
-                .critical_paths(endpoint, start_us, end_us)
-                .await
-                .context("the collector did not answer an analysis")?;
-            if analysis.traces == 0 {
+            if !changes.is_empty() {
                 bail!(
-                    "{source} holds no trace whose root is {} {}: run `just demo`, or name the endpoint with --service and --operation",
-                    endpoint.service,
-                    endpoint.operation
+                    "--what-if projects each trace, and {source} answers with the analysis alone: \
+                     give files or folders of traces (`just demo` records them in {DEMO_RECORDINGS})"
                 );
             }
-            analysis
+            Ok((ask(url, *window, endpoint, source).await?, None))
         }
-    };
+    }
+}
+
+/// `endpoint`'s traces in files and folders, added up.
+fn read(paths: &[PathBuf], endpoint: &Endpoint, source: &Source) -> anyhow::Result<Aggregator> {
+    for path in paths {
+        if !path.exists() {
+            bail!(
+                "{} does not exist. Give files or folders of Jaeger JSON traces, \
+                 or run `just demo` first (it records its traces there).",
+                path.display()
+            );
+        }
+    }
+    let recording::Read {
+        aggregator,
+        traces,
+        skipped,
+    } = recording::analyse(paths, endpoint)?;
+    if let Some((_, why)) = skipped.first() {
+        eprintln!(
+            "crisp: skipped {} file(s) that are not Jaeger traces; the first: {why}",
+            skipped.len()
+        );
+    }
+    if aggregator.is_empty() {
+        let roots: Vec<String> = aggregator
+            .other_roots()
+            .iter()
+            .take(5)
+            .map(|(root, n)| format!("{root} ({n})"))
+            .collect();
+        bail!(
+            "none of the {traces} traces in {source} has {} {} as its root; their roots: {}",
+            endpoint.service,
+            endpoint.operation,
+            if roots.is_empty() {
+                "none".to_owned()
+            } else {
+                roots.join(", ")
+            }
+        );
+    }
+    Ok(aggregator)
+}
+
+/// The collector's analysis of `endpoint`'s traces in `window`.
+async fn ask(
+    url: &str,
+    window: Option<Window>,
+    endpoint: &Endpoint,
+    source: &Source,
+) -> anyhow::Result<Analysis> {
+    let (start_us, end_us) = window.map_or((None, None), |w| (Some(w.start_us), w.end_us));
+    let analysis = Client::new(url)?
+        .critical_paths(endpoint, start_us, end_us)
+        .await
+        .context("the collector did not answer an analysis")?;
+    if analysis.traces == 0 {
+        bail!(
+            "{source} holds no trace whose root is {} {}: run `just demo`, or name the endpoint with --service and --operation",
+            endpoint.service,
+            endpoint.operation
+        );
+    }
     Ok(analysis)
 }
 
@@ -375,6 +453,67 @@ fn print_comparison(baseline: &Source, comparison: &Comparison) {
             ms(change.after_mean_us)
         );
     }
+}
+
+/// What each `--what-if` change acts on, then, unless none is ever on the
+/// critical path, the latencies measured and projected.
+fn print_what_if(what_if: &WhatIf) {
+    println!();
+    let traces = what_if.measured.traces;
+    for found in &what_if.changes {
+        let change = &found.change;
+        if found.traces_on_path == 0 {
+            println!(
+                "What if {change}: {} {} is never on the critical path of these {traces} traces: \
+                 no change projected.",
+                change.service, change.operation
+            );
+        } else {
+            println!(
+                "What if {change}: on the critical path of {} of the {traces} traces, {} ms a trace \
+                 on average.",
+                found.traces_on_path,
+                ms(found.mean_critical_path_us)
+            );
+        }
+    }
+    if what_if.changes_nothing() {
+        return;
+    }
+    let (measured, projected) = (&what_if.measured, &what_if.projected);
+    println!(
+        "  Projected, first order (the rest of the critical path held still: \
+         a speed-up saves at most this):"
+    );
+    println!(
+        "    {:<10} {:>12} {:>12} {:>11} {:>7}",
+        "", "measured", "projected", "change", ""
+    );
+    print_projected("mean", measured.mean_us, projected.mean_us);
+    for (before, after) in measured.bands.iter().zip(&projected.bands) {
+        print_projected(&before.band, before.min_us, after.min_us);
+    }
+    println!("  Per latency band, its mean (each ranked by its own latencies):");
+    for (before, after) in measured.bands.iter().zip(&projected.bands) {
+        print_projected(
+            &format!("{} band", before.band),
+            before.mean_us,
+            after.mean_us,
+        );
+    }
+}
+
+/// One row of the projection: measured, projected, and the change in ms
+/// and in percent.
+fn print_projected(name: &str, measured_us: f64, projected_us: f64) {
+    let change_us = projected_us - measured_us;
+    println!(
+        "    {name:<10} {:>9} ms {:>9} ms {:>8} ms {:>+6.1}%",
+        ms(measured_us),
+        ms(projected_us),
+        signed_ms(change_us),
+        100.0 * change_us / measured_us.max(1.0)
+    );
 }
 
 /// One flame graph over all traces, one per band, and with a baseline the
