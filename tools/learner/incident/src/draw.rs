@@ -53,7 +53,11 @@ mod tests {
             assert!(DRAWN_COUNT.contains(&drawn.len()), "seed {seed}: {drawn:?}");
             counts.insert(drawn.len());
         }
-        assert_eq!(counts, DRAWN_COUNT.collect(), "every count is drawn");
+        assert_eq!(
+            counts,
+            DRAWN_COUNT.collect::<BTreeSet<usize>>(),
+            "every count is drawn"
+        );
         assert_eq!(draw(7, Some(12)).len(), 12);
         assert_eq!(draw(7, Some(99)).len(), Problem::ALL.len());
         assert_eq!(draw(7, Some(0)).len(), 1);
@@ -62,7 +66,10 @@ mod tests {
     #[test]
     fn over_many_seeds_every_problem_is_drawn() {
         let drawn: BTreeSet<Problem> = (0..1_000).flat_map(|seed| draw(seed, None)).collect();
-        assert_eq!(drawn, Problem::ALL.into_iter().collect());
+        assert_eq!(
+            drawn,
+            Problem::ALL.into_iter().collect::<BTreeSet<Problem>>()
+        );
     }
 
     #[test]
