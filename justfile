@@ -19,6 +19,12 @@ default:
 demo *FLAGS:
     @{{run}} -p demo -- {{FLAGS}}
 
+# The incident drill: the shop under load with one to three problems drawn at random planted; name each with evidence (`--seed N`, `--problems K`, `--list`, `answer …`, `hint`, `status`).
+[no-exit-message]
+[continue]
+incident *ARGS:
+    @{{run}} -p incident -- {{ARGS}}
+
 # Show lab N's goal and steps, and grade it (`--verbose` for everything).
 [no-exit-message]
 lab N *FLAGS:

@@ -56,8 +56,10 @@ pub struct Fixes {
     /// inventory: keep the audit log's index.
     #[arg(long, env = "FIX_INDEX", value_parser = BoolishValueParser::new())]
     pub fix_index: bool,
-    /// Plant exactly these problems (slugs, comma-separated, as
-    /// `just incident --list` shows them) and fix every other.
+    /// Plant exactly these problems (their short names, comma-separated:
+    /// fanout, lock, hotspot, retries, logging, n-plus-one, cancellation,
+    /// retry-storm, fraud-model, index, clock, export-queue) and fix every
+    /// other.
     #[arg(long, env = "PLANTED")]
     pub planted: Option<Planted>,
 }

@@ -201,6 +201,44 @@ fn cpu_time(pid: u32) -> std::io::Result<Duration> {
     }
 }
 
+/// How long a service has to drain its requests when stopped.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// How long each service has to stop: to drain its requests, then to flush
+/// its spans, which with a collector that does not answer takes the
+/// export's whole timeout (40 s, unless `OTEL_EXPORTER_OTLP_TIMEOUT` says
+/// otherwise: the services read their starter's own environment).
+pub fn stop_grace() -> Duration {
+    let export_timeout = telemetry::export::export_timeout_from_env()
+        .unwrap_or(telemetry::export::DEFAULT_EXPORT_TIMEOUT);
+    DRAIN + telemetry::export::flush_budget(export_timeout)
+}
+
+/// What every service of a run under load is told, beside its starter's
+/// own environment: its log level, its collector, and seats enough that a
+/// long run does not sell out every talk.
+pub fn service_env(collector: &Collector) -> Vec<(&'static str, String)> {
+    vec![
+        ("RUST_LOG", "info".to_owned()),
+        ("SEATS_PER_TALK", "1000000".to_owned()),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            collector.otlp_url().to_owned(),
+        ),
+    ]
+}
+
+/// A variable one service alone is started with, beside those every
+/// service is: how a problem that lives in one machine's surroundings (its
+/// clock, its span queue) is planted in that service only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceVar {
+    /// The service's name, as in [`SERVICES`].
+    pub service: &'static str,
+    pub name: &'static str,
+    pub value: String,
+}
+
 /// The shop's services, running.
 pub struct Shop {
     processes: Vec<Process>,
@@ -209,11 +247,13 @@ pub struct Shop {
 
 impl Shop {
     /// Starts every service with `env` added to this process's environment,
-    /// each writing its logs to `log_dir/NAME.log`.
+    /// and each with those of `service_env` that name it, each writing its
+    /// logs to `log_dir/NAME.log`.
     pub fn start(
         bin_dir: &Path,
         base_port: u16,
         env: &[(&str, String)],
+        service_env: &[ServiceVar],
         log_dir: &Path,
     ) -> std::io::Result<Self> {
         std::fs::create_dir_all(log_dir)?;
@@ -237,7 +277,13 @@ impl Shop {
                         "TOKIO_CONSOLE_BIND",
                         format!("127.0.0.1:{}", CONSOLE_BASE_PORT + offset),
                     )
-                    .envs(env.iter().map(|(k, v)| (*k, v)));
+                    .envs(env.iter().map(|(k, v)| (*k, v)))
+                    .envs(
+                        service_env
+                            .iter()
+                            .filter(|var| var.service == name)
+                            .map(|var| (var.name, &var.value)),
+                    );
             })?;
             processes.push(process);
         }

@@ -36,19 +36,6 @@ const HIGHEST_BASE_PORT: u16 = u16::MAX - (SERVICES.len() as u16 - 1);
 /// collector (they export a batch every second).
 const EXPORTED_WITHIN: Duration = Duration::from_secs(10);
 
-/// How long a service has to drain its requests when stopped.
-const DRAIN: Duration = Duration::from_secs(10);
-
-/// How long each service has to stop: to drain its requests, then to flush
-/// its spans, which with a collector that does not answer takes the
-/// export's whole timeout (40 s, unless `OTEL_EXPORTER_OTLP_TIMEOUT` says
-/// otherwise: the services read the demo's own environment).
-fn stop_grace() -> Duration {
-    let export_timeout = telemetry::export::export_timeout_from_env()
-        .unwrap_or(telemetry::export::DEFAULT_EXPORT_TIMEOUT);
-    DRAIN + telemetry::export::flush_budget(export_timeout)
-}
-
 /// Runs the shop and the trace collector, drives load, and reports.
 #[derive(Parser)]
 struct Args {
@@ -237,7 +224,7 @@ async fn start(args: &Args, root: &Path, folders: &Folders) -> anyhow::Result<Ru
         false => bin_dir,
     };
     let env = service_env(args, &collector);
-    let mut shop = Shop::start(&services_dir, args.base_port, &env, &folders.logs)
+    let mut shop = Shop::start(&services_dir, args.base_port, &env, &[], &folders.logs)
         .context("cannot start the shop")?;
     shop.wait_healthy(Duration::from_secs(15)).await?;
     let prometheus = match args.prometheus {
@@ -254,28 +241,14 @@ async fn start(args: &Args, root: &Path, folders: &Folders) -> anyhow::Result<Ru
 /// Every port this run will listen on, and what for.
 fn ports_needed(args: &Args, starts_collector: bool) -> Vec<PortNeed> {
     let need = |port: u16, user: String, remedy: &'static str| PortNeed { port, user, remedy };
-    let mut needs: Vec<PortNeed> = SERVICES
-        .iter()
-        .map(|(name, offset)| {
-            let user = format!("the {name}");
-            need(
-                args.base_port + offset,
-                user,
-                "`--base-port` moves the shop's five ports",
-            )
-        })
-        .collect();
+    let mut needs =
+        port_check::shop_ports(args.base_port, "`--base-port` moves the shop's five ports");
     if starts_collector {
         let remedy = "`just collector` there would be used as it is, or `--collector-ui-port` \
                       and `--collector-otlp-port` move the demo's own";
-        needs.push(need(
+        needs.extend(port_check::collector_ports(
             args.collector_ui_port,
-            "the collector's UI".into(),
-            remedy,
-        ));
-        needs.push(need(
             args.collector_otlp_port,
-            "the collector's OTLP".into(),
             remedy,
         ));
     }
@@ -294,15 +267,7 @@ fn ports_needed(args: &Args, starts_collector: bool) -> Vec<PortNeed> {
 
 /// What the services are told, beside this program's own environment.
 fn service_env(args: &Args, collector: &Collector) -> Vec<(&'static str, String)> {
-    let mut env = vec![
-        ("RUST_LOG", "info".to_owned()),
-        // Enough seats that a long demo does not sell out every talk.
-        ("SEATS_PER_TALK", "1000000".to_owned()),
-        (
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            collector.otlp_url().to_owned(),
-        ),
-    ];
+    let mut env = demo::service_env(collector);
     if args.fixed {
         env.push(("FIX_ALL", "true".to_owned()));
     }
@@ -472,7 +437,7 @@ async fn keep_running(
 /// Stops the services, each draining its requests and flushing its spans,
 /// and hears from each whether it did.
 fn stop_the_shop(shop: Shop) -> Vec<ServiceStop> {
-    let grace = stop_grace();
+    let grace = demo::stop_grace();
     println!(
         "Stopping the shop: each service drains its requests and flushes its spans (within {} s).",
         grace.as_secs()

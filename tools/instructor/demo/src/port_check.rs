@@ -38,6 +38,35 @@ impl fmt::Display for PortsTaken {
 
 impl std::error::Error for PortsTaken {}
 
+/// The shop's five ports from `base_port` (see [`crate::SERVICES`]), each
+/// with `remedy`, the option that moves them.
+pub fn shop_ports(base_port: u16, remedy: &'static str) -> Vec<PortNeed> {
+    crate::SERVICES
+        .iter()
+        .map(|(name, offset)| PortNeed {
+            port: base_port + offset,
+            user: format!("the {name}"),
+            remedy,
+        })
+        .collect()
+}
+
+/// The ports of a collector to be started: its UI's and its OTLP's.
+pub fn collector_ports(ui_port: u16, otlp_port: u16, remedy: &'static str) -> Vec<PortNeed> {
+    vec![
+        PortNeed {
+            port: ui_port,
+            user: "the collector's UI".into(),
+            remedy,
+        },
+        PortNeed {
+            port: otlp_port,
+            user: "the collector's OTLP".into(),
+            remedy,
+        },
+    ]
+}
+
 /// Succeeds if every port in `needs` can be listened on (on loopback, as
 /// the demo's programs do), each by one of them.
 pub fn ensure_free(needs: &[PortNeed]) -> Result<(), PortsTaken> {

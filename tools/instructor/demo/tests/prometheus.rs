@@ -57,7 +57,7 @@ async fn prometheus_p99_of_orders_leads_to_a_trace_and_agrees_with_the_traces() 
             collector.otlp_url().to_owned(),
         ),
     ];
-    let mut shop = Shop::start(bin_dir, base, &env, &logs).expect("the shop starts");
+    let mut shop = Shop::start(bin_dir, base, &env, &[], &logs).expect("the shop starts");
     shop.wait_healthy(Duration::from_secs(30))
         .await
         .expect("the shop answers");

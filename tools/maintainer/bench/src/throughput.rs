@@ -144,7 +144,13 @@ async fn measure(
         true => Some(Collector::start_or_reuse(bin_dir, log_dir).await?),
         false => None,
     };
-    let mut shop = Shop::start(bin_dir, settings.base_port, &env, &log_dir.join(mode.name))?;
+    let mut shop = Shop::start(
+        bin_dir,
+        settings.base_port,
+        &env,
+        &[],
+        &log_dir.join(mode.name),
+    )?;
     shop.wait_healthy(Duration::from_secs(15)).await?;
     let load = |seconds| Load {
         target: shop.gateway_url(),

@@ -1,0 +1,162 @@
+//! `just incident`: the incident drill. The shop runs under load with one
+//! to three problems drawn at random from the catalogue planted; the
+//! learner finds each with the workshop's tools and names it, with
+//! evidence, and is scored. The drill's state is kept in
+//! `target/incident/drill.json`, so that each command is a process of its
+//! own, run in another terminal.
+//!
+//! The logic is in the modules: the draw ([`draw`]), the state and its
+//! scoring ([`state`]), an answer's judgement ([`answer`]) and its
+//! evidence ([`evidence`]), the drill's run ([`run`]), what a learner does
+//! during it ([`progress`]), and the words an answer is made of
+//! ([`vocabulary`]).
+
+mod answer;
+mod draw;
+mod evidence;
+mod progress;
+mod run;
+mod state;
+mod vocabulary;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use shop::Problem;
+
+/// The incident drill: find the problems planted in the shop, name each
+/// with evidence, and score.
+#[derive(Parser)]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// The services and the causes an answer is made of (not which make
+    /// which problem).
+    #[arg(long, conflicts_with_all = ["seed", "problems"])]
+    list: bool,
+    #[command(flatten)]
+    start: Start,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start a drill (what `just incident` alone does): the collector and
+    /// the shop with the drawn problems planted, under load until Ctrl-C.
+    Start(Start),
+    /// The services and the causes an answer is made of.
+    List,
+    /// Name a problem: its service, operation and cause, with evidence.
+    /// +100 when it solves one, -25 when not.
+    Answer(answer::Answer),
+    /// The next hint on the first problem not solved yet (-15).
+    Hint,
+    /// The score so far; once every problem is solved, what each was.
+    Status,
+}
+
+#[derive(Args)]
+struct Start {
+    /// Draw with this seed: the same seed plants the same problems. A seed
+    /// is drawn, and printed, when none is given.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Plant this many problems (one to three, drawn, when not given).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=Problem::ALL.len() as i64))]
+    problems: Option<u8>,
+}
+
+fn main() -> ExitCode {
+    // First of all: in a child being started, this becomes the child.
+    demo::parent_death::init();
+    let cli = Cli::parse();
+    let outcome = tokio::runtime::Runtime::new()
+        .context("cannot start the async runtime")
+        .and_then(|runtime| runtime.block_on(dispatch(cli)));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("incident: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let root = demo::workspace_root();
+    let command = match (cli.command, cli.list) {
+        (_, true) => Command::List,
+        (Some(command), false) => command,
+        (None, false) => Command::Start(cli.start),
+    };
+    match command {
+        Command::Start(start) => {
+            let count = start.problems.map(usize::from);
+            run::run(start.seed, count).await
+        }
+        Command::List => {
+            print!("{}", vocabulary::text());
+            Ok(())
+        }
+        Command::Answer(given) => progress::answer(&root, &given).await,
+        Command::Hint => progress::hint(&root),
+        Command::Status => progress::status(&root),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed_and_reads_as_documented() {
+        Cli::command().debug_assert();
+        let replay = Cli::try_parse_from(["incident", "--seed", "1234"]).unwrap();
+        assert!(replay.command.is_none());
+        assert_eq!(replay.start.seed, Some(1234));
+        let answer = Cli::try_parse_from([
+            "incident",
+            "answer",
+            "--service",
+            "inventory",
+            "--operation",
+            "reserve",
+            "--cause",
+            "lock-convoy",
+            "--evidence",
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+        ])
+        .unwrap();
+        assert!(matches!(answer.command, Some(Command::Answer(_))));
+        let refused: [&[&str]; 5] = [
+            &["incident", "--problems", "13"],
+            &["incident", "--list", "--seed", "1"],
+            &["incident", "--seed", "1", "status"],
+            &[
+                "incident",
+                "answer",
+                "--service",
+                "shipping",
+                "--operation",
+                "x",
+            ],
+            &[
+                "incident",
+                "answer",
+                "--cause",
+                "slow",
+                "--evidence",
+                "metric:gateway:x",
+            ],
+        ];
+        for args in refused {
+            assert!(
+                Cli::try_parse_from(args.iter().copied()).is_err(),
+                "{args:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! What the learner does during a drill, each a process of its own that
+//! reads the drill's state, records in it, and says what it recorded:
+//! `answer`, `hint` and `status`. The drill need not be running: an answer
+//! is judged whenever the collector still answers (and, for a metric, the
+//! shop).
+
+use std::path::Path;
+
+use crate::answer::{self, Answer};
+use crate::evidence;
+use crate::state::{self, Drill};
+
+/// `just incident answer …`: judged, recorded (unless it names a problem
+/// already solved, or its evidence cannot be read), scored.
+pub async fn answer(root: &Path, given: &Answer) -> anyhow::Result<()> {
+    let path = state::path(root);
+    let mut drill = Drill::load(&path)?;
+    let material = evidence::gather(&given.evidence, &drill).await?;
+    let verdict = given.judge(&drill.problems(), &drill.solved(), &material);
+    if verdict.is_recorded() {
+        drill.record_answer(given.record(), verdict.solved(), state::now_secs());
+        drill.save(&path)?;
+    }
+    println!("{}", answer::message(&verdict, drill.points));
+    if verdict.solved().is_some() && drill.unsolved().is_empty() {
+        println!("Every problem is solved: `just incident status` explains them all.");
+    }
+    Ok(())
+}
+
+/// `just incident hint`: the next hint on the first problem not solved,
+/// recorded and scored.
+pub fn hint(root: &Path) -> anyhow::Result<()> {
+    let path = state::path(root);
+    let mut drill = Drill::load(&path)?;
+    let Some(problem) = drill.unsolved().first().copied() else {
+        println!("Every problem is solved: no hint needed.");
+        return Ok(());
+    };
+    match drill.take_hint(problem, state::now_secs()) {
+        Some(level) => {
+            drill.save(&path)?;
+            let hints = problem.hints();
+            println!(
+                "Hint {} of {} on an unsolved problem ({} points): {}",
+                level + 1,
+                hints.len(),
+                state::HINT_POINTS,
+                hints[level]
+            );
+        }
+        None => println!(
+            "Every hint on this problem has been taken: the last one says where in the code to look."
+        ),
+    }
+    Ok(())
+}
+
+/// `just incident status`: the score so far; once all is solved, what each
+/// problem was and how it is fixed.
+pub fn status(root: &Path) -> anyhow::Result<()> {
+    let drill = Drill::load(&state::path(root))?;
+    let now = state::now_secs();
+    print!("{}", report(&drill, now));
+    Ok(())
+}
+
+/// The status, as printed.
+fn report(drill: &Drill, now: u64) -> String {
+    let elapsed = drill.elapsed(now);
+    let solved = drill.solve_times();
+    let mut text = format!(
+        "Drill of seed {}: {} of {} solved, {} points, {} min {:02} s in; {} hint{} taken, {} answer{} given.\n",
+        drill.seed,
+        solved.len(),
+        drill.drawn.len(),
+        drill.points,
+        elapsed / 60,
+        elapsed % 60,
+        drill.hints.len(),
+        if drill.hints.len() == 1 { "" } else { "s" },
+        drill.answers.len(),
+        if drill.answers.len() == 1 { "" } else { "s" },
+    );
+    if !drill.unsolved().is_empty() {
+        return text;
+    }
+    text.push_str("Every problem is solved:\n");
+    for (problem, after) in solved {
+        text.push_str(&format!(
+            "  after {} min {:02} s, {} {} ({}): {}.\n    The fix: {}.\n",
+            after / 60,
+            after % 60,
+            problem.service(),
+            problem.operations().join(" / "),
+            problem.cause(),
+            problem.explanation(),
+            problem.fix_switch()
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use shop::Problem;
+
+    use super::*;
+    use crate::state::AnswerRecord;
+
+    fn solving(problem: Problem) -> AnswerRecord {
+        AnswerRecord {
+            service: problem.service().to_owned(),
+            operation: problem.operations()[0].to_owned(),
+            cause: problem.cause().word().to_owned(),
+            evidence: "metric:gateway:otel_sdk_processor_span_pending".to_owned(),
+            after_secs: 0,
+            solved: None,
+        }
+    }
+
+    #[test]
+    fn the_status_explains_the_problems_only_once_all_are_solved() {
+        let drawn = [Problem::ExportQueueOverflow, Problem::MissingIndex];
+        let mut drill = Drill::new(42, &drawn, 1_000, 16686, 8080);
+        drill.record_answer(solving(drawn[0]), Some(drawn[0]), 1_125);
+        let halfway = report(&drill, 1_200);
+        assert!(halfway.starts_with("Drill of seed 42: 1 of 2 solved, 100 points, 3 min 20 s in"));
+        for problem in drawn {
+            assert!(!halfway.contains(problem.explanation()), "{halfway}");
+        }
+        drill.record_answer(solving(drawn[1]), Some(drawn[1]), 1_300);
+        let done = report(&drill, 1_400);
+        for problem in drawn {
+            assert!(done.contains(problem.explanation()), "{done}");
+            assert!(done.contains(&problem.fix_switch()), "{done}");
+        }
+        assert!(done.contains("after 2 min 05 s"), "{done}");
+    }
+}
