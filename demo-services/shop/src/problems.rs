@@ -165,6 +165,25 @@ impl Problem {
         }
     }
 
+    /// Its name in the catalogue `just incident --list` prints: what kind
+    /// of problem it is, not where.
+    pub fn title(self) -> &'static str {
+        match self {
+            Problem::SerialFanOut => "calls in series that need not be",
+            Problem::LockAcrossIo => "a lock held across I/O",
+            Problem::CouponIndexPerQuote => "a CPU hot spot with a span of its own",
+            Problem::RetriesWithoutBackoff => "retries without backoff",
+            Problem::EagerLogging => "logging that costs when it is off",
+            Problem::NPlusOne => "N+1 queries",
+            Problem::WorkNobodyWaitsFor => "work nobody waits for",
+            Problem::RetryStorm => "a retry storm after a slow peer",
+            Problem::FraudModelPerCharge => "a CPU hot spot that only a profile explains",
+            Problem::MissingIndex => "a query without its index",
+            Problem::ClockSkew => "clock skew between two services",
+            Problem::ExportQueueOverflow => "an exporter that drops spans",
+        }
+    }
+
     /// Planted in `just demo` unless fixed: the problems the labs and the
     /// slides walk through. The others are planted only when drawn.
     pub fn in_the_demo(self) -> bool {

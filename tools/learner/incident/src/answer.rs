@@ -205,12 +205,51 @@ mod tests {
             service: service.to_owned(),
             name: operation.to_owned(),
             start_us: 1_000,
-            duration_us: 5_000,
+            duration_us: 10_000,
             ..Span::default()
         };
         Material::Trace {
             id: TRACE_ID.to_owned(),
             trace: Some(jaeger::trace(&[span])),
+        }
+    }
+
+    /// A catalog request with a statement per talk under it.
+    fn ladder_of_statements() -> Material {
+        let span = |id: &str, parent: Option<&str>, name: &str| {
+            let mut span = Span {
+                trace_id: TRACE_ID.to_owned(),
+                span_id: id.to_owned(),
+                parent_span_id: parent.map(str::to_owned),
+                service: "catalog".to_owned(),
+                name: name.to_owned(),
+                start_us: 1_000,
+                duration_us: 100,
+                ..Span::default()
+            };
+            if parent.is_some() {
+                span.attributes.push((
+                    "db.system.name".to_owned(),
+                    trace_analysis::model::Value::Str("sqlite".to_owned()),
+                ));
+            }
+            span
+        };
+        Material::Trace {
+            id: TRACE_ID.to_owned(),
+            trace: Some(jaeger::trace(&[
+                span("00f067aa0ba902b7", None, "GET /talks"),
+                span(
+                    "00f067aa0ba902b8",
+                    Some("00f067aa0ba902b7"),
+                    "SELECT speakers",
+                ),
+                span(
+                    "00f067aa0ba902b9",
+                    Some("00f067aa0ba902b7"),
+                    "SELECT prices",
+                ),
+            ])),
         }
     }
 
@@ -244,7 +283,7 @@ mod tests {
     #[test]
     fn an_answer_names_a_problem_by_its_service_an_operation_and_its_cause() {
         let drawn = [Problem::NPlusOne, Problem::LockAcrossIo];
-        let material = trace_with("catalog", "GET /talks");
+        let material = ladder_of_statements();
         let right = answer("catalog", "GET /talks", Cause::NPlusOneQueries);
         assert_eq!(
             right.judge(&drawn, &[], &material),

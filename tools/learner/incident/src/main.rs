@@ -16,6 +16,7 @@ mod draw;
 mod evidence;
 mod progress;
 mod run;
+mod signature;
 mod state;
 mod vocabulary;
 
@@ -48,7 +49,7 @@ enum Command {
     /// The services and the causes an answer is made of.
     List,
     /// Name a problem: its service, operation and cause, with evidence.
-    /// +100 when it solves one, -25 when not.
+    /// +100 when it solves one, -40 when not.
     Answer(answer::Answer),
     /// The next hint on the first problem not solved yet (-15).
     Hint,

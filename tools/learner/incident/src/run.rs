@@ -185,7 +185,7 @@ fn show_how_to_work(drill: &Drill, count: Option<usize>, collector: &Collector) 
     println!(
         "  just incident answer --service S --operation O --cause C --evidence TRACE_ID|metric:SERVICE:NAME"
     );
-    println!("                          +100 solved, -25 wrong");
+    println!("                          +100 solved, -40 wrong");
     println!("  just incident status    your score so far");
     println!();
     println!("Ctrl-C stops the drill.");

@@ -13,8 +13,11 @@ use shop::Problem;
 
 /// Points for a problem solved.
 pub const SOLVED_POINTS: i64 = 100;
-/// Points for an answer that solves nothing.
-pub const WRONG_POINTS: i64 = -25;
+/// Points for an answer that solves nothing: more than a problem is worth
+/// over the guesses it takes, so that answering every entry of the
+/// catalogue in turn scores below zero (three drawn of twelve: 3 x 100 -
+/// 9 x 40).
+pub const WRONG_POINTS: i64 = -40;
 /// Points for a hint taken.
 pub const HINT_POINTS: i64 = -15;
 
@@ -250,7 +253,7 @@ mod tests {
         assert_eq!(drill.points, WRONG_POINTS + 2 * HINT_POINTS);
         drill.record_answer(answer(), Some(Problem::NPlusOne), 160);
         assert_eq!(drill.points, SOLVED_POINTS + WRONG_POINTS + 2 * HINT_POINTS);
-        assert_eq!(drill.points, 45);
+        assert_eq!(drill.points, 30);
         assert_eq!(drill.solved(), [Problem::NPlusOne]);
         assert_eq!(drill.unsolved(), [Problem::MissingIndex]);
         assert_eq!(drill.solve_times(), [(Problem::NPlusOne, 60)]);

@@ -1,6 +1,6 @@
-//! `just incident --list`: the words an answer is made of. The catalogue
-//! is shown as a count and its vocabulary only, never as its table of
-//! which service and cause make which problem: that table is the answer.
+//! `just incident --list`: the catalogue by the kind of each problem, and
+//! the words an answer is made of; never the table of which service,
+//! operation and cause make which problem, nor which were drawn.
 
 use shop::{Cause, Problem};
 
@@ -14,8 +14,11 @@ pub fn text() -> String {
          service), its cause, and evidence (a trace id, or `metric:SERVICE:NAME`).\n\n",
         Problem::ALL.len()
     );
+    for (number, problem) in Problem::ALL.iter().enumerate() {
+        text.push_str(&format!("  {:>2}. {}\n", number + 1, problem.title()));
+    }
     text.push_str(&format!(
-        "services: {}\n\ncauses:\n",
+        "\nservices: {}\n\ncauses:\n",
         service_names().join(" ")
     ));
     let width = Cause::ALL.iter().map(|c| c.word().len()).max().unwrap_or(0);
@@ -43,6 +46,9 @@ mod tests {
             assert!(text.contains(cause.word()) && text.contains(cause.meaning()));
         }
         assert!(text.contains("12 problems"), "{text}");
+        for problem in Problem::ALL {
+            assert!(text.contains(problem.title()), "{text}");
+        }
         for problem in Problem::ALL {
             assert!(!text.contains(problem.explanation()), "{text}");
             assert!(

@@ -1,0 +1,304 @@
+//! What one trace must show to be evidence of a problem: its cause, in the
+//! shape or the times of the spans, not only a span of the right name (an
+//! order's trace has those whatever is planted).
+//!
+//! Each rule is what the labs teach to look for: calls that do not overlap
+//! (serial), calls repeated (retries, storms), statements under one request
+//! (N+1), a wait before the work starts (a lock), a statement that takes
+//! milliseconds (a scan), a span whose time no child explains (CPU), a span
+//! ended by a client that left (`error.type = cancelled`), a child before
+//! its parent (a clock). Two problems cannot be shown by a trace alone:
+//! logging that costs when off shows in a profile, and spans dropped show
+//! on `/metrics`; a trace is evidence of the first if it holds the
+//! operation, and never of the second.
+
+use shop::Problem;
+use trace_analysis::jaeger::{JaegerSpan, Trace};
+
+/// A statement of the audit look-up taking this long has scanned; with its
+/// index it takes microseconds.
+const SCAN_US: u64 = 1_000;
+/// A payments `charge` with no child taking this long has burnt CPU: the
+/// processor it waits for answers in 3 ms.
+const BURNT_US: u64 = 8_000;
+/// A reservation that waited this long before its first step waited for
+/// the lock.
+const WAITED_US: u64 = 1_000;
+
+/// Whether `trace` shows `problem`'s cause; if not, what was looked for.
+pub fn shows(problem: Problem, trace: &Trace) -> Result<(), String> {
+    let spans = Spans(trace);
+    let found = match problem {
+        Problem::SerialFanOut => spans.named("gateway", "look_up").any(|look_up| {
+            let calls: Vec<&JaegerSpan> = spans.calls_under(look_up, None).collect();
+            calls.len() >= 2
+                && !calls
+                    .iter()
+                    .enumerate()
+                    .any(|(i, a)| calls[i + 1..].iter().any(|b| overlap(a, b)))
+        }),
+        Problem::LockAcrossIo => spans.named("inventory", "reserve").any(|reserve| {
+            let first_step = spans.children(reserve).map(|c| c.start_time).min();
+            first_step.is_some_and(|start| start.saturating_sub(reserve.start_time) >= WAITED_US)
+        }),
+        Problem::CouponIndexPerQuote => spans.named("pricing", "index_coupons").next().is_some(),
+        Problem::RetriesWithoutBackoff => spans.named("gateway", "charge").any(|charge| {
+            spans.calls_under(charge, Some("payments")).count() >= 2
+                && !spans
+                    .children(charge)
+                    .any(|c| c.operation_name == "back_off")
+        }),
+        Problem::EagerLogging => spans.named("pricing", "price").next().is_some(),
+        Problem::NPlusOne => spans
+            .of("catalog")
+            .any(|request| spans.children(request).filter(|c| is_statement(c)).count() >= 2),
+        Problem::WorkNobodyWaitsFor => trace
+            .spans
+            .iter()
+            .any(|span| span.tag("error.type").and_then(|v| v.as_str()) == Some("cancelled")),
+        Problem::RetryStorm => spans
+            .named("gateway", "look_up")
+            .any(|look_up| spans.calls_under(look_up, Some("pricing")).count() >= 2),
+        Problem::FraudModelPerCharge => spans
+            .named("payments", "charge")
+            .any(|charge| charge.duration >= BURNT_US && spans.children(charge).next().is_none()),
+        Problem::MissingIndex => spans.of("inventory").any(|span| {
+            is_statement(span)
+                && span.duration >= SCAN_US
+                && span
+                    .tag("db.query.text")
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|sql| sql.contains("FROM audit_log"))
+        }),
+        Problem::ClockSkew => spans.of("payments").any(|span| {
+            spans
+                .parent(span)
+                .is_some_and(|parent| span.start_time < parent.start_time)
+        }),
+        Problem::ExportQueueOverflow => {
+            return Err(
+                "a trace cannot show the spans missing from it: spans dropped show on \
+                 the service's /metrics (`metric:SERVICE:NAME`)"
+                    .to_owned(),
+            );
+        }
+    };
+    match found {
+        true => Ok(()),
+        false => Err(format!(
+            "trace {} does not show it: no {}",
+            trace.trace_id,
+            looked_for(problem)
+        )),
+    }
+}
+
+/// What the rule above looks for, in words, for the learner told no.
+fn looked_for(problem: Problem) -> &'static str {
+    match problem {
+        Problem::SerialFanOut => "gateway `look_up` whose calls run one after another",
+        Problem::LockAcrossIo => "inventory `reserve` that waited before its first step",
+        Problem::CouponIndexPerQuote => "pricing `index_coupons` span",
+        Problem::RetriesWithoutBackoff => "gateway `charge` with repeated calls and no `back_off`",
+        Problem::EagerLogging => "pricing `price` span",
+        Problem::NPlusOne => "catalog request with several statements under it",
+        Problem::WorkNobodyWaitsFor => "span ended with `error.type = cancelled`",
+        Problem::RetryStorm => "gateway `look_up` that called pricing more than once",
+        Problem::FraudModelPerCharge => {
+            "payments `charge` whose milliseconds no child span explains"
+        }
+        Problem::MissingIndex => {
+            "inventory statement on the audit log taking a millisecond or more"
+        }
+        Problem::ClockSkew => "payments span that starts before its parent",
+        Problem::ExportQueueOverflow => "trace can show dropped spans",
+    }
+}
+
+fn overlap(a: &JaegerSpan, b: &JaegerSpan) -> bool {
+    a.start_time < b.start_time + b.duration && b.start_time < a.start_time + a.duration
+}
+
+fn is_statement(span: &JaegerSpan) -> bool {
+    span.tag("db.system.name").is_some()
+}
+
+/// The spans of one trace, by service and by parent.
+struct Spans<'a>(&'a Trace);
+
+impl<'a> Spans<'a> {
+    fn of(&self, service: &'a str) -> impl Iterator<Item = &'a JaegerSpan> + 'a {
+        let trace = self.0;
+        trace
+            .spans
+            .iter()
+            .filter(move |span| trace.service_of(span) == service)
+    }
+
+    fn named(&self, service: &'a str, name: &'a str) -> impl Iterator<Item = &'a JaegerSpan> + 'a {
+        self.of(service)
+            .filter(move |span| span.operation_name == name)
+    }
+
+    fn parent(&self, span: &JaegerSpan) -> Option<&'a JaegerSpan> {
+        let parent_id = &span.references.first()?.span_id;
+        self.0.spans.iter().find(|p| &p.span_id == parent_id)
+    }
+
+    fn children(&self, parent: &'a JaegerSpan) -> impl Iterator<Item = &'a JaegerSpan> + 'a {
+        self.0.spans.iter().filter(move |span| {
+            span.references
+                .first()
+                .is_some_and(|r| r.span_id == parent.span_id)
+        })
+    }
+
+    /// The client calls `parent` made, to `peer` or to any service.
+    fn calls_under(
+        &self,
+        parent: &'a JaegerSpan,
+        peer: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a JaegerSpan> + 'a {
+        self.children(parent).filter(move |span| {
+            let called = span.tag("peer.service").and_then(|v| v.as_str());
+            called.is_some() && (peer.is_none() || called == peer)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use trace_analysis::jaeger;
+    use trace_analysis::model::{Kind, Span, Value};
+
+    use super::*;
+
+    fn span(id: &str, parent: Option<&str>, service: &str, name: &str, at: (u64, u64)) -> Span {
+        Span {
+            trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".to_owned(),
+            span_id: id.to_owned(),
+            parent_span_id: parent.map(str::to_owned),
+            service: service.to_owned(),
+            name: name.to_owned(),
+            kind: Kind::Internal,
+            start_us: at.0,
+            duration_us: at.1,
+            ..Span::default()
+        }
+    }
+
+    fn call(id: &str, parent: &str, peer: &str, at: (u64, u64)) -> Span {
+        let mut span = span(id, Some(parent), "gateway", "POST", at);
+        span.kind = Kind::Client;
+        span.attributes
+            .push(("peer.service".to_owned(), Value::Str(peer.to_owned())));
+        span
+    }
+
+    fn statement(id: &str, parent: &str, service: &str, sql: &str, at: (u64, u64)) -> Span {
+        let mut span = span(id, Some(parent), service, "SELECT", at);
+        span.attributes
+            .push(("db.system.name".to_owned(), Value::Str("sqlite".to_owned())));
+        span.attributes
+            .push(("db.query.text".to_owned(), Value::Str(sql.to_owned())));
+        span
+    }
+
+    #[test]
+    fn calls_in_series_show_the_fan_out_and_overlapping_calls_do_not() {
+        let root = span("r", None, "gateway", "look_up", (0, 300));
+        let serial = jaeger::trace(&[
+            root.clone(),
+            call("a", "r", "catalog", (0, 100)),
+            call("b", "r", "pricing", (100, 100)),
+        ]);
+        assert_eq!(shows(Problem::SerialFanOut, &serial), Ok(()));
+        assert!(
+            shows(Problem::RetryStorm, &serial).is_err(),
+            "one call to pricing"
+        );
+        let concurrent = jaeger::trace(&[
+            root,
+            call("a", "r", "catalog", (0, 100)),
+            call("b", "r", "pricing", (50, 100)),
+            call("c", "r", "pricing", (150, 100)),
+        ]);
+        assert!(shows(Problem::SerialFanOut, &concurrent).is_err());
+        assert_eq!(shows(Problem::RetryStorm, &concurrent), Ok(()));
+    }
+
+    #[test]
+    fn a_scan_is_a_slow_statement_on_the_audit_log_and_n_plus_one_is_many() {
+        let sql = "SELECT COUNT(*) FROM audit_log WHERE reservation_id = $1";
+        let scan = jaeger::trace(&[
+            span("r", None, "inventory", "record_reservation", (0, 9_000)),
+            statement("s", "r", "inventory", sql, (0, 6_000)),
+        ]);
+        assert_eq!(shows(Problem::MissingIndex, &scan), Ok(()));
+        let search = jaeger::trace(&[
+            span("r", None, "inventory", "record_reservation", (0, 9_000)),
+            statement("s", "r", "inventory", sql, (0, 20)),
+        ]);
+        assert!(shows(Problem::MissingIndex, &search).is_err());
+        let ladder = jaeger::trace(&[
+            span("r", None, "catalog", "GET /talks/{talk_id}", (0, 900)),
+            statement("a", "r", "catalog", "SELECT talks", (0, 100)),
+            statement("b", "r", "catalog", "SELECT speakers", (100, 100)),
+        ]);
+        assert_eq!(shows(Problem::NPlusOne, &ladder), Ok(()));
+    }
+
+    #[test]
+    fn a_wait_before_the_first_step_shows_the_lock_and_retries_need_no_back_off() {
+        let waited = jaeger::trace(&[
+            span("r", None, "inventory", "reserve", (0, 5_000)),
+            span(
+                "s",
+                Some("r"),
+                "inventory",
+                "record_reservation",
+                (3_000, 2_000),
+            ),
+        ]);
+        assert_eq!(shows(Problem::LockAcrossIo, &waited), Ok(()));
+        let at_once = jaeger::trace(&[
+            span("r", None, "inventory", "reserve", (0, 5_000)),
+            span(
+                "s",
+                Some("r"),
+                "inventory",
+                "record_reservation",
+                (10, 4_000),
+            ),
+        ]);
+        assert!(shows(Problem::LockAcrossIo, &at_once).is_err());
+        let charge = span("c", None, "gateway", "charge", (0, 100));
+        let retried = jaeger::trace(&[
+            charge.clone(),
+            call("a", "c", "payments", (0, 10)),
+            call("b", "c", "payments", (10, 10)),
+        ]);
+        assert_eq!(shows(Problem::RetriesWithoutBackoff, &retried), Ok(()));
+        let backed_off = jaeger::trace(&[
+            charge,
+            call("a", "c", "payments", (0, 10)),
+            span("w", Some("c"), "gateway", "back_off", (10, 40)),
+            call("b", "c", "payments", (50, 10)),
+        ]);
+        assert!(shows(Problem::RetriesWithoutBackoff, &backed_off).is_err());
+    }
+
+    #[test]
+    fn a_cancelled_span_shows_abandoned_work() {
+        let mut cancelled = span("r", None, "inventory", "POST /reservations", (0, 10));
+        cancelled
+            .attributes
+            .push(("error.type".to_owned(), Value::Str("cancelled".to_owned())));
+        assert_eq!(
+            shows(Problem::WorkNobodyWaitsFor, &jaeger::trace(&[cancelled])),
+            Ok(())
+        );
+        let answered = span("r", None, "inventory", "POST /reservations", (0, 10));
+        assert!(shows(Problem::WorkNobodyWaitsFor, &jaeger::trace(&[answered])).is_err());
+    }
+}
