@@ -1,29 +1,11 @@
-//! `just incident`: the incident drill. The shop runs under load with one
-//! to three problems drawn at random from the catalogue planted; the
-//! learner finds each with the workshop's tools and names it, with
-//! evidence, and is scored. The drill's state is kept in
-//! `target/incident/drill.json`, so that each command is a process of its
-//! own, run in another terminal.
-//!
-//! The logic is in the modules: the draw ([`draw`]), the state and its
-//! scoring ([`state`]), an answer's judgement ([`answer`]) and its
-//! evidence ([`evidence`]), the drill's run ([`run`]), what a learner does
-//! during it ([`progress`]), and the words an answer is made of
-//! ([`vocabulary`]).
-
-mod answer;
-mod draw;
-mod evidence;
-mod progress;
-mod run;
-mod signature;
-mod state;
-mod vocabulary;
+//! `just incident`: the command line of the incident drill; the drill
+//! itself is the library's (see `lib.rs`).
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use incident::{answer, progress, run, vocabulary};
 use shop::Problem;
 
 /// The incident drill: find the problems planted in the shop, name each
