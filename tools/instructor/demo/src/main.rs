@@ -333,6 +333,7 @@ async fn drive_load(args: &Args, shop: &Shop, stop: &StopSignal) -> loadgen::Rep
         duration: Duration::from_secs(seconds),
         max_requests: None,
         progress: true,
+        impatience: None,
     };
     let report = loadgen::run(&load, async {
         stop.received().await;

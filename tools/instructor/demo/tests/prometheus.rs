@@ -84,6 +84,7 @@ async fn prometheus_p99_of_orders_leads_to_a_trace_and_agrees_with_the_traces() 
             duration: Duration::from_secs(4),
             max_requests: None,
             progress: false,
+            impatience: None,
         },
         std::future::pending(),
     )

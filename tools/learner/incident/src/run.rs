@@ -16,7 +16,7 @@ use collector_client::{OTLP_PORT, UI_PORT};
 use demo::port_check;
 use demo::stop_signal::StopSignal;
 use demo::{Collector, DEFAULT_BASE_PORT, Ended, SERVICES, ServiceVar, Shop};
-use loadgen::Load;
+use loadgen::{Impatience, Load};
 use shop::Problem;
 use shop::problems::Planted;
 
@@ -38,6 +38,13 @@ const UNTIL_STOPPED: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The drill, from its draw to its stop. `seed` and `count` as given on
 /// the command line (a seed is drawn when none is).
+/// One order in twenty is given up after 300 ms, as customers do: what
+/// happens to the work then is one of the things a drill can find.
+const IMPATIENCE: Impatience = Impatience {
+    share: 0.05,
+    after: Duration::from_millis(300),
+};
+
 pub async fn run(seed: Option<u64>, count: Option<usize>) -> anyhow::Result<()> {
     let stop = StopSignal::listen().context("cannot take Ctrl-C, SIGTERM and SIGHUP over")?;
     let seed = seed.unwrap_or_else(draw::random_seed);
@@ -66,6 +73,7 @@ pub async fn run(seed: Option<u64>, count: Option<usize>) -> anyhow::Result<()> 
         duration: UNTIL_STOPPED,
         max_requests: None,
         progress: false,
+        impatience: Some(IMPATIENCE),
     };
     let report = loadgen::run(&load, async {
         stop.received().await;

@@ -6,7 +6,8 @@
 //! (serial), calls repeated (retries, storms), statements under one request
 //! (N+1), a wait before the work starts (a lock), a statement that takes
 //! milliseconds (a scan), a span whose time no child explains (CPU), a span
-//! ended by a client that left (`error.type = cancelled`), a child before
+//! ended by a client that left (`error.type = cancelled`) with seats
+//! reserved and nothing after it, a child before
 //! its parent (a clock). Two problems cannot be shown by a trace alone:
 //! logging that costs when off shows in a profile, and spans dropped show
 //! on `/metrics`; a trace is evidence of the first if it holds the
@@ -52,10 +53,7 @@ pub fn shows(problem: Problem, trace: &Trace) -> Result<(), String> {
         Problem::NPlusOne => spans
             .of("catalog")
             .any(|request| spans.children(request).filter(|c| is_statement(c)).count() >= 2),
-        Problem::WorkNobodyWaitsFor => trace
-            .spans
-            .iter()
-            .any(|span| span.tag("error.type").and_then(|v| v.as_str()) == Some("cancelled")),
+        Problem::WorkNobodyWaitsFor => abandoned(&spans),
         Problem::RetryStorm => spans
             .named("gateway", "look_up")
             .any(|look_up| spans.calls_under(look_up, Some("pricing")).count() >= 2),
@@ -102,7 +100,9 @@ fn looked_for(problem: Problem) -> &'static str {
         Problem::RetriesWithoutBackoff => "gateway `charge` with repeated calls and no `back_off`",
         Problem::EagerLogging => "pricing `price` span",
         Problem::NPlusOne => "catalog request with several statements under it",
-        Problem::WorkNobodyWaitsFor => "span ended with `error.type = cancelled`",
+        Problem::WorkNobodyWaitsFor => {
+            "request given up (`error.type = cancelled`) after seats were reserved, with nothing after it: no release, no payment"
+        }
         Problem::RetryStorm => "gateway `look_up` that called pricing more than once",
         Problem::FraudModelPerCharge => {
             "payments `charge` whose milliseconds no child span explains"
@@ -113,6 +113,27 @@ fn looked_for(problem: Problem) -> &'static str {
         Problem::ClockSkew => "payments span that starts before its parent",
         Problem::ExportQueueOverflow => "trace can show dropped spans",
     }
+}
+
+/// Seats reserved, then nobody: a request given up (a span ended with
+/// `error.type = cancelled`) after which nothing in the trace starts, no
+/// release, no payment, no compensation. Given up requests are no problem
+/// in themselves (customers leave): with the fix, the order's saga goes on
+/// after its client has gone, and its spans start after the cancellation.
+fn abandoned(spans: &Spans) -> bool {
+    let trace = spans.0;
+    let reserved = spans
+        .named("inventory", "POST /reservations")
+        .next()
+        .is_some();
+    let compensated = trace.spans.iter().any(|s| s.operation_name == "compensate");
+    reserved
+        && !compensated
+        && trace.spans.iter().any(|given_up| {
+            let end = given_up.start_time + given_up.duration;
+            given_up.tag("error.type").and_then(|v| v.as_str()) == Some("cancelled")
+                && !trace.spans.iter().any(|later| later.start_time > end)
+        })
 }
 
 fn overlap(a: &JaegerSpan, b: &JaegerSpan) -> bool {
@@ -289,15 +310,29 @@ mod tests {
     }
 
     #[test]
-    fn a_cancelled_span_shows_abandoned_work() {
-        let mut cancelled = span("r", None, "inventory", "POST /reservations", (0, 10));
-        cancelled
-            .attributes
-            .push(("error.type".to_owned(), Value::Str("cancelled".to_owned())));
-        assert_eq!(
-            shows(Problem::WorkNobodyWaitsFor, &jaeger::trace(&[cancelled])),
-            Ok(())
-        );
+    fn seats_reserved_then_nobody_show_abandoned_work_and_a_saga_going_on_does_not() {
+        let cancelled = |mut span: Span| {
+            span.attributes
+                .push(("error.type".to_owned(), Value::Str("cancelled".to_owned())));
+            span
+        };
+        let order = cancelled(span("o", None, "gateway", "POST /orders", (0, 100)));
+        let reservation = span("r", Some("o"), "inventory", "POST /reservations", (10, 50));
+        let left_behind = jaeger::trace(&[order.clone(), reservation.clone()]);
+        assert_eq!(shows(Problem::WorkNobodyWaitsFor, &left_behind), Ok(()));
+        // The saga pays after its client has gone: the work goes on.
+        let saga_goes_on = jaeger::trace(&[
+            order.clone(),
+            reservation.clone(),
+            span("c", Some("o"), "payments", "charge", (150, 20)),
+        ]);
+        assert!(shows(Problem::WorkNobodyWaitsFor, &saga_goes_on).is_err());
+        let compensated = jaeger::trace(&[
+            order,
+            reservation,
+            span("k", Some("o"), "gateway", "compensate", (60, 20)),
+        ]);
+        assert!(shows(Problem::WorkNobodyWaitsFor, &compensated).is_err());
         let answered = span("r", None, "inventory", "POST /reservations", (0, 10));
         assert!(shows(Problem::WorkNobodyWaitsFor, &jaeger::trace(&[answered])).is_err());
     }

@@ -31,7 +31,26 @@ pub struct Load {
     pub max_requests: Option<u64>,
     /// Draw a progress bar (only shown on a terminal).
     pub progress: bool,
+    /// Customers who give up on a share of their requests; `None`: every
+    /// customer waits for every answer.
+    pub impatience: Option<Impatience>,
 }
+
+/// Customers who give up: a share of the requests is dropped unanswered
+/// after a while, as a phone that loses its signal or a tab closed drops
+/// it. The server sees the connection close while it works; a given-up
+/// request is counted under [`GAVE_UP`] and left out of the latencies.
+#[derive(Clone, Copy, Debug)]
+pub struct Impatience {
+    /// The share of requests given up (0 to 1).
+    pub share: f64,
+    /// How long a request given up is waited for.
+    pub after: Duration,
+}
+
+/// The status a request given up is counted under: nginx's "client closed
+/// request".
+pub const GAVE_UP: u16 = 499;
 
 /// What a run measured.
 #[derive(Clone, Debug, Serialize)]
@@ -90,6 +109,7 @@ pub async fn run(load: &Load, stop: impl Future<Output = ()>) -> Report {
                 load.target.clone(),
                 deadline,
                 load.max_requests,
+                load.impatience,
                 shared.clone(),
             ))
         })
@@ -154,15 +174,23 @@ async fn work(
     target: String,
     deadline: Instant,
     budget: Option<u64>,
+    impatience: Option<Impatience>,
     shared: Arc<Shared>,
 ) -> (Histogram<u64>, BTreeMap<u16, u64>) {
     let mut latencies = new_histogram();
     let mut statuses = BTreeMap::new();
     while shared.take_turn(deadline, budget) {
         let request_started = Instant::now();
-        let status = send_one(&client, &target).await;
+        let status = match impatience.filter(|i| fastrand::f64() < i.share) {
+            Some(impatient) => tokio::time::timeout(impatient.after, send_one(&client, &target))
+                .await
+                .unwrap_or(GAVE_UP),
+            None => send_one(&client, &target).await,
+        };
         let micros = request_started.elapsed().as_micros() as u64;
-        let _ = latencies.record(micros.max(1));
+        if status != GAVE_UP {
+            let _ = latencies.record(micros.max(1));
+        }
         *statuses.entry(status).or_insert(0u64) += 1;
         if is_error(status) {
             shared.errors.fetch_add(1, Ordering::Relaxed);

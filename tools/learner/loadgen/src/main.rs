@@ -33,6 +33,7 @@ async fn main() {
         duration: Duration::from_secs(args.duration),
         max_requests: args.requests,
         progress: !args.json,
+        impatience: None,
     };
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

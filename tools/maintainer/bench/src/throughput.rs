@@ -158,6 +158,7 @@ async fn measure(
         duration: Duration::from_secs(seconds),
         max_requests: None,
         progress: false,
+        impatience: None,
     };
     // Warm up: connection pools, allocator, caches.
     loadgen::run(&load(1), std::future::pending()).await;
