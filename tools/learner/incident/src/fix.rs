@@ -110,7 +110,7 @@ fn is_the_drill(pid: u32) -> bool {
         return false;
     }
     let command_name = |process: &str| std::fs::read_to_string(format!("/proc/{process}/comm"));
-    match (command_name(&pid.to_string()), command_name("self")) {
+    match (command_name(pid.to_string().as_str()), command_name("self")) {
         (Ok(theirs), Ok(ours)) => theirs == ours,
         _ => false,
     }
@@ -118,7 +118,7 @@ fn is_the_drill(pid: u32) -> bool {
 
 /// The shop started with `problems` planted, under the drill's load for
 /// `duration`, then stopped: `POST /orders`' latency as the load measured
-/// it. Ctrl-C stops it, and the fix, with nothing recorded.
+/// it. Ctrl-C stops it, and the fix, with nothing more recorded.
 async fn measure(
     root: &Path,
     problems: &[Problem],
