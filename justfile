@@ -19,11 +19,13 @@ default:
 demo *FLAGS:
     @{{run}} -p demo -- {{FLAGS}}
 
-# The incident drill: the shop under load with one to three problems drawn at random planted; name each with evidence (`--seed N`, `--problems K`, `--list`, `answer …`, `hint`, `status`).
+# Each argument is passed as it was given (`--operation "POST /orders"` stays one).
+# The incident drill: the shop under load with one to three problems drawn at random planted; name each with evidence (`--seed N`, `--problems K`, `--list`, `answer …`, `hint`, `status`), then predict what a fix does and prove it (`predict …`, `fix`).
 [no-exit-message]
 [continue]
+[positional-arguments]
 incident *ARGS:
-    @{{run}} -p incident -- {{ARGS}}
+    @{{run}} -p incident -- "$@"
 
 # Show lab N's goal and steps, and grade it (`--verbose` for everything).
 [no-exit-message]
@@ -85,17 +87,19 @@ trace *ARGS:
 # check that it is up to date takes 0.3 s, more than the analysis of a demo
 # run's 1,000 traces. Otherwise cargo builds it first.
 #
+# Each argument is passed as it was given: `--what-if "inventory reserve -50%"` stays one.
 # Which operations own an endpoint's latency across many traces, per latency band, with flame graphs (after CRISP): `just crisp` after `just demo`; `just crisp DIR… --baseline DIR…`; `--what-if "SERVICE OPERATION ±PCT%"`; `--json`.
 [no-exit-message]
+[positional-arguments]
 crisp *ARGS:
     #!/usr/bin/env bash
     bin=target/debug/crisp
     if [ -x "$bin" ] && [ -f "$bin.d" ] &&
         changed=$(find Cargo.lock Cargo.toml tools/learner/trace-tools/Cargo.toml tools/learner/trace-analysis/Cargo.toml tools/learner/collector-client/Cargo.toml $(cut -d: -f2- "$bin.d") -newer "$bin" -print -quit 2>/dev/null) &&
         [ -z "$changed" ]; then
-        exec "$bin" {{ARGS}}
+        exec "$bin" "$@"
     fi
-    {{run}} -p trace-tools --bin crisp -- {{ARGS}}
+    {{run}} -p trace-tools --bin crisp -- "$@"
 
 # The critical path of a trace saved in Jaeger's JSON shape (`--json` for sections).
 [no-exit-message]

@@ -7,14 +7,19 @@
 //!
 //! The logic is in the modules: the draw ([`draw`]), the state and its
 //! scoring ([`state`]), an answer's judgement ([`answer`]) and its
-//! evidence ([`evidence`]), the drill's run ([`run`]), what a learner does
-//! during it ([`progress`]), and the words an answer is made of
-//! ([`vocabulary`]).
+//! evidence ([`evidence`]), the drill's run ([`run`]) and the traces it
+//! saves ([`recording`]), what a learner does during it ([`progress`]),
+//! the words an answer is made of ([`vocabulary`]), and predict, then
+//! prove: a prediction and its grade ([`prediction`]), and its measure
+//! ([`fix`]).
 
 pub mod answer;
 pub mod draw;
 pub mod evidence;
+pub mod fix;
+pub mod prediction;
 pub mod progress;
+pub mod recording;
 pub mod run;
 pub mod signature;
 pub mod state;

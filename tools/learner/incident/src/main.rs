@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use incident::{answer, progress, run, vocabulary};
+use incident::{answer, fix, prediction, progress, run, vocabulary};
 use shop::Problem;
 
 /// The incident drill: find the problems planted in the shop, name each
@@ -35,8 +35,33 @@ enum Command {
     Answer(answer::Answer),
     /// The next hint on the first problem not solved yet (-15).
     Hint,
-    /// The score so far; once every problem is solved, what each was.
+    /// The score so far, and each problem by its number; once every
+    /// problem is solved, what each was.
     Status,
+    /// Predict what fixing a solved problem does to POST /orders: the
+    /// change of its p50 and its p99, in percent (+50 when `fix` measures
+    /// as much).
+    ///
+    /// Predict from the drill's traces: `just crisp
+    /// target/incident/recordings --what-if "SERVICE OPERATION -100%"`
+    /// ranks this drill's orders (saved every minute while it runs) as if
+    /// that operation took none of their critical path, and prints the
+    /// percentiles measured and projected. The projection is first order: a
+    /// speed-up saves at most that, and a fix may remove only part of an
+    /// operation's time, or time in several. How much the fix takes away
+    /// is the prediction's own judgement.
+    ///
+    /// `just incident predict --problem 2 --p50 -30 --p99 -45` (N is the
+    /// problem's number in `just incident status`). Predicting again
+    /// replaces the last, until `fix` has measured it.
+    Predict(prediction::Predict),
+    /// With the drill stopped: measure each prediction. The shop runs on
+    /// the drill's ports as drawn, then once without each predicted
+    /// problem, each time under the drill's load; the load's p50 and p99
+    /// of POST /orders give the change. +50 a prediction whose p50 and p99
+    /// both come within 20% of the measured change (or both within ±5%
+    /// when it is that small).
+    Fix(fix::Fix),
 }
 
 #[derive(Args)]
@@ -85,6 +110,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Answer(given) => progress::answer(&root, &given).await,
         Command::Hint => progress::hint(&root),
         Command::Status => progress::status(&root),
+        Command::Predict(given) => progress::predict(&root, &given),
+        Command::Fix(settings) => fix::fix(&root, &settings).await,
     }
 }
 
@@ -114,7 +141,37 @@ mod tests {
         ])
         .unwrap();
         assert!(matches!(answer.command, Some(Command::Answer(_))));
-        let refused: [&[&str]; 5] = [
+        let predict = Cli::try_parse_from([
+            "incident",
+            "predict",
+            "--problem",
+            "2",
+            "--p50",
+            "-30",
+            "--p99",
+            "+5%",
+        ])
+        .unwrap();
+        let Some(Command::Predict(predicted)) = predict.command else {
+            panic!("not a prediction");
+        };
+        assert_eq!(
+            (predicted.problem, predicted.p50, predicted.p99),
+            (2, prediction::Percent(-30.0), prediction::Percent(5.0))
+        );
+        let proving = Cli::try_parse_from(["incident", "fix"]).unwrap();
+        assert!(matches!(
+            proving.command,
+            Some(Command::Fix(fix::Fix {
+                seconds: fix::DEFAULT_SECONDS
+            }))
+        ));
+        let longer = Cli::try_parse_from(["incident", "fix", "--seconds", "60"]).unwrap();
+        assert!(matches!(
+            longer.command,
+            Some(Command::Fix(fix::Fix { seconds: 60 }))
+        ));
+        let refused: [&[&str]; 9] = [
             &["incident", "--problems", "13"],
             &["incident", "--list", "--seed", "1"],
             &["incident", "--seed", "1", "status"],
@@ -134,6 +191,28 @@ mod tests {
                 "--evidence",
                 "metric:gateway:x",
             ],
+            &["incident", "predict", "--problem", "1", "--p50", "-30"],
+            &[
+                "incident",
+                "predict",
+                "--problem",
+                "1",
+                "--p50",
+                "-130",
+                "--p99",
+                "0",
+            ],
+            &[
+                "incident",
+                "predict",
+                "--problem",
+                "one",
+                "--p50",
+                "0",
+                "--p99",
+                "0",
+            ],
+            &["incident", "fix", "--seconds", "0"],
         ];
         for args in refused {
             assert!(

@@ -1,13 +1,16 @@
 //! What the learner does during a drill, each a process of its own that
 //! reads the drill's state, records in it, and says what it recorded:
-//! `answer`, `hint` and `status`. The drill need not be running: an answer
-//! is judged whenever the collector still answers (and, for a metric, the
-//! shop).
+//! `answer`, `hint`, `predict` and `status`. The drill need not be
+//! running: an answer is judged whenever the collector still answers (and,
+//! for a metric, the shop).
 
 use std::path::Path;
 
+use shop::Problem;
+
 use crate::answer::{self, Answer};
 use crate::evidence;
+use crate::prediction::{self, Predict};
 use crate::state::{self, Drill};
 
 /// `just incident answer …`: judged, recorded (unless it names a problem
@@ -56,8 +59,30 @@ pub fn hint(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `just incident status`: the score so far; once all is solved, what each
-/// problem was and how it is fixed.
+/// `just incident predict …`: what fixing a solved problem does to `POST
+/// /orders`, recorded for `fix` to measure.
+pub fn predict(root: &Path, given: &Predict) -> anyhow::Result<()> {
+    let path = state::path(root);
+    let mut drill = Drill::load(&path)?;
+    let problem = drill.predict(given.problem, given.p50, given.p99, state::now_secs())?;
+    drill.save(&path)?;
+    println!(
+        "Predicted: with problem {} ({} {}) fixed, POST /orders' p50 changes by {} and its p99 by {}.",
+        given.problem,
+        problem.service(),
+        problem.cause(),
+        given.p50,
+        given.p99
+    );
+    println!(
+        "Once the drill is stopped, `just incident fix` measures it: +{} when both hold.",
+        prediction::HELD_POINTS
+    );
+    Ok(())
+}
+
+/// `just incident status`: the score so far, each problem by its number;
+/// once all is solved, what each problem was and how it is fixed.
 pub fn status(root: &Path) -> anyhow::Result<()> {
     let drill = Drill::load(&state::path(root))?;
     let now = state::now_secs();
@@ -82,6 +107,7 @@ fn report(drill: &Drill, now: u64) -> String {
         drill.answers.len(),
         if drill.answers.len() == 1 { "" } else { "s" },
     );
+    text.push_str(&numbered(drill));
     if !drill.unsolved().is_empty() {
         return text;
     }
@@ -101,11 +127,56 @@ fn report(drill: &Drill, now: u64) -> String {
     text
 }
 
+/// Each drawn problem by its number, as `predict` names it: not solved
+/// yet, or solved, by the answer that solved it (nothing the learner does
+/// not know), with its prediction and what `fix` measured of it.
+fn numbered(drill: &Drill) -> String {
+    let mut text = String::new();
+    for (index, slug) in drill.drawn.iter().enumerate() {
+        let number = index + 1;
+        let solving = drill
+            .answers
+            .iter()
+            .find(|answer| answer.solved.as_deref() == Some(slug.as_str()));
+        let Some(answer) = solving else {
+            text.push_str(&format!("  {number}. not solved yet\n"));
+            continue;
+        };
+        text.push_str(&format!(
+            "  {number}. solved after {} min {:02} s: {} {} ({})",
+            answer.after_secs / 60,
+            answer.after_secs % 60,
+            answer.service,
+            answer.operation,
+            answer.cause
+        ));
+        let prediction = Problem::from_slug(slug).and_then(|problem| drill.prediction(problem));
+        text.push_str(&match prediction {
+            None => "; no prediction yet\n".to_owned(),
+            Some(prediction) => {
+                let predicted = format!(
+                    "; predicted p50 {:+}%, p99 {:+}%",
+                    prediction.p50_pct, prediction.p99_pct
+                );
+                match &prediction.proof {
+                    None => format!("{predicted}, not measured yet\n"),
+                    Some(proof) => format!(
+                        "{predicted}; measured {:+.1}%, {:+.1}%: {:+} points\n",
+                        proof.p50_pct(),
+                        proof.p99_pct(),
+                        proof.points
+                    ),
+                }
+            }
+        });
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
-    use shop::Problem;
-
     use super::*;
+    use crate::prediction::{Latency, Percent};
     use crate::state::AnswerRecord;
 
     fn solving(problem: Problem) -> AnswerRecord {
@@ -136,5 +207,45 @@ mod tests {
             assert!(done.contains(&problem.fix_switch()), "{done}");
         }
         assert!(done.contains("after 2 min 05 s"), "{done}");
+    }
+
+    #[test]
+    fn the_status_numbers_the_problems_with_their_predictions() {
+        let drawn = [Problem::ExportQueueOverflow, Problem::MissingIndex];
+        let mut drill = Drill::new(42, &drawn, 1_000, 16686, 8080);
+        drill.record_answer(solving(drawn[1]), Some(drawn[1]), 1_125);
+        let solved = report(&drill, 1_200);
+        assert!(solved.contains("\n  1. not solved yet\n"), "{solved}");
+        assert!(
+            solved.contains(
+                "\n  2. solved after 2 min 05 s: inventory write_audit_record (missing-index); \
+                 no prediction yet\n"
+            ),
+            "{solved}"
+        );
+        drill
+            .predict(2, Percent(-30.0), Percent(-50.0), 1_130)
+            .unwrap();
+        let predicted = report(&drill, 1_200);
+        assert!(
+            predicted.contains("; predicted p50 -30%, p99 -50%, not measured yet\n"),
+            "{predicted}"
+        );
+        let measured = Latency {
+            p50_ms: 100.0,
+            p99_ms: 400.0,
+        };
+        let fixed = Latency {
+            p50_ms: 75.0,
+            p99_ms: 200.0,
+        };
+        drill.record_proof(drawn[1], measured, fixed).unwrap();
+        let proven = report(&drill, 1_300);
+        assert!(
+            proven
+                .contains("; predicted p50 -30%, p99 -50%; measured -25.0%, -50.0%: +50 points\n"),
+            "{proven}"
+        );
+        assert!(proven.contains(", 150 points,"), "{proven}");
     }
 }

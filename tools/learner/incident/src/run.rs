@@ -7,6 +7,10 @@
 //! Nothing it prints names a drawn problem: not the start, not the stop
 //! (the services' flush reports, which would say that spans were dropped,
 //! stay in their logs, as evidence to find).
+//!
+//! While the load runs, the orders' traces are saved for `just crisp
+//! --what-if` ([`crate::recording`]). `fix` starts and stops the shop with
+//! the same functions ([`start`], [`stop_everything`]).
 
 use std::path::Path;
 use std::time::Duration;
@@ -20,11 +24,11 @@ use loadgen::{Impatience, Load};
 use shop::Problem;
 use shop::problems::Planted;
 
-use crate::draw;
 use crate::state::{self, Drill};
+use crate::{draw, recording};
 
 /// Customers sending requests at once, as in the demo.
-const CUSTOMERS: usize = 16;
+pub const CUSTOMERS: usize = 16;
 
 /// Rows of history the inventory's audit log starts with: enough that a
 /// statement that scans it shows.
@@ -63,7 +67,8 @@ pub async fn run(seed: Option<u64>, count: Option<usize>) -> anyhow::Result<()> 
         state::now_secs(),
         UI_PORT,
         DEFAULT_BASE_PORT,
-    );
+    )
+    .running_as(std::process::id());
     drill.save(&state::path(&root))?;
     show_how_to_work(&drill, count, &collector);
 
@@ -75,10 +80,16 @@ pub async fn run(seed: Option<u64>, count: Option<usize>) -> anyhow::Result<()> 
         progress: false,
         impatience: Some(IMPATIENCE),
     };
+    let recorder = tokio::spawn(recording::keep_recording(
+        collector.ui_url().to_owned(),
+        root.join(recording::RECORDINGS),
+        collector_client::now_us(),
+    ));
     let report = loadgen::run(&load, async {
         stop.received().await;
     })
     .await;
+    recorder.abort();
     let signal = stop.received_now().unwrap_or("The load's end");
     println!(
         "{signal}: stopping the drill. The load: {}",
@@ -93,7 +104,7 @@ pub async fn run(seed: Option<u64>, count: Option<usize>) -> anyhow::Result<()> 
 /// `problems` planted, once every port they need is known to be free.
 /// Polled on the main thread, as the demo's start is: the children die
 /// with the thread that started them.
-async fn start(
+pub async fn start(
     root: &Path,
     logs: &Path,
     problems: &[Problem],
@@ -194,7 +205,17 @@ fn show_how_to_work(drill: &Drill, count: Option<usize>, collector: &Collector) 
         "  just incident answer --service S --operation O --cause C --evidence TRACE_ID|metric:SERVICE:NAME"
     );
     println!("                          +100 solved, -40 wrong");
-    println!("  just incident status    your score so far");
+    println!("  just incident status    your score so far, the problems numbered");
+    println!("  just incident predict --problem N --p50 PCT --p99 PCT");
+    println!("                          once N is solved, what fixing it does to POST /orders");
+    println!(
+        "  just crisp {} --what-if \"SERVICE OPERATION -100%\"",
+        recording::RECORDINGS
+    );
+    println!(
+        "                          a projection to predict from: this drill's orders, saved every minute"
+    );
+    println!("  just incident fix       after Ctrl-C, measures each prediction: +50 when it holds");
     println!();
     println!("Ctrl-C stops the drill.");
 }
@@ -203,7 +224,7 @@ fn show_how_to_work(drill: &Drill, count: Option<usize>, collector: &Collector) 
 /// flushes its spans), then the collector if the drill started it. Only a
 /// service that crashed or had to be killed is named: how each flushed
 /// its spans is in its log.
-fn stop_everything(collector: Collector, shop: Shop) {
+pub fn stop_everything(collector: Collector, shop: Shop) {
     let grace = demo::stop_grace();
     println!(
         "Stopping the shop: each service drains its requests and flushes its spans (within {} s).",

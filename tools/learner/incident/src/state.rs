@@ -1,8 +1,9 @@
 //! What a drill is and what has happened in it, kept in
 //! `target/incident/drill.json`: `just incident` writes it as it starts,
-//! and `answer`, `hint` and `status`, each a process of its own (run while
-//! the drill runs, or after it stopped), read it and record in it. The
-//! score is kept here too, with the rules that make it.
+//! and `answer`, `hint`, `predict`, `fix` and `status`, each a process of
+//! its own (run while the drill runs, or after it stopped), read it and
+//! record in it. The score is kept here too, with the rules that make it
+//! (a prediction's, with the predictions: [`crate::prediction`]).
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -10,6 +11,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use shop::Problem;
+
+use crate::prediction::PredictionRecord;
 
 /// Points for a problem solved.
 pub const SOLVED_POINTS: i64 = 100;
@@ -42,7 +45,7 @@ pub fn now_secs() -> u64 {
 }
 
 /// One drill: what was drawn, where it runs, and what the learner did.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Drill {
     pub seed: u64,
     /// The problems planted, by their slugs, in the order drawn.
@@ -56,6 +59,16 @@ pub struct Drill {
     pub answers: Vec<AnswerRecord>,
     pub hints: Vec<HintRecord>,
     pub points: i64,
+    /// The drill's own process, that runs the shop on these ports: `fix`
+    /// needs them, and refuses while it lives. Absent from the files of
+    /// drills that did not record it.
+    #[serde(default)]
+    pub pid: Option<u32>,
+    /// What the learner predicted fixing each solved problem would do,
+    /// and what `fix` measured. Absent from the files of drills older than
+    /// predictions.
+    #[serde(default)]
+    pub predictions: Vec<PredictionRecord>,
 }
 
 /// An answer given, and what it solved.
@@ -100,6 +113,16 @@ impl Drill {
             answers: Vec::new(),
             hints: Vec::new(),
             points: 0,
+            pid: None,
+            predictions: Vec::new(),
+        }
+    }
+
+    /// The drill, run by process `pid`.
+    pub fn running_as(self, pid: u32) -> Self {
+        Self {
+            pid: Some(pid),
+            ..self
         }
     }
 
@@ -241,6 +264,17 @@ mod tests {
                 .to_string()
                 .contains("just incident")
         );
+    }
+
+    #[test]
+    fn a_file_written_before_pids_and_predictions_still_loads() {
+        let drill = Drill::new(7, &[Problem::NPlusOne], 10, 16686, 8080);
+        let mut json = serde_json::to_value(&drill).unwrap();
+        let fields = json.as_object_mut().unwrap();
+        assert!(fields.remove("pid").is_some());
+        assert!(fields.remove("predictions").is_some());
+        assert_eq!(serde_json::from_value::<Drill>(json).unwrap(), drill);
+        assert_eq!(drill.running_as(42).pid, Some(42));
     }
 
     #[test]

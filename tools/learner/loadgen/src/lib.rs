@@ -7,7 +7,8 @@
 //!
 //! The mix is a customer's: mostly orders of one to three talks, sometimes
 //! with a coupon, now and then a declined card, and one request in five
-//! browsing the programme.
+//! browsing the programme. The orders' latency is also kept apart, for
+//! what is measured on `POST /orders` alone.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -66,6 +67,27 @@ pub struct Report {
     pub p90_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// The orders alone (`POST /orders`), without the browsing.
+    pub orders: Latency,
+}
+
+/// The latency of one kind of request.
+#[derive(Clone, Debug, Serialize)]
+pub struct Latency {
+    pub requests: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+impl Latency {
+    fn of(latencies: &Histogram<u64>) -> Self {
+        let ms = |q: f64| latencies.value_at_quantile(q) as f64 / 1000.0;
+        Self {
+            requests: latencies.len(),
+            p50_ms: ms(0.5),
+            p99_ms: ms(0.99),
+        }
+    }
 }
 
 impl Report {
@@ -167,8 +189,26 @@ impl Shared {
     }
 }
 
+/// What one worker measured: every request's latency, the orders' apart,
+/// and the answers by status.
+struct Measured {
+    latencies: Histogram<u64>,
+    orders: Histogram<u64>,
+    statuses: BTreeMap<u16, u64>,
+}
+
+impl Measured {
+    fn new() -> Self {
+        Self {
+            latencies: new_histogram(),
+            orders: new_histogram(),
+            statuses: BTreeMap::new(),
+        }
+    }
+}
+
 /// One worker: a request after another, as long as it gets a turn; what
-/// it measured, latencies and answers by status.
+/// it measured.
 async fn work(
     client: reqwest::Client,
     target: String,
@@ -176,27 +216,29 @@ async fn work(
     budget: Option<u64>,
     impatience: Option<Impatience>,
     shared: Arc<Shared>,
-) -> (Histogram<u64>, BTreeMap<u16, u64>) {
-    let mut latencies = new_histogram();
-    let mut statuses = BTreeMap::new();
+) -> Measured {
+    let mut measured = Measured::new();
     while shared.take_turn(deadline, budget) {
         let request_started = Instant::now();
-        let status = match impatience.filter(|i| fastrand::f64() < i.share) {
+        let (order, status) = match impatience.filter(|i| fastrand::f64() < i.share) {
             Some(impatient) => tokio::time::timeout(impatient.after, send_one(&client, &target))
                 .await
-                .unwrap_or(GAVE_UP),
+                .unwrap_or((false, GAVE_UP)),
             None => send_one(&client, &target).await,
         };
-        let micros = request_started.elapsed().as_micros() as u64;
+        let micros = request_started.elapsed().as_micros().max(1) as u64;
         if status != GAVE_UP {
-            let _ = latencies.record(micros.max(1));
+            let _ = measured.latencies.record(micros);
+            if order {
+                let _ = measured.orders.record(micros);
+            }
         }
-        *statuses.entry(status).or_insert(0u64) += 1;
+        *measured.statuses.entry(status).or_insert(0u64) += 1;
         if is_error(status) {
             shared.errors.fetch_add(1, Ordering::Relaxed);
         }
     }
-    (latencies, statuses)
+    measured
 }
 
 /// The bar, moved on every 200 ms with the requests sent and the errors so
@@ -218,14 +260,18 @@ fn is_error(status: u16) -> bool {
     status == 0 || status >= 500
 }
 
-fn report(results: Vec<(Histogram<u64>, BTreeMap<u16, u64>)>, elapsed: Duration) -> Report {
+fn report(results: Vec<Measured>, elapsed: Duration) -> Report {
     let mut latencies = new_histogram();
+    let mut orders = new_histogram();
     let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
-    for (histogram, counts) in results {
+    for measured in results {
         latencies
-            .add(&histogram)
+            .add(&measured.latencies)
             .expect("histograms of one shape merge");
-        for (status, count) in counts {
+        orders
+            .add(&measured.orders)
+            .expect("histograms of one shape merge");
+        for (status, count) in measured.statuses {
             *statuses.entry(status).or_insert(0) += count;
         }
     }
@@ -245,6 +291,7 @@ fn report(results: Vec<(Histogram<u64>, BTreeMap<u16, u64>)>, elapsed: Duration)
         p90_ms: ms(0.9),
         p99_ms: ms(0.99),
         max_ms: latencies.max() as f64 / 1000.0,
+        orders: Latency::of(&orders),
     }
 }
 
@@ -253,16 +300,18 @@ fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
 }
 
-/// Sends one request of the mix; returns its status, 0 for no answer.
-async fn send_one(client: &reqwest::Client, target: &str) -> u16 {
-    let request = if fastrand::u8(0..5) == 0 {
-        client.get(format!("{target}/talks"))
-    } else {
+/// Sends one request of the mix; returns whether it was an order, and its
+/// status, 0 for no answer.
+async fn send_one(client: &reqwest::Client, target: &str) -> (bool, u16) {
+    let order = fastrand::u8(0..5) != 0;
+    let request = if order {
         client
             .post(format!("{target}/orders"))
             .json(&random_order())
+    } else {
+        client.get(format!("{target}/talks"))
     };
-    match request.send().await {
+    let status = match request.send().await {
         Ok(response) => {
             let status = response.status().as_u16();
             // Read the body so the connection can be reused.
@@ -270,7 +319,8 @@ async fn send_one(client: &reqwest::Client, target: &str) -> u16 {
             status
         }
         Err(_) => 0,
-    }
+    };
+    (order, status)
 }
 
 fn random_order() -> Value {
@@ -308,24 +358,34 @@ mod tests {
 
     #[test]
     fn the_report_merges_workers_and_counts_5xx_and_no_answer_as_errors() {
-        let mut a = new_histogram();
-        let mut b = new_histogram();
+        let mut a = Measured::new();
+        let mut b = Measured::new();
         for micros in [1_000, 2_000, 3_000] {
-            a.record(micros).unwrap();
+            a.latencies.record(micros).unwrap();
         }
-        b.record(100_000).unwrap();
-        let report = report(
-            vec![
-                (a, BTreeMap::from([(201, 2), (503, 1)])),
-                (b, BTreeMap::from([(0, 1)])),
-            ],
-            Duration::from_secs(2),
-        );
+        a.statuses = BTreeMap::from([(201, 2), (503, 1)]);
+        b.latencies.record(100_000).unwrap();
+        b.statuses = BTreeMap::from([(0, 1)]);
+        // The orders among them: 3 ms and 100 ms.
+        a.orders.record(3_000).unwrap();
+        b.orders.record(100_000).unwrap();
+        let report = report(vec![a, b], Duration::from_secs(2));
         assert_eq!(report.requests, 4);
         assert_eq!(report.errors, 2);
         assert_eq!(report.throughput, 2.0);
         assert!((report.p50_ms - 2.0).abs() < 0.01, "{}", report.p50_ms);
         assert!((report.max_ms - 100.0).abs() < 0.1, "{}", report.max_ms);
+        assert_eq!(report.orders.requests, 2);
+        assert!(
+            (report.orders.p50_ms - 3.0).abs() < 0.01,
+            "{}",
+            report.orders.p50_ms
+        );
+        assert!(
+            (report.orders.p99_ms - 100.0).abs() < 0.1,
+            "{}",
+            report.orders.p99_ms
+        );
     }
 
     #[test]
