@@ -7,15 +7,20 @@
 //!
 //! The logic is in the modules: the draw ([`draw`]), the state and its
 //! scoring ([`state`]), an answer's judgement ([`answer`]) and its
-//! evidence ([`evidence`]), the drill's run ([`run`]), what a learner does
-//! during it ([`progress`]), and the words an answer is made of
-//! ([`vocabulary`]).
+//! evidence ([`evidence`]) and what a trace must show for each problem
+//! ([`signature`]), the drill's run ([`run`]) on a running shop with
+//! problems planted ([`scenario`]), what a learner does during it
+//! ([`progress`]), the words an answer is made of ([`vocabulary`]), and
+//! the scripted detective that proves every problem can be found with the
+//! public tools ([`detective`]).
 
 pub mod answer;
+pub mod detective;
 pub mod draw;
 pub mod evidence;
 pub mod progress;
 pub mod run;
+pub mod scenario;
 pub mod signature;
 pub mod state;
 pub mod vocabulary;
