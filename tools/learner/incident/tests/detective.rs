@@ -68,7 +68,7 @@ async fn each_problem_mixed_with_one_other() {
 async fn check(scenarios: &[Vec<Problem>]) {
     let mut cases = Vec::new();
     for planted in scenarios {
-        let case = investigate(planted).await;
+        let case = run_scenario(planted).await;
         for line in case.lines() {
             println!("{line}");
         }
@@ -160,7 +160,7 @@ impl Case {
 
 /// The shop and the collector with `planted`, under the drill's load, then
 /// the detective, then everything stopped.
-async fn investigate(planted: &[Problem]) -> Case {
+async fn run_scenario(planted: &[Problem]) -> Case {
     let logs = work_dir().join("logs");
     let scenario = Scenario::start(planted, PORTS, bin_dir(), &logs)
         .await
