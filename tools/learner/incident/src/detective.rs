@@ -85,8 +85,8 @@ pub fn rule(problem: Problem) -> Rule {
         Problem::SerialFanOut => traces(0.5, 10),
         // Planted, under 16 customers most reservations queue for the lock
         // held across a transaction; fixed, only a thread descheduled on a
-        // busy machine puts a millisecond before the first step, in a few
-        // reservations in a hundred.
+        // busy machine puts a millisecond between the steps before the
+        // recording and the recording, in a few reservations in a hundred.
         Problem::LockAcrossIo => traces(0.3, 10),
         // Planted, one order in four carries a coupon and rebuilds the
         // index under its quote; fixed, the index is built at start, in no
