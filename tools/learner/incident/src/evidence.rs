@@ -30,17 +30,21 @@ use crate::state::Drill;
 
 /// Spans handed to the batch span processor (the telemetry crate's export
 /// counters, as `/metrics` serves them).
-const HANDED: &str = "otel_sdk_processor_span_processed_total";
+pub(crate) const HANDED: &str = "otel_sdk_processor_span_processed_total";
 /// Spans of the batches given to the exporter: exported, or failed for
 /// good (with `error_type`). A span handed on and never counted here was
 /// dropped, or is still queued.
 const EXPORTED: &str = "otel_sdk_exporter_span_exported_total";
+/// Spans handed to the batch span processor and neither exported nor
+/// failed yet: queued, being exported, or dropped by a full queue (the
+/// telemetry crate's `PENDING_METRIC`, a gauge set as `/metrics` answers).
+pub(crate) const PENDING: &str = "otel_sdk_processor_span_pending";
 /// The export counters' families: the metrics that show spans handed and
 /// never exported.
 const EXPORT_FAMILIES: [&str; 3] = [
     "otel_sdk_processor_span_processed",
     "otel_sdk_exporter_span_exported",
-    "otel_sdk_processor_span_pending",
+    PENDING,
 ];
 /// The endings a family's samples take.
 const FAMILY_SUFFIXES: [&str; 5] = ["_total", "_bucket", "_count", "_sum", "_created"];

@@ -14,9 +14,9 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::scenario::{Ports, Scenario};
 use anyhow::{Context, bail};
 use demo::stop_signal::StopSignal;
-use loadgen::Load;
 use shop::Problem;
 
 use crate::prediction::{Latency, PredictionRecord, Proof};
@@ -127,24 +127,19 @@ async fn measure(
 ) -> anyhow::Result<Latency> {
     // Not the drill's logs, which may still be read as evidence.
     let logs = state::folder(root).join("fix").join("logs");
-    let (collector, shop) = tokio::select! {
-        running = run::start(root, &logs, problems) => running?,
+    let bin_dir = demo::bin_dir().context("cannot find the drill's own folder")?;
+    let scenario = tokio::select! {
+        running = Scenario::start(problems, Ports::USUAL, &bin_dir, &logs) => running?,
         signal = stop.received() => {
             bail!("{signal} while starting: what had started is stopped")
         }
     };
-    let load = Load {
-        target: shop.gateway_url(),
-        concurrency: run::CUSTOMERS,
-        duration,
-        max_requests: None,
-        progress: true,
-    };
-    let report = loadgen::run(&load, async {
-        stop.received().await;
-    })
-    .await;
-    run::stop_everything(collector, shop);
+    let report = scenario
+        .load(run::CUSTOMERS, duration, async {
+            stop.received().await;
+        })
+        .await;
+    run::stop_everything(scenario.collector, scenario.shop);
     if let Some(signal) = stop.received_now() {
         bail!("{signal}: the fix is stopped; what it measured before this run is recorded");
     }

@@ -7,13 +7,17 @@
 //!
 //! The logic is in the modules: the draw ([`draw`]), the state and its
 //! scoring ([`state`]), an answer's judgement ([`answer`]) and its
-//! evidence ([`evidence`]), the drill's run ([`run`]) and the traces it
-//! saves ([`recording`]), what a learner does during it ([`progress`]),
-//! the words an answer is made of ([`vocabulary`]), and predict, then
-//! prove: a prediction and its grade ([`prediction`]), and its measure
-//! ([`fix`]).
+//! evidence ([`evidence`]) and what a trace must show for each problem
+//! ([`signature`]), the drill's run ([`run`]) on a running shop with
+//! problems planted ([`scenario`]) and the traces it saves
+//! ([`recording`]), what a learner does during it ([`progress`]), the
+//! words an answer is made of ([`vocabulary`]), predict, then prove: a
+//! prediction and its grade ([`prediction`]) and its measure ([`fix`]),
+//! and the scripted detective that proves every problem can be found with
+//! the public tools ([`detective`]).
 
 pub mod answer;
+pub mod detective;
 pub mod draw;
 pub mod evidence;
 pub mod fix;
@@ -21,6 +25,7 @@ pub mod prediction;
 pub mod progress;
 pub mod recording;
 pub mod run;
+pub mod scenario;
 pub mod signature;
 pub mod state;
 pub mod vocabulary;

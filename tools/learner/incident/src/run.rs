@@ -9,54 +9,38 @@
 //! stay in their logs, as evidence to find).
 //!
 //! While the load runs, the orders' traces are saved for `just crisp
-//! --what-if` ([`crate::recording`]). `fix` starts and stops the shop with
-//! the same functions ([`start`], [`stop_everything`]).
+//! --what-if` ([`crate::recording`]). `fix` starts the shop as a
+//! [`Scenario`] too, and stops it with [`stop_everything`].
 
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use collector_client::{OTLP_PORT, UI_PORT};
-use demo::port_check;
 use demo::stop_signal::StopSignal;
-use demo::{Collector, DEFAULT_BASE_PORT, Ended, SERVICES, ServiceVar, Shop};
-use loadgen::{Impatience, Load};
-use shop::Problem;
-use shop::problems::Planted;
+use demo::{Collector, Ended, SERVICES, Shop};
 
+use crate::scenario::{Ports, Scenario};
 use crate::state::{self, Drill};
 use crate::{draw, recording};
 
 /// Customers sending requests at once, as in the demo.
 pub const CUSTOMERS: usize = 16;
 
-/// Rows of history the inventory's audit log starts with: enough that a
-/// statement that scans it shows.
-const AUDIT_HISTORY: &str = "200000";
-
-/// Long enough for the inventory to write its audit log's history.
-const HEALTHY_WITHIN: Duration = Duration::from_secs(60);
-
 /// Longer than any drill: the load runs until it is stopped.
 const UNTIL_STOPPED: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The drill, from its draw to its stop. `seed` and `count` as given on
 /// the command line (a seed is drawn when none is).
-/// One order in twenty is given up after 300 ms, as customers do: what
-/// happens to the work then is one of the things a drill can find.
-const IMPATIENCE: Impatience = Impatience {
-    share: 0.05,
-    after: Duration::from_millis(300),
-};
-
 pub async fn run(seed: Option<u64>, count: Option<usize>) -> anyhow::Result<()> {
     let stop = StopSignal::listen().context("cannot take Ctrl-C, SIGTERM and SIGHUP over")?;
     let seed = seed.unwrap_or_else(draw::random_seed);
     let problems = draw::draw(seed, count);
     let root = demo::workspace_root();
     let logs = state::folder(&root).join("logs");
-    let (collector, shop) = tokio::select! {
-        running = start(&root, &logs, &problems) => running?,
+    let bin_dir = demo::bin_dir().context("cannot find the drill's own folder")?;
+    // Polled on the main thread, as the demo's start is: the children die
+    // with the thread that started them.
+    let scenario = tokio::select! {
+        running = Scenario::start(&problems, Ports::USUAL, &bin_dir, &logs) => running?,
         signal = stop.received() => {
             anyhow::bail!("{signal} while starting: what had started is stopped")
         }
@@ -65,99 +49,32 @@ pub async fn run(seed: Option<u64>, count: Option<usize>) -> anyhow::Result<()> 
         seed,
         &problems,
         state::now_secs(),
-        UI_PORT,
-        DEFAULT_BASE_PORT,
+        scenario.ports.collector_ui,
+        scenario.ports.base,
     )
     .running_as(std::process::id());
     drill.save(&state::path(&root))?;
-    show_how_to_work(&drill, count, &collector);
+    show_how_to_work(&drill, count, &scenario.collector);
 
-    let load = Load {
-        target: shop.gateway_url(),
-        concurrency: CUSTOMERS,
-        duration: UNTIL_STOPPED,
-        max_requests: None,
-        progress: false,
-        impatience: Some(IMPATIENCE),
-    };
     let recorder = tokio::spawn(recording::keep_recording(
-        collector.ui_url().to_owned(),
+        scenario.collector.ui_url().to_owned(),
         root.join(recording::RECORDINGS),
         collector_client::now_us(),
     ));
-    let report = loadgen::run(&load, async {
-        stop.received().await;
-    })
-    .await;
+    let report = scenario
+        .load(CUSTOMERS, UNTIL_STOPPED, async {
+            stop.received().await;
+        })
+        .await;
     recorder.abort();
     let signal = stop.received_now().unwrap_or("The load's end");
     println!(
         "{signal}: stopping the drill. The load: {}",
         report.summary()
     );
-    stop_everything(collector, shop);
+    stop_everything(scenario.collector, scenario.shop);
     println!("Your answers still count while the collector answers: `just incident status`.");
     Ok(())
-}
-
-/// The collector (unless one already answers) and the shop, healthy, with
-/// `problems` planted, once every port they need is known to be free.
-/// Polled on the main thread, as the demo's start is: the children die
-/// with the thread that started them.
-pub async fn start(
-    root: &Path,
-    logs: &Path,
-    problems: &[Problem],
-) -> anyhow::Result<(Collector, Shop)> {
-    let running_collector = Collector::running_at(OTLP_PORT, UI_PORT).await;
-    let mut needs = port_check::shop_ports(DEFAULT_BASE_PORT, "stop what holds it");
-    if running_collector.is_none() {
-        needs.extend(port_check::collector_ports(
-            UI_PORT,
-            OTLP_PORT,
-            "stop what holds it, or run `just collector` there",
-        ));
-    }
-    port_check::ensure_free(&needs)?;
-
-    demo::build_binaries(root, cfg!(not(debug_assertions)))?;
-    let bin_dir = demo::bin_dir().context("cannot find the drill's own folder")?;
-    let collector = match running_collector {
-        Some(collector) => collector,
-        None => Collector::start_at(&bin_dir, logs, OTLP_PORT, UI_PORT).await?,
-    };
-    let mut env = demo::service_env(&collector);
-    env.push(("PLANTED", Planted::of(problems).to_string()));
-    let mut shop = Shop::start(
-        &bin_dir,
-        DEFAULT_BASE_PORT,
-        &env,
-        &service_env(problems),
-        logs,
-    )
-    .context("cannot start the shop")?;
-    shop.wait_healthy(HEALTHY_WITHIN).await?;
-    Ok((collector, shop))
-}
-
-/// What single services are started with: the surroundings of the drawn
-/// problems that live there, and the inventory's audit history.
-fn service_env(problems: &[Problem]) -> Vec<ServiceVar> {
-    let mut vars: Vec<ServiceVar> = problems
-        .iter()
-        .filter_map(|problem| problem.environment())
-        .map(|(service, name, value)| ServiceVar {
-            service,
-            name,
-            value: value.to_owned(),
-        })
-        .collect();
-    vars.push(ServiceVar {
-        service: "inventory",
-        name: "AUDIT_HISTORY",
-        value: AUDIT_HISTORY.to_owned(),
-    });
-    vars
 }
 
 /// The drill's brief: how many problems, how to replay it, where

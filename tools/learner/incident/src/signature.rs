@@ -4,14 +4,14 @@
 //!
 //! Each rule is what the labs teach to look for: calls that do not overlap
 //! (serial), calls repeated (retries, storms), statements under one request
-//! (N+1), a wait before the work starts (a lock), a statement that takes
-//! milliseconds (a scan), a span whose time no child explains (CPU), a span
-//! ended by a client that left (`error.type = cancelled`) with seats
-//! reserved and nothing after it, a child before
-//! its parent (a clock). Two problems cannot be shown by a trace alone:
-//! logging that costs when off shows in a profile, and spans dropped show
-//! on `/metrics`; a trace is evidence of the first if it holds the
-//! operation, and never of the second.
+//! (N+1), a wait before the locked work starts (a lock), a statement that
+//! takes milliseconds (a scan), a span whose time no child explains (CPU),
+//! a span ended by a client that left (`error.type = cancelled`) with seats
+//! reserved and nothing after it, a child before its parent (a clock). Two
+//! problems cannot be shown by a trace alone: logging that costs when off
+//! shows in a profile, and spans dropped show on `/metrics`; a trace is
+//! evidence of the first if it holds the operation, and never of the
+//! second.
 
 use shop::Problem;
 use trace_analysis::jaeger::{JaegerSpan, Trace};
@@ -22,8 +22,8 @@ const SCAN_US: u64 = 1_000;
 /// A payments `charge` with no child taking this long has burnt CPU: the
 /// processor it waits for answers in 3 ms.
 const BURNT_US: u64 = 8_000;
-/// A reservation that waited this long before its first step waited for
-/// the lock.
+/// A reservation whose `record_reservation` started this long after the
+/// steps before it had ended waited for the lock.
 const WAITED_US: u64 = 1_000;
 
 /// Whether `trace` shows `problem`'s cause; if not, what was looked for.
@@ -38,10 +38,9 @@ pub fn shows(problem: Problem, trace: &Trace) -> Result<(), String> {
                     .enumerate()
                     .any(|(i, a)| calls[i + 1..].iter().any(|b| overlap(a, b)))
         }),
-        Problem::LockAcrossIo => spans.named("inventory", "reserve").any(|reserve| {
-            let first_step = spans.children(reserve).map(|c| c.start_time).min();
-            first_step.is_some_and(|start| start.saturating_sub(reserve.start_time) >= WAITED_US)
-        }),
+        Problem::LockAcrossIo => spans
+            .named("inventory", "reserve")
+            .any(|reserve| spans.waited_before_recording(reserve)),
         Problem::CouponIndexPerQuote => spans.named("pricing", "index_coupons").next().is_some(),
         Problem::RetriesWithoutBackoff => spans.named("gateway", "charge").any(|charge| {
             spans.calls_under(charge, Some("payments")).count() >= 2
@@ -95,7 +94,9 @@ pub fn shows(problem: Problem, trace: &Trace) -> Result<(), String> {
 fn looked_for(problem: Problem) -> &'static str {
     match problem {
         Problem::SerialFanOut => "gateway `look_up` whose calls run one after another",
-        Problem::LockAcrossIo => "inventory `reserve` that waited before its first step",
+        Problem::LockAcrossIo => {
+            "inventory `reserve` whose `record_reservation` waited after the steps before it"
+        }
         Problem::CouponIndexPerQuote => "pricing `index_coupons` span",
         Problem::RetriesWithoutBackoff => "gateway `charge` with repeated calls and no `back_off`",
         Problem::EagerLogging => "pricing `price` span",
@@ -172,6 +173,24 @@ impl<'a> Spans<'a> {
                 .first()
                 .is_some_and(|r| r.span_id == parent.span_id)
         })
+    }
+
+    /// Whether `reserve`'s `record_reservation` started [`WAITED_US`] or
+    /// more after `reserve` began and every step before it had ended: it
+    /// waited for the lock. Not the wait before the first step: a key's
+    /// look-up waits there for the database's one connection, which no
+    /// span shows, with the lock fixed too.
+    fn waited_before_recording(&self, reserve: &'a JaegerSpan) -> bool {
+        self.children(reserve)
+            .filter(|step| step.operation_name == "record_reservation")
+            .any(|record| {
+                let ready = self
+                    .children(reserve)
+                    .map(|step| step.start_time + step.duration)
+                    .filter(|end| *end <= record.start_time)
+                    .fold(reserve.start_time, u64::max);
+                record.start_time.saturating_sub(ready) >= WAITED_US
+            })
     }
 
     /// The client calls `parent` made, to `peer` or to any service.
@@ -270,7 +289,7 @@ mod tests {
     }
 
     #[test]
-    fn a_wait_before_the_first_step_shows_the_lock_and_retries_need_no_back_off() {
+    fn a_wait_before_recording_shows_the_lock_and_retries_need_no_back_off() {
         let waited = jaeger::trace(&[
             span("r", None, "inventory", "reserve", (0, 5_000)),
             span(
@@ -293,6 +312,29 @@ mod tests {
             ),
         ]);
         assert!(shows(Problem::LockAcrossIo, &at_once).is_err());
+        // A key looked up after a wait for the database's connection, then
+        // the reservation recorded at once: no lock was waited for.
+        let mut key = span("k", Some("r"), "inventory", "SELECT", (3_000, 100));
+        key.attributes
+            .push(("db.system.name".to_owned(), Value::Str("sqlite".to_owned())));
+        let record_at = |start| {
+            span(
+                "s",
+                Some("r"),
+                "inventory",
+                "record_reservation",
+                (start, 900),
+            )
+        };
+        let keyed = [span("r", None, "inventory", "reserve", (0, 5_000)), key];
+        let mut at_once_after_the_key = keyed.to_vec();
+        at_once_after_the_key.push(record_at(3_150));
+        let trace = jaeger::trace(&at_once_after_the_key);
+        assert!(shows(Problem::LockAcrossIo, &trace).is_err());
+        let mut locked_after_the_key = keyed.to_vec();
+        locked_after_the_key.push(record_at(4_200));
+        let trace = jaeger::trace(&locked_after_the_key);
+        assert_eq!(shows(Problem::LockAcrossIo, &trace), Ok(()));
         let charge = span("c", None, "gateway", "charge", (0, 100));
         let retried = jaeger::trace(&[
             charge.clone(),
