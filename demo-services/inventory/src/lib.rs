@@ -129,15 +129,17 @@ pub enum Stock {
     PerTalk(u32),
 }
 
-/// Creates the inventory's tables in `db` if they are missing, stocks the
-/// talks as `stock` says, and reads the counts. One span, so that the
+/// Creates the inventory's tables in `db` if they are missing (the audit
+/// log's index as `fixes` say), stocks the talks as `stock` says, and reads
+/// the counts. One span, so that the
 /// start's statements make one trace, not one each.
 #[tracing::instrument(name = "open_inventory", skip_all)]
-pub async fn open(db: Db, stock: Stock) -> Result<Inventory, sqlx::Error> {
+pub async fn open(db: Db, stock: Stock, fixes: Fixes) -> Result<Inventory, sqlx::Error> {
     let schema = SCHEMA.into_iter().chain([reservations_table(&db)]);
     for statement in schema.chain(keys::SCHEMA) {
         sqlx::query(statement).execute(&db).await?;
     }
+    audit::index(&db, fixes).await?;
     let upsert = match stock {
         Stock::AsRecorded => {
             "INSERT INTO seats (talk_id, available) VALUES ($1, $2) ON CONFLICT (talk_id) DO NOTHING"

@@ -30,11 +30,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let stock = args
         .seats_per_talk
         .map_or(inventory::Stock::AsRecorded, inventory::Stock::PerTalk);
-    let inventory = inventory::open(db, stock).await?;
+    let inventory = inventory::open(db, stock, args.fixes).await?;
     if let Some(rows) = args.audit_history {
         inventory::audit::seed_history(inventory.db(), rows).await?;
     }
-    inventory::audit::index(inventory.db(), args.fixes).await?;
     shop::server::serve(
         "inventory",
         args.listen,

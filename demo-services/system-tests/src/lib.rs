@@ -105,7 +105,7 @@ impl Shop {
             let _ = kept.set(db.clone());
             // A database CI shares between tests keeps what earlier tests
             // reserved: every talk starts afresh.
-            let inventory = inventory::open(db, inventory::Stock::RoomCapacity)
+            let inventory = inventory::open(db, inventory::Stock::RoomCapacity, fixes)
                 .await
                 .expect("the inventory's tables");
             if let Some(rows) = audit_history {
@@ -113,9 +113,6 @@ impl Shop {
                     .await
                     .expect("the audit log's history");
             }
-            inventory::audit::index(inventory.db(), fixes)
-                .await
-                .expect("the audit log's index");
             inventory::app(inventory, fixes)
         });
         let pricing = Service::spawn("pricing", pricing::app(fixes));

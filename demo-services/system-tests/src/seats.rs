@@ -27,7 +27,7 @@ pub fn start_inventory(
         let db = shop::db::connect_for_writes(&url)
             .await
             .expect("the inventory's database");
-        let inventory = inventory::open(db, inventory::Stock::PerTalk(stock))
+        let inventory = inventory::open(db, inventory::Stock::PerTalk(stock), fixes)
             .await
             .expect("the inventory's tables");
         opened

@@ -264,7 +264,7 @@ impl Inventory {
             opened.send(db.clone()).expect("the test waits for it");
             // A shared database keeps what other tests reserved: every
             // talk starts afresh.
-            let inventory = inventory::open(db, inventory::Stock::RoomCapacity)
+            let inventory = inventory::open(db, inventory::Stock::RoomCapacity, fixes)
                 .await
                 .expect("the inventory's tables");
             inventory::app(inventory, fixes)

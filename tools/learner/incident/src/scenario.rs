@@ -26,11 +26,12 @@ use crate::evidence::PENDING;
 /// statement that scans it shows.
 const AUDIT_HISTORY: &str = "200000";
 
-/// One order in twenty is given up after 300 ms, as customers do: what
-/// happens to the work then is one of the things a drill can find.
+/// One order in twenty is given up after 100 ms, about the drill's
+/// median, as customers do: what happens to the work then is one of the
+/// things a drill can find.
 const IMPATIENCE: Impatience = Impatience {
     share: 0.05,
-    after: Duration::from_millis(300),
+    after: Duration::from_millis(100),
 };
 
 /// Long enough for the inventory to write its audit log's history.
