@@ -24,11 +24,10 @@
 //! that exists whatever is planted; no span shows it, and a profile does
 //! (`just profile pricing`). The detective reports it as "needs a
 //! profile" and never names it. Work nobody waits for shows only when
-//! someone gives up waiting (a span ends `error.type = cancelled`); and a
-//! peer that is too slow for its caller makes its caller give up whatever
-//! is planted (the retry storm's quotes asked again after 25 ms end
-//! cancelled). So a trace counts as evidence of abandoned work only when
-//! it shows no other problem's cause that would explain the giving up.
+//! someone gives up waiting: the drill's customers do, one order in ten,
+//! and the evidence is an order given up after seats were asked for with
+//! nothing of the gateway's after it (a peer given up on and asked again,
+//! as in the retry storm, is followed by the retry, and is not it).
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -102,10 +101,9 @@ pub fn rule(problem: Problem) -> Rule {
         // Planted, every order's talk look-up is three statements; fixed,
         // one.
         Problem::NPlusOne => traces(0.5, 10),
-        // The load gives up on one order in twenty; fixed, the order's saga
+        // The load gives up on one order in ten; fixed, the order's saga
         // goes on after its client has gone, and nothing is abandoned. A
-        // few abandoned requests, which no other cause explains, are more
-        // than chance.
+        // few abandoned orders are more than chance.
         Problem::WorkNobodyWaitsFor => traces(0.0, 3),
         // Fixed, a look-up asks pricing once, never again; planted, every
         // compaction (one quote in 200) makes every quote in flight be
@@ -254,21 +252,10 @@ fn from_traces(
     finding
 }
 
-/// Whether `trace` is evidence of `problem`: it shows its cause, and, for
-/// abandoned work, no other problem's cause that would explain why a
-/// caller gave up.
+/// Whether `trace` is evidence of `problem`: it shows its cause, by the
+/// rule a learner's evidence is judged by.
 fn shows(problem: Problem, trace: &Trace) -> bool {
-    if signature::shows(problem, trace).is_err() {
-        return false;
-    }
-    if problem != Problem::WorkNobodyWaitsFor {
-        return true;
-    }
-    !Problem::ALL.into_iter().any(|other| {
-        other != problem
-            && matches!(rule(other), Rule::Traces { .. })
-            && signature::shows(other, trace).is_ok()
-    })
+    signature::shows(problem, trace).is_ok()
 }
 
 /// A problem no trace nor metric shows, never named.

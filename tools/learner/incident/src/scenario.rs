@@ -26,12 +26,13 @@ use crate::evidence::PENDING;
 /// statement that scans it shows.
 const AUDIT_HISTORY: &str = "200000";
 
-/// One order in twenty is given up after 100 ms, about the drill's
-/// median, as customers do: what happens to the work then is one of the
-/// things a drill can find.
+/// One order in ten is given up, after 50 to 400 ms (the drill's median
+/// is about 130), as customers do: what happens to the work then is one
+/// of the things a drill can find.
 const IMPATIENCE: Impatience = Impatience {
-    share: 0.05,
-    after: Duration::from_millis(100),
+    share: 0.1,
+    after_at_least: Duration::from_millis(50),
+    after_at_most: Duration::from_millis(400),
 };
 
 /// Long enough for the inventory to write its audit log's history.

@@ -25,6 +25,9 @@ const BURNT_US: u64 = 8_000;
 /// A reservation whose `record_reservation` started this long after the
 /// steps before it had ended waited for the lock.
 const WAITED_US: u64 = 1_000;
+/// How soon after a given-up order the gateway's spans dropped with it
+/// end: dropping a future ends its spans at once.
+const DROPPED_WITHIN_US: u64 = 2_000;
 
 /// Whether `trace` shows `problem`'s cause; if not, what was looked for.
 pub fn shows(problem: Problem, trace: &Trace) -> Result<(), String> {
@@ -102,7 +105,7 @@ fn looked_for(problem: Problem) -> &'static str {
         Problem::EagerLogging => "pricing `price` span",
         Problem::NPlusOne => "catalog request with several statements under it",
         Problem::WorkNobodyWaitsFor => {
-            "request given up (`error.type = cancelled`) after seats were reserved, with nothing after it: no release, no payment"
+            "order given up (`error.type = cancelled`) after seats were asked for, with nothing of the gateway's after it: no release, no payment"
         }
         Problem::RetryStorm => "gateway `look_up` that called pricing more than once",
         Problem::FraudModelPerCharge => {
@@ -116,25 +119,37 @@ fn looked_for(problem: Problem) -> &'static str {
     }
 }
 
-/// Seats reserved, then nobody: a request given up (a span ended with
-/// `error.type = cancelled`) after which nothing in the trace starts, no
-/// release, no payment, no compensation. Given up requests are no problem
-/// in themselves (customers leave): with the fix, the order's saga goes on
-/// after its client has gone, and its spans start after the cancellation.
+/// Seats reserved, then nobody: an order given up by its client (the
+/// gateway's `POST /orders` ended with `error.type = cancelled`) after
+/// the inventory was asked for seats, with which the gateway's work ended
+/// (see [`went_on`]): no release, no payment, no compensation. (The inventory
+/// may go on recording what it was asked: its own work runs to its end.)
+/// Given-up orders are no problem in themselves, customers leave: with the
+/// fix, the order's saga goes on after its client has gone, and the
+/// gateway's spans start after the cancellation.
 fn abandoned(spans: &Spans) -> bool {
-    let trace = spans.0;
     let reserved = spans
         .named("inventory", "POST /reservations")
         .next()
         .is_some();
-    let compensated = trace.spans.iter().any(|s| s.operation_name == "compensate");
+    let compensated = spans.named("gateway", "compensate").next().is_some();
     reserved
         && !compensated
-        && trace.spans.iter().any(|given_up| {
-            let end = given_up.start_time + given_up.duration;
-            given_up.tag("error.type").and_then(|v| v.as_str()) == Some("cancelled")
-                && !trace.spans.iter().any(|later| later.start_time > end)
+        && spans.named("gateway", "POST /orders").any(|order| {
+            let given_up = order.start_time + order.duration;
+            order.tag("error.type").and_then(|v| v.as_str()) == Some("cancelled")
+                && !spans.of("gateway").any(|later| went_on(later, given_up))
         })
+}
+
+/// Whether the gateway's `span` is work that went on after the order was
+/// given up at `given_up`: it started after, or it ended after with an
+/// answer (a call dropped with the order has none), or it ended long after.
+fn went_on(span: &JaegerSpan, given_up: u64) -> bool {
+    let end = span.start_time + span.duration;
+    span.start_time > given_up
+        || (end > given_up && span.tag("http.response.status_code").is_some())
+        || end > given_up + DROPPED_WITHIN_US
 }
 
 fn overlap(a: &JaegerSpan, b: &JaegerSpan) -> bool {
@@ -362,11 +377,41 @@ mod tests {
         let reservation = span("r", Some("o"), "inventory", "POST /reservations", (10, 50));
         let left_behind = jaeger::trace(&[order.clone(), reservation.clone()]);
         assert_eq!(shows(Problem::WorkNobodyWaitsFor, &left_behind), Ok(()));
+        // The inventory finishes what it was asked: the order is still
+        // abandoned.
+        let recorded_later = jaeger::trace(&[
+            order.clone(),
+            reservation.clone(),
+            span("s", Some("r"), "inventory", "record_reservation", (120, 20)),
+        ]);
+        assert_eq!(shows(Problem::WorkNobodyWaitsFor, &recorded_later), Ok(()));
+        // A payment in flight that ends after the order was given up: the
+        // saga went on.
+        let paid_after = jaeger::trace(&[
+            order.clone(),
+            reservation.clone(),
+            call("c", "o", "payments", (60, 5_000)),
+        ]);
+        assert!(shows(Problem::WorkNobodyWaitsFor, &paid_after).is_err());
+        // ...or just after, with its answer.
+        let mut answered_just_after = call("c", "o", "payments", (60, 41));
+        answered_just_after
+            .attributes
+            .push(("http.response.status_code".to_owned(), Value::Int(201)));
+        let answered = jaeger::trace(&[order.clone(), reservation.clone(), answered_just_after]);
+        assert!(shows(Problem::WorkNobodyWaitsFor, &answered).is_err());
+        // A call dropped with the order ends with it, unanswered.
+        let dropped = jaeger::trace(&[
+            order.clone(),
+            reservation.clone(),
+            call("c", "o", "payments", (60, 41)),
+        ]);
+        assert_eq!(shows(Problem::WorkNobodyWaitsFor, &dropped), Ok(()));
         // The saga pays after its client has gone: the work goes on.
         let saga_goes_on = jaeger::trace(&[
             order.clone(),
             reservation.clone(),
-            span("c", Some("o"), "payments", "charge", (150, 20)),
+            call("c", "o", "payments", (150, 20)),
         ]);
         assert!(shows(Problem::WorkNobodyWaitsFor, &saga_goes_on).is_err());
         let compensated = jaeger::trace(&[

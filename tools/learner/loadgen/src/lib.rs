@@ -45,8 +45,22 @@ pub struct Load {
 pub struct Impatience {
     /// The share of requests given up (0 to 1).
     pub share: f64,
-    /// How long a request given up is waited for.
-    pub after: Duration,
+    /// How long a request given up is waited for: at random, from this...
+    pub after_at_least: Duration,
+    /// ...to this, so that requests are given up at every step of their
+    /// work, not always at the same one.
+    pub after_at_most: Duration,
+}
+
+impl Impatience {
+    /// How long this request is waited for, drawn.
+    fn patience(&self) -> Duration {
+        let (least, most) = (
+            self.after_at_least,
+            self.after_at_most.max(self.after_at_least),
+        );
+        least + (most - least).mul_f64(fastrand::f64())
+    }
 }
 
 /// The status a request given up is counted under: nginx's "client closed
@@ -221,9 +235,11 @@ async fn work(
     while shared.take_turn(deadline, budget) {
         let request_started = Instant::now();
         let (order, status) = match impatience.filter(|i| fastrand::f64() < i.share) {
-            Some(impatient) => tokio::time::timeout(impatient.after, send_one(&client, &target))
-                .await
-                .unwrap_or((false, GAVE_UP)),
+            Some(impatient) => {
+                tokio::time::timeout(impatient.patience(), send_one(&client, &target))
+                    .await
+                    .unwrap_or((false, GAVE_UP))
+            }
             None => send_one(&client, &target).await,
         };
         let micros = request_started.elapsed().as_micros().max(1) as u64;
