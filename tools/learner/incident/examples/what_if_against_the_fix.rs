@@ -10,7 +10,8 @@
 //! /orders`), so that the projection and the measure read one clock.
 //!
 //! It prints a table, and asserts nothing: it is a measurement, whose
-//! figures the incident's README quotes. A projection is first order (the
+//! last figures the incident's README gives ("The what-if against the
+//! fix"). A projection is first order (the
 //! rest of the critical path held still) and the load is a closed loop
 //! (16 customers): a fix that frees time also lets more orders in, which
 //! the projection cannot know.
