@@ -609,13 +609,7 @@ async fn record_and_show_critical_paths(report: &TraceReport<'_>, ui: &str) {
     let folder = report
         .recordings
         .join(if report.fixed { "fixed" } else { "planted" });
-    let search = TraceSearch {
-        service: Some("gateway".to_owned()),
-        operation: Some("POST /orders".to_owned()),
-        start_us: Some(since_us),
-        limit: Some(MAX_LIMIT),
-        ..TraceSearch::default()
-    };
+    let search = TraceSearch::orders_since(since_us);
     let recorded = match fetch_traces(ui, &search).await {
         Ok(traces) => trace_analysis::recording::save(&folder, &traces).map(|()| traces.len()),
         Err(err) => Err(std::io::Error::other(err)),

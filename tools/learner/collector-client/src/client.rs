@@ -80,6 +80,21 @@ pub struct TraceSearch {
     pub limit: Option<usize>,
 }
 
+impl TraceSearch {
+    /// The shop's orders (the gateway's `POST /orders`) since `start_us`,
+    /// as many as one answer holds ([`crate::MAX_LIMIT`], newest first): what
+    /// a run's recording and its what-if read.
+    pub fn orders_since(start_us: u64) -> Self {
+        Self {
+            service: Some("gateway".to_owned()),
+            operation: Some("POST /orders".to_owned()),
+            start_us: Some(start_us),
+            limit: Some(crate::MAX_LIMIT),
+            ..Self::default()
+        }
+    }
+}
+
 impl Client {
     /// The query API answering at `base` (`http://127.0.0.1:16686`, with
     /// or without a trailing slash).

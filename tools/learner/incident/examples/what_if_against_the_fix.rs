@@ -19,7 +19,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use collector_client::{MAX_LIMIT, TraceSearch};
+use collector_client::TraceSearch;
 use incident::scenario::{Ports, Scenario};
 use shop::Problem;
 use trace_analysis::aggregate::{Aggregator, Endpoint};
@@ -104,13 +104,7 @@ async fn run_and_project(
     let _ = scenario.settle(Duration::from_secs(60)).await;
     let traces = scenario
         .collector_client()
-        .traces(&TraceSearch {
-            service: Some("gateway".into()),
-            operation: Some("POST /orders".into()),
-            start_us: Some(since),
-            end_us: None,
-            limit: Some(MAX_LIMIT),
-        })
+        .traces(&TraceSearch::orders_since(since))
         .await?;
     for problem in scenario.stop() {
         eprintln!("at the stop: {problem}");

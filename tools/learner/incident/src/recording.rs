@@ -2,7 +2,7 @@
 //! crisp --what-if`: the projection needs each trace, which only files
 //! give (asked of the collector, crisp gets its analysis alone). Every
 //! [`EVERY`], the newest traces since the load began (at most the
-//! collector's [`MAX_LIMIT`]) are saved into [`RECORDINGS`], one Jaeger
+//! collector's [`collector_client::MAX_LIMIT`]) are saved into [`RECORDINGS`], one Jaeger
 //! JSON file each, as `just demo` saves its own, so that
 //!
 //! ```sh
@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use collector_client::{Client, MAX_LIMIT, TraceSearch};
+use collector_client::{Client, TraceSearch};
 use trace_analysis::jaeger::Trace;
 
 /// Where the drill's traces are saved, in the workspace.
@@ -44,13 +44,7 @@ pub async fn keep_recording(ui_url: String, folder: PathBuf, since_us: u64) {
 /// in, so that `just crisp` reading it meanwhile never meets a file half
 /// written or gone. Written off the async threads, which drive the load.
 async fn record(ui_url: &str, folder: &Path, since_us: u64) -> anyhow::Result<()> {
-    let search = TraceSearch {
-        service: Some("gateway".to_owned()),
-        operation: Some("POST /orders".to_owned()),
-        start_us: Some(since_us),
-        limit: Some(MAX_LIMIT),
-        ..TraceSearch::default()
-    };
+    let search = TraceSearch::orders_since(since_us);
     let traces = Client::new(ui_url)?.traces(&search).await?;
     let folder = folder.to_path_buf();
     tokio::task::spawn_blocking(move || swap_in(&folder, &traces)).await??;
