@@ -1148,6 +1148,32 @@ impl Analysis {
     }
 }
 
+/// The endpoint of the unit tests' orders ([`test_order`]).
+#[cfg(test)]
+pub(crate) fn test_orders() -> Endpoint {
+    Endpoint {
+        service: "gw".to_owned(),
+        operation: "POST /orders".to_owned(),
+    }
+}
+
+/// An order for the unit tests that waits `db` µs on the database, then
+/// `price` µs on pricing, in a request of 10 + db + price + 10 µs: all of
+/// it on the critical path.
+#[cfg(test)]
+pub(crate) fn test_order(id: &str, db: u64, price: u64) -> Trace {
+    use crate::jaeger::test_span as span;
+    let end = 10 + db + price + 10;
+    crate::jaeger::test_trace(
+        id,
+        vec![
+            span("r", None, "gw", "POST /orders", 0, end),
+            span("d", Some("r"), "inv", "SELECT", 10, 10 + db),
+            span("p", Some("r"), "pricing", "quote", 10 + db, 10 + db + price),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1158,26 +1184,9 @@ mod tests {
     // A trace of those spans: `trace(id, spans)`.
     use crate::jaeger::test_trace as trace;
 
-    fn orders() -> Endpoint {
-        Endpoint {
-            service: "gw".to_owned(),
-            operation: "POST /orders".to_owned(),
-        }
-    }
-
-    /// An order that waits `db` µs on the database, then `price` µs on
-    /// pricing, in a request of 10 + db + price + 10 µs.
-    fn order(id: &str, db: u64, price: u64) -> Trace {
-        let end = 10 + db + price + 10;
-        trace(
-            id,
-            vec![
-                span("r", None, "gw", "POST /orders", 0, end),
-                span("d", Some("r"), "inv", "SELECT", 10, 10 + db),
-                span("p", Some("r"), "pricing", "quote", 10 + db, 10 + db + price),
-            ],
-        )
-    }
+    use super::test_orders as orders;
+    // `order(id, db, price)`.
+    use super::test_order as order;
 
     fn analyse(traces: &[Trace]) -> Analysis {
         let mut aggregator = Aggregator::new(orders());

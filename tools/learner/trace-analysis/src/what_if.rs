@@ -242,7 +242,7 @@ impl Latencies {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::{Analysis, Endpoint};
+    use crate::aggregate::Analysis;
     // A span of `service` named `op`, child of `parent`, from `start` to
     // `end`: `span(id, parent, service, op, start, end)`.
     use crate::jaeger::test_span as span;
@@ -250,27 +250,9 @@ mod tests {
     use crate::jaeger::Trace;
     use crate::jaeger::test_trace as trace;
 
-    fn orders() -> Endpoint {
-        Endpoint {
-            service: "gw".to_owned(),
-            operation: "POST /orders".to_owned(),
-        }
-    }
-
-    /// An order that waits `db` µs on the database, then `price` µs on
-    /// pricing, in a request of 10 + db + price + 10 µs: all of it on the
-    /// critical path.
-    fn serial(id: &str, db: u64, price: u64) -> Trace {
-        let end = 10 + db + price + 10;
-        trace(
-            id,
-            vec![
-                span("r", None, "gw", "POST /orders", 0, end),
-                span("d", Some("r"), "inv", "SELECT", 10, 10 + db),
-                span("p", Some("r"), "pricing", "quote", 10 + db, 10 + db + price),
-            ],
-        )
-    }
+    // The orders' endpoint, and `serial(id, db, price)`: an order all of
+    // whose time is on its critical path.
+    use crate::aggregate::{test_order as serial, test_orders as orders};
 
     /// An order that asks the database (`db` µs) and pricing (`price` µs)
     /// at once, in a request of 10 + the longer + 10 µs: only the one that
