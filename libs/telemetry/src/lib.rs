@@ -43,7 +43,9 @@
 //! continue an incoming trace, and the client spans of [`client::traced`]
 //! (a reqwest middleware) carry the current one into an outgoing request.
 //! Every database statement gets a client span too, from sqlx's own
-//! statement log ([`db`]).
+//! statement log ([`db`]). Every span carries its own on-CPU time
+//! (`span.cpu_time_ns`, its children excluded: [`cpu_time`]), so that an
+//! operation on the critical path shows whether it computes or waits.
 //!
 //! The export says what it lost ([`export`]): the exporter retries a batch
 //! with backoff for as long as its timeout (a collector that restarts, or
@@ -56,6 +58,7 @@
 mod causes;
 pub mod client;
 pub mod clock_skew;
+pub mod cpu_time;
 pub mod db;
 pub mod export;
 mod flush_report;

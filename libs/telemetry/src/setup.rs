@@ -22,6 +22,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::clock_skew::SkewedClock;
+use crate::cpu_time::{self, WithCpuTime};
 use crate::db::DbSpans;
 use crate::export::{self, CountingExporter, CountingProcessor, ExportCounters};
 use crate::flush_report::FlushReport;
@@ -246,7 +247,7 @@ fn provider_with(
         .build();
     let builder = SdkTracerProvider::builder().with_resource(resource);
     match processor {
-        Some(processor) => builder.with_span_processor(processor),
+        Some(processor) => builder.with_span_processor(WithCpuTime::new(processor)),
         None => builder,
     }
     .build()
@@ -331,6 +332,9 @@ where
     let logs = logs.map(|logs| logs.with_filter(filter_fn(crate::layers::for_logs)));
     let subscriber = tracing_subscriber::registry()
         .with(filter)
+        // Below the spans' layer: it sees each close first, and leaves the
+        // span's CPU time for the span processor to export with it.
+        .with(cpu_time::layer())
         .with(layers::spans(provider, &settings.service))
         // Only JSON lines show the ids; looking them up costs a little on
         // every event, so only then.

@@ -1,0 +1,347 @@
+//! Each span's own time on a CPU, beside its wall time.
+//!
+//! The critical path says which operation owns a request's latency; it
+//! cannot say whether that operation burns CPU or waits. A span that is
+//! 48 ms on the path and 0.3 ms on a CPU waits (for a lock, a peer, the
+//! database); one that is 48 ms on the path and 47 ms on a CPU computes,
+//! and a profile of it says which code.
+//!
+//! Every exported span carries [`ATTRIBUTE`]: the thread CPU clock
+//! (`CLOCK_THREAD_CPUTIME_ID`) summed over the intervals the span was the
+//! innermost span entered on its thread, on whichever threads it ran. Its
+//! children's time is theirs, not its own, and the time an async span
+//! spends suspended between polls is nobody's.
+//!
+//! Two pieces, because `tracing-opentelemetry` keeps the span it builds to
+//! itself (no layer can add an attribute to it by the span's id):
+//!
+//! - [`layer`] keeps, per thread, the stack of spans entered, charges the
+//!   CPU clock's progress at every enter and exit to the innermost one,
+//!   and, when a span closes, leaves its total in a thread-local slot;
+//! - [`WithCpuTime`] wraps the span processor: OpenTelemetry ends the span
+//!   on the same thread, within the same close, and the processor moves
+//!   the slot's total onto the span it is handed.
+//!
+//! The layer must sit below the OpenTelemetry layer in the subscriber
+//! (added before it), so that it sees a close first, and OpenTelemetry
+//! empties the slot as it ends the span. A span ended outside its own
+//! `tracing` close (a database statement's span, ended at its event or
+//! after the close of the span it ran in) finds the slot empty: every
+//! other span or event callback empties it too, for the spans the
+//! OpenTelemetry layer leaves out.
+
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
+
+use nix::time::{ClockId, clock_gettime};
+use opentelemetry::{Context as OtelContext, KeyValue};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use tracing::span::{Attributes, Id};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+/// The span attribute: the span's own on-CPU time, in nanoseconds, its
+/// children excluded.
+pub const ATTRIBUTE: &str = "span.cpu_time_ns";
+
+/// A span's own CPU time so far, in its extensions.
+struct OwnCpuTime(u64);
+
+/// A span entered on this thread and not yet exited, with the CPU time
+/// charged to it since it was entered.
+struct Entered {
+    id: Id,
+    cpu_ns: u64,
+}
+
+thread_local! {
+    /// The spans entered on this thread, innermost last.
+    static ENTERED: RefCell<Vec<Entered>> = const { RefCell::new(Vec::new()) };
+    /// The thread's CPU clock at the last enter or exit.
+    static CLOCK_AT_LAST_NS: Cell<u64> = const { Cell::new(0) };
+    /// The CPU time of the span being closed on this thread, for
+    /// [`WithCpuTime`] to take.
+    static CLOSING: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// The layer that measures every span's own CPU time (see the module
+/// docs). tokio's own instrumentation is left out, as the traces leave it
+/// out: its spans would take their parents' time.
+pub fn layer<S>() -> impl Layer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    CpuTimeLayer.with_filter(filter_fn(|meta| !crate::layers::is_tokio_runtime(meta)))
+}
+
+struct CpuTimeLayer;
+
+/// The calling thread's CPU clock, in nanoseconds; `None` where the
+/// platform has no such clock (then no span gets the attribute).
+fn thread_cpu_ns() -> Option<u64> {
+    let now = clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID).ok()?;
+    let seconds = u64::try_from(now.tv_sec()).ok()?;
+    let nanos = u64::try_from(now.tv_nsec()).ok()?;
+    Some(seconds * 1_000_000_000 + nanos)
+}
+
+/// Charges the CPU time since the last enter or exit on this thread to the
+/// innermost entered span, if any.
+fn charge_innermost(entered: &mut [Entered], now_ns: u64) {
+    let last_ns = CLOCK_AT_LAST_NS.replace(now_ns);
+    if let Some(innermost) = entered.last_mut() {
+        innermost.cpu_ns += now_ns.saturating_sub(last_ns);
+    }
+}
+
+impl<S> Layer<S> for CpuTimeLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, _attrs: &Attributes<'_>, _id: &Id, _ctx: Context<'_, S>) {
+        CLOSING.set(None);
+    }
+
+    fn on_event(&self, _event: &Event<'_>, _ctx: Context<'_, S>) {
+        CLOSING.set(None);
+    }
+
+    fn on_enter(&self, id: &Id, _ctx: Context<'_, S>) {
+        CLOSING.set(None);
+        let Some(now_ns) = thread_cpu_ns() else {
+            return;
+        };
+        ENTERED.with_borrow_mut(|entered| {
+            charge_innermost(entered, now_ns);
+            entered.push(Entered {
+                id: id.clone(),
+                cpu_ns: 0,
+            });
+        });
+    }
+
+    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        CLOSING.set(None);
+        let Some(now_ns) = thread_cpu_ns() else {
+            return;
+        };
+        let exited = ENTERED.with_borrow_mut(|entered| {
+            charge_innermost(entered, now_ns);
+            // Usually the innermost; guards dropped out of order exit an
+            // outer span first.
+            let position = entered.iter().rposition(|span| span.id == *id)?;
+            Some(entered.remove(position))
+        });
+        let (Some(exited), Some(span)) = (exited, ctx.span(id)) else {
+            return;
+        };
+        let mut extensions = span.extensions_mut();
+        match extensions.get_mut::<OwnCpuTime>() {
+            Some(total) => total.0 += exited.cpu_ns,
+            None => extensions.insert(OwnCpuTime(exited.cpu_ns)),
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        // A span never entered had no time of its own.
+        let total = ctx.span(&id).map_or(0, |span| {
+            span.extensions()
+                .get::<OwnCpuTime>()
+                .map_or(0, |total| total.0)
+        });
+        let measured = thread_cpu_ns().is_some();
+        CLOSING.set(measured.then_some(total));
+    }
+}
+
+/// A span processor that adds [`ATTRIBUTE`] to each span ended by a
+/// `tracing` close, from [`layer`]'s thread-local slot, and hands it on to
+/// `inner`.
+#[derive(Debug)]
+pub struct WithCpuTime<P> {
+    inner: P,
+}
+
+impl<P> WithCpuTime<P> {
+    pub fn new(inner: P) -> Self {
+        Self { inner }
+    }
+}
+
+impl<P: SpanProcessor> SpanProcessor for WithCpuTime<P> {
+    fn on_start(&self, span: &mut Span, cx: &OtelContext) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, mut span: SpanData) {
+        if let Some(cpu_ns) = CLOSING.take() {
+            let cpu_ns = i64::try_from(cpu_ns).unwrap_or(i64::MAX);
+            span.attributes.push(KeyValue::new(ATTRIBUTE, cpu_ns));
+        }
+        self.inner.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use opentelemetry::Value;
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SimpleSpanProcessor};
+    use std::hint::black_box;
+    use std::time::Instant;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    /// Spans recorded through the same two pieces `init` uses, in memory.
+    fn recorded(work: impl FnOnce()) -> Vec<SpanData> {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(WithCpuTime::new(SimpleSpanProcessor::new(exporter.clone())))
+            .build();
+        let subscriber = tracing_subscriber::registry()
+            .with(layer())
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, work);
+        provider.force_flush().expect("flushed");
+        exporter.get_finished_spans().expect("spans")
+    }
+
+    fn cpu_ms(spans: &[SpanData], name: &str) -> f64 {
+        let span = spans
+            .iter()
+            .find(|span| span.name == name)
+            .unwrap_or_else(|| panic!("no span {name}"));
+        let value = span
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == ATTRIBUTE)
+            .map(|kv| kv.value.clone())
+            .unwrap_or_else(|| panic!("{name} has no {ATTRIBUTE}"));
+        match value {
+            Value::I64(ns) => ns as f64 / 1e6,
+            other => panic!("{ATTRIBUTE} is {other:?}, not an int"),
+        }
+    }
+
+    /// Burns this thread's CPU until its own clock has advanced `ms`.
+    fn burn(ms: u64) {
+        let until = thread_cpu_ns().expect("a thread CPU clock") + ms * 1_000_000;
+        let mut x = 0u64;
+        while thread_cpu_ns().expect("clock") < until {
+            x = black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+    }
+
+    /// Waits `ms` of wall time without using the CPU.
+    fn wait(ms: u64) {
+        let start = Instant::now();
+        std::thread::sleep(Duration::from_millis(ms));
+        assert!(start.elapsed() >= Duration::from_millis(ms));
+    }
+
+    #[test]
+    fn a_span_that_computes_owns_its_cpu_and_one_that_waits_does_not() {
+        let spans = recorded(|| {
+            tracing::info_span!("computes").in_scope(|| burn(30));
+            tracing::info_span!("waits").in_scope(|| wait(30));
+        });
+        let (computes, waits) = (cpu_ms(&spans, "computes"), cpu_ms(&spans, "waits"));
+        // The clock advanced 30 ms inside the span; enter and exit add a
+        // little around it.
+        assert!((30.0..45.0).contains(&computes), "computes: {computes} ms");
+        assert!(waits < 5.0, "waits: {waits} ms of CPU while sleeping 30 ms");
+    }
+
+    #[test]
+    fn a_parent_does_not_own_its_childrens_cpu() {
+        let spans = recorded(|| {
+            tracing::info_span!("parent").in_scope(|| {
+                burn(10);
+                tracing::info_span!("child").in_scope(|| burn(40));
+                burn(10);
+            });
+        });
+        let (parent, child) = (cpu_ms(&spans, "parent"), cpu_ms(&spans, "child"));
+        assert!((40.0..55.0).contains(&child), "child: {child} ms");
+        assert!(
+            (20.0..35.0).contains(&parent),
+            "parent: {parent} ms, its own 20 ms without the child's 40"
+        );
+    }
+
+    #[test]
+    fn a_span_entered_on_several_threads_owns_the_sum() {
+        let spans = recorded(|| {
+            let moves = tracing::info_span!("moves");
+            moves.in_scope(|| burn(15));
+            let dispatch = tracing::dispatcher::get_default(Clone::clone);
+            let on_other_thread = moves.clone();
+            std::thread::spawn(move || {
+                tracing::dispatcher::with_default(&dispatch, || {
+                    on_other_thread.in_scope(|| burn(15));
+                });
+            })
+            .join()
+            .expect("the other thread");
+        });
+        let moves = cpu_ms(&spans, "moves");
+        assert!((30.0..45.0).contains(&moves), "moves: {moves} ms");
+    }
+
+    #[test]
+    fn a_span_never_entered_owns_nothing_and_other_spans_take_no_stale_figure() {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(WithCpuTime::new(SimpleSpanProcessor::new(exporter.clone())))
+            .build();
+        let tracer = provider.tracer("test");
+        // The OpenTelemetry layer leaves one span out, as a sampler would.
+        let subscriber = tracing_subscriber::registry().with(layer()).with(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer.clone())
+                .with_filter(filter_fn(|meta| meta.name() != "not_exported")),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            drop(tracing::info_span!("never_entered"));
+            tracing::info_span!("not_exported").in_scope(|| burn(5));
+            // A span ended outside a `tracing` close, as the database
+            // statements' spans are, after their event.
+            tracing::info!("statement");
+            use opentelemetry::trace::{Span as _, Tracer as _};
+            tracer.start("statement").end();
+        });
+        provider.force_flush().expect("flushed");
+        let spans = exporter.get_finished_spans().expect("spans");
+        assert_eq!(cpu_ms(&spans, "never_entered"), 0.0);
+        let statement = spans
+            .iter()
+            .find(|span| span.name == "statement")
+            .expect("statement");
+        assert!(
+            statement
+                .attributes
+                .iter()
+                .all(|kv| kv.key.as_str() != ATTRIBUTE),
+            "a span ended outside tracing took a figure: {:?}",
+            statement.attributes
+        );
+    }
+}
