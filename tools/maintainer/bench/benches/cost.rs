@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::testing::trace::NoopSpanExporter;
 use tracing::Level;
 use tracing_subscriber::prelude::*;
 
@@ -73,6 +74,31 @@ fn cost(c: &mut Criterion) {
     otlp(c);
 }
 
+/// What measuring each span's own CPU time (`telemetry::cpu_time`: a read
+/// of the thread's CPU clock at every enter and exit) adds to a span
+/// handed to OpenTelemetry, side by side with the same span without it.
+fn span_cpu_time(c: &mut Criterion) {
+    let provider = telemetry::tracer_provider("bench", Some(NoopSpanExporter::new()));
+    let pass = |n| tracing::info_span!("pass", n).in_scope(|| work(n));
+    let mut group = c.benchmark_group("span_cpu_time");
+    {
+        let _default = tracing::subscriber::set_default(
+            tracing_subscriber::registry().with(telemetry::layers::spans(&provider, "bench")),
+        );
+        group.bench_function("without", |b| b.iter(|| pass(black_box(7))));
+    }
+    {
+        let _default = tracing::subscriber::set_default(
+            tracing_subscriber::registry()
+                .with(telemetry::cpu_time::layer())
+                .with(telemetry::layers::spans(&provider, "bench")),
+        );
+        group.bench_function("with", |b| b.iter(|| pass(black_box(7))));
+    }
+    group.finish();
+    provider.shutdown().ok();
+}
+
 /// Spans exported over OTLP/HTTP, in batches, to the workshop's collector
 /// on loopback: what the request path pays is queueing the span.
 fn otlp(c: &mut Criterion) {
@@ -107,5 +133,5 @@ fn otlp(c: &mut Criterion) {
     provider.shutdown().ok();
 }
 
-criterion_group!(benches, cost);
+criterion_group!(benches, cost, span_cpu_time);
 criterion_main!(benches);

@@ -191,6 +191,12 @@ fn ratios(mean_ns: impl Fn(&str) -> Option<f64>) -> Vec<Headline> {
             Some(("<=", 2.0)),
         ),
         (
+            "cost: a span's CPU time, with / without",
+            "span_cpu_time/with",
+            "span_cpu_time/without",
+            None,
+        ),
+        (
             "cost: a log line / no telemetry",
             "cost_of_observability/event_fmt",
             "cost_of_observability/uninstrumented",
@@ -209,7 +215,7 @@ fn ratios(mean_ns: impl Fn(&str) -> Option<f64>) -> Vec<Headline> {
             None,
         ),
     ];
-    pairs
+    let mut found: Vec<Headline> = pairs
         .into_iter()
         .filter_map(|(figure, numerator, denominator, goal)| {
             Some(Headline {
@@ -219,7 +225,23 @@ fn ratios(mean_ns: impl Fn(&str) -> Option<f64>) -> Vec<Headline> {
                 goal,
             })
         })
-        .collect()
+        .collect();
+    // What a span's CPU time adds, as a share of what a span costs a
+    // service: one exported over OTLP.
+    let added = mean_ns("span_cpu_time/with")
+        .zip(mean_ns("span_cpu_time/without"))
+        .map(|(with, without)| with - without);
+    if let Some((added, exported)) =
+        added.zip(mean_ns("cost_of_observability/span_otlp_batch_export"))
+    {
+        found.push(Headline {
+            figure: "cost: a span's CPU time / an OTLP span".to_owned(),
+            value: added / exported,
+            unit: "ratio",
+            goal: Some(("<=", 0.05)),
+        });
+    }
+    found
 }
 
 /// The gateway's throughput with each kind of telemetry, as ratios to none.
