@@ -1020,8 +1020,9 @@ fn capped<T>(rows: &[T], cap: usize) -> (&[T], &[T]) {
 }
 
 /// Traces of one endpoint copied out of the store, each as only what an
-/// analysis reads (its spans' parents, times and operations): compact, so
-/// that thousands of traces fit beside the store.
+/// analysis reads (its spans' parents, times and operations, and the CPU
+/// time of those that carry one): compact, so that thousands of traces fit
+/// beside the store.
 pub struct Copied {
     endpoint: Endpoint,
     /// As [`Aggregator::between`]'s.
