@@ -16,6 +16,7 @@ use common::{failed, request, span};
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use prost::Message;
 use serde_json::Value;
+use trace_analysis::cpu_time::CPU_TIME_ATTRIBUTE;
 
 /// Spans made with tracing and exported by the real OTLP exporter.
 fn export_with_opentelemetry(endpoint: &str, service: &str, protocol: Protocol) {
@@ -423,4 +424,68 @@ async fn critical_paths_across_traces_are_served() {
     ))
     .await;
     assert_eq!(other["data"]["traces"], 0);
+}
+
+/// Trace 9: a root of 100 µs that records its own CPU time, 30 µs, as the
+/// workshop's telemetry does, and a client span under it that records none.
+fn trace_on_cpu() -> Vec<common::Span> {
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+    let mut root = span(9, 1, None, 0, 100, 2);
+    root.attributes.push(KeyValue {
+        key: CPU_TIME_ATTRIBUTE.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::IntValue(30_000)),
+        }),
+        ..KeyValue::default()
+    });
+    vec![root, span(9, 2, Some(1), 10, 90, 3)]
+}
+
+#[tokio::test]
+async fn a_spans_cpu_time_is_served_as_its_tag_and_beside_its_operations_critical_path() {
+    let collector = common::start(100).await;
+    let (status, _) = post(
+        &format!("{}/v1/traces", collector.otlp),
+        "application/x-protobuf",
+        None,
+        request("svc", trace_on_cpu()).encode_to_vec(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, trace) = get(&format!("{}/api/traces/{}", collector.ui, "09".repeat(16))).await;
+    let root = trace["data"][0]["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["operationName"] == "op1")
+        .unwrap();
+    let tag = root["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == CPU_TIME_ATTRIBUTE)
+        .unwrap_or_else(|| panic!("the CPU time among the root's tags: {root}"));
+    assert_eq!(
+        (&tag["type"], &tag["value"]),
+        (&Value::from("int64"), &Value::from(30_000))
+    );
+
+    let (status, answer) = get(&format!(
+        "{}/api/critical-paths?service=svc&operation=op1",
+        collector.ui
+    ))
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let operations = answer["data"]["operations"].as_array().unwrap();
+    let row = |operation: &str| {
+        operations
+            .iter()
+            .find(|o| o["operation"] == operation)
+            .unwrap_or_else(|| panic!("{operation} in {answer}"))
+    };
+    assert_eq!(row("op1")["mean_cpu_us"], 30.0);
+    assert!(
+        row("op2").get("mean_cpu_us").is_none(),
+        "no figure where no span records one: {answer}"
+    );
 }

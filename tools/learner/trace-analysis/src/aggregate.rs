@@ -24,6 +24,13 @@
 //! 4. What grows in the tail: per operation, its mean in the p99 band
 //!    minus its mean in the p50 band, with its share of the p99 band's mean
 //!    duration.
+//! 5. Beside each operation's mean, where its spans carry their own CPU
+//!    time ([`crate::cpu_time`]), the mean CPU time of its spans per trace:
+//!    in each trace the sum over all its spans (on the path or not), and
+//!    the mean over the traces (of all, or of a band) in which its spans
+//!    carry it. Much time on the path and little on a CPU is an operation
+//!    that waits. Where none of its spans carries it, there is no figure,
+//!    never zero.
 //!
 //! CRISP's bands differ: its "P50" flame graph is the mean over the fastest
 //! half (p0–p50), its "P99" over the fastest 99 %, "P100" over all. Over
@@ -149,6 +156,12 @@ pub struct OperationTime {
     /// Over all the traces, zero where the operation is off the path.
     pub mean_critical_path_us: f64,
     pub total_critical_path_us: u64,
+    /// The CPU time of the operation's spans per trace: in each trace, the
+    /// sum of its spans' own CPU time; the mean over the traces in which
+    /// they carry it. `None` where none does, and on the row of the rest,
+    /// which sums operations of different traces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_cpu_us: Option<f64>,
     /// Only on the row of the rest ([`OTHER_OPERATIONS`]): how many
     /// operations it sums.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -196,6 +209,13 @@ pub struct TailGrowth {
     pub growth_us: f64,
     /// `p99_mean_us` over the p99 band's mean duration.
     pub share_of_p99: f64,
+    /// The CPU time of the operation's spans per trace in the p50 band, as
+    /// [`OperationTime::mean_cpu_us`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50_mean_cpu_us: Option<f64>,
+    /// The same in the p99 band.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_mean_cpu_us: Option<f64>,
     /// Only on the row of the rest ([`OTHER_OPERATIONS`]): how many
     /// operations it sums.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -217,11 +237,14 @@ pub struct Aggregator {
 }
 
 /// One trace's critical path, as exclusive time per calling context (as
-/// shown: a deep one cut).
+/// shown: a deep one cut), and its spans' own CPU time per operation.
 struct Attributed {
     trace_id: String,
     duration_us: u64,
     by_context: Vec<(u32, u64)>,
+    /// Nanoseconds, summed over the operation's spans that carry their CPU
+    /// time; an operation none of whose spans does is not listed.
+    cpu_ns_by_operation: Vec<(u32, u64)>,
 }
 
 /// Service and operation names, each pair interned once as a number.
@@ -540,17 +563,23 @@ impl Aggregator {
     /// false (and nothing added) when its root is not the endpoint.
     pub(crate) fn add_views(&mut self, trace_id: &str, spans: &[SpanView<'_>]) -> bool {
         let names = |span: usize| (spans[span].service, spans[span].operation);
-        self.add_timings(trace_id, &timings(spans), names)
+        let cpu_ns = spans
+            .iter()
+            .enumerate()
+            .filter_map(|(span, view)| view.cpu_time_ns.map(|nanos| (span, nanos)));
+        self.add_timings(trace_id, &timings(spans), names, cpu_ns)
     }
 
-    /// Adds a trace given as [`Timing`]s and each span's service and
-    /// operation; false (and nothing added) when its root is not the
-    /// endpoint.
+    /// Adds a trace given as [`Timing`]s, each span's service and
+    /// operation, and the spans that carry their own CPU time (each as its
+    /// index and nanoseconds); false (and nothing added) when its root is
+    /// not the endpoint.
     fn add_timings<'a>(
         &mut self,
         trace_id: &str,
         timings: &[Timing],
         name_of: impl Fn(usize) -> (&'a str, &'a str),
+        cpu_ns: impl IntoIterator<Item = (usize, u64)>,
     ) -> bool {
         let Some(root) = root(timings) else {
             return false;
@@ -583,12 +612,41 @@ impl Aggregator {
                 }
             }
         }
+        let cpu_ns_by_operation = self.cpu_ns_by_operation(cpu_ns, &name_of);
         self.traces.push(Attributed {
             trace_id: trace_id.to_owned(),
             duration_us: timings[root].end - timings[root].start,
             by_context,
+            cpu_ns_by_operation,
         });
         true
+    }
+
+    /// The CPU time of one trace's spans, summed per operation: one list
+    /// for the trace, sorted and summed in place, so a span costs no
+    /// allocation and a trace of many operations no quadratic search.
+    fn cpu_ns_by_operation<'a>(
+        &mut self,
+        cpu_ns: impl IntoIterator<Item = (usize, u64)>,
+        name_of: &impl Fn(usize) -> (&'a str, &'a str),
+    ) -> Vec<(u32, u64)> {
+        let mut by_operation: Vec<(u32, u64)> = cpu_ns
+            .into_iter()
+            .map(|(span, nanos)| {
+                let (service, name) = name_of(span);
+                (self.names.operation(service, name), nanos)
+            })
+            .collect();
+        by_operation.sort_unstable_by_key(|&(operation, _)| operation);
+        by_operation.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                // An attribute of absurd size saturates rather than wraps.
+                kept.1 = kept.1.saturating_add(later.1);
+            }
+            same
+        });
+        by_operation
     }
 
     /// The calling context of `span`, interned, remembering every context
@@ -684,10 +742,21 @@ impl Aggregator {
             };
             mapped.push(self.names.context(parent, operation));
         }
+        // An operation can have CPU time in a trace without being on its
+        // path, so without a context: each one is mapped by its names.
+        let operations: Vec<u32> = (0..other.names.operations.len() as u32)
+            .map(|operation| {
+                let (service, name) = other.names.operations.name(operation);
+                self.names.operation(service, name)
+            })
+            .collect();
         self.traces
             .extend(other.traces.into_iter().map(|mut trace| {
                 for (context, _) in &mut trace.by_context {
                     *context = mapped[*context as usize];
+                }
+                for (operation, _) in &mut trace.cpu_ns_by_operation {
+                    *operation = operations[*operation as usize];
                 }
                 trace
             }));
@@ -749,10 +818,17 @@ impl Aggregator {
     fn totals(&self, indices: &[usize]) -> Totals {
         let mut by_context = vec![0u64; self.names.contexts.len()];
         let mut duration_us = 0u64;
+        let mut cpu_ns_by_operation = vec![0u64; self.names.operations.len()];
+        let mut cpu_traces_by_operation = vec![0usize; self.names.operations.len()];
         for &i in indices {
             duration_us += self.traces[i].duration_us;
             for &(context, time) in &self.traces[i].by_context {
                 by_context[context as usize] += time;
+            }
+            for &(operation, nanos) in &self.traces[i].cpu_ns_by_operation {
+                let at = operation as usize;
+                cpu_ns_by_operation[at] = cpu_ns_by_operation[at].saturating_add(nanos);
+                cpu_traces_by_operation[at] += 1;
             }
         }
         let mut by_operation = vec![0u64; self.names.operations.len()];
@@ -768,6 +844,8 @@ impl Aggregator {
             duration_us,
             by_context,
             by_operation,
+            cpu_ns_by_operation,
+            cpu_traces_by_operation,
         }
     }
 
@@ -784,23 +862,29 @@ impl Aggregator {
                 .then_with(|| names.name(a).cmp(&names.name(b)))
         });
         let (kept, rest) = capped(&operations, MAX_OPERATIONS);
-        let row = |(service, operation): (&str, &str), total: u64, rows_summed| OperationTime {
-            service: service.to_owned(),
-            operation: operation.to_owned(),
-            mean_critical_path_us: totals.mean(total),
-            total_critical_path_us: total,
-            rows_summed,
+        let row = |(service, operation): (&str, &str), total: u64, mean_cpu_us, rows_summed| {
+            OperationTime {
+                service: service.to_owned(),
+                operation: operation.to_owned(),
+                mean_critical_path_us: totals.mean(total),
+                total_critical_path_us: total,
+                mean_cpu_us,
+                rows_summed,
+            }
         };
         let mut rows: Vec<OperationTime> = kept
             .iter()
-            .map(|&op| row(names.name(op), totals.by_operation[op as usize], None))
+            .map(|&op| {
+                let total = totals.by_operation[op as usize];
+                row(names.name(op), total, totals.mean_cpu_us(op), None)
+            })
             .collect();
         if !rest.is_empty() {
             let total = rest
                 .iter()
                 .map(|&op| totals.by_operation[op as usize])
                 .sum();
-            rows.push(row(OTHER_OPERATIONS, total, Some(rest.len())));
+            rows.push(row(OTHER_OPERATIONS, total, None, Some(rest.len())));
         }
         rows
     }
@@ -862,7 +946,9 @@ impl Aggregator {
                 .then_with(|| names.name(a).cmp(&names.name(b)))
         });
         let p99_duration = p99.mean(p99.duration_us).max(1.0);
-        let row = |(service, operation): (&str, &str), p50_total, p99_total, rows_summed| {
+        // The row of the rest has no CPU time: it sums operations of
+        // different traces.
+        let row = |(service, operation): (&str, &str), p50_total, p99_total, op: Option<u32>| {
             let (p50_mean_us, p99_mean_us) = (p50.mean(p50_total), p99.mean(p99_total));
             TailGrowth {
                 service: service.to_owned(),
@@ -871,17 +957,22 @@ impl Aggregator {
                 p99_mean_us,
                 growth_us: p99_mean_us - p50_mean_us,
                 share_of_p99: p99_mean_us / p99_duration,
-                rows_summed,
+                p50_mean_cpu_us: op.and_then(|op| p50.mean_cpu_us(op)),
+                p99_mean_cpu_us: op.and_then(|op| p99.mean_cpu_us(op)),
+                rows_summed: None,
             }
         };
         let (kept, rest) = capped(&operations, MAX_OPERATIONS);
         let mut rows: Vec<TailGrowth> = kept
             .iter()
-            .map(|&op| row(names.name(op), total(p50, op), total(p99, op), None))
+            .map(|&op| row(names.name(op), total(p50, op), total(p99, op), Some(op)))
             .collect();
         if !rest.is_empty() {
             let sum = |totals: &Totals| -> u64 { rest.iter().map(|&op| total(totals, op)).sum() };
-            rows.push(row(OTHER_OPERATIONS, sum(p50), sum(p99), Some(rest.len())));
+            rows.push(TailGrowth {
+                rows_summed: Some(rest.len()),
+                ..row(OTHER_OPERATIONS, sum(p50), sum(p99), None)
+            });
         }
         rows
     }
@@ -893,12 +984,27 @@ struct Totals {
     duration_us: u64,
     by_context: Vec<u64>,
     by_operation: Vec<u64>,
+    /// The CPU time of each operation's spans, in nanoseconds, and the
+    /// traces in which its spans carry it.
+    cpu_ns_by_operation: Vec<u64>,
+    cpu_traces_by_operation: Vec<usize>,
 }
 
 impl Totals {
     /// A total's mean over these traces.
     fn mean(&self, total: u64) -> f64 {
         total as f64 / self.traces.max(1) as f64
+    }
+
+    /// The CPU time of the operation's spans per trace, in microseconds,
+    /// over the traces in which they carry it; `None` in none.
+    fn mean_cpu_us(&self, operation: u32) -> Option<f64> {
+        let at = operation as usize;
+        let traces = self.cpu_traces_by_operation[at];
+        if traces == 0 {
+            return None;
+        }
+        Some(self.cpu_ns_by_operation[at] as f64 / traces as f64 / 1e3)
     }
 }
 
@@ -914,8 +1020,9 @@ fn capped<T>(rows: &[T], cap: usize) -> (&[T], &[T]) {
 }
 
 /// Traces of one endpoint copied out of the store, each as only what an
-/// analysis reads (its spans' parents, times and operations): compact, so
-/// that thousands of traces fit beside the store.
+/// analysis reads (its spans' parents, times and operations, and the CPU
+/// time of those that carry one): compact, so that thousands of traces fit
+/// beside the store.
 pub struct Copied {
     endpoint: Endpoint,
     /// As [`Aggregator::between`]'s.
@@ -930,6 +1037,9 @@ struct CopiedTrace {
     timings: Vec<Timing>,
     /// Each span's service and operation, as a number of `operations`.
     operations: Vec<u32>,
+    /// The spans that carry their own CPU time: each one's index and
+    /// nanoseconds (none, where no span carries it).
+    cpu_ns: Vec<(usize, u64)>,
 }
 
 impl Copied {
@@ -973,10 +1083,16 @@ impl Copied {
             .iter()
             .map(|span| self.operations.id(&span.service, &span.name))
             .collect();
+        let cpu_ns = views
+            .iter()
+            .enumerate()
+            .filter_map(|(span, view)| view.cpu_time_ns.map(|nanos| (span, nanos)))
+            .collect();
         self.traces.push(CopiedTrace {
             trace_id: root.trace_id.clone(),
             timings,
             operations,
+            cpu_ns,
         });
         true
     }
@@ -1000,9 +1116,12 @@ impl Copied {
             if !in_time() {
                 return None;
             }
-            aggregator.add_timings(&trace.trace_id, &trace.timings, |span| {
-                operations.name(trace.operations[span])
-            });
+            aggregator.add_timings(
+                &trace.trace_id,
+                &trace.timings,
+                |span| operations.name(trace.operations[span]),
+                trace.cpu_ns.iter().copied(),
+            );
         }
         in_time().then(|| aggregator.finish())
     }
@@ -1177,7 +1296,10 @@ pub(crate) fn test_order(id: &str, db: u64, price: u64) -> Trace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu_time::CPU_TIME_ATTRIBUTE;
     use crate::critical_path::scaling;
+    use crate::jaeger::{JaegerSpan, Tag};
+    use crate::model::Value;
     // A span of `service` named `op`, child of `parent`, from `start` to
     // `end`: `span(id, parent, service, op, start, end)`.
     use crate::jaeger::test_span as span;
@@ -1383,27 +1505,145 @@ mod tests {
         );
     }
 
-    #[test]
-    fn stored_spans_and_jaegers_shape_give_the_same_analysis() {
-        use crate::model::{Span, Status};
-        let stored: Vec<Span> = order("a", 30, 50)
+    /// `trace` as the collector stores it: each span's CPU time, where it
+    /// carries one, an int attribute.
+    fn stored(trace: &Trace) -> Vec<Span> {
+        trace
             .spans
             .iter()
             .map(|s| Span {
-                trace_id: "a".to_owned(),
+                trace_id: trace.trace_id.clone(),
                 span_id: s.span_id.clone(),
                 parent_span_id: s.references.first().map(|r| r.span_id.clone()),
                 service: s.process_id.clone(),
                 name: s.operation_name.clone(),
                 start_us: s.start_time,
                 duration_us: s.duration,
-                status: Status::Unset,
+                attributes: s
+                    .cpu_time_ns()
+                    .map(|nanos| (CPU_TIME_ATTRIBUTE.to_owned(), Value::Int(nanos as i64)))
+                    .into_iter()
+                    .collect(),
                 ..Span::default()
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn stored_spans_and_jaegers_shape_give_the_same_analysis() {
         let mut aggregator = Aggregator::new(orders());
-        assert!(aggregator.add_spans(&stored));
+        assert!(aggregator.add_spans(&stored(&order("a", 30, 50))));
         assert_eq!(aggregator.finish(), analyse(&[order("a", 30, 50)]));
+    }
+
+    /// Gives `span` `nanos` of its own CPU time, as Jaeger's JSON writes
+    /// the attribute.
+    fn on_cpu(span: &mut JaegerSpan, nanos: u64) {
+        span.tags.push(Tag {
+            key: CPU_TIME_ATTRIBUTE.to_owned(),
+            kind: "int64".to_owned(),
+            value: nanos.into(),
+        });
+    }
+
+    /// Three orders (100, 100 and 40 µs): in `a` and `b` the gateway's and
+    /// pricing's spans carry their CPU time, the database's never does; `b`
+    /// calls pricing a second time, off the critical path; no span of `c`
+    /// carries it.
+    fn orders_on_cpu() -> Vec<Trace> {
+        let mut a = order("a", 30, 50);
+        on_cpu(&mut a.spans[0], 5_000);
+        on_cpu(&mut a.spans[2], 40_000);
+        let mut b = order("b", 10, 70);
+        on_cpu(&mut b.spans[0], 7_000);
+        on_cpu(&mut b.spans[2], 20_000);
+        let mut beside = span("p2", Some("r"), "pricing", "quote", 10, 15);
+        on_cpu(&mut beside, 10_000);
+        b.spans.push(beside);
+        vec![a, b, order("c", 10, 10)]
+    }
+
+    fn mean_cpu(list: &[OperationTime], service: &str) -> Option<f64> {
+        let row = list.iter().find(|o| o.service == service);
+        row.unwrap_or_else(|| panic!("{service} in {list:#?}"))
+            .mean_cpu_us
+    }
+
+    #[test]
+    fn an_operations_cpu_time_is_its_spans_sum_per_trace_over_the_traces_that_carry_it() {
+        let a = analyse(&orders_on_cpu());
+        // Pricing: 40 µs in a, 20 + 10 µs in b; c carries none.
+        assert_eq!(mean_cpu(&a.operations, "pricing"), Some(35.0));
+        assert_eq!(mean_cpu(&a.operations, "gw"), Some(6.0));
+        assert_eq!(
+            mean_cpu(&a.operations, "inv"),
+            None,
+            "no span of the database carries it: unknown, not zero"
+        );
+        assert_eq!(
+            mean(&a.operations, "pricing"),
+            (50.0 + 70.0 + 10.0) / 3.0,
+            "the critical path is as it was"
+        );
+        // Ranked c, a, b: the p50 band holds a, the p99 band b.
+        let band = |name: &str| &a.band(name).unwrap().operations;
+        assert_eq!(mean_cpu(band("p50"), "pricing"), Some(40.0));
+        assert_eq!(mean_cpu(band("p99"), "pricing"), Some(30.0));
+        assert_eq!(mean_cpu(band("p99"), "gw"), Some(7.0));
+        let tail = |service: &str| {
+            let row = a.tail.iter().find(|t| t.service == service).unwrap();
+            (row.p50_mean_cpu_us, row.p99_mean_cpu_us)
+        };
+        assert_eq!(tail("pricing"), (Some(40.0), Some(30.0)));
+        assert_eq!(tail("inv"), (None, None));
+        let json = serde_json::to_value(&a).unwrap();
+        let row = |service: &str| {
+            json["operations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["service"] == service)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(row("pricing")["mean_cpu_us"], 35.0);
+        assert!(
+            row("inv").get("mean_cpu_us").is_none(),
+            "no figure is written where there is none: {}",
+            row("inv")
+        );
+    }
+
+    #[test]
+    fn cpu_time_is_the_same_whichever_way_the_traces_come() {
+        let mut traces = orders_on_cpu();
+        // Pricing's span lasts no time: it is never on this trace's path,
+        // yet its CPU time counts. An aggregator that reads this trace first
+        // numbers pricing after the database, not before: a merge maps it
+        // by its names.
+        let mut instant = order("x", 10, 0);
+        on_cpu(&mut instant.spans[2], 8_000);
+        traces.push(instant);
+        let expected = analyse(&traces);
+        // (40 + 30 + 8) µs over the three traces whose pricing carries it.
+        assert_eq!(mean_cpu(&expected.operations, "pricing"), Some(26.0));
+
+        let mut first = Aggregator::new(orders());
+        first.add_jaeger(&traces[0]);
+        first.add_jaeger(&traces[2]);
+        let mut second = Aggregator::new(orders());
+        second.add_jaeger(&traces[3]);
+        second.add_jaeger(&traces[1]);
+        first.merge(second);
+        assert_eq!(first.finish(), expected, "merged");
+
+        let mut aggregator = Aggregator::new(orders());
+        let mut copied = Copied::new(orders(), None, None);
+        for spans in traces.iter().map(stored) {
+            assert!(aggregator.add_spans(&spans) && copied.add(&spans));
+        }
+        assert_eq!(aggregator.finish(), expected, "as stored");
+        assert_eq!(copied.analyse(|| true), Some(expected), "copied");
     }
 
     /// A trace of `n` stored spans of service `svc`, each the child of the

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use crate::cpu_time::{self, CPU_TIME_ATTRIBUTE};
 use crate::critical_path;
 use crate::model::{Kind, Span, Status, Value};
 use crate::span_view::{self, SpanView};
@@ -85,6 +86,14 @@ pub struct JaegerSpan {
 impl JaegerSpan {
     pub fn tag(&self, key: &str) -> Option<&Json> {
         self.tags.iter().find(|t| t.key == key).map(|t| &t.value)
+    }
+
+    /// The span's own time on a CPU, in nanoseconds, where its telemetry
+    /// recorded it ([`CPU_TIME_ATTRIBUTE`], a number or its text); `None`
+    /// where it did not.
+    pub fn cpu_time_ns(&self) -> Option<u64> {
+        self.tag(CPU_TIME_ATTRIBUTE)
+            .and_then(cpu_time::nanos_of_json)
     }
 }
 
@@ -294,6 +303,7 @@ impl Trace {
                 end_us: span.start_time + span.duration,
                 service: self.service_of(span),
                 operation: &span.operation_name,
+                cpu_time_ns: span.cpu_time_ns(),
             })
             .collect()
     }

@@ -4,6 +4,8 @@
 //! - [`model`]: the collector's own span record, as its store keeps it.
 //! - [`jaeger`]: Jaeger's JSON shape of a trace, as the query API answers
 //!   and as recordings hold it.
+//! - [`cpu_time`]: a span's own time on a CPU, where its telemetry
+//!   records it.
 //! - [`span_view`]: the one view of a span that the timing analyses read,
 //!   whatever shape it came in, and the rule of which spans their parents
 //!   wait for.
@@ -18,6 +20,7 @@
 //!   took more or less of the critical path.
 
 pub mod aggregate;
+pub mod cpu_time;
 pub mod crisp_reference;
 pub mod critical_path;
 pub mod flame;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cpu_time::{self, CPU_TIME_ATTRIBUTE};
 use crate::span_view::SpanView;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -45,6 +46,13 @@ impl Span {
             .map(|(_, v)| v)
     }
 
+    /// The span's own time on a CPU, in nanoseconds, where its telemetry
+    /// recorded it ([`CPU_TIME_ATTRIBUTE`]); `None` where it did not.
+    pub fn cpu_time_ns(&self) -> Option<u64> {
+        self.attribute(CPU_TIME_ATTRIBUTE)
+            .and_then(cpu_time::nanos_of_value)
+    }
+
     pub fn is_error(&self) -> bool {
         self.status == Status::Error
     }
@@ -61,6 +69,7 @@ impl Span {
             end_us: self.end_us(),
             service: &self.service,
             operation: &self.name,
+            cpu_time_ns: self.cpu_time_ns(),
         }
     }
 

@@ -3,10 +3,10 @@
 //! `GET /api/traces/{id}` (`{"data": [trace, …]}`) or one bare trace.
 //!
 //! Reading is built for `just crisp` on thousands of files: each file is
-//! parsed into a borrowed, lean view (ids, names, times, references and the
-//! span kind; every other tag and log is skipped, not copied), fed straight
-//! to an [`Aggregator`], and dropped; the files are shared among the cores,
-//! one aggregator each, merged at the end.
+//! parsed into a borrowed, lean view (ids, names, times, references, the
+//! span kind and its CPU time; every other tag and log is skipped, not
+//! copied), fed straight to an [`Aggregator`], and dropped; the files are
+//! shared among the cores, one aggregator each, merged at the end.
 
 use foldhash::HashMap;
 use std::borrow::Cow;
@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde::de::{self, IgnoredAny};
 
 use crate::aggregate::{Aggregator, Endpoint};
+use crate::cpu_time::{self, CPU_TIME_ATTRIBUTE};
 use crate::jaeger::{RefType, Response, Trace};
 use crate::model::Kind;
 use crate::span_view::SpanView;
@@ -205,17 +206,32 @@ impl LeanTrace<'_> {
                     .get(span.process_id.as_ref())
                     .map_or("unknown", |process| process.service_name.as_ref()),
                 operation: &span.operation_name,
+                cpu_time_ns: span.cpu_time_ns(),
             })
             .collect()
     }
 }
 
 impl LeanSpan<'_> {
+    fn tag(&self, key: &str) -> Option<&LeanValue<'_>> {
+        self.tags.iter().find(|t| t.key == key).map(|t| &t.value)
+    }
+
     fn kind(&self) -> Option<&str> {
-        self.tags
-            .iter()
-            .find(|t| t.key == "span.kind")
-            .and_then(|t| t.value.0.as_deref())
+        match self.tag("span.kind")? {
+            LeanValue::Text(text) => Some(text.as_ref()),
+            LeanValue::Whole(_) | LeanValue::Skipped => None,
+        }
+    }
+
+    /// As [`JaegerSpan::cpu_time_ns`](crate::jaeger::JaegerSpan::cpu_time_ns)
+    /// reads it: a whole number, or its text.
+    fn cpu_time_ns(&self) -> Option<u64> {
+        match self.tag(CPU_TIME_ATTRIBUTE)? {
+            LeanValue::Whole(nanos) => Some(*nanos),
+            LeanValue::Text(text) => cpu_time::nanos_of_text(text),
+            LeanValue::Skipped => None,
+        }
     }
 }
 
@@ -239,48 +255,53 @@ struct LeanTag<'a> {
     #[serde(borrow)]
     key: Cow<'a, str>,
     #[serde(borrow)]
-    value: TextOrSkipped<'a>,
+    value: LeanValue<'a>,
 }
 
-/// A tag's value when it is text; anything else is read past, not kept.
-struct TextOrSkipped<'a>(Option<Cow<'a, str>>);
+/// A tag's value when it is text (the span kind) or a whole number of zero
+/// or more (the CPU time); anything else is read past, not kept.
+enum LeanValue<'a> {
+    Text(Cow<'a, str>),
+    Whole(u64),
+    Skipped,
+}
 
-impl<'de: 'a, 'a> Deserialize<'de> for TextOrSkipped<'a> {
+impl<'de: 'a, 'a> Deserialize<'de> for LeanValue<'a> {
     fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Visitor;
         impl<'de> de::Visitor<'de> for Visitor {
-            type Value = TextOrSkipped<'de>;
+            type Value = LeanValue<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a tag's value")
             }
             fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(TextOrSkipped(Some(Cow::Borrowed(v))))
+                Ok(LeanValue::Text(Cow::Borrowed(v)))
             }
             fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(TextOrSkipped(Some(Cow::Owned(v.to_owned()))))
+                Ok(LeanValue::Text(Cow::Owned(v.to_owned())))
             }
             fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(TextOrSkipped(None))
+                Ok(LeanValue::Skipped)
             }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(TextOrSkipped(None))
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(u64::try_from(v).map_or(LeanValue::Skipped, LeanValue::Whole))
             }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(TextOrSkipped(None))
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(LeanValue::Whole(v))
             }
             fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(TextOrSkipped(None))
+                Ok(LeanValue::Skipped)
             }
             fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(TextOrSkipped(None))
+                Ok(LeanValue::Skipped)
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(TextOrSkipped(None))
+                Ok(LeanValue::Skipped)
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(TextOrSkipped(None))
+                Ok(LeanValue::Skipped)
             }
         }
         deserializer.deserialize_any(Visitor)
@@ -300,21 +321,26 @@ mod tests {
     }
 
     /// gw POST /orders 0–100, its child db SELECT 10–70 (a client span),
-    /// and a consumer of a producer that must not block it.
+    /// and a consumer of a producer that must not block it. The root's CPU
+    /// time is a number, the producer's its text; the database's is no
+    /// whole number, so none.
     const TRACE: &str = r#"{"traceID":"t1","spans":[
         {"traceID":"t1","spanID":"r","operationName":"POST /orders","references":[],
          "startTime":0,"duration":100,"processID":"p1",
          "tags":[{"key":"span.kind","type":"string","value":"server"},
                  {"key":"http.response.status_code","type":"int64","value":200},
+                 {"key":"span.cpu_time_ns","type":"int64","value":2000},
                  {"key":"list","type":"string","value":[1,{"a":2}]}],
          "logs":[{"timestamp":5,"fields":[]}]},
         {"traceID":"t1","spanID":"d","operationName":"SELECT","references":
             [{"refType":"CHILD_OF","traceID":"t1","spanID":"r"}],
-         "startTime":10,"duration":60,"processID":"p2","tags":[]},
+         "startTime":10,"duration":60,"processID":"p2",
+         "tags":[{"key":"span.cpu_time_ns","type":"float64","value":1.5}]},
         {"traceID":"t1","spanID":"send","operationName":"send","references":
             [{"refType":"CHILD_OF","traceID":"t1","spanID":"r"}],
          "startTime":80,"duration":5,"processID":"p1",
-         "tags":[{"key":"span.kind","type":"string","value":"producer"}]},
+         "tags":[{"key":"span.kind","type":"string","value":"producer"},
+                 {"key":"span.cpu_time_ns","type":"int64","value":"1500"}]},
         {"traceID":"t1","spanID":"recv","operationName":"receive","references":
             [{"refType":"CHILD_OF","traceID":"t1","spanID":"send"}],
          "startTime":82,"duration":90,"processID":"p2",
@@ -348,6 +374,17 @@ mod tests {
             .find(|o| o.operation == "send")
             .unwrap();
         assert_eq!(send.total_critical_path_us, 5);
+        let cpu = |operation: &str| {
+            let row = analysis
+                .operations
+                .iter()
+                .find(|o| o.operation == operation);
+            row.unwrap().mean_cpu_us
+        };
+        assert_eq!(
+            (cpu("POST /orders"), cpu("send"), cpu("SELECT")),
+            (Some(2.0), Some(1.5), None)
+        );
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct SpanView<'a> {
     pub service: &'a str,
     /// The span's name.
     pub operation: &'a str,
+    /// Its own time on a CPU, in nanoseconds, where its telemetry recorded
+    /// it ([`crate::cpu_time`]).
+    pub cpu_time_ns: Option<u64>,
 }
 
 /// Whether a span merely follows from its parent: a consumer under a

@@ -1,12 +1,14 @@
 //! A trace as a waterfall in the terminal, with its critical path marked.
 //!
 //! ```text
-//! gateway   POST /orders          ██████████████████████████████  23.4 ms ◆
-//! gateway     look_up               ░░████░░░░                       9.1 ms ◆
+//! gateway   POST /orders          ██████████████████████████████  23.4 ms (cpu 1.2 ms) ◆
+//! gateway     look_up               ░░████░░░░                       9.1 ms (cpu 0.3 ms) ◆
 //! ```
 //!
 //! Each row is a span, indented under its parent; `█` marks time the span
-//! spends on the critical path, `░` time it does not. Colours (dropped when
+//! spends on the critical path, `░` time it does not. Beside its duration,
+//! the span's own time on a CPU where it carries one
+//! ([`crate::cpu_time`]); nothing where it does not. Colours (dropped when
 //! the output is not a terminal) tell the services apart.
 
 use std::collections::HashMap;
@@ -90,7 +92,31 @@ pub fn waterfall(trace: &Trace, path: &[Section], width: usize) -> String {
         millis(path_total)
     );
 
-    for (depth, span) in rows(trace) {
+    let spans = rows(trace);
+    // Each span's own CPU time, where it carries one, in a column as wide
+    // as its widest text, so that the marks after it line up.
+    let cpu: Vec<Option<String>> = spans
+        .iter()
+        .map(|(_, span)| {
+            span.cpu_time_ns()
+                .map(|nanos| format!(" ({})", on_cpu(nanos)))
+        })
+        .collect();
+    let cpu_width = cpu
+        .iter()
+        .flatten()
+        .map(|text| text.chars().count())
+        .max()
+        .unwrap_or(0);
+    if cpu_width > 0 {
+        let _ = writeln!(
+            out,
+            "cpu: a span's own time on a CPU, its children's not counted; \
+             long on the path and short on a CPU, it waits"
+        );
+    }
+
+    for ((depth, span), cpu) in spans.into_iter().zip(cpu) {
         let service = trace.service_of(span);
         let next = PALETTE[colours.len() % PALETTE.len()].on_default();
         let style = *colours.entry(service).or_insert(next);
@@ -126,9 +152,16 @@ pub fn waterfall(trace: &Trace, path: &[Section], width: usize) -> String {
         } else {
             ""
         };
+        let cpu = cpu.unwrap_or_default();
+        // Padded only for a mark after it: no row ends in spaces.
+        let cpu_column = if error.is_empty() && mark.is_empty() {
+            0
+        } else {
+            cpu_width
+        };
         let _ = writeln!(
             out,
-            "{style}{service:<10}{style:#} {label:<34.34} {style}{bar}{style:#} {:>9}{error}{mark}",
+            "{style}{service:<10}{style:#} {label:<34.34} {style}{bar}{style:#} {:>9}{cpu:<cpu_column$}{error}{mark}",
             millis(span.duration)
         );
     }
@@ -139,12 +172,18 @@ fn millis(micros: u64) -> String {
     format!("{:.1} ms", micros as f64 / 1000.0)
 }
 
+/// A span's own CPU time, from its nanoseconds: `cpu 0.3 ms`.
+fn on_cpu(nanos: u64) -> String {
+    format!("cpu {:.1} ms", nanos as f64 / 1e6)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu_time::CPU_TIME_ATTRIBUTE;
     use crate::critical_path::critical_path;
     use crate::jaeger;
-    use crate::model::{Kind, Span};
+    use crate::model::{Kind, Span, Value};
 
     fn span(id: u8, parent: Option<u8>, start: u64, end: u64, service: &str) -> Span {
         Span {
@@ -158,6 +197,44 @@ mod tests {
             duration_us: end - start,
             ..Span::default()
         }
+    }
+
+    #[test]
+    fn a_spans_cpu_time_is_shown_beside_its_duration_where_it_carries_one() {
+        let carrying = |mut span: Span, nanos: i64| {
+            span.attributes
+                .push((CPU_TIME_ATTRIBUTE.to_owned(), Value::Int(nanos)));
+            span
+        };
+        let trace = jaeger::trace(&[
+            carrying(span(1, None, 0, 100_000, "gateway"), 2_500_000),
+            span(2, Some(1), 10_000, 50_000, "db"),
+            carrying(span(3, Some(1), 60_000, 90_000, "pricing"), 300_000),
+        ]);
+        let picture = waterfall(&trace, &critical_path(&trace), 10);
+        // The rows come last, in tree order.
+        let lines: Vec<&str> = picture.lines().collect();
+        let [.., op1, op2, op3] = lines.as_slice() else {
+            panic!("three rows: {picture}");
+        };
+        assert!(
+            op1.contains("op1") && op1.ends_with("100.0 ms (cpu 2.5 ms) ◆"),
+            "{picture}"
+        );
+        assert!(
+            op3.contains("op3") && op3.ends_with("30.0 ms (cpu 0.3 ms) ◆"),
+            "{picture}"
+        );
+        let padding = " ".repeat(" (cpu 0.3 ms)".len());
+        assert!(
+            op2.contains("op2") && op2.ends_with(&format!("40.0 ms{padding} ◆")),
+            "no CPU time, and the mark in line with the others: {picture}"
+        );
+        assert!(picture.contains("it waits"), "the column is explained");
+
+        let without = jaeger::trace(&[span(1, None, 0, 100_000, "gateway")]);
+        let picture = waterfall(&without, &critical_path(&without), 10);
+        assert!(!picture.contains("cpu"), "{picture}");
     }
 
     #[test]

@@ -244,3 +244,79 @@ fn a_what_if_of_the_wrong_shape_is_a_usage_error_that_names_the_shape() {
     ]);
     assert_eq!(twice.status.code(), Some(2));
 }
+
+/// One order of 10 ms, written where `just crisp` reads it: the gateway's
+/// root (0.5 ms on a CPU) waits 8 ms on inventory's reserve (0.2 ms on a
+/// CPU, its tag written as text), which waits 6 ms on the database, whose
+/// span carries no CPU time.
+const ORDER_ON_CPU: &str = r#"{"data":[{"traceID":"c1","spans":[
+    {"traceID":"c1","spanID":"r","operationName":"POST /orders","references":[],
+     "startTime":0,"duration":10000,"processID":"p1",
+     "tags":[{"key":"span.cpu_time_ns","type":"int64","value":500000}]},
+    {"traceID":"c1","spanID":"i","operationName":"reserve",
+     "references":[{"refType":"CHILD_OF","traceID":"c1","spanID":"r"}],
+     "startTime":1000,"duration":8000,"processID":"p2",
+     "tags":[{"key":"span.cpu_time_ns","type":"int64","value":"200000"}]},
+    {"traceID":"c1","spanID":"d","operationName":"SELECT",
+     "references":[{"refType":"CHILD_OF","traceID":"c1","spanID":"i"}],
+     "startTime":2000,"duration":6000,"processID":"p3","tags":[]}],
+   "processes":{"p1":{"serviceName":"gateway"},"p2":{"serviceName":"inventory"},
+                "p3":{"serviceName":"postgres"}}}]}"#;
+
+#[test]
+fn each_operations_cpu_time_is_shown_beside_its_critical_path_time() {
+    let dir = std::env::temp_dir().join(format!("crisp-cpu-{}", std::process::id()));
+    let (folder, out) = (dir.join("traces"), dir.join("svgs"));
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("c1.json"), ORDER_ON_CPU).unwrap();
+
+    let output = crisp(&["--json", folder.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let row = |operation: &str| {
+        json["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|op| op["operation"] == operation)
+            .unwrap_or_else(|| panic!("{operation} in {json}"))
+            .clone()
+    };
+    assert_eq!(row("reserve")["mean_cpu_us"], 200.0);
+    assert_eq!(row("POST /orders")["mean_cpu_us"], 500.0);
+    assert!(
+        row("SELECT").get("mean_cpu_us").is_none(),
+        "no figure where no span carries one: {json}"
+    );
+    let tail = json["tail"].as_array().unwrap();
+    let reserve = tail.iter().find(|t| t["operation"] == "reserve").unwrap();
+    assert_eq!(reserve["p99_mean_cpu_us"], 200.0);
+
+    let output = crisp(&[folder.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    // share, mean ms, cpu ms, in the table over all traces.
+    let columns = |operation: &str| -> Vec<String> {
+        let line = stdout
+            .lines()
+            .find(|line| line.contains('%') && line.ends_with(operation))
+            .unwrap_or_else(|| panic!("a row for {operation}: {stdout}"));
+        line.split_whitespace().take(3).map(str::to_owned).collect()
+    };
+    assert_eq!(columns("inventory reserve"), ["20.0%", "2.0", "0.2"]);
+    assert_eq!(columns("gateway POST /orders"), ["20.0%", "2.0", "0.5"]);
+    assert_eq!(columns("postgres SELECT"), ["60.0%", "6.0", "—"]);
+    assert!(
+        stdout.contains("it waits"),
+        "the column is explained: {stdout}"
+    );
+    assert!(
+        stdout.contains("inventory reserve 2.0 ms (cpu 0.2 ms)"),
+        "each band's operations too: {stdout}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

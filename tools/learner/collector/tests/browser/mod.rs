@@ -319,3 +319,44 @@ async fn a_spans_details_show_its_attributes_events_and_process() {
         "the span's row is selected: {main}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spans_cpu_time_shows_in_its_details_and_beside_its_operation() {
+    let collector = common::start(1_000).await;
+    post_spans(&collector, "svc", super::trace_on_cpu()).await;
+    let page = format!(
+        "{}/trace/{}?span={}",
+        collector.ui,
+        "09".repeat(16),
+        "01".repeat(8)
+    );
+    let Some(main) = look_at(page, "cpu-details").await else {
+        return;
+    };
+    assert!(
+        main.contains("<span id=\"cpu-time\">on a CPU 0.03 ms</span>"),
+        "the root's details: {main}"
+    );
+    assert!(
+        main.contains("title=\"lasts 0.10 ms · on a CPU 0.03 ms\""),
+        "the root's row: {main}"
+    );
+    assert_eq!(
+        main.matches("on a CPU").count(),
+        2,
+        "nothing for the span that records none: {main}"
+    );
+
+    let page = format!("{}/critical-paths?service=svc&operation=op1", collector.ui);
+    let Some(main) = look_at(page, "cpu-critical-paths").await else {
+        return;
+    };
+    assert!(
+        main.contains("<td class=\"num cpu\">0.03 ms</td>"),
+        "the root's operation: {main}"
+    );
+    assert!(
+        main.contains("<td class=\"num cpu\">—</td>"),
+        "op2's spans record none: {main}"
+    );
+}

@@ -376,6 +376,12 @@ fn signed_ms(us: f64) -> String {
     format!("{:+.1}", us / 1e3)
 }
 
+/// An operation's CPU time per trace in milliseconds, `—` where its spans
+/// do not carry it.
+fn cpu_ms(us: Option<f64>) -> String {
+    us.map_or_else(|| "—".to_owned(), ms)
+}
+
 fn print_tables(endpoint: &Endpoint, source: &Source, analysis: &Analysis) {
     println!(
         "{} {}: {} traces from {source}, mean {} ms.",
@@ -386,14 +392,25 @@ fn print_tables(endpoint: &Endpoint, source: &Source, analysis: &Analysis) {
     );
     println!();
     println!("Critical path by operation, mean over all traces:");
-    println!("  {:>7}  {:>9}  operation", "share", "mean ms");
-    for op in analysis.operations.iter().take(12) {
+    println!(
+        "  {:>7}  {:>9}  {:>9}  operation",
+        "share", "mean ms", "cpu ms"
+    );
+    let shown = &analysis.operations[..analysis.operations.len().min(12)];
+    for op in shown {
         println!(
-            "  {:>6.1}%  {:>9}  {} {}",
+            "  {:>6.1}%  {:>9}  {:>9}  {} {}",
             100.0 * op.mean_critical_path_us / analysis.mean_duration_us.max(1.0),
             ms(op.mean_critical_path_us),
+            cpu_ms(op.mean_cpu_us),
             op.service,
             op.operation
+        );
+    }
+    if shown.iter().any(|op| op.mean_cpu_us.is_some()) {
+        println!(
+            "  (cpu ms: the operation's spans' own time on a CPU per trace, where they record it; \
+             long on the path and short on a CPU, it waits)"
         );
     }
     println!();
@@ -405,10 +422,12 @@ fn print_tables(endpoint: &Endpoint, source: &Source, analysis: &Analysis) {
             .take(3)
             .map(|o| {
                 format!(
-                    "{} {} {} ms",
+                    "{} {} {} ms{}",
                     o.service,
                     o.operation,
-                    ms(o.mean_critical_path_us)
+                    ms(o.mean_critical_path_us),
+                    o.mean_cpu_us
+                        .map_or_else(String::new, |us| format!(" (cpu {} ms)", ms(us)))
                 )
             })
             .collect();
@@ -425,11 +444,14 @@ fn print_tables(endpoint: &Endpoint, source: &Source, analysis: &Analysis) {
     println!("What grows in the tail (mean in the p99 band minus in the p50 band):");
     for growth in analysis.tail.iter().take(5) {
         println!(
-            "  {:>9} ms  {} {}  ({:.0}% of the p99 band's duration)",
+            "  {:>9} ms  {} {}  ({:.0}% of the p99 band's duration{})",
             signed_ms(growth.growth_us),
             growth.service,
             growth.operation,
-            100.0 * growth.share_of_p99
+            100.0 * growth.share_of_p99,
+            growth
+                .p99_mean_cpu_us
+                .map_or_else(String::new, |us| format!("; cpu {} ms there", ms(us)))
         );
     }
 }
