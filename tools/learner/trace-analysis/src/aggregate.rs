@@ -27,8 +27,9 @@
 //! 5. Beside each operation's mean, where its spans carry their own CPU
 //!    time ([`crate::cpu_time`]), the mean CPU time of its spans per trace:
 //!    in each trace the sum over all its spans (on the path or not), and
-//!    the mean over the traces (of all, or of a band) in which its spans
-//!    carry it. Much time on the path and little on a CPU is an operation
+//!    the mean over the traces (of all, or of a band) whose spans carry it,
+//!    a trace without the operation counting as zero, as for the time on
+//!    the path. Much time on the path and little on a CPU is an operation
 //!    that waits. Where none of its spans carries it, there is no figure,
 //!    never zero.
 //!
@@ -820,8 +821,12 @@ impl Aggregator {
         let mut duration_us = 0u64;
         let mut cpu_ns_by_operation = vec![0u64; self.names.operations.len()];
         let mut cpu_traces_by_operation = vec![0usize; self.names.operations.len()];
+        let mut cpu_traces = 0;
         for &i in indices {
             duration_us += self.traces[i].duration_us;
+            if !self.traces[i].cpu_ns_by_operation.is_empty() {
+                cpu_traces += 1;
+            }
             for &(context, time) in &self.traces[i].by_context {
                 by_context[context as usize] += time;
             }
@@ -846,6 +851,7 @@ impl Aggregator {
             by_operation,
             cpu_ns_by_operation,
             cpu_traces_by_operation,
+            cpu_traces,
         }
     }
 
@@ -988,6 +994,8 @@ struct Totals {
     /// traces in which its spans carry it.
     cpu_ns_by_operation: Vec<u64>,
     cpu_traces_by_operation: Vec<usize>,
+    /// The traces in which any span carries its CPU time.
+    cpu_traces: usize,
 }
 
 impl Totals {
@@ -997,14 +1005,15 @@ impl Totals {
     }
 
     /// The CPU time of the operation's spans per trace, in microseconds,
-    /// over the traces in which they carry it; `None` in none.
+    /// over the traces that measure CPU time (a trace without the
+    /// operation counts as zero, as it does for its time on the path);
+    /// `None` when none of its spans carries it.
     fn mean_cpu_us(&self, operation: u32) -> Option<f64> {
         let at = operation as usize;
-        let traces = self.cpu_traces_by_operation[at];
-        if traces == 0 {
+        if self.cpu_traces_by_operation[at] == 0 {
             return None;
         }
-        Some(self.cpu_ns_by_operation[at] as f64 / traces as f64 / 1e3)
+        Some(self.cpu_ns_by_operation[at] as f64 / self.cpu_traces.max(1) as f64 / 1e3)
     }
 }
 
@@ -1567,6 +1576,28 @@ mod tests {
         let row = list.iter().find(|o| o.service == service);
         row.unwrap_or_else(|| panic!("{service} in {list:#?}"))
             .mean_cpu_us
+    }
+
+    #[test]
+    fn an_operation_missing_from_a_trace_that_measures_cpu_counts_zero_there() {
+        let mut with_pricing = order("a", 30, 50);
+        on_cpu(&mut with_pricing.spans[0], 5_000);
+        on_cpu(&mut with_pricing.spans[2], 40_000);
+        let mut without_pricing = trace(
+            "d",
+            vec![
+                span("r", None, "gw", "POST /orders", 0, 40),
+                span("d", Some("r"), "inv", "SELECT", 10, 30),
+            ],
+        );
+        on_cpu(&mut without_pricing.spans[0], 7_000);
+        let a = analyse(&[with_pricing, without_pricing]);
+        // Like its time on the path (50 µs in one trace of two), pricing's
+        // CPU is a mean over both: never more CPU than path by counting
+        // only the traces that call it.
+        assert_eq!(mean(&a.operations, "pricing"), 25.0);
+        assert_eq!(mean_cpu(&a.operations, "pricing"), Some(20.0));
+        assert_eq!(mean_cpu(&a.operations, "gw"), Some(6.0));
     }
 
     #[test]
