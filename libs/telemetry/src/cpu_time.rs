@@ -49,12 +49,21 @@ use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::profiling;
+
 /// The span attribute: the span's own on-CPU time, in nanoseconds, its
 /// children excluded.
 pub const ATTRIBUTE: &str = "span.cpu_time_ns";
 
 /// A span's own CPU time so far, in its extensions.
 struct OwnCpuTime(u64);
+
+/// What a span's close leaves for the span processor.
+#[derive(Clone, Copy)]
+struct Closing {
+    span: u64,
+    cpu_ns: u64,
+}
 
 /// A span entered on this thread and not yet exited, with the CPU time
 /// charged to it since it was entered.
@@ -131,9 +140,9 @@ impl ThreadClock {
 
 thread_local! {
     static THREAD: RefCell<ThreadClock> = const { RefCell::new(ThreadClock::new()) };
-    /// The CPU time of the span being closed on this thread, for
-    /// [`WithCpuTime`] to take.
-    static CLOSING: Cell<Option<u64>> = const { Cell::new(None) };
+    /// The span being closed on this thread (its `tracing` id) and its
+    /// CPU time, for [`WithCpuTime`] to take.
+    static CLOSING: Cell<Option<Closing>> = const { Cell::new(None) };
 }
 
 /// The layer that measures every span's own CPU time (see the module
@@ -184,6 +193,7 @@ where
                     id: id.clone(),
                     cpu_ns: 0,
                 });
+                profiling::timeline::innermost_changed(Some(id));
             }
         });
     }
@@ -197,7 +207,9 @@ where
             // Usually the innermost; guards dropped out of order exit an
             // outer span first.
             let position = thread.entered.iter().rposition(|span| span.id == *id)?;
-            Some(thread.entered.remove(position))
+            let exited = thread.entered.remove(position);
+            profiling::timeline::innermost_changed(thread.entered.last().map(|span| &span.id));
+            Some(exited)
         });
         let (Some(exited), Some(span)) = (exited, ctx.span(id)) else {
             return;
@@ -216,7 +228,10 @@ where
                 .get::<OwnCpuTime>()
                 .map_or(0, |total| total.0)
         });
-        CLOSING.set(clock_available().then_some(total));
+        CLOSING.set(clock_available().then_some(Closing {
+            span: id.into_u64(),
+            cpu_ns: total,
+        }));
     }
 }
 
@@ -240,9 +255,15 @@ impl<P: SpanProcessor> SpanProcessor for WithCpuTime<P> {
     }
 
     fn on_end(&self, mut span: SpanData) {
-        if let Some(cpu_ns) = CLOSING.take() {
-            let cpu_ns = i64::try_from(cpu_ns).unwrap_or(i64::MAX);
+        if let Some(closing) = CLOSING.take() {
+            let cpu_ns = i64::try_from(closing.cpu_ns).unwrap_or(i64::MAX);
             span.attributes.push(KeyValue::new(ATTRIBUTE, cpu_ns));
+            // A span profile places its samples by these ids.
+            profiling::timeline::span_closed(
+                closing.span,
+                span.span_context.trace_id().to_bytes(),
+                span.span_context.span_id().to_bytes(),
+            );
         }
         self.inner.on_end(span);
     }

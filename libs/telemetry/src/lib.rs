@@ -36,6 +36,7 @@
 //! | `OTEL_BSP_MAX_QUEUE_SIZE` | spans waiting for export; past it, ended spans are dropped (and counted) | `65536` |
 //! | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY` | the batch processor's batches (spans) and delay (ms) | `4096`, `1000` |
 //! | `OTEL_SERVICE_NAME` | overrides the name given in code | |
+//! | `PROFILE` | `1` samples the process's CPU 100 times a second and sends the samples, each joined to the span it was taken in, beside the spans ([`profiling`]) | off |
 //! | `CLOCK_SKEW_MS` | stamps every exported span this many milliseconds off, as a machine whose clock is wrong would (the incident drill's `clock` problem; see `clock_skew`) | `0` |
 //!
 //! Context crosses services as W3C Trace Context (`traceparent`): the
@@ -65,6 +66,7 @@ mod flush_report;
 pub mod http;
 pub mod layers;
 pub mod metrics;
+pub mod profiling;
 pub mod propagation;
 mod setup;
 mod trace_ids;

@@ -130,6 +130,7 @@ fn metrics() -> &'static Metrics {
         );
         let export = Arc::new(ExportCounters::default());
         export.register(&mut registry);
+        crate::profiling::register(&mut registry);
         Metrics {
             registry,
             requests,

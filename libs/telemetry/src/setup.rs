@@ -28,6 +28,7 @@ use crate::export::{self, CountingExporter, CountingProcessor, ExportCounters};
 use crate::flush_report::FlushReport;
 use crate::layers;
 use crate::metrics::{MetricsLayer, MetricsSink};
+use crate::profiling::SpanProfiler;
 use crate::trace_ids::{TraceIdLayer, WithTraceIds};
 
 /// The workshop's collector, on the OTLP/HTTP port.
@@ -59,6 +60,9 @@ pub struct Settings {
     /// How far this service's exported times are off, in milliseconds
     /// ([`crate::clock_skew`]).
     pub clock_skew_ms: i64,
+    /// Sample the process's CPU and send the samples, joined to their
+    /// spans, beside the spans ([`crate::profiling`]; `PROFILE=1`).
+    pub profile: bool,
 }
 
 impl Settings {
@@ -73,6 +77,7 @@ impl Settings {
             otlp_protocol: Protocol::HttpBinary,
             export_timeout: export::DEFAULT_EXPORT_TIMEOUT,
             clock_skew_ms: 0,
+            profile: false,
         }
     }
 
@@ -113,6 +118,11 @@ impl Settings {
             otlp_protocol,
             export_timeout: export::export_timeout_from_env()?,
             clock_skew_ms: crate::clock_skew::skew_from_env()?,
+            profile: match var("PROFILE").as_deref() {
+                None | Some("0" | "false") => false,
+                Some("1" | "true") => true,
+                Some(other) => return Err(InitError::Setting("PROFILE", other.to_owned())),
+            },
         })
     }
 }
@@ -127,6 +137,8 @@ pub struct Guard {
     counters: Option<Arc<ExportCounters>>,
     /// How long the flush may take ([`export::flush_budget`]).
     flush_budget: Duration,
+    /// The span profiler, with `PROFILE=1`.
+    profiler: Option<SpanProfiler>,
     flushed: bool,
 }
 
@@ -141,6 +153,10 @@ impl Guard {
 
     fn flush(&mut self) -> FlushReport {
         self.flushed = true;
+        // Its last window first: the spans it joins are still being ended.
+        if let Some(profiler) = self.profiler.take() {
+            profiler.stop();
+        }
         let completed = self
             .provider
             .shutdown_with_timeout(self.flush_budget)
@@ -198,10 +214,17 @@ pub fn init(service: &str) -> Result<Guard, InitError> {
     subscriber(&settings, &provider)
         .try_init()
         .map_err(InitError::AlreadySet)?;
+    let profiler = match (&settings.otlp_endpoint, settings.profile) {
+        (Some(endpoint), true) => {
+            Some(SpanProfiler::start(&settings.service, endpoint).map_err(InitError::Profiler)?)
+        }
+        _ => None,
+    };
     Ok(Guard {
         provider,
         counters: settings.otlp_endpoint.is_some().then_some(counters),
         flush_budget: export::flush_budget(settings.export_timeout),
+        profiler,
         flushed: false,
     })
 }
@@ -431,6 +454,8 @@ pub enum InitError {
     /// The HTTP client the exporter sends with could not be built.
     HttpClient(reqwest::Error),
     AlreadySet(tracing_subscriber::util::TryInitError),
+    /// The span profiler's thread could not start.
+    Profiler(std::io::Error),
 }
 
 impl fmt::Display for InitError {
@@ -440,6 +465,7 @@ impl fmt::Display for InitError {
             InitError::Exporter(_) => write!(f, "cannot build the OTLP exporter"),
             InitError::HttpClient(_) => write!(f, "cannot build the OTLP exporter's HTTP client"),
             InitError::AlreadySet(_) => write!(f, "a global subscriber is already set"),
+            InitError::Profiler(_) => write!(f, "cannot start the span profiler"),
         }
     }
 }
@@ -451,6 +477,7 @@ impl std::error::Error for InitError {
             InitError::Exporter(err) => Some(err),
             InitError::HttpClient(err) => Some(err),
             InitError::AlreadySet(err) => Some(err),
+            InitError::Profiler(err) => Some(err),
         }
     }
 }

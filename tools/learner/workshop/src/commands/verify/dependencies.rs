@@ -22,7 +22,7 @@ use workshop::paths::lexically_normal;
 /// Dependencies that stay out of `workspace-hack` on purpose: they switch on
 /// extra features of shared crates, and belong to members no lab builds with
 /// (the benchmarks, the slides renderer), so they never force a lab rebuild.
-const NOT_SHARED: &[&str] = &["criterion", "pprof", "pulldown-cmark", "syntect"];
+const NOT_SHARED: &[&str] = &["criterion", "pulldown-cmark", "syntect"];
 
 /// Where a member's dependency is not the workspace's pin, or a shared one
 /// is missing from `workspace-hack`.
