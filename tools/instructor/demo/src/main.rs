@@ -89,6 +89,11 @@ struct Args {
     /// inventory's.
     #[arg(long)]
     console: bool,
+    /// Every service samples its CPU 100 times a second and sends the
+    /// samples, each in the span it was taken in (`PROFILE=1`): the
+    /// critical-paths page then links each operation to its CPU flame graph.
+    #[arg(long)]
+    profile: bool,
     /// Where that Prometheus answers.
     #[arg(
         long,
@@ -270,6 +275,9 @@ fn service_env(args: &Args, collector: &Collector) -> Vec<(&'static str, String)
     let mut env = demo::service_env(collector);
     if args.fixed {
         env.push(("FIX_ALL", "true".to_owned()));
+    }
+    if args.profile {
+        env.push(("PROFILE", "1".to_owned()));
     }
     env
 }

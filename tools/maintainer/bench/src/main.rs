@@ -281,7 +281,7 @@ async fn run_throughput(
         },
     ];
     for mode in &medians[1..] {
-        let exports = mode.name == "otlp";
+        let exports = mode.name == "otlp" || mode.name == throughput::PROFILED;
         found.push(Headline {
             figure: format!("gateway: throughput with {} / off", mode.name),
             value: mode.throughput / off.throughput,
@@ -294,7 +294,7 @@ async fn run_throughput(
             unit: "ratio",
             goal: exports.then_some(("<=", 1.15)),
         });
-        if exports {
+        if mode.name == "otlp" {
             found.push(Headline {
                 figure: "collector: CPU µs per request, otlp".to_owned(),
                 value: mode.collector_cpu_us,
@@ -302,6 +302,22 @@ async fn run_throughput(
                 goal: None,
             });
         }
+    }
+    // What span profiles add to the same export.
+    let by_name = |name: &str| medians.iter().find(|mode| mode.name == name);
+    if let (Some(otlp), Some(profiled)) = (by_name("otlp"), by_name(throughput::PROFILED)) {
+        found.push(Headline {
+            figure: "gateway: throughput with span profiles / otlp".to_owned(),
+            value: profiled.throughput / otlp.throughput,
+            unit: "ratio",
+            goal: Some((">=", 0.98)),
+        });
+        found.push(Headline {
+            figure: "services: CPU per request with span profiles / otlp".to_owned(),
+            value: profiled.services_cpu_us / otlp.services_cpu_us,
+            unit: "ratio",
+            goal: Some(("<=", 1.02)),
+        });
     }
     Ok(found)
 }

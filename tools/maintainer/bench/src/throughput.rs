@@ -56,8 +56,23 @@ pub fn modes() -> Vec<Mode> {
                 ("OTEL_EXPORTER_OTLP_ENDPOINT", collector_otlp.as_str()),
             ],
         ),
+        // The same export, with span profiles: what sampling the CPU 100
+        // times a second and placing each sample in its span costs.
+        mode(
+            PROFILED,
+            &[
+                ("RUST_LOG", "info"),
+                ("LOG_FORMAT", "off"),
+                ("OTEL_TRACES_EXPORTER", "otlp"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", collector_otlp.as_str()),
+                ("PROFILE", "1"),
+            ],
+        ),
     ]
 }
+
+/// The mode that exports spans and span profiles.
+pub const PROFILED: &str = "otlp+profile";
 
 pub struct Settings {
     pub rounds: usize,
