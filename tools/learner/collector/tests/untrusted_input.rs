@@ -90,14 +90,17 @@ fn small_store() -> Arc<Store> {
 const TRACE_ID: &str = "01010101010101010101010101010101";
 
 /// Every GET route of the query API and of the UI; `{}` is a path segment.
-const ROUTES: [&str; 14] = [
+const ROUTES: [&str; 17] = [
     "/api/services",
     "/api/services/{}/operations",
     "/api/traces",
     "/api/traces/{}",
     "/api/traces/{}/critical-path",
+    "/api/traces/{}/spans/{}/flame.svg",
     "/api/critical-paths",
     "/api/critical-paths/flame.svg",
+    "/api/profiles/flame.svg",
+    "/api/profiles/folded",
     "/api/dependencies",
     "/api/red",
     "/",
@@ -121,6 +124,8 @@ const PARAMETERS: &[&str] = &[
     "band",
     "endTs",
     "since",
+    "endpointService",
+    "endpointOperation",
 ];
 
 /// Numbers, or nearly, at the edges of what integers and floats hold.
