@@ -424,7 +424,6 @@ impl<'d> Resolver<'d> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::collector::profiles::v1development::ExportProfilesServiceRequest;
     use opentelemetry_proto::tonic::profiles::v1development::{
         Function, Line, Link, Location, Profile, ResourceProfiles, ScopeProfiles, Stack,
     };

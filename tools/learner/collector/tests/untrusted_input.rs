@@ -400,6 +400,14 @@ async fn numbers_past_64_bits_saturate_and_negative_ones_are_refused_by_name() {
             "/api/critical-paths/flame.svg?service=gateway&operation=op1&band=p100",
             "band",
         ),
+        (
+            "/api/profiles/folded?service=gateway&operation=op1&start=-1",
+            "start",
+        ),
+        (
+            "/api/profiles/flame.svg?service=gateway&operation=op1&endpointService=gateway&endpointOperation=op1&band=p100",
+            "band",
+        ),
         ("/api/red?since=-1", "since"),
     ] {
         let (status, body) = api.get(path).await;
