@@ -221,7 +221,7 @@ fn entry<'t, T>(
     usize::try_from(index)
         .ok()
         .and_then(|at| table.get(at))
-        .ok_or(InvalidProfile::Index {
+        .ok_or_else(|| InvalidProfile::Index {
             field,
             index,
             table: name,
