@@ -5,6 +5,10 @@
 
 /// OTLP/HTTP's export of spans (`POST`), on [`crate::OTLP_PORT`].
 pub const OTLP_TRACES: &str = "/v1/traces";
+/// OTLP/HTTP's export of profiles (`POST`, protobuf), on
+/// [`crate::OTLP_PORT`]: CPU samples, each linked to the span it was taken
+/// in. The path of the signal's development version, `v1development`.
+pub const OTLP_PROFILES: &str = "/v1development/profiles";
 
 /// Service names.
 pub const SERVICES: &str = "/api/services";
@@ -20,6 +24,15 @@ pub const TRACE_CRITICAL_PATH: &str = "/api/traces/{trace_id}/critical-path";
 pub const CRITICAL_PATHS: &str = "/api/critical-paths";
 /// Their flame graph (*ours*).
 pub const CRITICAL_PATHS_FLAME_GRAPH: &str = "/api/critical-paths/flame.svg";
+/// The CPU flame graph of an operation's spans (`service`, `operation`),
+/// within a window, in an endpoint's traces (`endpointService`,
+/// `endpointOperation`), in a latency band of them (`band`) (*ours*).
+pub const PROFILE_FLAME_GRAPH: &str = "/api/profiles/flame.svg";
+/// The same samples as folded stacks, `frame;frame;frame count` a line,
+/// root first (*ours*).
+pub const PROFILE_FOLDED: &str = "/api/profiles/folded";
+/// The CPU flame graph of one span's own samples (*ours*).
+pub const SPAN_FLAME_GRAPH: &str = "/api/traces/{trace_id}/spans/{span_id}/flame.svg";
 /// The service dependency graph.
 pub const DEPENDENCIES: &str = "/api/dependencies";
 /// Rate, errors and duration per operation, from server spans (*ours*).

@@ -9,9 +9,12 @@
 //! | `GET /api/traces/{traceID}/critical-path` | its critical path (ours, not Jaeger's) |
 //! | `GET /api/critical-paths?service=&operation=&start=&end=&lookback=` | critical paths across the endpoint's traces, after CRISP ([`trace_analysis::aggregate::Analysis`]); ours |
 //! | `GET /api/critical-paths/flame.svg?service=&operation=&band=&start=&end=&lookback=` | their flame graph, over all traces or one band (`p50`, `p90`, `p95`, `p99`), drawn by inferno; ours |
+//! | `GET /api/profiles/flame.svg?service=&operation=&endpointService=&endpointOperation=&band=&start=&end=&lookback=` | the CPU flame graph of the samples taken inside an operation's spans, of an endpoint's traces (of one band of them) or of every trace; ours |
+//! | `GET /api/profiles/folded?…` | the same samples as folded stacks, as text; ours |
+//! | `GET /api/traces/{traceID}/spans/{spanID}/flame.svg` | the CPU flame graph of one span's samples; ours |
 //! | `GET /api/dependencies?endTs=&lookback=` | the service dependency graph, as Jaeger's (`[{parent, child, callCount}]`, `endTs` and `lookback` in ms), with each edge's `errorCount` (ours) |
 //! | `GET /api/red?service=&since=` | per operation, requests, errors and p50/p99 from its server spans that started at or after `since` (Unix µs); ours |
-//! | `GET /metrics` | the collector's own counters, as OpenMetrics text: spans received, stored, evicted, truncated and dropped, by reason, and the store's size against its bounds ([`crate::store::Stats`]) |
+//! | `GET /metrics` | the collector's own counters, as OpenMetrics text: spans and CPU samples received, stored, evicted, truncated and dropped, by reason, and the store's size against its bounds ([`crate::store::Stats`]) |
 //! | `GET /`, `/trace/{traceID}`, `/compare/{a}/{b}`, `/dependencies`, `/critical-paths` | the web UI: search, a trace's waterfall, two traces side by side, the dependency graph, an endpoint's critical paths |
 //!
 //! Every time, duration and count in a query is a bound or a window, so a
@@ -22,7 +25,7 @@
 //!
 //! No query holds up ingestion. An analysis (the critical paths across
 //! traces and their flame graph, one trace's critical path, the
-//! dependencies, the RED figures) holds the store's lock only to copy what
+//! dependencies, the RED figures, the CPU flame graphs) holds the store's lock only to copy what
 //! it reads (the dependencies are counted as they are read, which costs no
 //! more than a copy), and works on its copy without the lock. It runs on
 //! tokio's blocking pool, so the async runtime's threads stay free for
@@ -52,6 +55,8 @@ use trace_analysis::model::{Kind, Span, Value};
 use trace_analysis::red;
 
 use crate::store::{Store, TraceQuery};
+
+pub mod profiles;
 
 /// How long an analysis may take, its wait for a turn included: past it,
 /// it stops at its next trace and the answer is a 503 that says so. Each
@@ -111,6 +116,12 @@ pub fn router_with_deadline(store: Arc<Store>, deadline: Duration) -> Router {
         .route(routes::CRITICAL_PATHS, get(critical_paths))
         .route(routes::TRACE, get(trace))
         .route(routes::TRACE_CRITICAL_PATH, get(trace_critical_path))
+        .route(
+            routes::PROFILE_FLAME_GRAPH,
+            get(profiles::operation_flame_graph),
+        )
+        .route(routes::PROFILE_FOLDED, get(profiles::operation_folded))
+        .route(routes::SPAN_FLAME_GRAPH, get(profiles::span_flame_graph))
         .with_state(api)
 }
 

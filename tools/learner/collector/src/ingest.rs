@@ -1,6 +1,7 @@
-//! OTLP/HTTP ingestion: `POST /v1/traces`.
+//! OTLP/HTTP ingestion: `POST /v1/traces`, and `POST
+//! /v1development/profiles` for CPU samples linked to spans.
 //!
-//! Both encodings of the OTLP/HTTP specification are accepted,
+//! Both encodings of the OTLP/HTTP specification are accepted for spans,
 //! `application/x-protobuf` and `application/json`, plain or gzipped, and
 //! decoded with the `opentelemetry-proto` crate's own types. Media types and
 //! content codings are compared in any case, as HTTP defines them, and a
@@ -14,6 +15,12 @@
 //! holds its most dropped. Those are rejected as OTLP's partial success
 //! says, their number and the reason in the answer, which the sender's
 //! exporter logs: the learner whose service sent them hears of it.
+//!
+//! Profiles are taken as protobuf, plain or gzipped, within the same
+//! limits (OTLP's JSON for them, in development, is not read). Their
+//! samples are kept within the samples' own bounds ([`crate::samples`]);
+//! those linked to no span are dropped, and the answer says how many, as a
+//! partial success that rejects no profile.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -25,6 +32,9 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use opentelemetry_proto::tonic::collector::profiles::v1development::{
+    ExportProfilesPartialSuccess, ExportProfilesServiceRequest, ExportProfilesServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -32,8 +42,8 @@ use prost::Message;
 
 use collector_client::routes;
 
-use crate::otlp;
 use crate::store::Store;
+use crate::{otlp, otlp_profiles};
 
 /// The largest request body accepted, as sent (possibly compressed).
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -44,6 +54,7 @@ pub const MAX_DECOMPRESSED_BYTES: usize = 64 * 1024 * 1024;
 pub fn router(store: Arc<Store>) -> Router {
     Router::new()
         .route(routes::OTLP_TRACES, post(ingest))
+        .route(routes::OTLP_PROFILES, post(ingest_profiles))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(store)
 }
@@ -76,12 +87,7 @@ async fn ingest(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Refused> {
     let encoding = encoding_of(&headers)?;
-    let body = body.map_err(|rejection| refuse(rejection.status(), rejection.body_text()))?;
-    let body = if gzipped(&headers)? {
-        gunzip(&body)?
-    } else {
-        body.to_vec()
-    };
+    let body = body_of(&headers, body)?;
     let request = match encoding {
         Encoding::Protobuf => ExportTraceServiceRequest::decode(body.as_slice())
             .map_err(|err| format!("the body is not an OTLP protobuf trace export: {err}")),
@@ -117,6 +123,58 @@ async fn ingest(
             .into_response(),
         Encoding::Json => axum::Json(accepted).into_response(),
     })
+}
+
+/// `POST /v1development/profiles`: an export of CPU samples, protobuf.
+async fn ingest_profiles(
+    State(store): State<Arc<Store>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Refused> {
+    if encoding_of(&headers)? != Encoding::Protobuf {
+        return Err(refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "profiles are read as application/x-protobuf only: OTLP's JSON for profiles, in development, is not",
+        ));
+    }
+    let body = body_of(&headers, body)?;
+    let request = ExportProfilesServiceRequest::decode(body.as_slice()).map_err(|err| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not an OTLP protobuf profiles export: {err}"),
+        )
+    })?;
+    let samples = otlp_profiles::from_otlp(request)
+        .map_err(|invalid| refuse(StatusCode::BAD_REQUEST, invalid.to_string()))?;
+    let inserted = store.insert_samples(samples);
+    // No partial success means "all accepted". Samples of no span are a
+    // warning, not a rejected profile: the rest of their profile is kept.
+    let accepted = ExportProfilesServiceResponse {
+        partial_success: (inserted.unlinked > 0).then(|| ExportProfilesPartialSuccess {
+            rejected_profiles: 0,
+            error_message: format!(
+                "{} of {} samples dropped: they are linked to no span (link_index 0), and the collector shows samples in the spans they were taken in",
+                inserted.unlinked,
+                inserted.unlinked + inserted.stored as u64,
+            ),
+        }),
+    };
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-protobuf")],
+        accepted.encode_to_vec(),
+    )
+        .into_response())
+}
+
+/// The body as sent, inflated when it says it is gzipped; or refused: too
+/// large, or not the gzip it says it is.
+fn body_of(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Vec<u8>, Refused> {
+    let body = body.map_err(|rejection| refuse(rejection.status(), rejection.body_text()))?;
+    if gzipped(headers)? {
+        gunzip(&body)
+    } else {
+        Ok(body.to_vec())
+    }
 }
 
 /// The encoding `Content-Type` names. Its media type is compared without

@@ -7,13 +7,17 @@
 //! that speaks OTLP and Jaeger's API) replaces it with no change to any
 //! service.
 //!
-//! - [`ingest`]: `POST /v1/traces`, protobuf or JSON, gzip or not.
+//! - [`ingest`]: `POST /v1/traces`, protobuf or JSON, gzip or not; and
+//!   `POST /v1development/profiles`, CPU samples linked to spans.
 //! - [`otlp`]: OTLP's spans flattened into the collector's own record.
+//! - [`otlp_profiles`]: OTLP's profiles read into CPU samples, each with
+//!   its span and its stack.
 //! - [`store`]: bounded memory (spans and bytes), oldest traces evicted
-//!   first, optional file.
+//!   first, optional file; the CPU samples beside them.
+//! - [`samples`]: the CPU samples, bounded, each stack and name kept once.
 //! - [`limits`]: what is kept of each span and trace, and the counts and
 //!   log lines of what is not.
-//! - [`api`]: Jaeger-shaped queries, and the UI.
+//! - [`api`]: Jaeger-shaped queries, CPU flame graphs of spans, and the UI.
 //! - [`serve`]: both served with timeouts on every connection, and a
 //!   graceful shutdown.
 //!
@@ -25,5 +29,7 @@ pub mod api;
 pub mod ingest;
 pub mod limits;
 pub mod otlp;
+pub mod otlp_profiles;
+pub mod samples;
 pub mod serve;
 pub mod store;

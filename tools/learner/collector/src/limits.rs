@@ -10,6 +10,10 @@
 //! estimate of its bytes within a budget besides its count of spans (both in
 //! [`crate::store`]).
 //!
+//! CPU samples linked to spans (OTLP profiles) are bounded the same way: at
+//! most so many, within a budget of estimated bytes, the oldest evicted
+//! first; a stack at most so deep, a function's name as long as any string.
+//!
 //! Everything cut, dropped or evicted is counted (`Store::stats`) and logged
 //! ([`Warnings`]), at most one line a kind every [`WARNING_INTERVAL`], with
 //! the count since the kind's last line: a flood of spans must not become a
@@ -51,6 +55,25 @@ pub const MAX_SPANS: usize = 1_000_000;
 /// lists, which may add half as much again: about 800 MB at the most, room
 /// to spare on a laptop that also builds and runs the workshop.
 pub const MAX_BYTES: usize = 512 * 1024 * 1024;
+/// CPU samples kept in memory, all services together: each one a `Sample`
+/// of an OTLP profile, linked to the span it was taken in. A service
+/// sampled at 100 Hz sends at most 100 a second for each core it keeps
+/// busy, so the demo's services, busy on a laptop, send a few hundred a
+/// second: this holds the last twenty minutes or more of them, at some 50
+/// bytes each (25 MB) when their stacks repeat, as a running service's do.
+pub const MAX_SAMPLES: usize = 500_000;
+/// The samples' budget, in estimated bytes: each sample, and each stack
+/// and function name once, however many samples share it. Samples of
+/// repeated stacks stay well within it ([`MAX_SAMPLES`] of them come to
+/// about 25 MB); it bounds stacks and names that never repeat, a sender's
+/// bug or an attack, which would otherwise grow with every sample.
+pub const MAX_SAMPLE_BYTES: usize = 64 * 1024 * 1024;
+/// The deepest stack kept, in frames (inlined functions each a frame of
+/// their own). pprof-rs walks at most 128 frames of a stack; deeper is a
+/// runaway recursion, whose middle says nothing a flame graph can show. A
+/// deeper stack keeps its outermost and innermost frames around
+/// `trace_analysis::aggregate::ELIDED`, as a deep calling context does.
+pub const MAX_STACK_FRAMES: usize = 256;
 /// Ends a string cut to [`Limits::max_value_bytes`], so that a reader
 /// knows there was more.
 pub const TRUNCATION_MARK: char = '…';
@@ -67,6 +90,10 @@ pub struct Limits {
     pub max_spans_per_trace: usize,
     pub max_spans: usize,
     pub max_bytes: usize,
+    /// CPU samples kept; past this, the oldest are evicted.
+    pub max_samples: usize,
+    /// The samples' estimated bytes kept; past this, the oldest are evicted.
+    pub max_sample_bytes: usize,
 }
 
 impl Default for Limits {
@@ -79,6 +106,8 @@ impl Default for Limits {
             max_spans_per_trace: MAX_SPANS_PER_TRACE,
             max_spans: MAX_SPANS,
             max_bytes: MAX_BYTES,
+            max_samples: MAX_SAMPLES,
+            max_sample_bytes: MAX_SAMPLE_BYTES,
         }
     }
 }
@@ -302,6 +331,8 @@ pub struct Changes {
     pub spans_dropped: u64,
     pub traces_evicted: u64,
     pub spans_evicted: u64,
+    /// CPU samples evicted, oldest first, to stay within their bounds.
+    pub samples_evicted: u64,
 }
 
 /// A log line due: one kind, and its count since the kind's last line.
@@ -313,6 +344,7 @@ pub enum Warning {
     LinksDropped(u64),
     SpansDropped(u64),
     Evicted { traces: u64, spans: u64 },
+    SamplesEvicted(u64),
 }
 
 impl Warning {
@@ -320,7 +352,7 @@ impl Warning {
     pub fn message(&self, limits: &Limits) -> String {
         match *self {
             Warning::Truncated(count) => format!(
-                "cut {} longer than {} (attribute values, keys, span or event names); each ends in {TRUNCATION_MARK}",
+                "cut {} longer than {} (attribute values, keys, span, event or function names); each ends in {TRUNCATION_MARK}",
                 counted(count, "string"),
                 ByteSize(limits.max_value_bytes),
             ),
@@ -351,6 +383,12 @@ impl Warning {
                 ByteSize(limits.max_bytes),
                 counted(limits.max_spans as u64, "span"),
             ),
+            Warning::SamplesEvicted(count) => format!(
+                "evicted {}, oldest first, to stay within {} and {}",
+                counted(count, "CPU sample"),
+                ByteSize(limits.max_sample_bytes),
+                counted(limits.max_samples as u64, "sample"),
+            ),
         }
     }
 
@@ -362,6 +400,7 @@ impl Warning {
             Warning::LinksDropped(_) => "links_dropped",
             Warning::SpansDropped(_) => "spans_dropped",
             Warning::Evicted { .. } => "evicted",
+            Warning::SamplesEvicted(_) => "samples_evicted",
         }
     }
 
@@ -414,6 +453,7 @@ pub struct Warnings {
     links_dropped: Throttle,
     spans_dropped: Throttle,
     evicted: Throttle,
+    samples_evicted: Throttle,
 }
 
 impl Warnings {
@@ -427,6 +467,7 @@ impl Warnings {
             (trimmed.links_dropped, 0),
             (changes.spans_dropped, 0),
             (changes.traces_evicted, changes.spans_evicted),
+            (changes.samples_evicted, 0),
         ];
         self.throttles()
             .into_iter()
@@ -446,7 +487,7 @@ impl Warnings {
     }
 
     /// Each kind's throttle, and how its counts make its line.
-    fn throttles(&mut self) -> [(&mut Throttle, LineOf); 6] {
+    fn throttles(&mut self) -> [(&mut Throttle, LineOf); 7] {
         [
             (&mut self.truncated, |(count, _)| Warning::Truncated(count)),
             (&mut self.attributes_dropped, |(count, _)| {
@@ -464,6 +505,9 @@ impl Warnings {
             (&mut self.evicted, |(traces, spans)| Warning::Evicted {
                 traces,
                 spans,
+            }),
+            (&mut self.samples_evicted, |(count, _)| {
+                Warning::SamplesEvicted(count)
             }),
         ]
     }
@@ -680,6 +724,10 @@ mod tests {
         assert_eq!(
             Warning::SpansDropped(1).message(&limits),
             "dropped 1 span of traces that already had 10,000 spans"
+        );
+        assert_eq!(
+            Warning::SamplesEvicted(2_500).message(&limits),
+            "evicted 2,500 CPU samples, oldest first, to stay within 64 MiB and 500,000 samples"
         );
         assert_eq!(grouped(0), "0");
         assert_eq!(grouped(999), "999");

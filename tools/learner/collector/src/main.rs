@@ -46,6 +46,14 @@ struct Args {
     /// the sender told so).
     #[arg(long, env = "MAX_SPANS_PER_TRACE", default_value_t = limits::MAX_SPANS_PER_TRACE)]
     max_spans_per_trace: usize,
+    /// CPU samples (OTLP profiles) kept in memory; past this, the oldest
+    /// are evicted.
+    #[arg(long, env = "MAX_SAMPLES", default_value_t = limits::MAX_SAMPLES)]
+    max_samples: usize,
+    /// The CPU samples' estimated bytes kept in memory (`64MiB`, or a
+    /// number of bytes); past this, the oldest are evicted.
+    #[arg(long, env = "MAX_SAMPLE_BYTES", default_value_t = ByteSize(limits::MAX_SAMPLE_BYTES))]
+    max_sample_bytes: ByteSize,
     /// Append every batch to this file and reload it at start, so that
     /// traces survive a restart.
     #[arg(long, env = "COLLECTOR_DATA")]
@@ -70,6 +78,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_spans_per_trace: args.max_spans_per_trace,
         max_spans: args.max_spans,
         max_bytes: args.max_bytes.0,
+        max_samples: args.max_samples,
+        max_sample_bytes: args.max_sample_bytes.0,
     };
     tracing::info!(
         "keeping at most {} spans and {}, {} spans a trace; strings cut to {}",
@@ -77,6 +87,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.max_bytes,
         limits::grouped(bounds.max_spans_per_trace as u64),
         args.max_attribute_bytes,
+    );
+    tracing::info!(
+        "keeping at most {} CPU samples and {}",
+        limits::grouped(bounds.max_samples as u64),
+        args.max_sample_bytes,
     );
     let store = Arc::new(match &args.data {
         Some(path) => Store::open(path, bounds)?,
@@ -109,9 +124,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await
         .map_err(|err| format!("cannot serve the UI on {}: {err}", args.ui_listen))?;
     tracing::info!(
-        "OTLP/HTTP on http://{}{}",
+        "OTLP/HTTP on http://{}{} (and CPU samples on {})",
         args.otlp_listen,
-        routes::OTLP_TRACES
+        routes::OTLP_TRACES,
+        routes::OTLP_PROFILES
     );
     tracing::info!("traces at http://{}{}", args.ui_listen, routes::UI_SEARCH);
     let otlp = serve_on(otlp, ingest::router(store.clone()), shutdown_signal());

@@ -14,6 +14,10 @@ use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use trace_analysis::model::{Event, Kind, Span, Status, Value};
 
+/// The service of a resource that names none, as OpenTelemetry's SDKs
+/// name it.
+pub const UNKNOWN_SERVICE: &str = "unknown_service";
+
 /// Why a batch was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub enum InvalidSpan {
@@ -42,7 +46,7 @@ pub fn from_otlp(request: ExportTraceServiceRequest) -> Result<Vec<Span>, Invali
             .resource
             .map(|r| r.attributes)
             .unwrap_or_default();
-        let mut service = "unknown_service".to_owned();
+        let mut service = UNKNOWN_SERVICE.to_owned();
         let mut resource = Vec::new();
         for (key, value) in attributes(resource_attributes) {
             match (key.as_str(), value) {

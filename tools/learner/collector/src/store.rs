@@ -11,6 +11,11 @@
 //! and eviction is counted ([`Store::stats`]) and logged, at most once a
 //! kind every ten seconds (see [`crate::limits`]).
 //!
+//! CPU samples linked to spans (OTLP profiles) are kept beside the spans,
+//! within bounds of their own, the oldest evicted first
+//! ([`crate::samples`]); their function names are cut to the same length
+//! as any string. They are kept in memory only: the data file holds spans.
+//!
 //! With a data file, every batch is appended to it before it is stored, in
 //! the form it is stored in (trimmed, without the dropped spans); the file
 //! is replayed through the same limits when the collector starts: traces
@@ -31,7 +36,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use crate::limits::{Changes, Limits, Warning, Warnings};
+use crate::limits::{self, Changes, Limits, Trimmed, Warning, Warnings};
+use crate::otlp_profiles::CpuSamples;
+use crate::samples::{Folded, SampleStore, SpanKey};
 use trace_analysis::model::{Span, Value};
 
 /// Bad lines of a data file warned of one by one, besides its last line:
@@ -57,6 +64,9 @@ pub struct Store {
     warnings: Mutex<Warnings>,
     path: Option<PathBuf>,
     lines_skipped: usize,
+    /// CPU samples, behind a lock of their own: an export of samples never
+    /// waits for one of spans, nor a query of samples for either.
+    samples: Mutex<SampleStore>,
 }
 
 #[derive(Default)]
@@ -100,6 +110,15 @@ pub struct Inserted {
     pub dropped: usize,
 }
 
+/// What storing an export's CPU samples did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SamplesInserted {
+    /// Samples stored, each with its span.
+    pub stored: usize,
+    /// Samples dropped: linked to no span.
+    pub unlinked: u64,
+}
+
 /// What the store holds and what its bounds cost, for `GET /metrics`: the
 /// counters count from the start (spans replayed from the data file
 /// included), the rest is now.
@@ -128,6 +147,22 @@ pub struct Stats {
     pub attributes_dropped: u64,
     pub events_dropped: u64,
     pub links_dropped: u64,
+    /// CPU samples that arrived, each a `Sample` of an OTLP profile
+    /// whatever its weight, before any limit.
+    pub samples_received: u64,
+    /// Samples held now.
+    pub samples_stored: u64,
+    /// Samples dropped as they arrived: linked to no span.
+    pub samples_dropped_no_span: u64,
+    /// Samples evicted, oldest first, to stay within their bounds.
+    pub samples_evicted: u64,
+    /// Stacks cut to [`limits::MAX_STACK_FRAMES`].
+    pub stacks_cut: u64,
+    /// The samples' estimated bytes held now, within
+    /// [`Stats::max_sample_bytes`].
+    pub sample_bytes_stored: u64,
+    pub max_samples: u64,
+    pub max_sample_bytes: u64,
 }
 
 /// Which traces to list: as Jaeger's search, those with at least one span
@@ -252,6 +287,7 @@ impl Store {
             warnings: Mutex::default(),
             path: None,
             lines_skipped: 0,
+            samples: Mutex::default(),
         }
     }
 
@@ -398,14 +434,65 @@ impl Store {
             spans_dropped: dropped as u64,
             traces_evicted,
             spans_evicted,
+            ..Changes::default()
         };
+        self.record(&changes);
+        Ok(Inserted { stored, dropped })
+    }
+
+    /// Stores an export's CPU samples: their function names cut to the
+    /// length limit, those linked to no span dropped. The oldest samples
+    /// are evicted while the samples are over their bounds.
+    pub fn insert_samples(&self, mut batch: CpuSamples) -> SamplesInserted {
+        // Cutting needs no lock: concurrent exports cut side by side.
+        let mut strings_truncated = 0;
+        for name in &mut batch.strings {
+            if limits::truncate(name, self.limits.max_value_bytes) {
+                strings_truncated += 1;
+            }
+        }
+        let samples_evicted = self
+            .samples
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(&batch, &self.limits);
+        if strings_truncated > 0 {
+            self.lock().counted.strings_truncated += strings_truncated;
+        }
+        self.record(&Changes {
+            trimmed: Trimmed {
+                strings_truncated,
+                ..Trimmed::default()
+            },
+            samples_evicted,
+            ..Changes::default()
+        });
+        SamplesInserted {
+            stored: batch.linked(),
+            unlinked: batch.unlinked(),
+        }
+    }
+
+    /// The CPU samples taken in `spans`, added up by stack: at most
+    /// `max_stacks` stacks, heaviest first, in about `max_bytes` of names
+    /// at most, the rest summed (see [`SampleStore::fold`]). Holds the
+    /// samples' lock while it reads them: a sum over the spans asked
+    /// about, not a copy of the samples.
+    pub fn folded_samples(&self, spans: &[SpanKey], max_stacks: usize, max_bytes: usize) -> Folded {
+        self.samples
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .fold(spans, max_stacks, max_bytes)
+    }
+
+    /// Counts an insertion's changes, and logs the lines due.
+    fn record(&self, changes: &Changes) {
         let due = self
             .warnings
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .record(&changes, Instant::now());
+            .record(changes, Instant::now());
         self.log(&due);
-        Ok(Inserted { stored, dropped })
     }
 
     /// Logs the warnings held back that are due: called every few seconds,
@@ -428,14 +515,29 @@ impl Store {
 
     /// The counters and what is held now.
     pub fn stats(&self) -> Stats {
-        let inner = self.lock();
+        let spans = {
+            let inner = self.lock();
+            Stats {
+                spans_stored: inner.spans as u64,
+                traces_stored: inner.traces.len() as u64,
+                bytes_stored: inner.bytes as u64,
+                max_spans: self.limits.max_spans as u64,
+                max_bytes: self.limits.max_bytes as u64,
+                ..inner.counted
+            }
+        };
+        let samples = self.samples.lock().unwrap_or_else(|p| p.into_inner());
+        let counts = samples.counts();
         Stats {
-            spans_stored: inner.spans as u64,
-            traces_stored: inner.traces.len() as u64,
-            bytes_stored: inner.bytes as u64,
-            max_spans: self.limits.max_spans as u64,
-            max_bytes: self.limits.max_bytes as u64,
-            ..inner.counted
+            samples_received: counts.received,
+            samples_stored: samples.len() as u64,
+            samples_dropped_no_span: counts.dropped_no_span,
+            samples_evicted: counts.evicted,
+            stacks_cut: counts.stacks_cut,
+            sample_bytes_stored: samples.bytes() as u64,
+            max_samples: self.limits.max_samples as u64,
+            max_sample_bytes: self.limits.max_sample_bytes as u64,
+            ..spans
         }
     }
 
@@ -654,7 +756,7 @@ impl Stats {
         );
         counter(
             "collector_strings_truncated",
-            "Attribute values, keys, span and event names cut to the length limit.",
+            "Attribute values, keys, span, event and function names cut to the length limit.",
             "",
             self.strings_truncated,
         );
@@ -675,6 +777,30 @@ impl Stats {
             "Span links dropped past their count.",
             "",
             self.links_dropped,
+        );
+        counter(
+            "collector_profile_samples_received",
+            "CPU samples received in OTLP profiles, each a sample whatever its weight, before any limit.",
+            "",
+            self.samples_received,
+        );
+        counter(
+            "collector_profile_samples_dropped",
+            "CPU samples dropped as they arrived.",
+            "{reason=\"no_span\"}",
+            self.samples_dropped_no_span,
+        );
+        counter(
+            "collector_profile_samples_evicted",
+            "CPU samples evicted, oldest first, to stay within their bounds.",
+            "",
+            self.samples_evicted,
+        );
+        counter(
+            "collector_profile_stacks_cut",
+            "Stacks of CPU samples deeper than the limit, cut around their middle.",
+            "",
+            self.stacks_cut,
         );
         let mut gauge = |name: &str, help: &str, value: u64| {
             family(&mut text, name, "gauge", help, "", value);
@@ -703,6 +829,26 @@ impl Stats {
             "collector_store_limit_spans",
             "The spans the store keeps within.",
             self.max_spans,
+        );
+        gauge(
+            "collector_profile_samples_stored",
+            "CPU samples held now.",
+            self.samples_stored,
+        );
+        gauge(
+            "collector_profile_store_size_bytes",
+            "The estimated bytes of the CPU samples held now, their stacks and names once.",
+            self.sample_bytes_stored,
+        );
+        gauge(
+            "collector_profile_store_limit_bytes",
+            "The estimated bytes the CPU samples are kept within.",
+            self.max_sample_bytes,
+        );
+        gauge(
+            "collector_profile_store_limit_samples",
+            "The CPU samples the store keeps within.",
+            self.max_samples,
         );
         text.push_str("# EOF\n");
         text

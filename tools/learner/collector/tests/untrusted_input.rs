@@ -90,14 +90,17 @@ fn small_store() -> Arc<Store> {
 const TRACE_ID: &str = "01010101010101010101010101010101";
 
 /// Every GET route of the query API and of the UI; `{}` is a path segment.
-const ROUTES: [&str; 14] = [
+const ROUTES: [&str; 17] = [
     "/api/services",
     "/api/services/{}/operations",
     "/api/traces",
     "/api/traces/{}",
     "/api/traces/{}/critical-path",
+    "/api/traces/{}/spans/{}/flame.svg",
     "/api/critical-paths",
     "/api/critical-paths/flame.svg",
+    "/api/profiles/flame.svg",
+    "/api/profiles/folded",
     "/api/dependencies",
     "/api/red",
     "/",
@@ -121,6 +124,8 @@ const PARAMETERS: &[&str] = &[
     "band",
     "endTs",
     "since",
+    "endpointService",
+    "endpointOperation",
 ];
 
 /// Numbers, or nearly, at the edges of what integers and floats hold.
@@ -393,6 +398,14 @@ async fn numbers_past_64_bits_saturate_and_negative_ones_are_refused_by_name() {
         ),
         (
             "/api/critical-paths/flame.svg?service=gateway&operation=op1&band=p100",
+            "band",
+        ),
+        (
+            "/api/profiles/folded?service=gateway&operation=op1&start=-1",
+            "start",
+        ),
+        (
+            "/api/profiles/flame.svg?service=gateway&operation=op1&endpointService=gateway&endpointOperation=op1&band=p100",
             "band",
         ),
         ("/api/red?since=-1", "since"),

@@ -1115,6 +1115,32 @@ impl Copied {
         self.traces.is_empty()
     }
 
+    /// The ids of the traces copied that a band holds (`p50`, `p90`, `p95`,
+    /// `p99`), ranked as [`Copied::analyse`] ranks them (by the root's
+    /// duration, ties by trace id): the traces its [`Band`] sums. `None`
+    /// for a name that is no band. So a view of something else than the
+    /// critical path (CPU samples, say) reads the very traces of a band.
+    pub fn trace_ids_in_band(&self, band: &str) -> Option<Vec<&str>> {
+        if !BANDS.iter().any(|&(name, _)| name == band) {
+            return None;
+        }
+        let mut ranked: Vec<(u64, &str)> = self
+            .traces
+            .iter()
+            .filter_map(|trace| {
+                let root = root(&trace.timings)?;
+                let timing = trace.timings[root];
+                Some((timing.end - timing.start, trace.trace_id.as_str()))
+            })
+            .collect();
+        ranked.sort_unstable();
+        let ranks = band_ranges(ranked.len())
+            .into_iter()
+            .find(|&(name, ..)| name == band)
+            .map_or(0..0, |(_, _, _, ranks)| ranks);
+        Some(ranked[ranks].iter().map(|&(_, id)| id).collect())
+    }
+
     /// The analysis of the traces copied; `None` as soon as `in_time` says
     /// to stop (asked before each trace, and before the totals).
     pub fn analyse(self, mut in_time: impl FnMut() -> bool) -> Option<Analysis> {
@@ -2006,6 +2032,43 @@ mod tests {
             copied.analyse(|| true),
             Some(analyse_stored(svc("op0"), &stored))
         );
+    }
+
+    #[test]
+    fn a_bands_trace_ids_are_the_traces_its_figures_sum() {
+        // Twenty traces, the i-th lasting 10 + i µs, added in no order.
+        let mut copied = Copied::new(svc("op0"), None, None);
+        for i in [
+            7, 19, 0, 3, 12, 5, 18, 1, 9, 14, 2, 16, 4, 11, 6, 17, 8, 13, 10, 15,
+        ] {
+            let mut spans = chain(&format!("t{i:02}"), 1, numbered);
+            spans[0].duration_us = 10 + i;
+            assert!(copied.add(&spans));
+        }
+        let ids = |band: &str| -> Vec<String> {
+            let mut ids: Vec<String> = copied
+                .trace_ids_in_band(band)
+                .unwrap_or_else(|| panic!("{band} is a band"))
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            ids.sort();
+            ids
+        };
+        let named = |range: std::ops::Range<u64>| -> Vec<String> {
+            range.map(|i| format!("t{i:02}")).collect()
+        };
+        // Ranks 10–17 are p50–p90, 18 is p90–p95, 19 p95–p99 and p99.
+        assert_eq!(ids("p50"), named(10..18));
+        assert_eq!(ids("p90"), named(18..19));
+        assert_eq!(ids("p95"), named(19..20));
+        assert_eq!(ids("p99"), named(19..20));
+        let none = Copied::new(svc("op0"), None, None);
+        assert_eq!(none.trace_ids_in_band("p99"), Some(Vec::new()), "no trace");
+        assert_eq!(copied.trace_ids_in_band("p100"), None, "no such band");
+        let bands = copied.analyse(|| true).expect("in time").bands;
+        let counted: Vec<usize> = bands.iter().map(|band| band.traces).collect();
+        assert_eq!(counted, [8, 1, 1, 1], "as many as the analysis sums");
     }
 
     #[test]

@@ -5,6 +5,10 @@
 //! one line per calling context, its mean exclusive critical-path time as
 //! the count. A frame's width is then the mean time the endpoint's critical
 //! path spent in that operation and everything it called.
+//!
+//! CPU samples are drawn the same way ([`profile_flame_graph`]): one line
+//! per stack of functions, its samples as the count, so a frame's width is
+//! the samples taken in that function and everything it called.
 
 use std::io::{self, Write};
 
@@ -22,6 +26,26 @@ pub fn flame_graph(
         return Err(io::Error::other("no critical-path time to draw"));
     }
     let mut options = options(title, subtitle);
+    flamegraph::from_lines(&mut options, folded.iter().map(String::as_str), out)
+        .map_err(io::Error::other)
+}
+
+/// A flame graph of CPU samples as SVG: `folded` stacks of function names,
+/// root first, each counted in `unit` (`samples`, or the unit the
+/// profiler weighed them in, such as `ns`). The options are the critical
+/// paths' own, so the two kinds of graph read alike.
+pub fn profile_flame_graph(
+    folded: &[String],
+    title: &str,
+    subtitle: &str,
+    unit: &str,
+    out: impl Write,
+) -> io::Result<()> {
+    if folded.is_empty() {
+        return Err(io::Error::other("no CPU samples to draw"));
+    }
+    let mut options = options(title, subtitle);
+    options.count_name = unit.to_owned();
     flamegraph::from_lines(&mut options, folded.iter().map(String::as_str), out)
         .map_err(io::Error::other)
 }
@@ -113,5 +137,25 @@ mod tests {
     #[test]
     fn nothing_to_draw_is_an_error_not_an_empty_picture() {
         assert!(flame_graph(&[], "t", "s", Vec::new()).is_err());
+        assert!(profile_flame_graph(&[], "t", "s", "samples", Vec::new()).is_err());
+    }
+
+    #[test]
+    fn a_profiles_frames_count_its_samples() {
+        let folded = vec![
+            "main;serve;quote 7".to_owned(),
+            "main;serve;parse 2".to_owned(),
+        ];
+        let mut svg = Vec::new();
+        profile_flame_graph(&folded, "pricing quote", "CPU", "samples", &mut svg).unwrap();
+        let frames = frames(&String::from_utf8(svg).unwrap());
+        assert!(
+            frames.iter().any(|f| f.starts_with("quote (7 samples")),
+            "{frames:?}"
+        );
+        assert!(
+            frames.iter().any(|f| f.starts_with("serve (9 samples")),
+            "{frames:?}"
+        );
     }
 }

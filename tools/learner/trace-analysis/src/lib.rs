@@ -11,7 +11,8 @@
 //!   wait for.
 //! - [`critical_path`]: what a trace's duration waited on.
 //! - [`aggregate`]: the same across thousands of traces, after CRISP.
-//! - [`flame`]: those as flame graphs, drawn by inferno.
+//! - [`flame`]: those as flame graphs, drawn by inferno, and CPU samples
+//!   the same way.
 //! - [`crisp_reference`]: CRISP's own output, read back to check them.
 //! - [`terminal`]: a trace as a waterfall, as text.
 //! - [`recording`]: folders of Jaeger JSON traces, written and read fast.

@@ -360,3 +360,74 @@ async fn a_spans_cpu_time_shows_in_its_details_and_beside_its_operation() {
         "op2's spans record none: {main}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operations_link_leads_to_its_cpu_flame_graph_in_that_band() {
+    use crate::common::profiles::{ProfileExport, frames};
+    let collector = common::start(1_000).await;
+    super::post_traces(&collector, 4).await;
+    // Span b (op4) took samples in the slowest trace (4, the p99 band) and
+    // in the fastest (1, of no band but all), in functions of their own.
+    let export = ProfileExport::new("svc")
+        .sample(4, 4, &["main", "price_quote"], 5)
+        .sample(1, 4, &["main", "cold_start"], 3);
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1development/profiles", collector.otlp))
+        .header("content-type", "application/x-protobuf")
+        .body(export.encoded())
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+
+    let page = format!(
+        "{}/critical-paths?service=svc&operation=op1&band=p99",
+        collector.ui
+    );
+    let Some(main) = look_at(page, "cpu-flame-links").await else {
+        return;
+    };
+    assert!(
+        main.contains(
+            "CPU samples taken inside this operation's spans (services run with PROFILE=1)"
+        ),
+        "the legend: {main}"
+    );
+    let link = "/api/profiles/flame.svg?service=svc&amp;operation=op4&amp;endpointService=svc&amp;endpointOperation=op1&amp;band=p99";
+    assert!(
+        main.contains(&format!("href=\"{link}\"")),
+        "op4 of the p99 band links to its CPU flame graph: {main}"
+    );
+    let svg = reqwest::get(format!("{}{}", collector.ui, link.replace("&amp;", "&")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let frames = frames(&svg);
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.starts_with("price_quote (5 samples")),
+        "the p99 band's sampled function: {frames:?}"
+    );
+    assert!(
+        !frames.iter().any(|f| f.contains("cold_start")),
+        "not the p50 band's: {frames:?}"
+    );
+
+    // A span's details link to its own flame graph.
+    let page = format!(
+        "{}/trace/{}?span={}",
+        collector.ui,
+        "04".repeat(16),
+        "04".repeat(8)
+    );
+    let main = look_at(page, "span-flame-link").await.unwrap();
+    let span_link = format!(
+        "href=\"/api/traces/{}/spans/{}/flame.svg\"",
+        "04".repeat(16),
+        "04".repeat(8)
+    );
+    assert!(main.contains(&span_link), "{span_link} in {main}");
+}

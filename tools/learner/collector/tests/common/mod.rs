@@ -1,9 +1,13 @@
 //! A collector on free ports of this test's runtime, OTLP requests built
-//! from the protocol's own types, and data files of a test's own.
+//! from the protocol's own types (profiles in [`profiles`]), and data files
+//! of a test's own.
+
+pub mod profiles;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use collector::limits::Limits;
 use collector::store::Store;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
@@ -17,7 +21,16 @@ pub struct Collector {
 }
 
 pub async fn start(max_spans: usize) -> Collector {
-    let store = Arc::new(Store::in_memory(max_spans));
+    start_within(Limits {
+        max_spans,
+        ..Limits::default()
+    })
+    .await
+}
+
+/// A collector whose store keeps within `limits`.
+pub async fn start_within(limits: Limits) -> Collector {
+    let store = Arc::new(Store::new(limits));
     Collector {
         otlp: serve(collector::ingest::router(store.clone())).await,
         ui: serve(collector::api::router(store)).await,
