@@ -1,0 +1,218 @@
+//! Span profiles on the real binaries (`just demo --profile`): with the
+//! pricing hot spot planted, the CPU samples taken inside pricing's
+//! `index_coupons` spans are mostly in the function that builds the coupon
+//! index, the hot function, and none of its callers' own samples is (they
+//! are the child span's); with the fix, no sample of pricing's request
+//! spans is in it any more. The collector's answers are read as the
+//! critical-paths page's links read them (`/api/profiles/folded`); the page's
+//! link itself is followed in headless Chromium by the collector's own
+//! browser tests.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use collector_client::{loopback, routes};
+use demo::SERVICES;
+
+use crate::support::{Demo, PORTS, STARTUP, build_the_shop, eventually, free_ports, work_dir};
+
+/// The function that builds the coupon index (planted problem 3).
+const HOT_FUNCTION: &str = "CouponIndex::new";
+
+/// Each sample stands for this much CPU time: the services sample 100
+/// times a second, and the folded stacks count CPU nanoseconds.
+const SAMPLE_NS: u64 = 10_000_000;
+
+/// Samples enough to judge a share by: at 100 a second of pricing's CPU,
+/// seconds of load.
+const ENOUGH: u64 = 40;
+
+/// One demo at a time in this file: each test's load is its own.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The folded stacks (root first) of the samples taken inside `service`'s
+/// `operation` spans, with their CPU nanoseconds, as the collector answers
+/// them.
+async fn folded(ui: &str, service: &str, operation: &str) -> Result<BTreeMap<String, u64>, String> {
+    let url = format!(
+        "{ui}{}?service={}&operation={}",
+        routes::PROFILE_FOLDED,
+        encoded(service),
+        encoded(operation)
+    );
+    let response = reqwest::Client::new()
+        .get(&url)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .map_err(|err| format!("{url}: {err}"))?;
+    if !response.status().is_success() {
+        return Err(format!("{url}: {}", response.status()));
+    }
+    let text = response.text().await.map_err(|err| err.to_string())?;
+    let mut stacks = BTreeMap::new();
+    for line in text.lines() {
+        let (stack, count) = line
+            .rsplit_once(' ')
+            .ok_or_else(|| format!("not a folded line: {line:?}"))?;
+        let count: u64 = count
+            .parse()
+            .map_err(|_| format!("not a folded count: {line:?}"))?;
+        *stacks.entry(stack.to_owned()).or_default() += count;
+    }
+    Ok(stacks)
+}
+
+/// `text` as a query parameter's value: operation names hold spaces and
+/// slashes.
+fn encoded(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(byte).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+/// Samples in all, and those whose stack holds [`HOT_FUNCTION`].
+fn in_hot_function(stacks: &BTreeMap<String, u64>) -> (u64, u64) {
+    let total: u64 = stacks.values().sum();
+    let hot: u64 = stacks
+        .iter()
+        .filter(|(stack, _)| stack.contains(HOT_FUNCTION))
+        .map(|(_, cpu_ns)| cpu_ns)
+        .sum();
+    (total / SAMPLE_NS, hot / SAMPLE_NS)
+}
+
+/// Quotes with a coupon code, four at a time, sent straight to the pricing
+/// service until aborted: on top of the demo's own small load, so that
+/// pricing burns CPU in its quotes even on a machine busy with other work
+/// (where a process timer's samples come more rarely).
+fn quotes_with_a_coupon(base: u16) -> Vec<tokio::task::JoinHandle<()>> {
+    let offset = SERVICES
+        .iter()
+        .find_map(|(name, offset)| (*name == "pricing").then_some(*offset))
+        .expect("a pricing service");
+    let url = format!("{}/quote", loopback(base + offset));
+    (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let quote =
+                    r#"{"lines": [{"talk_id": 1, "quantity": 1}], "coupon": "guest-00042"}"#;
+                loop {
+                    // A refused connection while the shop starts: the next
+                    // one is tried.
+                    let _ = client
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .body(quote)
+                        .send()
+                        .await;
+                }
+            })
+        })
+        .collect()
+}
+
+/// Whether a stack is in [`HOT_FUNCTION`]'s own work, not in the opening or
+/// closing of its span: `#[instrument]` makes the span inside the function,
+/// so a sample there while the span is being made, entered, exited or
+/// closed (tracing's and OpenTelemetry's work) belongs to the caller's span,
+/// and rightly so.
+fn in_the_functions_own_work(stack: &str) -> bool {
+    let Some(at) = stack.find(HOT_FUNCTION) else {
+        return false;
+    };
+    let mut below = stack[at..].split(';').skip(1);
+    below
+        .next()
+        .is_some_and(|callee| !callee.contains("tracing"))
+}
+
+/// Waits until the samples of `service`'s `operations` add up to
+/// [`ENOUGH`], and returns them merged.
+async fn enough_samples(ui: &str, service: &str, operations: &[&str]) -> BTreeMap<String, u64> {
+    eventually(
+        &format!("{ENOUGH} CPU samples in {service}'s {operations:?} spans"),
+        STARTUP,
+        async || {
+            let mut merged = BTreeMap::new();
+            for operation in operations {
+                for (stack, count) in folded(ui, service, operation).await? {
+                    *merged.entry(stack).or_default() += count;
+                }
+            }
+            let (total, _) = in_hot_function(&merged);
+            if total >= ENOUGH {
+                Ok(merged)
+            } else {
+                Err(format!("{total} samples so far"))
+            }
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_hot_spots_span_profile_is_its_hot_function_and_the_fix_removes_it() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    build_the_shop();
+
+    let base = free_ports(PORTS);
+    let planted = Demo::start(base, &work_dir("span-profiles", base), &["--profile"], &[]);
+    let ui = loopback(base + 5);
+    let load = quotes_with_a_coupon(base);
+    let stacks = enough_samples(&ui, "pricing", &["index_coupons"]).await;
+    let (total, hot) = in_hot_function(&stacks);
+    println!("planted: {hot} of {total} samples in index_coupons spans are in {HOT_FUNCTION}");
+    assert!(
+        hot * 2 >= total,
+        "only {hot} of {total} samples taken inside index_coupons are in {HOT_FUNCTION}: {stacks:#?}{}",
+        planted.output()
+    );
+    // Its callers' spans own their own samples, not their child's: the
+    // hot function shows under index_coupons alone.
+    let callers = enough_samples(&ui, "pricing", &["POST /quote", "price"]).await;
+    load.iter().for_each(tokio::task::JoinHandle::abort);
+    let (total, hot) = in_hot_function(&callers);
+    let working: Vec<&String> = callers
+        .keys()
+        .filter(|stack| in_the_functions_own_work(stack))
+        .collect();
+    println!(
+        "planted: {hot} of {total} samples in its callers' own spans are in {HOT_FUNCTION}, \
+         all in its span's opening and closing"
+    );
+    assert!(
+        working.is_empty(),
+        "samples of index_coupons' callers in {HOT_FUNCTION}'s own work, which runs in the child span: {working:#?}"
+    );
+    drop(planted);
+
+    let base = free_ports(PORTS);
+    let fixed = Demo::start(
+        base,
+        &work_dir("span-profiles-fixed", base),
+        &["--profile", "--fixed"],
+        &[],
+    );
+    let ui = loopback(base + 5);
+    let load = quotes_with_a_coupon(base);
+    let stacks = enough_samples(&ui, "pricing", &["POST /quote", "price"]).await;
+    load.iter().for_each(tokio::task::JoinHandle::abort);
+    let (total, hot) = in_hot_function(&stacks);
+    println!("fixed: {hot} of {total} samples in pricing's request spans are in {HOT_FUNCTION}");
+    assert_eq!(
+        hot,
+        0,
+        "with the fix, {hot} of {total} samples in pricing's request spans are still in {HOT_FUNCTION}{}",
+        fixed.output()
+    );
+}
