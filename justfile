@@ -121,10 +121,11 @@ ratio *ARGS:
 bench *FLAGS:
     @{{run}} --release -p workshop-bench -- {{FLAGS}}
 
-# A flamegraph SVG of a workload: `just profile lab12` (your pricer), `lab12-original`, `pricing` (`--seconds N`).
+# A flamegraph SVG of a workload: `just profile lab12` (your pricer), `lab12-original`, `pricing` (`--seconds N`); or of a running demo's operation, from its span profiles: `just profile --operation "pricing index_coupons"`.
 [no-exit-message]
-profile TARGET *FLAGS:
-    @{{workshop}} profile {{TARGET}} {{FLAGS}}
+[positional-arguments]
+profile *ARGS:
+    @{{workshop}} profile "$@"
 
 # The talk as one self-contained page, target/slides/index.html (`--serve` on http://127.0.0.1:8000).
 [no-exit-message]

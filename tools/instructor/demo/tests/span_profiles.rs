@@ -13,7 +13,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use collector_client::{loopback, routes};
+use collector_client::{Client, ProfileShape, loopback};
 use demo::SERVICES;
 
 use crate::support::{Demo, PORTS, STARTUP, build_the_shop, eventually, free_ports, work_dir};
@@ -36,22 +36,12 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 /// `operation` spans, with their CPU nanoseconds, as the collector answers
 /// them.
 async fn folded(ui: &str, service: &str, operation: &str) -> Result<BTreeMap<String, u64>, String> {
-    let url = format!(
-        "{ui}{}?service={}&operation={}",
-        routes::PROFILE_FOLDED,
-        encoded(service),
-        encoded(operation)
-    );
-    let response = reqwest::Client::new()
-        .get(&url)
-        .timeout(Duration::from_secs(5))
-        .send()
+    let text = Client::new(ui)
+        .map_err(|err| err.to_string())?
+        .with_timeout(Duration::from_secs(5))
+        .operation_profile(service, operation, ProfileShape::Folded)
         .await
-        .map_err(|err| format!("{url}: {err}"))?;
-    if !response.status().is_success() {
-        return Err(format!("{url}: {}", response.status()));
-    }
-    let text = response.text().await.map_err(|err| err.to_string())?;
+        .map_err(|err| err.to_string())?;
     let mut stacks = BTreeMap::new();
     for line in text.lines() {
         let (stack, count) = line
@@ -63,19 +53,6 @@ async fn folded(ui: &str, service: &str, operation: &str) -> Result<BTreeMap<Str
         *stacks.entry(stack.to_owned()).or_default() += count;
     }
     Ok(stacks)
-}
-
-/// `text` as a query parameter's value: operation names hold spaces and
-/// slashes.
-fn encoded(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(byte).to_string()
-            }
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
 }
 
 /// Samples in all, and those whose stack holds [`HOT_FUNCTION`].

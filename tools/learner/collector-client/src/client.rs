@@ -250,8 +250,45 @@ impl Client {
         Ok(url)
     }
 
+    /// The CPU samples the collector holds from inside `service`'s
+    /// `operation` spans (the services' span profiles, `PROFILE=1`), as
+    /// `shape` says: what the critical-paths page links an operation to,
+    /// over all the traces it holds.
+    pub async fn operation_profile(
+        &self,
+        service: &str,
+        operation: &str,
+        shape: ProfileShape,
+    ) -> Result<String, Error> {
+        let route = match shape {
+            ProfileShape::FlameGraph => routes::PROFILE_FLAME_GRAPH,
+            ProfileShape::Folded => routes::PROFILE_FOLDED,
+        };
+        let mut url = self.url(route, &[])?;
+        url.query_pairs_mut()
+            .append_pair("service", service)
+            .append_pair("operation", operation);
+        let answer = self.answer(url.clone()).await?;
+        answer.text().await.map_err(|source| Error::Shape {
+            url: url.into(),
+            source,
+        })
+    }
+
     /// Asks `url`, and reads its answer as `T`.
     async fn get<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, Error> {
+        let answer = self.answer(url.clone()).await?;
+        match answer.json().await {
+            Ok(answer) => Ok(answer),
+            Err(source) => Err(Error::Shape {
+                url: url.into(),
+                source,
+            }),
+        }
+    }
+
+    /// Asks `url`; a refusal is an error with the collector's reason.
+    async fn answer(&self, url: Url) -> Result<reqwest::Response, Error> {
         let mut request = self.http.get(url.clone());
         if let Some(timeout) = self.timeout {
             request = request.timeout(timeout);
@@ -278,12 +315,15 @@ impl Client {
                 reason,
             });
         }
-        match answer.json().await {
-            Ok(answer) => Ok(answer),
-            Err(source) => Err(Error::Shape {
-                url: url.into(),
-                source,
-            }),
-        }
+        Ok(answer)
     }
+}
+
+/// How [`Client::operation_profile`] gives the samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProfileShape {
+    /// An SVG flame graph (inferno's), to open in a browser.
+    FlameGraph,
+    /// Folded stacks, one `root;…;leaf CPU_NS` line per stack.
+    Folded,
 }

@@ -11,7 +11,7 @@ mod client;
 pub mod routes;
 mod time;
 
-pub use client::{Client, Error, TraceSearch};
+pub use client::{Client, Error, ProfileShape, TraceSearch};
 pub use time::{duration_us, now_us};
 
 /// The OTLP/HTTP port, as everywhere.

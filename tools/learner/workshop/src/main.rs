@@ -91,13 +91,18 @@ enum Cmd {
         #[arg(long)]
         all: bool,
     },
-    /// A flamegraph of a workload: lab 12's pricer, its original, or the demo's pricing.
+    /// A flamegraph of a workload (lab 12's pricer, its original, or the demo's pricing), or of a running demo's operation from its span profiles.
     Profile {
-        #[arg(value_enum)]
-        target: commands::profile::Target,
+        #[arg(value_enum, required_unless_present = "operation")]
+        target: Option<commands::profile::Target>,
         /// How long to sample, in seconds.
         #[arg(long, default_value_t = 5)]
         seconds: u64,
+        /// Instead of a workload: the CPU samples taken inside this
+        /// operation's spans in the running demo (`just demo --profile`),
+        /// "SERVICE OPERATION" as the critical-paths page names it.
+        #[arg(long, conflicts_with = "target")]
+        operation: Option<String>,
     },
     /// For maintainers and CI: every starter fails, every solution passes.
     Verify {
@@ -164,7 +169,15 @@ fn run(cli: Cli) -> Result<bool> {
         }
         Cmd::Solution { lab } => commands::solution::run(&ws, &ws.lab(&lab)?).map(|()| true),
         Cmd::Setup { all } => commands::setup::run(&ws, all).map(|()| true),
-        Cmd::Profile { target, seconds } => commands::profile::run(&ws, target, seconds),
+        Cmd::Profile {
+            target,
+            seconds,
+            operation,
+        } => match (target, operation) {
+            (_, Some(operation)) => commands::profile::operation(&ws, &operation),
+            (Some(target), None) => commands::profile::run(&ws, target, seconds),
+            (None, None) => unreachable!("clap requires a target or --operation"),
+        },
         Cmd::Verify { labs } => {
             let chosen = if labs.is_empty() {
                 ws.labs()?

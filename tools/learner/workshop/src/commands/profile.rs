@@ -7,6 +7,10 @@
 //! that build, so a profile never waits for a second, optimised build of
 //! every dependency. The demo's pricing service (the instructor's) is
 //! profiled by `tools/learner/profile`, built with `--release` the first time.
+//!
+//! `--operation "SERVICE OPERATION"` draws no workload: it writes the CPU
+//! flame graph of the samples a running demo's services took inside that
+//! operation's spans (`just demo --profile`), from the collector.
 
 use anstream::println;
 use anyhow::{Context, Result};
@@ -56,6 +60,54 @@ pub fn run(ws: &Workspace, target: Target, seconds: u64) -> Result<bool> {
     }
     println!("Flamegraph: {BOLD}{shown}{BOLD:#}");
     println!("Open it in a browser: the widest towers are where the time goes.");
+    Ok(true)
+}
+
+/// Writes the CPU flame graph of the samples a running collector holds from
+/// inside `operation`'s spans ("SERVICE OPERATION"), from the demo's span
+/// profiles, as the critical-paths page draws it; `Ok(false)` if there was
+/// none to draw (the program said why).
+pub fn operation(ws: &Workspace, operation: &str) -> Result<bool> {
+    let name: String = operation
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join("-")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let shown = format!("target/profile/{name}.svg");
+    let mut cargo = build::cargo(ws);
+    cargo
+        .env("CARGO_TERM_PROGRESS_WHEN", "always")
+        .env("CARGO_TERM_PROGRESS_WIDTH", "80")
+        .args([
+            "run",
+            "--quiet",
+            "--locked",
+            "-p",
+            "trace-tools",
+            "--bin",
+            "span-profile",
+            "--",
+        ])
+        .arg("--operation")
+        .arg(operation)
+        .arg("--svg")
+        .arg(ws.root.join(&shown));
+    let status = cargo.status().context("cannot run cargo")?;
+    if !status.success() {
+        return Ok(false);
+    }
+    println!("Flamegraph: {BOLD}{shown}{BOLD:#}");
+    println!(
+        "Open it in a browser: the widest frames under the span's own code are where its CPU goes."
+    );
     Ok(true)
 }
 
