@@ -1,0 +1,87 @@
+//! Span profiles when the collector is gone, or hangs: the samples are
+//! counted as not sent, the service goes on, and stopping the profiler
+//! never hangs on a collector that does not answer.
+
+use std::hint::black_box;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use nix::time::{ClockId, clock_gettime};
+use opentelemetry_sdk::trace::InMemorySpanExporter;
+use telemetry::profiling::SpanProfiler;
+
+fn thread_cpu_ms() -> f64 {
+    let now = clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID).expect("a thread CPU clock");
+    now.tv_sec() as f64 * 1e3 + now.tv_nsec() as f64 / 1e6
+}
+
+#[inline(never)]
+fn burn(ms: f64) -> u64 {
+    let until = thread_cpu_ms() + ms;
+    let mut x = 1u64;
+    while thread_cpu_ms() < until {
+        for _ in 0..100_000 {
+            x = black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+        }
+    }
+    x
+}
+
+/// This process's count of samples with `outcome`.
+fn samples(outcome: &str) -> u64 {
+    let prefix = format!("span_profile_samples_total{{outcome=\"{outcome}\"}} ");
+    telemetry::metrics::encode()
+        .lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .and_then(|count| count.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Burns CPU in spans until `done`, at most `cap` spans of 50 ms.
+fn burn_in_spans_until(done: impl Fn() -> bool, cap: usize) {
+    let provider = telemetry::tracer_provider("lost", Some(InMemorySpanExporter::default()));
+    let subscriber = telemetry::subscriber(&telemetry::Settings::quiet("lost"), &provider);
+    tracing::subscriber::with_default(subscriber, || {
+        for _ in 0..cap {
+            if done() {
+                return;
+            }
+            tracing::info_span!("burns").in_scope(|| black_box(burn(50.0)));
+        }
+    });
+}
+
+/// Bounds a failure only: stopping takes a window and one export's timeout.
+const STOP_WITHIN: Duration = Duration::from_secs(30);
+
+#[test]
+fn samples_for_a_collector_gone_or_hanging_are_counted_and_stopping_never_hangs() {
+    // Gone: a port nobody listens on any more.
+    let gone = TcpListener::bind("127.0.0.1:0").expect("a port");
+    let gone_endpoint = format!("http://{}", gone.local_addr().expect("address"));
+    drop(gone);
+    let profiler = SpanProfiler::start("lost", &gone_endpoint).expect("starts");
+    burn_in_spans_until(|| samples("not_sent") >= 10, 400);
+    let stopping = Instant::now();
+    profiler.stop();
+    assert!(stopping.elapsed() < STOP_WITHIN, "{:?}", stopping.elapsed());
+    let not_sent = samples("not_sent");
+    assert!(not_sent >= 10, "{not_sent} samples counted as not sent");
+    assert_eq!(samples("sent"), 0, "nothing can have been sent");
+
+    // Hanging: a listener that takes connections and never answers.
+    let hanging = TcpListener::bind("127.0.0.1:0").expect("a port");
+    let hanging_endpoint = format!("http://{}", hanging.local_addr().expect("address"));
+    let profiler = SpanProfiler::start("lost", &hanging_endpoint).expect("starts");
+    let before = samples("not_sent");
+    burn_in_spans_until(|| samples("not_sent") > before, 400);
+    let stopping = Instant::now();
+    profiler.stop();
+    let took = stopping.elapsed();
+    assert!(
+        took < STOP_WITHIN,
+        "stopping waited {took:?} on a collector that never answers"
+    );
+    assert!(samples("not_sent") > before);
+    drop(hanging);
+}
