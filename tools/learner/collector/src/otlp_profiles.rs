@@ -221,13 +221,16 @@ fn entry<'t, T>(
     usize::try_from(index)
         .ok()
         .and_then(|at| table.get(at))
-        .ok_or_else(|| InvalidProfile::Index {
+        .ok_or(InvalidProfile::Index {
             field,
             index,
             table: name,
             len: table.len(),
         })
 }
+
+/// A span's trace id and span id, as a link carries them.
+type SpanIds = ([u8; 16], [u8; 8]);
 
 /// Resolves one export's indices into names and stacks, each once.
 struct Resolver<'d> {
@@ -303,7 +306,7 @@ impl<'d> Resolver<'d> {
 
     /// The span a link names, or `None` for no span: the link at index 0
     /// (the table's zero value), or one whose ids are zeros.
-    fn link(&self, index: i32) -> Result<Option<([u8; 16], [u8; 8])>, InvalidProfile> {
+    fn link(&self, index: i32) -> Result<Option<SpanIds>, InvalidProfile> {
         if index == 0 {
             return Ok(None);
         }
