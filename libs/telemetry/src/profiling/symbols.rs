@@ -19,8 +19,16 @@ pub(crate) struct Symbols {
 /// program's.
 const SIGNAL_HANDLER: &str = "perf_signal_handler";
 
+/// Where the runtime polls a task: the frames below it (the worker's loop,
+/// the scheduler) are the same for every span, and the sampler keeps only
+/// the 128 frames nearest the leaf, so they would cut stacks off at
+/// random depths and split one function's samples across many towers. A
+/// stack starts at the task's own future.
+const TASK_POLL: &str = "tokio::runtime::task::core::Core<T,S>::poll";
+
 impl Symbols {
-    /// The names of `frames`, leaf first, without the sampler's own.
+    /// The names of `frames`, leaf first, without the sampler's own, and
+    /// from the task's future up when a tokio runtime polls it.
     pub(crate) fn stack(&mut self, frames: &[backtrace::Frame]) -> Frames {
         let mut names: Vec<Arc<str>> = Vec::with_capacity(frames.len());
         let mut skip_next = false;
@@ -35,6 +43,9 @@ impl Symbols {
                 names.clear();
                 skip_next = true;
                 continue;
+            }
+            if found.iter().any(|name| name.starts_with(TASK_POLL)) {
+                break;
             }
             names.extend(found.iter().cloned());
         }
@@ -72,6 +83,30 @@ mod tests {
             true
         });
         frames
+    }
+
+    #[test]
+    fn a_tasks_stack_starts_at_its_own_future_not_at_the_runtimes_loop() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .expect("a runtime");
+        let task = runtime.spawn(async { a_function_with_a_name_to_find() });
+        let frames = runtime.block_on(task).expect("the task");
+        let mut symbols = Symbols::default();
+        let names = symbols.stack(&frames);
+        assert!(
+            names
+                .iter()
+                .any(|name| name.contains("a_function_with_a_name_to_find")),
+            "{names:?}"
+        );
+        assert!(
+            !names
+                .iter()
+                .any(|name| name.contains("tokio::runtime::scheduler")),
+            "the runtime's own frames are cut: {names:?}"
+        );
     }
 
     #[test]

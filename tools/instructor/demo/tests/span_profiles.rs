@@ -11,9 +11,11 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
-use collector_client::{Client, ProfileShape, loopback};
+use chromium::Chromium;
+use collector_client::{Client, ProfileShape, loopback, routes};
 use demo::SERVICES;
 
 use crate::support::{Demo, PORTS, STARTUP, build_the_shop, eventually, free_ports, work_dir};
@@ -98,6 +100,41 @@ fn quotes_with_a_coupon(base: u16) -> Vec<tokio::task::JoinHandle<()>> {
         .collect()
 }
 
+/// In headless Chromium, the critical-paths page of the shop's orders:
+/// the share of the widest [`HOT_FUNCTION`] frame in the CPU flame graph
+/// its link for pricing's `operation` leads to (all bands); `None` where no
+/// Chromium is installed (never on CI: `find_or_skip`).
+async fn linked_share_of_the_hot_function(ui: &str, base: u16, operation: &str) -> Option<f64> {
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("span-profiles-{base}"));
+    std::fs::create_dir_all(&scratch).expect("a scratch folder");
+    let browser = Chromium::find_or_skip(scratch.join("chromium"))?;
+    let page = format!("{ui}/critical-paths?service=gateway&operation=POST%20/orders");
+    let dom = tokio::task::spawn_blocking(move || browser.dump_dom(&page))
+        .await
+        .expect("the browser's task")
+        .expect("Chromium draws the critical-paths page");
+    let wanted = format!("service=pricing&amp;operation={operation}&amp;");
+    let link = dom
+        .split("href=\"")
+        .filter_map(|rest| rest.split('"').next())
+        .find(|href| {
+            href.starts_with(routes::PROFILE_FLAME_GRAPH)
+                && href.contains(&wanted)
+                && !href.contains("band=")
+        })
+        .unwrap_or_else(|| panic!("no link to {operation}'s CPU flame graph on the page"))
+        .replace("&amp;", "&");
+    let svg = reqwest::get(format!("{ui}{link}"))
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .expect("the linked flame graph")
+        .text()
+        .await
+        .expect("its SVG");
+    let frames = profile::frames(&svg);
+    Some(profile::hottest_frame(&frames, HOT_FUNCTION).map_or(0.0, |(_, share)| share))
+}
+
 /// Whether a stack is in [`HOT_FUNCTION`]'s own work, not in the opening or
 /// closing of its span: `#[instrument]` makes the span inside the function,
 /// so a sample there while the span is being made, entered, exited or
@@ -171,6 +208,13 @@ async fn the_hot_spots_span_profile_is_its_hot_function_and_the_fix_removes_it()
         working.is_empty(),
         "samples of index_coupons' callers in {HOT_FUNCTION}'s own work, which runs in the child span: {working:#?}"
     );
+    if let Some(share) = linked_share_of_the_hot_function(&ui, base, "index_coupons").await {
+        println!("planted: the page's index_coupons flame graph: {HOT_FUNCTION} {share}%");
+        assert!(
+            share >= 50.0,
+            "the critical-paths page's index_coupons flame graph: {HOT_FUNCTION} is {share}% wide"
+        );
+    }
     drop(planted);
 
     let base = free_ports(PORTS);
