@@ -45,6 +45,7 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use tracing::span::{Attributes, Id};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::Layer;
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
@@ -145,21 +146,13 @@ thread_local! {
 }
 
 /// The layer that measures every span's own CPU time (see the module
-/// docs). tokio's own instrumentation, which only the `console` build has,
-/// is left out there, as the traces leave it out: its spans would take
-/// their parents' time. Elsewhere there is no filter at all: a per-layer
-/// filter costs on every callback.
+/// docs). tokio's own instrumentation is left out, as the traces leave it
+/// out: its spans would take their parents' time.
 pub fn layer<S>() -> impl Layer<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    #[cfg(feature = "console")]
-    let layer = CpuTimeLayer.with_filter(tracing_subscriber::filter::filter_fn(|meta| {
-        !crate::layers::is_tokio_runtime(meta)
-    }));
-    #[cfg(not(feature = "console"))]
-    let layer = CpuTimeLayer;
-    layer
+    CpuTimeLayer.with_filter(filter_fn(|meta| !crate::layers::is_tokio_runtime(meta)))
 }
 
 struct CpuTimeLayer;
@@ -291,7 +284,6 @@ impl<P: SpanProcessor> SpanProcessor for WithCpuTime<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tracing_subscriber::filter::filter_fn;
 
     use opentelemetry::Value;
     use opentelemetry::trace::TracerProvider as _;
