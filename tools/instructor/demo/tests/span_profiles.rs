@@ -17,6 +17,7 @@ use std::time::Duration;
 use chromium::Chromium;
 use collector_client::{Client, ProfileShape, loopback, routes};
 use demo::SERVICES;
+use trace_analysis::aggregate::Endpoint;
 
 use crate::support::{Demo, PORTS, STARTUP, build_the_shop, eventually, free_ports, work_dir};
 
@@ -108,6 +109,34 @@ async fn linked_share_of_the_hot_function(ui: &str, base: u16, operation: &str) 
     let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("span-profiles-{base}"));
     std::fs::create_dir_all(&scratch).expect("a scratch folder");
     let browser = Chromium::find_or_skip(scratch.join("chromium"))?;
+    // The page lists the operations on the orders' critical paths: wait
+    // until the demo's own orders have put this one there.
+    let orders = Endpoint {
+        service: "gateway".to_owned(),
+        operation: "POST /orders".to_owned(),
+    };
+    let client = Client::new(ui).expect("the collector's address");
+    eventually(
+        &format!("pricing {operation} on a critical path of the orders"),
+        STARTUP,
+        async || {
+            let analysis = client
+                .critical_paths(&orders, None, None)
+                .await
+                .map_err(|err| err.to_string())?;
+            let on_the_path = analysis
+                .operations
+                .iter()
+                .any(|row| row.service == "pricing" && row.operation == operation);
+            on_the_path.then_some(()).ok_or_else(|| {
+                format!(
+                    "{} operations on the path so far",
+                    analysis.operations.len()
+                )
+            })
+        },
+    )
+    .await;
     let page = format!("{ui}/critical-paths?service=gateway&operation=POST%20/orders");
     let dom = tokio::task::spawn_blocking(move || browser.dump_dom(&page))
         .await
@@ -122,7 +151,7 @@ async fn linked_share_of_the_hot_function(ui: &str, base: u16, operation: &str) 
                 && href.contains(&wanted)
                 && !href.contains("band=")
         })
-        .unwrap_or_else(|| panic!("no link to {operation}'s CPU flame graph on the page"))
+        .unwrap_or_else(|| panic!("no link to {operation}'s CPU flame graph on the page: {dom}"))
         .replace("&amp;", "&");
     let svg = reqwest::get(format!("{ui}{link}"))
         .await
