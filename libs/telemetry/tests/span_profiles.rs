@@ -7,12 +7,14 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::routing::post;
-use nix::time::{ClockId, clock_gettime};
 use opentelemetry_proto::tonic::collector::profiles::v1development::ExportProfilesServiceRequest;
 use opentelemetry_proto::tonic::profiles::v1development::{ProfilesDictionary, Sample};
 use opentelemetry_sdk::trace::InMemorySpanExporter;
 use prost::Message;
 use telemetry::profiling::SpanProfiler;
+
+mod common;
+use common::{burn_in_a_named_function, samples};
 
 type Received = Arc<Mutex<Vec<ExportProfilesServiceRequest>>>;
 
@@ -33,35 +35,6 @@ fn receiver(runtime: &tokio::runtime::Runtime) -> (String, Received) {
     let endpoint = format!("http://{}", listener.local_addr().expect("address"));
     runtime.spawn(async move { axum::serve(listener, app).await });
     (endpoint, received)
-}
-
-fn thread_cpu_ms() -> f64 {
-    let now = clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID).expect("a thread CPU clock");
-    now.tv_sec() as f64 * 1e3 + now.tv_nsec() as f64 / 1e6
-}
-
-/// Burns `ms` of this thread's CPU time, in a function a profile can name.
-#[inline(never)]
-fn burn_in_a_named_function(ms: f64) -> u64 {
-    let until = thread_cpu_ms() + ms;
-    let mut x = 1u64;
-    while thread_cpu_ms() < until {
-        // Mostly arithmetic: the clock is a system call, in the C library,
-        // where samples are skipped.
-        for _ in 0..100_000 {
-            x = black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
-        }
-    }
-    x
-}
-
-/// The samples the profiler has sent so far, from this process's metrics.
-fn sent_samples() -> u64 {
-    telemetry::metrics::encode()
-        .lines()
-        .find_map(|line| line.strip_prefix("span_profile_samples_total{outcome=\"sent\"} "))
-        .and_then(|count| count.trim().parse().ok())
-        .unwrap_or(0)
 }
 
 fn names(dictionary: &ProfilesDictionary, sample: &Sample) -> Vec<String> {
@@ -90,7 +63,7 @@ fn cpu_burned_in_a_span_is_sampled_into_that_span_and_a_waiting_span_gets_none()
         // A sampler on a process timer takes fewer samples when the machine
         // is busy (expiries that fall between two of the kernel's ticks
         // merge): burn until 50 samples were sent, not for a fixed time.
-        while sent_samples() < 50 && burning_spans < 400 {
+        while samples("sent") < 50 && burning_spans < 400 {
             tracing::info_span!("burns").in_scope(|| black_box(burn_in_a_named_function(50.0)));
             burning_spans += 1;
         }

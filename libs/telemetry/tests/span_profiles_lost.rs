@@ -6,36 +6,11 @@ use std::hint::black_box;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use nix::time::{ClockId, clock_gettime};
 use opentelemetry_sdk::trace::InMemorySpanExporter;
 use telemetry::profiling::SpanProfiler;
 
-fn thread_cpu_ms() -> f64 {
-    let now = clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID).expect("a thread CPU clock");
-    now.tv_sec() as f64 * 1e3 + now.tv_nsec() as f64 / 1e6
-}
-
-#[inline(never)]
-fn burn(ms: f64) -> u64 {
-    let until = thread_cpu_ms() + ms;
-    let mut x = 1u64;
-    while thread_cpu_ms() < until {
-        for _ in 0..100_000 {
-            x = black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
-        }
-    }
-    x
-}
-
-/// This process's count of samples with `outcome`.
-fn samples(outcome: &str) -> u64 {
-    let prefix = format!("span_profile_samples_total{{outcome=\"{outcome}\"}} ");
-    telemetry::metrics::encode()
-        .lines()
-        .find_map(|line| line.strip_prefix(prefix.as_str()))
-        .and_then(|count| count.trim().parse().ok())
-        .unwrap_or(0)
-}
+mod common;
+use common::{burn_in_a_named_function, samples};
 
 /// Burns CPU in spans until `done`, at most `cap` spans of 50 ms.
 fn burn_in_spans_until(done: impl Fn() -> bool, cap: usize) {
@@ -46,7 +21,7 @@ fn burn_in_spans_until(done: impl Fn() -> bool, cap: usize) {
             if done() {
                 return;
             }
-            tracing::info_span!("burns").in_scope(|| black_box(burn(50.0)));
+            tracing::info_span!("burns").in_scope(|| black_box(burn_in_a_named_function(50.0)));
         }
     });
 }

@@ -123,6 +123,9 @@ fn print_verdict(lab: &Lab, fixtures: &Fixtures, verdict: &Verdict) {
     for problem in &verdict.problems {
         println!("{}", indent(&format!("- {problem}"), "  "));
     }
+    for regraded in &verdict.regraded {
+        println!("  ({regraded})");
+    }
 }
 
 /// The last word: all is well, or a line for each problem (each was printed
