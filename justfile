@@ -121,7 +121,7 @@ ratio *ARGS:
 bench *FLAGS:
     @{{run}} --release -p workshop-bench -- {{FLAGS}}
 
-# A flamegraph SVG of a workload: `just profile lab12` (your pricer), `lab12-original`, `pricing` (`--seconds N`); or of a running demo's operation, from its span profiles: `just profile --operation "pricing index_coupons"`.
+# A flamegraph SVG of a workload: `just profile lab12` (your pricer), `lab12-original`, `pricing` (`--seconds N`); or of a running demo's operation, from its span profiles: `just profile --operation "pricing index_coupons"` (`--pprof`: a pprof profile of it too).
 [no-exit-message]
 [positional-arguments]
 profile *ARGS:

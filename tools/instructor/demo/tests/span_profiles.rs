@@ -39,12 +39,13 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 /// `operation` spans, with their CPU nanoseconds, as the collector answers
 /// them.
 async fn folded(ui: &str, service: &str, operation: &str) -> Result<BTreeMap<String, u64>, String> {
-    let text = Client::new(ui)
+    let answer = Client::new(ui)
         .map_err(|err| err.to_string())?
         .with_timeout(Duration::from_secs(5))
         .operation_profile(service, operation, ProfileShape::Folded)
         .await
         .map_err(|err| err.to_string())?;
+    let text = String::from_utf8(answer).map_err(|err| err.to_string())?;
     let mut stacks = BTreeMap::new();
     for line in text.lines() {
         let (stack, count) = line

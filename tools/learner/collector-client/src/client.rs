@@ -252,27 +252,33 @@ impl Client {
 
     /// The CPU samples the collector holds from inside `service`'s
     /// `operation` spans (the services' span profiles, `PROFILE=1`), as
-    /// `shape` says: what the critical-paths page links an operation to,
-    /// over all the traces it holds.
+    /// `shape` says, as the answer's bytes (text for a flame graph or
+    /// folded stacks, a gzip file for a pprof profile): what the
+    /// critical-paths page links an operation to, over all the traces it
+    /// holds.
     pub async fn operation_profile(
         &self,
         service: &str,
         operation: &str,
         shape: ProfileShape,
-    ) -> Result<String, Error> {
+    ) -> Result<Vec<u8>, Error> {
         let route = match shape {
             ProfileShape::FlameGraph => routes::PROFILE_FLAME_GRAPH,
             ProfileShape::Folded => routes::PROFILE_FOLDED,
+            ProfileShape::Pprof => routes::PROFILE_PPROF,
         };
         let mut url = self.url(route, &[])?;
         url.query_pairs_mut()
             .append_pair("service", service)
             .append_pair("operation", operation);
         let answer = self.answer(url.clone()).await?;
-        answer.text().await.map_err(|source| Error::Shape {
-            url: url.into(),
-            source,
-        })
+        match answer.bytes().await {
+            Ok(bytes) => Ok(bytes.to_vec()),
+            Err(source) => Err(Error::Shape {
+                url: url.into(),
+                source,
+            }),
+        }
     }
 
     /// Asks `url`, and reads its answer as `T`.
@@ -326,4 +332,7 @@ pub enum ProfileShape {
     FlameGraph,
     /// Folded stacks, one `root;…;leaf CPU_NS` line per stack.
     Folded,
+    /// A pprof profile, gzip-compressed (`.pb.gz`), each sample labelled
+    /// with its trace and span: for `go tool pprof` or speedscope.
+    Pprof,
 }

@@ -31,8 +31,14 @@ pub const PROFILE_FLAME_GRAPH: &str = "/api/profiles/flame.svg";
 /// The same samples as folded stacks, `frame;frame;frame count` a line,
 /// root first (*ours*).
 pub const PROFILE_FOLDED: &str = "/api/profiles/folded";
+/// The same samples as a pprof profile, gzip-compressed (a `.pb.gz` file,
+/// as `go tool pprof` writes and reads them), each sample labelled with its
+/// `trace_id` and `span_id` (*ours*).
+pub const PROFILE_PPROF: &str = "/api/profiles/profile.pb.gz";
 /// The CPU flame graph of one span's own samples (*ours*).
 pub const SPAN_FLAME_GRAPH: &str = "/api/traces/{trace_id}/spans/{span_id}/flame.svg";
+/// One span's own samples as a pprof profile, gzip-compressed (*ours*).
+pub const SPAN_PPROF: &str = "/api/traces/{trace_id}/spans/{span_id}/profile.pb.gz";
 /// The service dependency graph.
 pub const DEPENDENCIES: &str = "/api/dependencies";
 /// Rate, errors and duration per operation, from server spans (*ours*).

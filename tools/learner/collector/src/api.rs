@@ -11,7 +11,9 @@
 //! | `GET /api/critical-paths/flame.svg?service=&operation=&band=&start=&end=&lookback=` | their flame graph, over all traces or one band (`p50`, `p90`, `p95`, `p99`), drawn by inferno; ours |
 //! | `GET /api/profiles/flame.svg?service=&operation=&endpointService=&endpointOperation=&band=&start=&end=&lookback=` | the CPU flame graph of the samples taken inside an operation's spans, of an endpoint's traces (of one band of them) or of every trace; ours |
 //! | `GET /api/profiles/folded?…` | the same samples as folded stacks, as text; ours |
+//! | `GET /api/profiles/profile.pb.gz?…` | the same samples as a pprof profile (gzip), each sample labelled with its trace and span; ours |
 //! | `GET /api/traces/{traceID}/spans/{spanID}/flame.svg` | the CPU flame graph of one span's samples; ours |
+//! | `GET /api/traces/{traceID}/spans/{spanID}/profile.pb.gz` | one span's samples as a pprof profile; ours |
 //! | `GET /api/dependencies?endTs=&lookback=` | the service dependency graph, as Jaeger's (`[{parent, child, callCount}]`, `endTs` and `lookback` in ms), with each edge's `errorCount` (ours) |
 //! | `GET /api/red?service=&since=` | per operation, requests, errors and p50/p99 from its server spans that started at or after `since` (Unix µs); ours |
 //! | `GET /metrics` | the collector's own counters, as OpenMetrics text: spans and CPU samples received, stored, evicted, truncated and dropped, by reason, and the store's size against its bounds ([`crate::store::Stats`]) |
@@ -121,7 +123,9 @@ pub fn router_with_deadline(store: Arc<Store>, deadline: Duration) -> Router {
             get(profiles::operation_flame_graph),
         )
         .route(routes::PROFILE_FOLDED, get(profiles::operation_folded))
+        .route(routes::PROFILE_PPROF, get(profiles::operation_pprof))
         .route(routes::SPAN_FLAME_GRAPH, get(profiles::span_flame_graph))
+        .route(routes::SPAN_PPROF, get(profiles::span_pprof))
         .with_state(api)
 }
 

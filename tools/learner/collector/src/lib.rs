@@ -15,9 +15,12 @@
 //! - [`store`]: bounded memory (spans and bytes), oldest traces evicted
 //!   first, optional file; the CPU samples beside them.
 //! - [`samples`]: the CPU samples, bounded, each stack and name kept once.
+//! - [`pprof`]: pprof's profile format, in which the API answers CPU
+//!   samples for `go tool pprof` and speedscope.
 //! - [`limits`]: what is kept of each span and trace, and the counts and
 //!   log lines of what is not.
-//! - [`api`]: Jaeger-shaped queries, CPU flame graphs of spans, and the UI.
+//! - [`api`]: Jaeger-shaped queries, CPU flame graphs and pprof profiles of
+//!   spans, and the UI.
 //! - [`serve`]: both served with timeouts on every connection, and a
 //!   graceful shutdown.
 //!
@@ -30,6 +33,7 @@ pub mod ingest;
 pub mod limits;
 pub mod otlp;
 pub mod otlp_profiles;
+pub mod pprof;
 pub mod samples;
 pub mod serve;
 pub mod store;

@@ -153,7 +153,7 @@ fn value(any: AnyValue) -> Option<Value> {
 }
 
 /// Bytes as lowercase hex, as ids are shown.
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes
         .iter()

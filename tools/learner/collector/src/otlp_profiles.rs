@@ -7,8 +7,9 @@
 //! version): one dictionary of tables per export (strings, functions,
 //! locations, stacks, links), each sample a stack's and a link's index into
 //! them. Each sample becomes its span's ids, its stack as function names
-//! from the root down, and its weight. A stack or a name is resolved once an
-//! export, however many samples share it.
+//! from the root down, its weight, and its profile's sampling period where
+//! the profile gives one in nanoseconds. A stack or a name is resolved once
+//! an export, however many samples share it.
 //!
 //! A malformed export (an index past its table, a link whose ids are not 16
 //! and 8 bytes, a negative value) is refused whole with the reason, as a
@@ -21,7 +22,7 @@ use std::collections::HashMap;
 
 use opentelemetry_proto::tonic::collector::profiles::v1development::ExportProfilesServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value;
-use opentelemetry_proto::tonic::profiles::v1development::{ProfilesDictionary, Sample};
+use opentelemetry_proto::tonic::profiles::v1development::{Profile, ProfilesDictionary, Sample};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use trace_analysis::aggregate::ELIDED;
 
@@ -85,6 +86,15 @@ pub(crate) struct LinkedSample {
     /// An index into [`CpuSamples::stacks`].
     pub(crate) stack: u32,
     pub(crate) weight: u64,
+    /// Its profile's sampling period in nanoseconds (the CPU time one
+    /// sample stands for); 0 where the profile says none in nanoseconds.
+    pub(crate) period_ns: u64,
+}
+
+/// Whether a unit of the samples' values is CPU time in nanoseconds (the
+/// other units count samples).
+pub fn in_nanoseconds(unit: &str) -> bool {
+    matches!(unit, "nanoseconds" | "ns")
 }
 
 /// Why an export was refused.
@@ -146,6 +156,7 @@ pub fn from_otlp(request: ExportProfilesServiceRequest) -> Result<CpuSamples, In
         let service = resolver.text(service_name(resource_profiles.resource.as_ref()));
         for scope_profiles in resource_profiles.scope_profiles {
             for profile in scope_profiles.profiles {
+                let period_ns = period_ns(&profile, &dictionary.string_table);
                 let unit = match profile.sample_type {
                     Some(sample_type) => resolver.string(
                         sample_type.unit_strindex,
@@ -167,6 +178,7 @@ pub fn from_otlp(request: ExportProfilesServiceRequest) -> Result<CpuSamples, In
                         unit,
                         stack,
                         weight,
+                        period_ns,
                     });
                 }
             }
@@ -194,6 +206,25 @@ fn weight(sample: &Sample) -> Result<u64, InvalidProfile> {
             .map(|value| sum.saturating_add(value))
             .map_err(|_| InvalidProfile::NegativeValue(value))
     })
+}
+
+/// A profile's sampling period in nanoseconds: its `period`, when its
+/// `period_type`'s unit is nanoseconds; else 0, unknown. Only informative
+/// (it turns a count of samples into CPU time and back), so a period of
+/// another unit, or one whose unit is not in the string table, is read as
+/// none rather than refused.
+fn period_ns(profile: &Profile, strings: &[String]) -> u64 {
+    let in_ns = profile
+        .period_type
+        .as_ref()
+        .and_then(|period_type| usize::try_from(period_type.unit_strindex).ok())
+        .and_then(|at| strings.get(at))
+        .is_some_and(|unit| in_nanoseconds(unit.as_str()));
+    if in_ns {
+        u64::try_from(profile.period).unwrap_or(0)
+    } else {
+        0
+    }
 }
 
 /// The resource's `service.name`, as for spans.

@@ -15,7 +15,7 @@
 //! span's samples are its own, not a trace's: there is no whole to keep
 //! together). Every eviction is counted.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::hash::Hash;
 use std::sync::Arc;
 
@@ -186,6 +186,8 @@ struct SpanSamples {
     /// numbers of [`SampleStore::names`].
     service: u32,
     unit: u32,
+    /// The sampling period of its profile, in nanoseconds; 0 unknown.
+    period_ns: u64,
     samples: VecDeque<Entry>,
 }
 
@@ -233,6 +235,44 @@ pub struct Folded {
     /// The units the weights are counted in (`count`, `nanoseconds`),
     /// each once.
     pub units: Vec<Arc<str>>,
+}
+
+/// Some spans' samples as [`SampleStore::fold`] adds them up, and each
+/// span's own share of each stack: for a profile whose samples say which
+/// span they were taken in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BySpan {
+    /// The same spans' samples added up by stack, as
+    /// [`SampleStore::fold`] answers them.
+    pub folded: Folded,
+    /// The spans that have samples, in the order they were asked about.
+    pub spans: Vec<SpanStacks>,
+}
+
+/// One span's samples, by the stacks of a [`Folded`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpanStacks {
+    pub span: SpanKey,
+    /// The unit of the weights (`count`, `nanoseconds`).
+    pub unit: Arc<str>,
+    /// The sampling period of its profile, in nanoseconds; 0 unknown.
+    pub period_ns: u64,
+    /// Its samples by stack: those of the stacks summed into
+    /// [`Folded::rest`] first, then the others in the order of
+    /// [`Folded::stacks`].
+    pub stacks: Vec<OnStack>,
+}
+
+/// A span's samples on one stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OnStack {
+    /// The stack's place in [`Folded::stacks`]; `None` for the stacks
+    /// past the bounds, summed into [`Folded::rest`].
+    pub stack: Option<usize>,
+    /// The samples stored, each as it arrived (one may weigh several).
+    pub stored: u64,
+    /// Their weights, summed.
+    pub weight: u64,
 }
 
 impl SampleStore {
@@ -287,6 +327,7 @@ impl SampleStore {
             let record = self.spans.entry(key).or_insert_with(|| SpanSamples {
                 service: self.names.hold(&batch.strings[sample.service as usize]).0,
                 unit: self.names.hold(&batch.strings[sample.unit as usize]).0,
+                period_ns: sample.period_ns,
                 samples: VecDeque::new(),
             });
             record.samples.push_back(Entry {
@@ -359,6 +400,56 @@ impl SampleStore {
         max_stacks: usize,
         max_bytes: usize,
     ) -> Folded {
+        self.fold_keeping(spans, max_stacks, max_bytes).0
+    }
+
+    /// The samples of `spans` as [`SampleStore::fold`] adds them up, and
+    /// each span's samples on each of its stacks. The spans' entries are
+    /// no more than their samples: bounded as the store's samples are.
+    pub fn by_span(&self, spans: &[SpanKey], max_stacks: usize, max_bytes: usize) -> BySpan {
+        let (folded, kept) = self.fold_keeping(spans, max_stacks, max_bytes);
+        let places: HashMap<u32, usize> = kept
+            .into_iter()
+            .enumerate()
+            .map(|(place, stack)| (stack, place))
+            .collect();
+        let by_span = spans
+            .iter()
+            .filter_map(|key| {
+                let record = self.spans.get(key)?;
+                let mut on: BTreeMap<Option<usize>, OnStack> = BTreeMap::new();
+                for entry in &record.samples {
+                    let stack = places.get(&entry.stack).copied();
+                    let on_stack = on.entry(stack).or_insert(OnStack {
+                        stack,
+                        stored: 0,
+                        weight: 0,
+                    });
+                    on_stack.stored += 1;
+                    on_stack.weight = on_stack.weight.saturating_add(entry.weight);
+                }
+                Some(SpanStacks {
+                    span: *key,
+                    unit: self.names.get(record.unit).cloned().unwrap_or_default(),
+                    period_ns: record.period_ns,
+                    stacks: on.into_values().collect(),
+                })
+            })
+            .collect();
+        BySpan {
+            folded,
+            spans: by_span,
+        }
+    }
+
+    /// [`SampleStore::fold`], and the number of each stack it kept, in the
+    /// order of [`Folded::stacks`].
+    fn fold_keeping<'k>(
+        &self,
+        spans: impl IntoIterator<Item = &'k SpanKey>,
+        max_stacks: usize,
+        max_bytes: usize,
+    ) -> (Folded, Vec<u32>) {
         let mut by_stack: HashMap<u32, u64> = HashMap::default();
         let mut units: Vec<u32> = Vec::new();
         let (mut samples, mut with_samples) = (0, 0);
@@ -385,6 +476,7 @@ impl SampleStore {
             max_stacks
         };
         let mut stacks = Vec::new();
+        let mut kept = Vec::new();
         let mut rest: Option<(usize, u64)> = None;
         let mut bytes = 0;
         for (stack, weight) in heaviest {
@@ -399,13 +491,14 @@ impl SampleStore {
             if !names.is_empty() && bytes + line_bytes <= max_bytes {
                 bytes += line_bytes;
                 stacks.push((names, weight));
+                kept.push(stack);
             } else {
                 let (count, summed) = rest.get_or_insert((0, 0));
                 *count += 1;
                 *summed = summed.saturating_add(weight);
             }
         }
-        Folded {
+        let folded = Folded {
             stacks,
             rest,
             samples,
@@ -414,7 +507,8 @@ impl SampleStore {
                 .into_iter()
                 .filter_map(|unit| self.names.get(unit).cloned())
                 .collect(),
-        }
+        };
+        (folded, kept)
     }
 }
 
@@ -439,6 +533,7 @@ mod tests {
                     unit: 1,
                     stack: u32::from(i % 2),
                     weight: u64::from(i) + 1,
+                    period_ns: 0,
                 })
                 .collect(),
             unlinked: 0,
@@ -522,6 +617,53 @@ mod tests {
         let short = store.fold(&all, 2, 30);
         assert_eq!(text(&short), [("main;b".to_owned(), 12)], "bytes bound it");
         assert_eq!(short.rest, Some((1, 9)));
+    }
+
+    #[test]
+    fn each_spans_share_of_a_stack_adds_up_to_the_stacks_weight() {
+        let mut store = SampleStore::default();
+        store.insert(&batch(0, 6), &Limits::default());
+        // Spans 0 and 1 take a second sample each, on the same stacks.
+        store.insert(&batch(0, 2), &Limits::default());
+        let all: Vec<SpanKey> = (0..6).map(key).collect();
+        let on = |stack, stored, weight| OnStack {
+            stack,
+            stored,
+            weight,
+        };
+
+        let both = store.by_span(&all, 2, 1 << 20);
+        assert_eq!(both.folded, store.fold(&all, 2, 1 << 20));
+        assert_eq!(
+            text(&both.folded),
+            [
+                ("main;b".to_owned(), 2 + 2 + 4 + 6),
+                ("main;a".to_owned(), 1 + 1 + 3 + 5)
+            ]
+        );
+        assert_eq!(both.spans.len(), 6);
+        assert_eq!(both.spans[0].span, key(0));
+        assert_eq!(both.spans[0].stacks, [on(Some(1), 2, 2)]);
+        assert_eq!(both.spans[1].stacks, [on(Some(0), 2, 4)]);
+        assert_eq!(both.spans[5].stacks, [on(Some(0), 1, 6)]);
+        assert_eq!(&*both.spans[0].unit, "count");
+        for (place, (_, weight)) in both.folded.stacks.iter().enumerate() {
+            let shares: u64 = both
+                .spans
+                .iter()
+                .flat_map(|span| &span.stacks)
+                .filter(|share| share.stack == Some(place))
+                .map(|share| share.weight)
+                .sum();
+            assert_eq!(shares, *weight, "stack {place}");
+        }
+
+        // Past the bytes of one line, main;a is the rest's.
+        let short = store.by_span(&all, 2, 30);
+        assert_eq!(short.folded.rest, Some((1, 10)));
+        assert_eq!(short.spans[0].stacks, [on(None, 2, 2)]);
+        assert_eq!(short.spans[1].stacks, [on(Some(0), 2, 4)]);
+        assert!(store.by_span(&[key(9)], 2, 1 << 20).spans.is_empty());
     }
 
     #[test]

@@ -38,7 +38,7 @@ use std::time::Instant;
 
 use crate::limits::{self, Changes, Limits, Trimmed, Warning, Warnings};
 use crate::otlp_profiles::CpuSamples;
-use crate::samples::{Folded, SampleStore, SpanKey};
+use crate::samples::{BySpan, Folded, SampleStore, SpanKey};
 use trace_analysis::model::{Span, Value};
 
 /// Bad lines of a data file warned of one by one, besides its last line:
@@ -483,6 +483,22 @@ impl Store {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .fold(spans, max_stacks, max_bytes)
+    }
+
+    /// The CPU samples taken in `spans` as [`Store::folded_samples`] adds
+    /// them up, and each span's samples on each stack (see
+    /// [`SampleStore::by_span`]). Holds the samples' lock while it reads
+    /// them, as [`Store::folded_samples`] does.
+    pub fn samples_by_span(
+        &self,
+        spans: &[SpanKey],
+        max_stacks: usize,
+        max_bytes: usize,
+    ) -> BySpan {
+        self.samples
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_span(spans, max_stacks, max_bytes)
     }
 
     /// Counts an insertion's changes, and logs the lines due.

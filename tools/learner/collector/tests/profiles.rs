@@ -1,8 +1,10 @@
 //! CPU samples linked to spans (OTLP profiles) over real HTTP: posted as a
 //! service with profiling on posts them, next to its spans, and read back
-//! as an operation's folded stacks and flame graphs, as one span's flame
-//! graph, and on `/metrics`. An operation's samples are its own spans'
-//! only, a band's its traces' only; the store keeps the newest within its
+//! as an operation's folded stacks, flame graphs and pprof profiles, as
+//! one span's flame graph and profile, and on `/metrics`. An operation's
+//! samples are its own spans' only, a band's its traces' only; a pprof
+//! profile agrees with the folded stacks, and `go tool pprof`, the format's
+//! reference reader, reads it; the store keeps the newest within its
 //! bound; every malformed export is refused with the reason.
 
 #[allow(
@@ -11,9 +13,13 @@
 )]
 mod common;
 
-use std::io::Write;
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use collector::limits::Limits;
+use collector::pprof;
 use common::profiles::{ProfileExport, frames, share, widest_frame};
 use common::{Collector, request, span};
 use opentelemetry_proto::tonic::collector::profiles::v1development::{
@@ -298,7 +304,7 @@ async fn a_band_reads_the_traces_the_critical_paths_rank_into_it() {
             "say which operation",
         ),
     ] {
-        for route in ["folded", "flame.svg"] {
+        for route in ["folded", "flame.svg", "profile.pb.gz"] {
             let url = format!("{}/api/profiles/{route}?service=svc&{query}", collector.ui);
             let (status, _, body) = get(&url).await;
             assert_eq!(status, 400, "{url}: {body}");
@@ -454,6 +460,442 @@ async fn past_the_bound_the_newest_samples_stay_and_the_rest_are_counted() {
         metric(&collector, "collector_profile_store_limit_samples").await,
         BOUND as f64
     );
+}
+
+/// A download of the query API: its status, its headers and its body.
+async fn download(url: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let response = reqwest::get(url).await.expect("the collector answers");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (
+        status,
+        headers,
+        response.bytes().await.expect("a body").to_vec(),
+    )
+}
+
+/// A header's value, as text.
+fn header<'h>(headers: &'h reqwest::header::HeaderMap, name: &str) -> &'h str {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// A `.pb.gz` file's profile, as a pprof reader decodes it.
+fn decoded(file: &[u8]) -> pprof::Profile {
+    let mut bytes = Vec::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_end(&mut bytes)
+        .expect("a gzip file");
+    pprof::Profile::decode(bytes.as_slice()).expect("a pprof profile")
+}
+
+/// A sample of a pprof profile, read as its fields point.
+#[derive(Debug)]
+struct PprofSample {
+    /// Its functions' names, the leaf first, as the profile lists them.
+    leaf_first: Vec<String>,
+    count: i64,
+    cpu_ns: i64,
+    /// Its labels, by key.
+    trace_id: String,
+    span_id: String,
+}
+
+impl PprofSample {
+    /// Its stack as a folded line's: root first, `;` between.
+    fn stack(&self) -> String {
+        let mut root_first = self.leaf_first.clone();
+        root_first.reverse();
+        root_first.join(";")
+    }
+}
+
+fn samples_of(profile: &pprof::Profile) -> Vec<PprofSample> {
+    let text = |index: i64| profile.string_table[usize::try_from(index).unwrap()].clone();
+    let function = |location_id: u64| {
+        let location = profile
+            .location
+            .iter()
+            .find(|location| location.id == location_id)
+            .expect("each location id is a location's");
+        let [line] = location.line.as_slice() else {
+            panic!("one line a location: {location:?}");
+        };
+        let function = profile
+            .function
+            .iter()
+            .find(|function| function.id == line.function_id)
+            .expect("each function id is a function's");
+        assert_eq!(function.system_name, function.name);
+        text(function.name)
+    };
+    let label = |sample: &pprof::Sample, key: &str| {
+        let values: Vec<String> = sample
+            .label
+            .iter()
+            .filter(|label| text(label.key) == key)
+            .map(|label| text(label.str))
+            .collect();
+        let [value] = values.as_slice() else {
+            panic!("one {key} label a sample: {sample:?}");
+        };
+        value.clone()
+    };
+    profile
+        .sample
+        .iter()
+        .map(|sample| {
+            let [count, cpu_ns] = sample.value.as_slice() else {
+                panic!("two values a sample: {sample:?}");
+            };
+            PprofSample {
+                leaf_first: sample.location_id.iter().map(|&id| function(id)).collect(),
+                count: *count,
+                cpu_ns: *cpu_ns,
+                trace_id: label(sample, "trace_id"),
+                span_id: label(sample, "span_id"),
+            }
+        })
+        .collect()
+}
+
+/// The profile's strings at `value_type`'s indices.
+fn value_type(profile: &pprof::Profile, value_type: &pprof::ValueType) -> (String, String) {
+    let text = |index: i64| profile.string_table[usize::try_from(index).unwrap()].clone();
+    (text(value_type.r#type), text(value_type.unit))
+}
+
+/// The CPU time between two samples of a service: 100 samples a second.
+const TEN_MS: i64 = 10_000_000;
+
+#[tokio::test]
+async fn an_operations_pprof_profile_holds_its_own_spans_samples_as_the_folded_stacks_do() {
+    let collector = common::start(1_000).await;
+    post_spans(&collector, "svc", three_deep(1, 100)).await;
+    post_spans(&collector, "svc", three_deep(2, 200)).await;
+    let quote = ["main", "serve", "quote"];
+    let parse = ["main", "serve", "parse"];
+    post_samples(
+        &collector,
+        ProfileExport::new("svc")
+            .in_nanoseconds()
+            .every_ns(TEN_MS)
+            // op2's spans, in both traces; trace 2's quote in two samples.
+            .sample(1, 2, &quote, 3 * TEN_MS)
+            .sample(1, 2, &parse, TEN_MS)
+            .sample(2, 2, &quote, 2 * TEN_MS)
+            .sample(2, 2, &quote, TEN_MS)
+            // Its child's (op3) and its parent's (op1): theirs, not op2's.
+            .sample(1, 3, &["main", "serve", "quote", "db_call"], 5 * TEN_MS)
+            .sample(1, 1, &["main", "accept"], 7 * TEN_MS),
+    )
+    .await;
+
+    for query in [
+        "operation=op2",
+        "operation=op2&endpointService=svc&endpointOperation=op1&band=all",
+    ] {
+        let (status, headers, file) = download(&format!(
+            "{}/api/profiles/profile.pb.gz?service=svc&{query}",
+            collector.ui
+        ))
+        .await;
+        assert_eq!(status, 200, "{query}: {}", String::from_utf8_lossy(&file));
+        assert_eq!(header(&headers, "content-type"), "application/octet-stream");
+        assert_eq!(
+            header(&headers, "content-disposition"),
+            "attachment; filename=\"svc-op2.pb.gz\""
+        );
+        assert!(headers.get("x-no-samples").is_none(), "{headers:?}");
+        let profile = decoded(&file);
+        assert_eq!(profile.string_table[0], "", "pprof's first string");
+        let types: Vec<(String, String)> = profile
+            .sample_type
+            .iter()
+            .map(|sample_type| value_type(&profile, sample_type))
+            .collect();
+        assert_eq!(
+            types,
+            [
+                ("samples".to_owned(), "count".to_owned()),
+                ("cpu".to_owned(), "nanoseconds".to_owned())
+            ]
+        );
+        let period_type = profile.period_type.as_ref().expect("a period type");
+        assert_eq!(
+            value_type(&profile, period_type),
+            ("cpu".to_owned(), "nanoseconds".to_owned())
+        );
+        assert_eq!(profile.period, TEN_MS, "the services' period, as sent");
+        // Spans of op2 from 10 µs after the tests' instant (2026) to 190.
+        assert_eq!(
+            (profile.time_nanos, profile.duration_nanos),
+            (1_795_000_000_000_010_000, 180_000)
+        );
+
+        let samples = samples_of(&profile);
+        // Each sample is one span's, labelled with its ids; op2's only.
+        let spans: BTreeSet<(String, String)> = samples
+            .iter()
+            .map(|sample| (sample.trace_id.clone(), sample.span_id.clone()))
+            .collect();
+        assert_eq!(
+            spans,
+            BTreeSet::from([
+                ("01".repeat(16), "02".repeat(8)),
+                ("02".repeat(16), "02".repeat(8)),
+            ]),
+            "{query}"
+        );
+        for sample in &samples {
+            assert!(
+                ["quote", "parse"].contains(&sample.leaf_first[0].as_str()),
+                "the leaf first: {sample:?}"
+            );
+        }
+        let trace_2_quote = samples
+            .iter()
+            .find(|sample| sample.trace_id == "02".repeat(16) && sample.leaf_first[0] == "quote")
+            .expect("trace 2's quote");
+        assert_eq!(
+            (trace_2_quote.count, trace_2_quote.cpu_ns),
+            (3, 3 * TEN_MS),
+            "one span's samples of a stack, added up"
+        );
+
+        // Frame by frame, as many samples and as much CPU time as the
+        // folded stacks of the same spans say.
+        let mut by_stack: Vec<(String, u64)> = Vec::new();
+        let mut counts: Vec<(String, i64)> = Vec::new();
+        for sample in &samples {
+            let stack = sample.stack();
+            match by_stack.iter().position(|(known, _)| *known == stack) {
+                Some(at) => {
+                    by_stack[at].1 += u64::try_from(sample.cpu_ns).unwrap();
+                    counts[at].1 += sample.count;
+                }
+                None => {
+                    by_stack.push((stack.clone(), u64::try_from(sample.cpu_ns).unwrap()));
+                    counts.push((stack, sample.count));
+                }
+            }
+        }
+        by_stack.sort();
+        counts.sort();
+        let folded = folded(&collector, query).await;
+        assert_eq!(by_stack, folded, "{query}: CPU time by stack");
+        let counted: Vec<(String, i64)> = folded
+            .iter()
+            .map(|(stack, cpu_ns)| (stack.clone(), i64::try_from(*cpu_ns).unwrap() / TEN_MS))
+            .collect();
+        assert_eq!(counts, counted, "{query}: samples by stack");
+        assert_eq!(
+            counted,
+            [
+                ("main;serve;parse".to_owned(), 1),
+                ("main;serve;quote".to_owned(), 6)
+            ]
+        );
+    }
+
+    // No span in the window: a profile still, with no sample, and why.
+    let (status, headers, file) = download(&format!(
+        "{}/api/profiles/profile.pb.gz?service=svc&operation=op2&end=1",
+        collector.ui
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        header(&headers, "x-no-samples")
+            .starts_with("no CPU samples in these spans: no span of svc op2"),
+        "{headers:?}"
+    );
+    let empty = decoded(&file);
+    assert!(empty.sample.is_empty());
+    assert_eq!(empty.sample_type.len(), 2);
+    assert!(
+        empty
+            .comment
+            .iter()
+            .any(|&line| empty.string_table[usize::try_from(line).unwrap()].contains("PROFILE=1")),
+        "the profile says why: {empty:?}"
+    );
+}
+
+/// `go`, whose `go tool pprof` is pprof's reference reader; a test that
+/// needs it fails without it, and says how to install it.
+fn go() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("go"))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "no `go` on PATH: this test reads the collector's pprof profile with `go tool pprof`, \
+                 the format's reference reader. Install Go: Debian's golang-go \
+                 (`apt-get install golang-go`), as .ci/run does on CI."
+            )
+        })
+}
+
+/// `go tool pprof -raw` on `file`, with `options` first: its output.
+fn pprof_raw(file: &Path, options: &[&str]) -> String {
+    let output = Command::new(go())
+        .args(["tool", "pprof", "-symbolize=none", "-raw"])
+        .args(options)
+        .arg(file)
+        .output()
+        .expect("go runs");
+    assert!(
+        output.status.success(),
+        "go tool pprof failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("text")
+}
+
+/// What `go tool pprof -raw` prints of a profile's samples: each one's
+/// count (its first value) and its leaf function. Samples are lines
+/// `COUNT CPU: LOCATION…`, the leaf first; locations are lines
+/// `ID: ADDRESS M=MAPPING NAME …`.
+fn raw_samples(raw: &str) -> Vec<(u64, String)> {
+    let (samples, rest) = raw
+        .split_once("\nSamples:\n")
+        .and_then(|(_, rest)| rest.split_once("\nLocations\n"))
+        .unwrap_or_else(|| panic!("samples and locations in {raw}"));
+    let locations: Vec<(&str, &str)> = rest
+        .lines()
+        .take_while(|line| !line.starts_with("Mappings"))
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let id = words.next()?.strip_suffix(':')?;
+            let _address = words.next()?;
+            let name = words.find(|word| !word.starts_with("M="))?;
+            Some((id, name))
+        })
+        .collect();
+    samples
+        .lines()
+        .filter_map(|line| {
+            let (values, location_ids) = line.split_once(':')?;
+            let count = values.split_whitespace().next()?.parse().ok()?;
+            let leaf = location_ids.split_whitespace().next()?;
+            let name = locations
+                .iter()
+                .find(|(id, _)| *id == leaf)
+                .map(|(_, name)| (*name).to_owned())
+                .unwrap_or_else(|| panic!("location {leaf} in {raw}"));
+            Some((count, name))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn go_tool_pprof_reads_the_profile_and_narrows_it_to_a_trace() {
+    let collector = common::start(1_000).await;
+    // Traces 0a… and 0b…: ids with letters, which `-tagfocus` reads as
+    // text (an id of digits only, it reads as a number).
+    post_spans(&collector, "svc", three_deep(0x0a, 100)).await;
+    post_spans(&collector, "svc", three_deep(0x0b, 200)).await;
+    post_samples(
+        &collector,
+        ProfileExport::new("svc")
+            .in_nanoseconds()
+            .every_ns(TEN_MS)
+            .sample(0x0a, 2, &["main", "serve", "compute_prices"], 6 * TEN_MS)
+            .sample(0x0a, 2, &["main", "serve", "parse"], 2 * TEN_MS)
+            .sample(0x0b, 2, &["main", "serve", "render"], 3 * TEN_MS),
+    )
+    .await;
+    let (status, _, profile) = download(&format!(
+        "{}/api/profiles/profile.pb.gz?service=svc&operation=op2",
+        collector.ui
+    ))
+    .await;
+    assert_eq!(status, 200);
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pprof");
+    std::fs::create_dir_all(&scratch).expect("a scratch directory");
+    let file = scratch.join(format!("svc-op2-{}.pb.gz", std::process::id()));
+    std::fs::write(&file, profile).expect("the profile written");
+
+    let read = raw_samples(&pprof_raw(&file, &[]));
+    let total: u64 = read.iter().map(|(count, _)| count).sum();
+    assert_eq!(total, 6 + 2 + 3, "every sample: {read:?}");
+    let hottest = read
+        .iter()
+        .max_by_key(|(count, _)| *count)
+        .expect("samples");
+    assert_eq!(hottest, &(6, "compute_prices".to_owned()), "{read:?}");
+
+    let trace = format!("trace_id={}", "0b".repeat(16));
+    let in_trace = raw_samples(&pprof_raw(&file, &["-tagfocus", &trace]));
+    assert_eq!(in_trace, [(3, "render".to_owned())], "trace 0b… alone");
+    std::fs::remove_file(&file).expect("the profile removed");
+}
+
+#[tokio::test]
+async fn one_spans_pprof_profile_holds_its_own_samples() {
+    let collector = common::start(1_000).await;
+    post_spans(&collector, "svc", three_deep(1, 100)).await;
+    post_samples(
+        &collector,
+        ProfileExport::new("svc")
+            .sample(1, 2, &["main", "quote"], 3)
+            .sample(1, 3, &["main", "db_call"], 5),
+    )
+    .await;
+    let span_profile = |span: &str| {
+        format!(
+            "{}/api/traces/{}/spans/{span}/profile.pb.gz",
+            collector.ui,
+            "01".repeat(16)
+        )
+    };
+    let (status, headers, file) = download(&span_profile(&"02".repeat(8))).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&file));
+    assert_eq!(
+        header(&headers, "content-disposition"),
+        format!("attachment; filename=\"svc-op2-{}.pb.gz\"", "02".repeat(8))
+    );
+    let profile = decoded(&file);
+    let samples = samples_of(&profile);
+    let [sample] = samples.as_slice() else {
+        panic!("one sample, op2's: {samples:?}");
+    };
+    assert_eq!(sample.stack(), "main;quote");
+    assert_eq!(
+        (sample.count, sample.cpu_ns),
+        (3, 0),
+        "counted, with no period sent"
+    );
+    assert_eq!(
+        (sample.trace_id.as_str(), sample.span_id.as_str()),
+        ("01".repeat(16).as_str(), "02".repeat(8).as_str())
+    );
+    assert_eq!(
+        profile.string_table[usize::try_from(profile.default_sample_type).unwrap()],
+        "samples",
+        "with no CPU time known, the count is what a reader shows"
+    );
+    // The span's own time: 10 to 90 µs after the tests' instant.
+    assert_eq!(
+        (profile.time_nanos, profile.duration_nanos),
+        (1_795_000_000_000_010_000, 80_000)
+    );
+
+    let (status, headers, file) = download(&span_profile(&"01".repeat(8))).await;
+    assert_eq!(status, 200);
+    assert!(decoded(&file).sample.is_empty());
+    assert!(
+        header(&headers, "x-no-samples").contains("no CPU samples in these spans"),
+        "{headers:?}"
+    );
+
+    let (status, _, body) = download(&span_profile("not-a-span")).await;
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("is not a span id"));
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

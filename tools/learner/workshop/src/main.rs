@@ -103,6 +103,11 @@ enum Cmd {
         /// "SERVICE OPERATION" as the critical-paths page names it.
         #[arg(long, conflicts_with = "target")]
         operation: Option<String>,
+        /// With --operation: the same samples as a pprof profile too
+        /// (target/profile/SERVICE-OPERATION.pb.gz), for `go tool pprof`
+        /// or speedscope.
+        #[arg(long, requires = "operation")]
+        pprof: bool,
     },
     /// For maintainers and CI: every starter fails, every solution passes.
     Verify {
@@ -173,8 +178,9 @@ fn run(cli: Cli) -> Result<bool> {
             target,
             seconds,
             operation,
+            pprof,
         } => match (target, operation) {
-            (_, Some(operation)) => commands::profile::operation(&ws, &operation),
+            (_, Some(operation)) => commands::profile::operation(&ws, &operation, pprof),
             (Some(target), None) => commands::profile::run(&ws, target, seconds),
             (None, None) => unreachable!("clap requires a target or --operation"),
         },

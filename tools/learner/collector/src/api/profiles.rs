@@ -1,11 +1,13 @@
-//! CPU samples as flame graphs: those taken inside an operation's spans,
-//! or inside one span.
+//! CPU samples as flame graphs and pprof files: those taken inside an
+//! operation's spans, or inside one span.
 //!
 //! | route | answer |
 //! |---|---|
 //! | `GET /api/profiles/flame.svg?service=&operation=&endpointService=&endpointOperation=&band=&start=&end=&lookback=` | the flame graph of the samples taken inside the spans of `service`'s `operation` |
 //! | `GET /api/profiles/folded?…` | the same samples as folded stacks (`frame;frame;frame weight` a line, root first), as text |
+//! | `GET /api/profiles/profile.pb.gz?…` | the same samples as a pprof profile, gzip-compressed, each sample labelled with its trace and span (`pprof_file`) |
 //! | `GET /api/traces/{traceID}/spans/{spanID}/flame.svg` | the flame graph of one span's samples |
+//! | `GET /api/traces/{traceID}/spans/{spanID}/profile.pb.gz` | one span's samples as a pprof profile |
 //!
 //! A span's samples are those taken while it was the innermost span entered
 //! on its thread: its children's are theirs. So an operation's graph shows
@@ -21,8 +23,12 @@
 //! An answer is bounded whatever the store holds: the [`MAX_STACKS`]
 //! heaviest stacks in at most [`MAX_FOLDED_BYTES`] of text, every lighter
 //! stack summed into one line, [`OTHER_STACKS`], which the graph's
-//! subtitle counts. Where there is no sample, the graph is a small picture
-//! that says so and why that may be, not an error.
+//! subtitle counts; a pprof profile keeps the same stacks, each span's
+//! apart. Where there is no sample, the graph is a small picture that says
+//! so and why that may be, and the profile one with no sample, whose
+//! comments and [`NO_SAMPLES_HEADER`] say so: not an error.
+
+mod pprof_file;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -34,11 +40,14 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use trace_analysis::aggregate::{BANDS, Copied, Endpoint};
 use trace_analysis::flame;
+use trace_analysis::model::Span;
 
 use super::{Api, Deadline, QueryError, check_trace_id, error, given, window};
 use crate::limits::grouped;
+use crate::otlp_profiles::in_nanoseconds;
 use crate::samples::{Folded, SpanKey, hex_id};
 use crate::store::Store;
+use pprof_file::PprofFile;
 
 /// Stacks in one answer: the heaviest, then one line that sums the rest
 /// ([`OTHER_STACKS`]). A service's hot paths are a few dozen stacks; past a
@@ -55,6 +64,10 @@ pub const OTHER_STACKS: &str = "[other] stacks";
 
 /// What a graph with no sample says.
 pub const NO_SAMPLES: &str = "no CPU samples in these spans";
+
+/// The header of a pprof answer with no sample, which says why there is
+/// none (its comments say it too).
+pub const NO_SAMPLES_HEADER: &str = "x-no-samples";
 
 /// Why there may be none.
 const WHY_NO_SAMPLES: &str = "A service sends CPU samples only while it runs with profiling on (PROFILE=1); samples older than the collector keeps are gone.";
@@ -168,7 +181,7 @@ impl Wanted {
     /// With an endpoint, its traces are copied as the critical paths'
     /// analysis copies them (the same root, the same window), and a band's
     /// are those the analysis ranks into it.
-    fn spans(&self, store: &Store, deadline: &Deadline) -> Result<Vec<SpanKey>, QueryError> {
+    fn spans(&self, store: &Store, deadline: &Deadline) -> Result<Found, QueryError> {
         let window = self.start.unwrap_or(0)..=self.end.unwrap_or(u64::MAX);
         let anywhere = self.endpoint.is_none();
         let mut copied = self
@@ -194,7 +207,10 @@ impl Wanted {
                     .filter(|span| span.service == self.service && span.name == self.operation)
                     // With an endpoint, the window is its root's.
                     .filter(|span| !anywhere || window.contains(&span.start_us))
-                    .filter_map(|span| SpanKey::from_hex(&span.trace_id, &span.span_id)),
+                    .filter_map(|span| {
+                        let key = SpanKey::from_hex(&span.trace_id, &span.span_id)?;
+                        Some((key, span.start_us, span.end_us()))
+                    }),
             );
         });
         deadline.check()?;
@@ -205,18 +221,29 @@ impl Wanted {
                 .into_iter()
                 .filter_map(hex_id::<16>)
                 .collect();
-            found.retain(|span: &SpanKey| in_band.contains(&span.trace_id));
+            found.retain(|(span, ..): &(SpanKey, u64, u64)| in_band.contains(&span.trace_id));
         }
-        Ok(found)
+        let first_start = found.iter().map(|&(_, start, _)| start).min();
+        let last_end = found.iter().map(|&(_, _, end)| end).max();
+        Ok(Found {
+            spans: found.into_iter().map(|(span, ..)| span).collect(),
+            between_us: first_start.zip(last_end),
+        })
     }
 
     /// The samples of the spans wanted, folded, and how many spans those
     /// were.
     fn folded(&self, store: &Store, deadline: &Deadline) -> Result<(Folded, usize), QueryError> {
-        let spans = self.spans(store, deadline)?;
-        let folded = store.folded_samples(&spans, MAX_STACKS, MAX_FOLDED_BYTES);
+        let found = self.spans(store, deadline)?;
+        let folded = store.folded_samples(&found.spans, MAX_STACKS, MAX_FOLDED_BYTES);
         deadline.check()?;
-        Ok((folded, spans.len()))
+        Ok((folded, found.spans.len()))
+    }
+
+    /// The name of a file of these samples: `pricing-index_coupons-p99`.
+    fn file_stem(&self) -> String {
+        let band = self.band.as_deref().unwrap_or_default();
+        file_stem(&[self.service.as_str(), self.operation.as_str(), band])
     }
 
     /// Whose samples a graph of `folded` shows, from `spans` spans found.
@@ -233,6 +260,13 @@ impl Wanted {
             ),
         }
     }
+}
+
+/// The spans an operation's samples are read from, as found.
+struct Found {
+    spans: Vec<SpanKey>,
+    /// When the first of them began and the last ended, in Unix µs.
+    between_us: Option<(u64, u64)>,
 }
 
 /// `GET /api/profiles/flame.svg`: an operation's CPU flame graph.
@@ -272,43 +306,121 @@ pub(super) async fn operation_folded(
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
 }
 
+/// `GET /api/profiles/profile.pb.gz`: an operation's CPU samples as a
+/// pprof profile.
+pub(super) async fn operation_pprof(
+    State(api): State<Api>,
+    Query(params): Query<OperationParams>,
+) -> Result<Response, QueryError> {
+    let wanted = Wanted::of(&params)?;
+    let file_name = format!("{}.pb.gz", wanted.file_stem());
+    let store = Arc::clone(&api.store);
+    let file = api
+        .analyses
+        .run(wanted.what(), move |deadline| {
+            let found = wanted.spans(&store, deadline)?;
+            let samples = store.samples_by_span(&found.spans, MAX_STACKS, MAX_FOLDED_BYTES);
+            deadline.check()?;
+            let scope = wanted.scope(&samples.folded, found.spans.len());
+            PprofFile::of(&samples, &scope, found.between_us)
+        })
+        .await?;
+    Ok(file.answer(&file_name))
+}
+
 /// `GET /api/traces/{trace_id}/spans/{span_id}/flame.svg`: one span's CPU
 /// flame graph.
 pub(super) async fn span_flame_graph(
     State(api): State<Api>,
     Path((trace_id, span_id)): Path<(String, String)>,
 ) -> Result<Response, QueryError> {
-    check_trace_id(&trace_id)?;
-    let Some(key) = SpanKey::from_hex(&trace_id, &span_id) else {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            format!("{span_id:?} is not a span id (16 hex digits)"),
-        ));
-    };
+    let one = OneSpan::of(trace_id, span_id)?;
     let store = Arc::clone(&api.store);
-    let what = format!("the CPU samples of span {span_id}");
     let svg = api
         .analyses
-        .run(what, move |_| {
-            let span = store.trace(&trace_id).and_then(|spans| {
-                spans
-                    .into_iter()
-                    .find(|span| span.span_id.eq_ignore_ascii_case(&span_id))
-            });
+        .run(one.what(), move |_| {
+            let span = one.find(&store);
             let title = match &span {
                 Some(span) => format!("{} {}: CPU samples", span.service, span.name),
-                None => format!("span {span_id}: CPU samples"),
+                None => format!("span {}: CPU samples", one.span_id),
             };
-            let scope = format!(
-                "span {} of trace {}",
-                span_id.to_ascii_lowercase(),
-                trace_id.to_ascii_lowercase()
-            );
-            let folded = store.folded_samples(&[key], MAX_STACKS, MAX_FOLDED_BYTES);
-            draw(&folded, &title, &scope)
+            let folded = store.folded_samples(&[one.key], MAX_STACKS, MAX_FOLDED_BYTES);
+            draw(&folded, &title, &one.scope())
         })
         .await?;
     Ok(svg_answer(svg))
+}
+
+/// `GET /api/traces/{trace_id}/spans/{span_id}/profile.pb.gz`: one span's
+/// CPU samples as a pprof profile.
+pub(super) async fn span_pprof(
+    State(api): State<Api>,
+    Path((trace_id, span_id)): Path<(String, String)>,
+) -> Result<Response, QueryError> {
+    let one = OneSpan::of(trace_id, span_id)?;
+    let store = Arc::clone(&api.store);
+    let (file, file_name) = api
+        .analyses
+        .run(one.what(), move |_| {
+            let span = one.find(&store);
+            let stem = match &span {
+                Some(span) => file_stem(&[
+                    span.service.as_str(),
+                    span.name.as_str(),
+                    one.span_id.as_str(),
+                ]),
+                None => file_stem(&["span", one.span_id.as_str()]),
+            };
+            let between_us = span.map(|span| (span.start_us, span.end_us()));
+            let samples = store.samples_by_span(&[one.key], MAX_STACKS, MAX_FOLDED_BYTES);
+            let file = PprofFile::of(&samples, &one.scope(), between_us)?;
+            Ok((file, format!("{stem}.pb.gz")))
+        })
+        .await?;
+    Ok(file.answer(&file_name))
+}
+
+/// One span, as its routes name it.
+struct OneSpan {
+    key: SpanKey,
+    /// Its ids in lowercase hex, as the collector shows them.
+    trace_id: String,
+    span_id: String,
+}
+
+impl OneSpan {
+    /// The span of these ids; a 400 unless they are ids.
+    fn of(trace_id: String, span_id: String) -> Result<Self, QueryError> {
+        check_trace_id(&trace_id)?;
+        let Some(key) = SpanKey::from_hex(&trace_id, &span_id) else {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                format!("{span_id:?} is not a span id (16 hex digits)"),
+            ));
+        };
+        Ok(Self {
+            key,
+            trace_id: trace_id.to_ascii_lowercase(),
+            span_id: span_id.to_ascii_lowercase(),
+        })
+    }
+
+    fn what(&self) -> String {
+        format!("the CPU samples of span {}", self.span_id)
+    }
+
+    /// Whose samples, in words.
+    fn scope(&self) -> String {
+        format!("span {} of trace {}", self.span_id, self.trace_id)
+    }
+
+    /// The span, if the store holds it.
+    fn find(&self, store: &Store) -> Option<Span> {
+        store
+            .trace(&self.trace_id)?
+            .into_iter()
+            .find(|span| span.span_id.eq_ignore_ascii_case(&self.span_id))
+    }
 }
 
 fn svg_answer(svg: Vec<u8>) -> Response {
@@ -323,17 +435,7 @@ fn draw(folded: &Folded, title: &str, scope: &str) -> Result<Vec<u8>, QueryError
         return Ok(no_samples(title, scope));
     }
     let count_name = unit(&folded.units);
-    let mut subtitle = format!(
-        "{} samples taken inside {scope}; a span's own, its child spans' not counted",
-        grouped(folded.samples)
-    );
-    if let Some((stacks, _)) = folded.rest {
-        subtitle.push_str(&format!(
-            "; past the {} heaviest stacks, {} more summed as {OTHER_STACKS}",
-            grouped(folded.stacks.len() as u64),
-            grouped(stacks as u64)
-        ));
-    }
+    let mut subtitle = whose(folded, scope);
     if folded.units.len() > 1 {
         subtitle.push_str("; weights of several units added up");
     }
@@ -343,13 +445,49 @@ fn draw(folded: &Folded, title: &str, scope: &str) -> Result<Vec<u8>, QueryError
     Ok(svg)
 }
 
+/// Whose samples `folded` holds (`scope` says whose spans), and which
+/// stacks were summed: a flame graph's subtitle, a profile's comment.
+fn whose(folded: &Folded, scope: &str) -> String {
+    let mut whose = format!(
+        "{} samples taken inside {scope}; a span's own, its child spans' not counted",
+        grouped(folded.samples)
+    );
+    if let Some((stacks, _)) = folded.rest {
+        whose.push_str(&format!(
+            "; past the {} heaviest stacks, {} more summed as {OTHER_STACKS}",
+            grouped(folded.stacks.len() as u64),
+            grouped(stacks as u64)
+        ));
+    }
+    whose
+}
+
+/// A file's name from `parts` (a service, an operation, …): their words
+/// joined by `-`, any character but a letter, a digit, `-` or `_` made `_`.
+fn file_stem(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .flat_map(|part| part.split_whitespace())
+        .collect::<Vec<_>>()
+        .join("-")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// What the weights count, as a graph's frames say it: `samples` for a
 /// count, `ns` for CPU time.
 fn unit(units: &[Arc<str>]) -> &str {
     match units {
         [one] => match &**one {
             "" | "count" | "samples" => "samples",
-            "nanoseconds" | "ns" => "ns",
+            cpu_time if in_nanoseconds(cpu_time) => "ns",
             other => other,
         },
         _ => "weight",

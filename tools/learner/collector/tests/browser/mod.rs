@@ -398,6 +398,11 @@ async fn an_operations_link_leads_to_its_cpu_flame_graph_in_that_band() {
         main.contains(&format!("href=\"{link}\"")),
         "op4 of the p99 band links to its CPU flame graph: {main}"
     );
+    let pprof = link.replace("/flame.svg?", "/profile.pb.gz?");
+    assert!(
+        main.contains(&format!("href=\"{pprof}\"")),
+        "and beside it, to its samples as a pprof file: {main}"
+    );
     let svg = reqwest::get(format!("{}{}", collector.ui, link.replace("&amp;", "&")))
         .await
         .unwrap()
@@ -430,4 +435,6 @@ async fn an_operations_link_leads_to_its_cpu_flame_graph_in_that_band() {
         "04".repeat(8)
     );
     assert!(main.contains(&span_link), "{span_link} in {main}");
+    let span_pprof = span_link.replace("/flame.svg", "/profile.pb.gz");
+    assert!(main.contains(&span_pprof), "{span_pprof} in {main}");
 }

@@ -16,6 +16,9 @@ pub struct ProfileExport {
     service: String,
     /// The samples' type and unit, as the profile's `sample_type` says.
     sample_type: (&'static str, &'static str),
+    /// The CPU time between two samples, as the profile's `period` says
+    /// (in nanoseconds); unsaid when `None`.
+    period_ns: Option<i64>,
     dictionary: ProfilesDictionary,
     samples: Vec<Sample>,
 }
@@ -26,6 +29,7 @@ impl ProfileExport {
         Self {
             service: service.to_owned(),
             sample_type: ("samples", "count"),
+            period_ns: None,
             dictionary: ProfilesDictionary {
                 mapping_table: vec![Mapping::default()],
                 location_table: vec![Location::default()],
@@ -42,6 +46,13 @@ impl ProfileExport {
     /// Its samples weigh CPU time (`cpu`, `nanoseconds`), not a count.
     pub fn in_nanoseconds(mut self) -> Self {
         self.sample_type = ("cpu", "nanoseconds");
+        self
+    }
+
+    /// Its samples are taken every `period_ns` of CPU time, as a service's
+    /// profile says (`period_type` `cpu`, `nanoseconds`).
+    pub fn every_ns(mut self, period_ns: i64) -> Self {
+        self.period_ns = Some(period_ns);
         self
     }
 
@@ -86,6 +97,10 @@ impl ProfileExport {
             type_strindex: self.string(self.sample_type.0),
             unit_strindex: self.string(self.sample_type.1),
         };
+        let period_type = self.period_ns.is_some().then(|| ValueType {
+            type_strindex: self.string("cpu"),
+            unit_strindex: self.string("nanoseconds"),
+        });
         let service_name = KeyValue {
             key: "service.name".to_owned(),
             value: Some(AnyValue {
@@ -103,6 +118,8 @@ impl ProfileExport {
                     profiles: vec![Profile {
                         sample_type: Some(sample_type),
                         samples: self.samples,
+                        period_type,
+                        period: self.period_ns.unwrap_or(0),
                         ..Profile::default()
                     }],
                     ..ScopeProfiles::default()

@@ -1,9 +1,11 @@
 //! `just profile --operation "SERVICE OPERATION"`: the CPU flame graph of
 //! the samples a running collector holds from inside that operation's spans
 //! (the services' span profiles: `just demo --profile`), as an SVG file:
-//! the same graph the critical-paths page links the operation to.
+//! the same graph the critical-paths page links the operation to. With
+//! `--pprof FILE`, the same samples as a pprof profile too, for `go tool
+//! pprof` or speedscope.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -20,6 +22,10 @@ struct Args {
     /// Where to write the SVG.
     #[arg(long)]
     svg: PathBuf,
+    /// Where to write the same samples as a pprof profile (`.pb.gz`), if
+    /// anywhere.
+    #[arg(long)]
+    pprof: Option<PathBuf>,
     /// The collector's query address.
     #[arg(long, env = "COLLECTOR_URL", default_value_t = loopback(UI_PORT))]
     collector: String,
@@ -34,6 +40,13 @@ async fn main() -> ExitCode {
                 "{samples} CPU samples from inside {}'s spans.",
                 args.operation
             );
+            if let Some(pprof) = &args.pprof {
+                let file = pprof.display();
+                println!(
+                    "pprof profile: {file}\nOpen it with `go tool pprof -http=: {file}`, or on \
+                     https://www.speedscope.app (offline: `npx speedscope {file}`, from npm)."
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(err) => {
@@ -64,7 +77,7 @@ async fn write(args: &Args) -> anyhow::Result<u64> {
         }
         folded => folded?,
     };
-    let samples = samples_in(&folded);
+    let samples = samples_in(&String::from_utf8_lossy(&folded));
     if samples == 0 {
         anyhow::bail!(
             "the collector holds no CPU sample from inside {service}'s {operation} spans: \
@@ -75,12 +88,22 @@ async fn write(args: &Args) -> anyhow::Result<u64> {
     let svg = client
         .operation_profile(service, operation, ProfileShape::FlameGraph)
         .await?;
-    if let Some(dir) = args.svg.parent() {
+    write_file(&args.svg, &svg)?;
+    if let Some(pprof) = &args.pprof {
+        let profile = client
+            .operation_profile(service, operation, ProfileShape::Pprof)
+            .await?;
+        write_file(pprof, &profile)?;
+    }
+    Ok(samples)
+}
+
+/// Writes `bytes` to `path`, its folder made if need be.
+fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::write(&args.svg, svg)
-        .with_context(|| format!("cannot write {}", args.svg.display()))?;
-    Ok(samples)
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The samples in folded stacks whose counts are CPU nanoseconds, at the

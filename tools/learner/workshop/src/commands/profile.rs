@@ -10,7 +10,8 @@
 //!
 //! `--operation "SERVICE OPERATION"` draws no workload: it writes the CPU
 //! flame graph of the samples a running demo's services took inside that
-//! operation's spans (`just demo --profile`), from the collector.
+//! operation's spans (`just demo --profile`), from the collector; with
+//! `--pprof`, the same samples as a pprof profile beside it.
 
 use anstream::println;
 use anyhow::{Context, Result};
@@ -65,9 +66,10 @@ pub fn run(ws: &Workspace, target: Target, seconds: u64) -> Result<bool> {
 
 /// Writes the CPU flame graph of the samples a running collector holds from
 /// inside `operation`'s spans ("SERVICE OPERATION"), from the demo's span
-/// profiles, as the critical-paths page draws it; `Ok(false)` if there was
-/// none to draw (the program said why).
-pub fn operation(ws: &Workspace, operation: &str) -> Result<bool> {
+/// profiles, as the critical-paths page draws it, and with `pprof` the same
+/// samples as a pprof profile (the program says how to open it);
+/// `Ok(false)` if there was none to draw (the program said why).
+pub fn operation(ws: &Workspace, operation: &str, pprof: bool) -> Result<bool> {
     let name: String = operation
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -100,6 +102,11 @@ pub fn operation(ws: &Workspace, operation: &str) -> Result<bool> {
         .arg(operation)
         .arg("--svg")
         .arg(ws.root.join(&shown));
+    if pprof {
+        cargo
+            .arg("--pprof")
+            .arg(ws.root.join(format!("target/profile/{name}.pb.gz")));
+    }
     let status = cargo.status().context("cannot run cargo")?;
     if !status.success() {
         return Ok(false);
