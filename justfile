@@ -150,9 +150,9 @@ mutants *LAB:
 checksums *FLAGS:
     @{{workshop}} checksums {{FLAGS}}
 
-# The fault suite alone: each test injects one fault on loopback (a client that gives up, a flood, a collector killed or down for 30 s, SIGTERM, a busy port, a slow client, hostile input) and checks the promise it breaks (demo-services/README.md, "Promises"). `just test` runs them too.
+# The fault suite alone: each test injects one fault on loopback (a client that gives up, a flood, a collector killed or down for 30 s, SIGTERM, a busy port, a slow client, a log reader that stalls, hostile input) and checks the promise it breaks (demo-services/README.md, "Promises"). `just test` runs them too.
 faults:
-    cargo test --locked -p system-tests -p telemetry -p collector -p demo --test seat_counts --test cancellation --test idempotency_keys --test connection_timeouts --test no_panic_on_any_input --test cancelled_requests --test bounded_store --test memory_under_flood --test bounded_analyses --test ingestion_under_analyses --test untrusted_input --test supervision --test export_faults
+    cargo test --locked -p system-tests -p telemetry -p collector -p demo --test seat_counts --test cancellation --test idempotency_keys --test connection_timeouts --test no_panic_on_any_input --test cancelled_requests --test log_writers --test bounded_store --test memory_under_flood --test bounded_analyses --test ingestion_under_analyses --test untrusted_input --test supervision --test export_faults
 
 # The whole test suite, as CI runs it.
 test:

@@ -60,9 +60,8 @@ impl Service {
         let exporter = InMemorySpanExporter::default();
         let provider = telemetry::tracer_provider(name, Some(KeepOnShutdown(exporter.clone())));
         let open_spans = OpenSpans::default();
-        let dispatch = tracing::Dispatch::new(
-            telemetry::subscriber(&Settings::quiet(name), &provider).with(open_spans.clone()),
-        );
+        let (subscriber, log_writers) = telemetry::subscriber(&Settings::quiet(name), &provider);
+        let dispatch = tracing::Dispatch::new(subscriber.with(open_spans.clone()));
         other_threads::register(&dispatch);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop, stop_rx) = oneshot::channel::<()>();
@@ -103,6 +102,8 @@ impl Service {
                 // is a leak, and the test that misses it says so.
                 open_spans.wait_until_all_closed(Duration::from_secs(10));
                 provider.shutdown().expect("spans flushed");
+                // Last, as `telemetry::Guard` drops them.
+                drop(log_writers);
             })
             .expect("a thread for the service");
         let addr = ready_rx.recv().expect("the service binds its port");

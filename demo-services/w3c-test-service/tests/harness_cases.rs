@@ -145,10 +145,9 @@ async fn the_test_service_passes_the_w3c_harness_cases() {
         "w3c-test-service",
         None,
     );
-    let _default = tracing::subscriber::set_default(telemetry::subscriber(
-        &telemetry::Settings::quiet("w3c-test-service"),
-        &provider,
-    ));
+    let (subscriber, _log_writers) =
+        telemetry::subscriber(&telemetry::Settings::quiet("w3c-test-service"), &provider);
+    let _default = tracing::subscriber::set_default(subscriber);
     let h = Harness::start().await;
     let valid = "00-12345678901234567890123456789012-1234567890123456-01";
 

@@ -28,6 +28,7 @@
 //! |---|---|---|
 //! | `RUST_LOG` | an `EnvFilter` directive | `info` |
 //! | `LOG_FORMAT` | `console` (for people), `json` (one object per line, for log aggregation) | `console` |
+//! | `LOG_LOSSLESS` | `1`: a log line waits for room in its writer's queue, and so does its request, rather than being dropped (and counted) when the queue is full ([`log_writer`]) | off: lossy |
 //! | `OTEL_TRACES_EXPORTER` | `otlp`, `none` | `otlp` |
 //! | `OTEL_SDK_DISABLED` | `true` turns the export off | |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | the collector's base URL | `http://127.0.0.1:4318` |
@@ -48,6 +49,14 @@
 //! (`span.cpu_time_ns`, its children excluded: [`cpu_time`]), so that an
 //! operation on the critical path shows whether it computes or waits.
 //!
+//! Log lines never hold a request up ([`log_writer`]): each standard
+//! stream the format writes to has a worker thread that writes the lines
+//! out, and making a line only queues it. Past the queue's 128,000 lines a
+//! line is dropped, and counted (`log_lines_dropped_total` on
+//! `GET /metrics`), unless `LOG_LOSSLESS=1`. At shutdown the guard has the
+//! workers write out what they hold once the spans are flushed, before it
+//! writes the spans' report.
+//!
 //! The export says what it lost ([`export`]): the exporter retries a batch
 //! with backoff for as long as its timeout (a collector that restarts, or
 //! is down for up to 30 s, costs no span, while new spans wait in the
@@ -65,6 +74,7 @@ pub mod export;
 mod flush_report;
 pub mod http;
 pub mod layers;
+pub mod log_writer;
 pub mod metrics;
 pub mod profiling;
 pub mod propagation;

@@ -28,7 +28,8 @@
 //! (with `error_type` for the spans of batches that failed for good),
 //! `otel_sdk_exporter_span_export_retries_total` and
 //! `otel_sdk_processor_span_pending` (handed, and neither exported nor
-//! failed yet).
+//! failed yet); and `log_lines_dropped_total`, the log lines dropped
+//! because their writer's queue was full ([`crate::log_writer`]).
 
 use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock};
@@ -131,6 +132,7 @@ fn metrics() -> &'static Metrics {
         let export = Arc::new(ExportCounters::default());
         export.register(&mut registry);
         crate::profiling::register(&mut registry);
+        crate::log_writer::register(&mut registry);
         Metrics {
             registry,
             requests,

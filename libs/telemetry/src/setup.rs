@@ -27,6 +27,7 @@ use crate::db::DbSpans;
 use crate::export::{self, CountingExporter, CountingProcessor, ExportCounters};
 use crate::flush_report::FlushReport;
 use crate::layers;
+use crate::log_writer::LogWriters;
 use crate::metrics::{MetricsLayer, MetricsSink};
 use crate::profiling::SpanProfiler;
 use crate::trace_ids::{TraceIdLayer, WithTraceIds};
@@ -63,6 +64,10 @@ pub struct Settings {
     /// Sample the process's CPU and send the samples, joined to their
     /// spans, beside the spans ([`crate::profiling`]; `PROFILE=1`).
     pub profile: bool,
+    /// A log line waits for room in its writer's queue rather than being
+    /// dropped when the queue is full, and so does the request that makes
+    /// it ([`crate::log_writer`]; `LOG_LOSSLESS=1`).
+    pub lossless_logs: bool,
 }
 
 impl Settings {
@@ -78,11 +83,18 @@ impl Settings {
             export_timeout: export::DEFAULT_EXPORT_TIMEOUT,
             clock_skew_ms: 0,
             profile: false,
+            lossless_logs: false,
         }
     }
 
     pub fn from_env(service: &str) -> Result<Self, InitError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        // Yes or no: unset, `0` or `false` is no; `1` or `true` is yes.
+        let flag = |name: &'static str| match var(name).as_deref() {
+            None | Some("0" | "false") => Ok(false),
+            Some("1" | "true") => Ok(true),
+            Some(other) => Err(InitError::Setting(name, other.to_owned())),
+        };
         let format = match var("LOG_FORMAT").as_deref() {
             None | Some("console") => LogFormat::Console,
             Some("json") => LogFormat::Json,
@@ -118,17 +130,15 @@ impl Settings {
             otlp_protocol,
             export_timeout: export::export_timeout_from_env()?,
             clock_skew_ms: crate::clock_skew::skew_from_env()?,
-            profile: match var("PROFILE").as_deref() {
-                None | Some("0" | "false") => false,
-                Some("1" | "true") => true,
-                Some(other) => return Err(InitError::Setting("PROFILE", other.to_owned())),
-            },
+            profile: flag("PROFILE")?,
+            lossless_logs: flag("LOG_LOSSLESS")?,
         })
     }
 }
 
-/// Keeps the span pipeline alive; [`Guard::shutdown`] (or dropping it)
-/// flushes every span still queued, and says on standard error, in one
+/// Keeps the span pipeline and the log writers alive; [`Guard::shutdown`]
+/// (or dropping it) flushes every span still queued, has the log writers
+/// write out every line still queued, and says on standard error, in one
 /// line, what became of every span ([`FlushReport`]).
 #[must_use = "dropping the guard at once shuts the span export down"]
 pub struct Guard {
@@ -140,10 +150,13 @@ pub struct Guard {
     /// The span profiler, with `PROFILE=1`.
     profiler: Option<SpanProfiler>,
     flushed: bool,
+    /// The log lines' workers, stopped once the spans are flushed.
+    log_writers: Option<LogWriters>,
 }
 
 impl Guard {
-    /// Flushes and stops the export; call it after the server has drained.
+    /// Flushes and stops the export, then the log writers (a line logged
+    /// afterwards is lost); call it after the server has drained.
     /// Writes what became of every span on standard error, one line, and
     /// returns it: `telemetry.shutdown().confirm()?` makes a loss the
     /// error `main` returns.
@@ -168,6 +181,10 @@ impl Guard {
             }
             None => FlushReport::default(),
         };
+        // The log writers write out what they still hold, the export's last
+        // warnings among it, before the report: so the report stays the last
+        // line the service writes, where `just demo` looks for it.
+        drop(self.log_writers.take());
         eprintln!("{report}");
         report
     }
@@ -211,9 +228,8 @@ pub fn init(service: &str) -> Result<Guard, InitError> {
         }
         None => tracer_provider::<opentelemetry_otlp::SpanExporter>(&settings.service, None),
     };
-    subscriber(&settings, &provider)
-        .try_init()
-        .map_err(InitError::AlreadySet)?;
+    let (subscriber, log_writers) = subscriber(&settings, &provider);
+    subscriber.try_init().map_err(InitError::AlreadySet)?;
     let profiler = match (&settings.otlp_endpoint, settings.profile) {
         (Some(endpoint), true) => {
             Some(SpanProfiler::start(&settings.service, endpoint).map_err(InitError::Profiler)?)
@@ -226,6 +242,7 @@ pub fn init(service: &str) -> Result<Guard, InitError> {
         flush_budget: export::flush_budget(settings.export_timeout),
         profiler,
         flushed: false,
+        log_writers: Some(log_writers),
     })
 }
 
@@ -298,16 +315,32 @@ fn batch_config() -> BatchConfig {
 }
 
 /// The subscriber `init` installs: a filter from the settings, log lines in
-/// the chosen format, and every span handed to `provider`.
+/// the chosen format, and every span handed to `provider`; with the log
+/// writers its lines go through, a worker thread for each standard stream
+/// the format writes to, so that no request waits for a line to be written
+/// ([`crate::log_writer`]). Keep the writers as long as the subscriber is
+/// in use: dropping them writes out the lines still queued, and stops them.
 pub fn subscriber(
     settings: &Settings,
     provider: &SdkTracerProvider,
-) -> impl Subscriber + Send + Sync + for<'a> tracing_subscriber::registry::LookupSpan<'a> {
-    subscriber_writing_to(settings, provider, std::io::stdout)
+) -> (
+    impl Subscriber + Send + Sync + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    LogWriters,
+) {
+    let log_writers = LogWriters::start(settings.format, settings.lossless_logs);
+    let subscriber = subscriber_with(
+        settings,
+        provider,
+        log_writers.stdout(),
+        log_writers.stderr(),
+    );
+    (subscriber, log_writers)
 }
 
-/// [`subscriber`], with its log lines written to `writer` instead of
-/// standard output: for tests that read them back.
+/// [`subscriber`], with its log lines written to `writer`, on the thread
+/// that makes them, instead of standard output's worker: for tests that
+/// read them back. (With JSON, the action records are written to standard
+/// error, on the thread that makes them too.)
 pub fn subscriber_writing_to<W>(
     settings: &Settings,
     provider: &SdkTracerProvider,
@@ -315,6 +348,22 @@ pub fn subscriber_writing_to<W>(
 ) -> impl Subscriber + Send + Sync + for<'a> tracing_subscriber::registry::LookupSpan<'a>
 where
     W: for<'w> MakeWriter<'w> + Clone + Send + Sync + 'static,
+{
+    subscriber_with(settings, provider, writer, std::io::stderr)
+}
+
+/// The subscriber, with standard output's lines (the log lines, and the
+/// console format's action records) written to `stdout`, and standard
+/// error's (the JSON format's action records) to `stderr`.
+fn subscriber_with<O, E>(
+    settings: &Settings,
+    provider: &SdkTracerProvider,
+    stdout: O,
+    stderr: E,
+) -> impl Subscriber + Send + Sync + for<'a> tracing_subscriber::registry::LookupSpan<'a>
+where
+    O: for<'w> MakeWriter<'w> + Clone + Send + Sync + 'static,
+    E: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     let filter = EnvFilter::try_new(with_console(with_telemetry_targets(&settings.filter)))
         .unwrap_or_else(|err| {
@@ -327,15 +376,15 @@ where
     // With JSON logs, the action records (a JSON schema of their own) go to
     // standard error: one schema per stream.
     let action_log: Option<Box<dyn Sink>> = match settings.format {
-        LogFormat::Console => Some(Box::new(LineSink::human(writer.clone(), Levels::default()))),
-        LogFormat::Json => Some(Box::new(LineSink::json(std::io::stderr, Levels::default()))),
+        LogFormat::Console => Some(Box::new(LineSink::human(stdout.clone(), Levels::default()))),
+        LogFormat::Json => Some(Box::new(LineSink::json(stderr, Levels::default()))),
         LogFormat::Off => None,
     };
     let action_layer = ActionLayer::new((StatsSink::new(stats()), (MetricsSink, action_log)));
     let logs = match settings.format {
         LogFormat::Console => Some(
             tracing_subscriber::fmt::layer()
-                .with_writer(writer)
+                .with_writer(stdout)
                 // Colours for a person at a terminal; plain text for a file or a pipe.
                 .with_ansi(
                     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
@@ -346,7 +395,7 @@ where
             tracing_subscriber::fmt::layer()
                 .json()
                 .with_current_span(true)
-                .with_writer(writer)
+                .with_writer(stdout)
                 .map_event_format(WithTraceIds)
                 .boxed(),
         ),

@@ -64,7 +64,7 @@ fn routes(handler: watch::Sender<Handler>) -> Router {
 fn a_request_dropped_before_its_answer_ends_its_span_cancelled() {
     let exporter = InMemorySpanExporter::default();
     let provider = telemetry::tracer_provider("waiter", Some(exporter.clone()));
-    let subscriber = telemetry::subscriber(&Settings::quiet("waiter"), &provider);
+    let (subscriber, _log_writers) = telemetry::subscriber(&Settings::quiet("waiter"), &provider);
     let default = tracing::subscriber::set_default(subscriber);
     // One thread: when the test hears that the handler was dropped, the
     // server has finished dropping the request, its span included.

@@ -56,7 +56,7 @@ fn cpu_burned_in_a_span_is_sampled_into_that_span_and_a_waiting_span_gets_none()
     let exporter = InMemorySpanExporter::default();
     let provider = telemetry::tracer_provider("burner", Some(exporter.clone()));
     let settings = telemetry::Settings::quiet("burner");
-    let subscriber = telemetry::subscriber(&settings, &provider);
+    let (subscriber, _log_writers) = telemetry::subscriber(&settings, &provider);
     let profiler = SpanProfiler::start("burner", &endpoint).expect("the profiler starts");
     let mut burning_spans = 0;
     tracing::subscriber::with_default(subscriber, || {

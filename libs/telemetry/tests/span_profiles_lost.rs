@@ -15,7 +15,8 @@ use common::{burn_in_a_named_function, samples};
 /// Burns CPU in spans until `done`, at most `cap` spans of 50 ms.
 fn burn_in_spans_until(done: impl Fn() -> bool, cap: usize) {
     let provider = telemetry::tracer_provider("lost", Some(InMemorySpanExporter::default()));
-    let subscriber = telemetry::subscriber(&telemetry::Settings::quiet("lost"), &provider);
+    let (subscriber, _log_writers) =
+        telemetry::subscriber(&telemetry::Settings::quiet("lost"), &provider);
     tracing::subscriber::with_default(subscriber, || {
         for _ in 0..cap {
             if done() {

@@ -52,7 +52,7 @@ fn made_up_methods_are_one_other_series_and_keep_their_name_on_the_span() {
         .collect();
     let exporter = InMemorySpanExporter::default();
     let provider = telemetry::tracer_provider("brewery", Some(exporter.clone()));
-    let subscriber = telemetry::subscriber(&Settings::quiet("brewery"), &provider);
+    let (subscriber, _log_writers) = telemetry::subscriber(&Settings::quiet("brewery"), &provider);
     let default = tracing::subscriber::set_default(subscriber);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -92,8 +92,8 @@ fn serve_test_service() -> Result<SocketAddr> {
     std::thread::spawn(move || {
         let provider = telemetry::tracer_provider::<InMemorySpanExporter>("w3c-test-service", None);
         let settings = telemetry::Settings::quiet("w3c-test-service");
-        let _default =
-            tracing::subscriber::set_default(telemetry::subscriber(&settings, &provider));
+        let (subscriber, _log_writers) = telemetry::subscriber(&settings, &provider);
+        let _default = tracing::subscriber::set_default(subscriber);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

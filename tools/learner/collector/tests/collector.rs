@@ -27,22 +27,20 @@ fn export_with_opentelemetry(endpoint: &str, service: &str, protocol: Protocol) 
         .build()
         .expect("an exporter");
     let provider = telemetry::tracer_provider(service, Some(exporter));
-    tracing::subscriber::with_default(
-        telemetry::subscriber(&telemetry::Settings::quiet(service), &provider),
-        || {
-            let server =
-                tracing::info_span!("request", otel.name = "GET /talks", otel.kind = "server");
-            server.in_scope(|| {
-                let client = tracing::info_span!(
-                    "call",
-                    otel.name = "GET catalog",
-                    otel.kind = "client",
-                    otel.status_code = "ERROR"
-                );
-                client.in_scope(|| tracing::error!(reason = "timeout", "catalog did not answer"));
-            });
-        },
-    );
+    let (subscriber, _log_writers) =
+        telemetry::subscriber(&telemetry::Settings::quiet(service), &provider);
+    tracing::subscriber::with_default(subscriber, || {
+        let server = tracing::info_span!("request", otel.name = "GET /talks", otel.kind = "server");
+        server.in_scope(|| {
+            let client = tracing::info_span!(
+                "call",
+                otel.name = "GET catalog",
+                otel.kind = "client",
+                otel.status_code = "ERROR"
+            );
+            client.in_scope(|| tracing::error!(reason = "timeout", "catalog did not answer"));
+        });
+    });
     provider.shutdown().expect("every span is flushed");
 }
 

@@ -49,7 +49,8 @@ fn service_subscriber(c: &mut Criterion) {
     let provider =
         telemetry::tracer_provider::<opentelemetry_sdk::trace::InMemorySpanExporter>("bench", None);
     let settings = telemetry::Settings::quiet("bench");
-    let _default = tracing::subscriber::set_default(telemetry::subscriber(&settings, &provider));
+    let (subscriber, _log_writers) = telemetry::subscriber(&settings, &provider);
+    let _default = tracing::subscriber::set_default(subscriber);
     compare(c, "action_vs_span_in_a_service");
 }
 

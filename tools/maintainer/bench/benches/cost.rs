@@ -124,12 +124,10 @@ fn otlp(c: &mut Criterion) {
         .expect("an OTLP exporter");
     let provider = telemetry::tracer_provider("bench", Some(exporter));
     let settings = telemetry::Settings::quiet("bench");
-    with(
-        telemetry::subscriber(&settings, &provider),
-        c,
-        "span_otlp_batch_export",
-        |n| tracing::info_span!("pass", n).in_scope(|| work(n)),
-    );
+    let (subscriber, _log_writers) = telemetry::subscriber(&settings, &provider);
+    with(subscriber, c, "span_otlp_batch_export", |n| {
+        tracing::info_span!("pass", n).in_scope(|| work(n))
+    });
     provider.shutdown().ok();
 }
 
