@@ -127,7 +127,7 @@ pub fn render(target_dir: &Path, measured: &Measured) -> anyhow::Result<String> 
     };
     let baseline = ns_of(BASELINE);
     let mut lines = vec![
-        "<!-- Written by `just bench` (tools/maintainer/bench/src/span_costs.rs): run it again rather than edit. -->".to_owned(),
+        "<!-- Written by `just bench` from its span_cost benchmarks: run it again rather than edit. -->".to_owned(),
         String::new(),
         "# What one span costs".to_owned(),
         String::new(),
