@@ -143,7 +143,7 @@ fn a_trace_its_caller_sampled_is_kept_whole_with_its_cpu_time() {
     headers.insert("traceparent", HeaderValue::from_static(SAMPLED_CALLER));
     let spans = pipeline.serve_one(&headers);
 
-    let mut names: Vec<&str> = spans.iter().map(|span| span.name.as_ref()).collect();
+    let mut names: Vec<&str> = spans.iter().map(|span| &*span.name).collect();
     names.sort_unstable();
     assert_eq!(names, ["handle", "reserve"]);
     for span in &spans {
