@@ -32,6 +32,14 @@
 //! after the close of the span it ran in) finds the slot empty: every
 //! other span or event callback empties it too, for the spans the
 //! OpenTelemetry layer leaves out.
+//!
+//! A span the sampler drops is measured all the same, and its figure left
+//! unread: the processor is never handed it. The layer cannot tell it
+//! apart at an enter, where the clock is read: tracing-opentelemetry asks
+//! the sampler as the span ends, and asking earlier
+//! (`tracing_opentelemetry::get_otel_context`) would start every span's
+//! OpenTelemetry side at its first enter, a look-up through the dispatcher
+//! that sampled spans would pay too.
 
 use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;

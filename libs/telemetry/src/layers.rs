@@ -19,6 +19,17 @@ use tracing_subscriber::registry::LookupSpan;
 
 /// Hands every span to OpenTelemetry (`provider`), which gives it its trace
 /// and span ids and exports it, with the warnings and errors inside it.
+///
+/// A span the provider's sampler drops (`OTEL_TRACES_SAMPLER`) reaches no
+/// span processor: no CPU-time attribute, no place in the export queue, no
+/// export (`tests/sampled_out.rs`). What it still costs is
+/// tracing-opentelemetry's (0.34): it builds the span's `SpanBuilder`,
+/// recording every field as an attribute, and reads the clock as the span
+/// is made and exited, and asks the sampler only when the span ends (or
+/// when a child or a propagation first needs its context). So a span
+/// sampled out costs nearly what a sampled one does until it ends
+/// (`just bench`, `span_cost`: `otel_sampled_out` beside the SDK's own
+/// `otel_sdk_span_sampled_out`).
 pub fn spans<S>(provider: &SdkTracerProvider, service: &str) -> impl Layer<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,

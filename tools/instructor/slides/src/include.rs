@@ -3,6 +3,11 @@
 //! The syntax is mdBook's, so the anchors in the sources read the same as in
 //! any Rust book: `// ANCHOR: name` and `// ANCHOR_END: name` around the
 //! lines to show. Other anchors nested inside are dropped from the snippet.
+//!
+//! Outside a code block, a directive on a line of its own takes Markdown
+//! from another file, between `<!-- ANCHOR: name -->` and
+//! `<!-- ANCHOR_END: name -->`: a table a program writes (`just bench`'s
+//! `slides/measured/span-costs.md`), shown as it was last measured.
 
 use std::path::Path;
 
@@ -52,11 +57,34 @@ pub fn expand(code: &str, base: &Path) -> Result<String> {
     Ok(out)
 }
 
+/// `markdown` with every include directive outside its code blocks
+/// replaced by what it names; paths are relative to `base`. The directives
+/// inside a code block are the code block's ([`expand`]).
+pub fn expand_outside_code(markdown: &str, base: &Path) -> Result<String> {
+    let mut out = String::with_capacity(markdown.len());
+    let mut in_code = false;
+    for line in markdown.lines() {
+        let fence = line.trim_start();
+        if fence.starts_with("```") || fence.starts_with("~~~") {
+            in_code = !in_code;
+        }
+        if in_code || directive(line).is_none() {
+            out.push_str(line);
+            out.push('\n');
+        } else {
+            out.push_str(&expand(line, base)?);
+        }
+    }
+    Ok(out)
+}
+
 /// The lines between `ANCHOR: anchor` and `ANCHOR_END: anchor`, dedented.
+/// The anchor's name is the word after the marker, as in mdBook, so that a
+/// Markdown file can hide its markers in comments (`<!-- ANCHOR: name -->`).
 fn anchored(source: &str, anchor: &str) -> Result<String> {
     let is_marker = |line: &str, kind: &str| {
         line.split_once(kind)
-            .is_some_and(|(_, name)| name.trim() == anchor)
+            .is_some_and(|(_, name)| name.split_whitespace().next() == Some(anchor))
     };
     let mut lines = source.lines();
     if !lines.any(|line| is_marker(line, "ANCHOR:")) {
@@ -121,6 +149,33 @@ mod tests {
             "{{#include a.rs:x}}\nlet typed_by_hand = 1;\n"
         ));
         assert!(!only_includes("\n"));
+    }
+
+    #[test]
+    fn markdown_anchors_may_sit_in_html_comments() {
+        let table = "# Costs\n<!-- ANCHOR: table -->\n| a | b |\n|---|---|\n| 1 | 2 |\n<!-- ANCHOR_END: table -->\n";
+        assert_eq!(
+            anchored(table, "table").unwrap(),
+            "| a | b |\n|---|---|\n| 1 | 2 |\n"
+        );
+    }
+
+    #[test]
+    fn markdown_is_included_outside_code_blocks_and_code_blocks_keep_theirs() {
+        let base = std::env::temp_dir().join(format!("slides-include-{}", std::process::id()));
+        std::fs::create_dir_all(&base).unwrap();
+        std::fs::write(
+            base.join("table.md"),
+            "<!-- ANCHOR: t -->\n| a |\n|---|\n<!-- ANCHOR_END: t -->\n",
+        )
+        .unwrap();
+        let slide = "## Costs\n{{#include table.md:t}}\n```rust\n{{#include table.md:t}}\n```\n";
+        let expanded = expand_outside_code(slide, &base).unwrap();
+        std::fs::remove_dir_all(&base).unwrap();
+        assert_eq!(
+            expanded,
+            "## Costs\n| a |\n|---|\n```rust\n{{#include table.md:t}}\n```\n"
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! - [`include`]: a Rust code block holds only `{{#include path:anchor}}`
 //!   lines, which pull the code between `// ANCHOR: anchor` and
 //!   `// ANCHOR_END: anchor` from a file the workspace compiles. A changed
-//!   API breaks the build, or the render, never silently the talk.
+//!   API breaks the build, or the render, never silently the talk. The
+//!   same line outside a code block pulls in Markdown, such as the table
+//!   of figures `just bench` writes.
 //! - [`markdown`]: code is highlighted at render time and local SVG diagrams
 //!   are inlined, so the page loads nothing: it works with the Wi-Fi off.
 //!

@@ -39,11 +39,12 @@ impl Renderer {
     }
 
     pub fn render(&self, markdown: &str) -> Result<String> {
+        let markdown = include::expand_outside_code(markdown, &self.base)?;
         let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
         let mut events = Vec::new();
         let mut code: Option<(String, String)> = None;
         let mut image: Option<(String, String)> = None;
-        for event in Parser::new_ext(markdown, options) {
+        for event in Parser::new_ext(&markdown, options) {
             match (event, &mut code, &mut image) {
                 (Event::Start(Tag::CodeBlock(kind)), None, _) => {
                     let language = match kind {

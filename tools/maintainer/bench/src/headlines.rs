@@ -7,12 +7,7 @@ use serde_json::{Value, json};
 
 /// Criterion's mean time per iteration of `group/bench`, in nanoseconds.
 pub fn criterion_mean_ns(target_dir: &Path, id: &str) -> Option<f64> {
-    let file = target_dir
-        .join("criterion")
-        .join(id)
-        .join("new/estimates.json");
-    let estimates: Value = serde_json::from_str(&std::fs::read_to_string(file).ok()?).ok()?;
-    estimates["mean"]["point_estimate"].as_f64()
+    crate::estimates::mean(target_dir, id).map(|mean| mean.ns)
 }
 
 /// One row of the table.
@@ -78,7 +73,9 @@ pub fn save(path: &Path, headlines: &[Headline]) -> std::io::Result<()> {
     std::fs::write(path, serde_json::to_string_pretty(&rows)? + "\n")
 }
 
-fn number(value: f64) -> String {
+/// A figure as the tables print it: two decimals below 10, one below
+/// 1,000, none from there on, with its thousands grouped.
+pub(crate) fn number(value: f64) -> String {
     if value >= 1000.0 {
         let digits = format!("{value:.0}");
         let mut out = String::new();

@@ -6,7 +6,10 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 
 pub mod crisp;
+pub mod estimates;
 pub mod headlines;
+pub mod machine;
+pub mod span_costs;
 pub mod throughput;
 
 /// Spans in one [`export_request`]: what a batch exporter sends at a time.

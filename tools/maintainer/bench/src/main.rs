@@ -1,5 +1,7 @@
 //! `just bench`: every benchmark of the workshop, then the headline
-//! figures as one table (also saved to `target/bench/headlines.json`).
+//! figures as one table (also saved to `target/bench/headlines.json`). The
+//! criterion benchmarks also write the per-span cost table the slides
+//! include (`slides/measured/span-costs.md`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -8,6 +10,8 @@ use anyhow::Context;
 use clap::Parser;
 use workshop_bench::SPANS_PER_REQUEST;
 use workshop_bench::headlines::{self, Headline, criterion_mean_ns};
+use workshop_bench::machine::Measured;
+use workshop_bench::span_costs;
 use workshop_bench::throughput::{self, Settings};
 
 /// Runs the criterion benchmarks and the gateway throughput comparison.
@@ -93,7 +97,8 @@ fn resident_bytes() -> u64 {
         .unwrap_or(0)
 }
 
-/// The criterion benchmarks, and their headline figures.
+/// The criterion benchmarks, their headline figures, and the per-span cost
+/// table.
 fn run_criterion(root: &Path, target_dir: &Path, quick: bool) -> anyhow::Result<Vec<Headline>> {
     println!("== criterion benchmarks");
     let status = criterion_command(root, quick)
@@ -106,6 +111,13 @@ fn run_criterion(root: &Path, target_dir: &Path, quick: bool) -> anyhow::Result<
     let mut found = timings(mean_ns);
     found.push(memory_per_stored_span());
     found.extend(ratios(mean_ns));
+    span_costs::write(
+        target_dir,
+        &root.join(span_costs::FILE),
+        &Measured::here_and_now(),
+    )
+    .context("the per-span cost table")?;
+    println!("== per-span costs written to {}", span_costs::FILE);
     Ok(found)
 }
 
@@ -212,6 +224,25 @@ fn ratios(mean_ns: impl Fn(&str) -> Option<f64>) -> Vec<Headline> {
             "cost: disabled event, eager / lazy",
             "cost_of_observability/disabled_event_formatted_eagerly",
             "cost_of_observability/disabled_event_lazy_field",
+            None,
+        ),
+        // What tracing and the services' layers add to the SDK's own span.
+        (
+            "per-span cost: otel over OTLP / SDK span",
+            "span_cost/otel_otlp_loopback",
+            "span_cost/otel_sdk_span",
+            None,
+        ),
+        (
+            "per-span cost: otel layer / SDK span",
+            "span_cost/otel_noop_exporter",
+            "span_cost/otel_sdk_span",
+            None,
+        ),
+        (
+            "per-span cost: sampled out, otel / SDK",
+            "span_cost/otel_sampled_out",
+            "span_cost/otel_sdk_span_sampled_out",
             None,
         ),
     ];
