@@ -102,7 +102,7 @@ impl Pipeline {
     /// with a field, and a warning in the child.
     fn serve_one(&self, headers: &HeaderMap) -> Vec<SpanData> {
         let settings = Settings::quiet("test");
-        let subscriber = telemetry::subscriber(&settings, &self.provider);
+        let (subscriber, _log_writers) = telemetry::subscriber(&settings, &self.provider);
         tracing::subscriber::with_default(subscriber, || {
             let request = tracing::info_span!("handle", order_id = 42);
             telemetry::propagation::continue_from(&request, headers);

@@ -724,25 +724,27 @@ async fn an_operations_pprof_profile_holds_its_own_spans_samples_as_the_folded_s
     );
 }
 
-/// `go`, whose `go tool pprof` is pprof's reference reader; a test that
-/// needs it fails without it, and says how to install it.
-fn go() -> PathBuf {
+/// `go`, whose `go tool pprof` is pprof's reference reader. As with the
+/// browser tests: on CI (`$CI` set) it must be there (.ci/run installs
+/// Debian's golang-go); elsewhere the test says it is skipped.
+fn go_or_skip() -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
+    let found = std::env::split_paths(&path)
         .map(|dir| dir.join("go"))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "no `go` on PATH: this test reads the collector's pprof profile with `go tool pprof`, \
-                 the format's reference reader. Install Go: Debian's golang-go \
-                 (`apt-get install golang-go`), as .ci/run does on CI."
-            )
-        })
+        .find(|candidate| candidate.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have Go: .ci/run installs Debian's golang-go"
+        );
+        eprintln!("SKIPPED: no `go` here to read the pprof profile (install Debian's golang-go)");
+    }
+    found
 }
 
 /// `go tool pprof -raw` on `file`, with `options` first: its output.
-fn pprof_raw(file: &Path, options: &[&str]) -> String {
-    let output = Command::new(go())
+fn pprof_raw(go: &Path, file: &Path, options: &[&str]) -> String {
+    let output = Command::new(go)
         .args(["tool", "pprof", "-symbolize=none", "-raw"])
         .args(options)
         .arg(file)
@@ -794,6 +796,7 @@ fn raw_samples(raw: &str) -> Vec<(u64, String)> {
 
 #[tokio::test]
 async fn go_tool_pprof_reads_the_profile_and_narrows_it_to_a_trace() {
+    let Some(go) = go_or_skip() else { return };
     let collector = common::start(1_000).await;
     // Traces 0a… and 0b…: ids with letters, which `-tagfocus` reads as
     // text (an id of digits only, it reads as a number).
@@ -820,7 +823,7 @@ async fn go_tool_pprof_reads_the_profile_and_narrows_it_to_a_trace() {
     let file = scratch.join(format!("svc-op2-{}.pb.gz", std::process::id()));
     std::fs::write(&file, profile).expect("the profile written");
 
-    let read = raw_samples(&pprof_raw(&file, &[]));
+    let read = raw_samples(&pprof_raw(&go, &file, &[]));
     let total: u64 = read.iter().map(|(count, _)| count).sum();
     assert_eq!(total, 6 + 2 + 3, "every sample: {read:?}");
     let hottest = read
@@ -830,7 +833,7 @@ async fn go_tool_pprof_reads_the_profile_and_narrows_it_to_a_trace() {
     assert_eq!(hottest, &(6, "compute_prices".to_owned()), "{read:?}");
 
     let trace = format!("trace_id={}", "0b".repeat(16));
-    let in_trace = raw_samples(&pprof_raw(&file, &["-tagfocus", &trace]));
+    let in_trace = raw_samples(&pprof_raw(&go, &file, &["-tagfocus", &trace]));
     assert_eq!(in_trace, [(3, "render".to_owned())], "trace 0b… alone");
     std::fs::remove_file(&file).expect("the profile removed");
 }

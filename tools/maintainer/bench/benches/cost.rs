@@ -231,11 +231,9 @@ fn span_cost(c: &mut Criterion) {
         tracing_subscriber::registry().with(telemetry::layers::spans(&noop, "bench")),
     );
     let (_collector, loopback) = loopback_export();
-    span_under(
-        &mut group,
-        "otel_otlp_loopback",
-        telemetry::subscriber(&telemetry::Settings::quiet("bench"), &loopback),
-    );
+    let (subscriber, _log_writers) =
+        telemetry::subscriber(&telemetry::Settings::quiet("bench"), &loopback);
+    span_under(&mut group, "otel_otlp_loopback", subscriber);
     let sampled = sdk_provider(Sampler::AlwaysOn);
     sdk_span_under(&mut group, "otel_sdk_span", &sampled);
     // What `OTEL_TRACES_SAMPLER=parentbased_traceidratio` with
