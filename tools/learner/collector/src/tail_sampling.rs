@@ -153,10 +153,6 @@ impl TailSampler {
         &self.store
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
     /// The counters, and what waits now.
     pub fn counts(&self) -> Counts {
         let state = self.lock();

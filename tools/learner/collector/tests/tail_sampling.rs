@@ -360,15 +360,17 @@ fn scenario(seed: u64) -> (Vec<ExportTraceServiceRequest>, Vec<Posted>) {
             let excepting = rng.chance(EXCEPTION_RATE);
             if excepting {
                 let at = rng.below(spans.len() as u64) as usize;
+                let time_unix_nano = spans[at].start_time_unix_nano;
                 spans[at].events.push(Event {
                     name: EXCEPTION_EVENT.to_owned(),
-                    time_unix_nano: spans[at].start_time_unix_nano,
+                    time_unix_nano,
                     ..Event::default()
                 });
             }
             let window = &mut windows[endpoint];
             let latency = judged(window, root_us);
-            window.insert(window.partition_point(|&d| d <= root_us), root_us);
+            let place = window.partition_point(|&d| d <= root_us);
+            window.insert(place, root_us);
             posted.push(Posted {
                 id,
                 endpoint,
@@ -504,12 +506,12 @@ async fn one_scenario(seed: u64) {
     );
 
     // The counts say the same.
-    let failed = posted.iter().filter(|trace| trace.failed).count() as u64;
+    let failing = posted.iter().filter(|trace| trace.failed).count() as u64;
     let warming = posted
         .iter()
         .filter(|trace| !trace.failed && trace.latency == Expected::WarmingUp)
         .count() as u64;
-    assert_eq!(scrape.kept_by(Rule::Error), failed, "seed {seed}");
+    assert_eq!(scrape.kept_by(Rule::Error), failing, "seed {seed}");
     assert_eq!(scrape.kept_by(Rule::WarmingUp), warming, "seed {seed}");
     assert_eq!(
         scrape.decided() - scrape.dropped(),

@@ -40,11 +40,6 @@ impl Counts {
         self.traces_kept[rule as usize]
     }
 
-    /// Traces decided, kept or dropped.
-    pub fn traces_decided(&self) -> u64 {
-        self.traces_kept.iter().sum::<u64>() + self.traces_dropped
-    }
-
     /// Its metric families, as OpenMetrics text, without the exposition's
     /// end (see [`crate::store::Stats::write_openmetrics`]).
     pub fn write_openmetrics(&self, text: &mut String) {
@@ -179,7 +174,6 @@ mod tests {
             Some(7.0),
             "{text}"
         );
-        assert_eq!(counts.traces_decided(), 100);
         assert_eq!(
             exposition
                 .units
