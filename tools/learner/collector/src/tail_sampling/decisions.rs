@@ -10,7 +10,8 @@ use std::collections::VecDeque;
 use foldhash::HashMap;
 
 /// Decisions remembered: at the demo's few dozen traces a second, the last
-/// half hour or more, in some 4 MB.
+/// half hour or more, in some 6 MB (an id, a flag and the map's room for
+/// them, and the id again in the order of decisions).
 pub const REMEMBERED_DECISIONS: usize = 100_000;
 
 /// Whether each recent trace was kept, by its id as a number.
