@@ -177,9 +177,11 @@ impl TailSampler {
         if batch.is_empty() {
             return Ok(Inserted::default());
         }
-        let due = Instant::now() + self.settings.decision_wait;
         let (late, kept_early, first_pending) = {
             let mut state = self.lock();
+            // Read under the lock, so that the line of waiting traces, in
+            // the order they arrived, is in the order they fall due too.
+            let due = Instant::now() + self.settings.decision_wait;
             let was_idle = state.pending.is_empty();
             let late = state.admit(batch, due);
             let kept_early = state.decide_early(&self.settings);

@@ -246,7 +246,7 @@ async fn warm_up(collector: &Collector, service: &str, operation: &str, root_us:
 struct Rng(u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    fn draw(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -256,7 +256,7 @@ impl Rng {
 
     /// Uniform in [0, 1).
     fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        (self.draw() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     fn chance(&mut self, probability: f64) -> bool {
@@ -264,7 +264,7 @@ impl Rng {
     }
 
     fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
+        self.draw() % bound
     }
 
     /// A standard normal draw (Box and Muller's).
@@ -346,7 +346,7 @@ fn scenario(seed: u64) -> (Vec<ExportTraceServiceRequest>, Vec<Posted>) {
     for chunk in order.chunks(TRACES_PER_EXPORT) {
         let mut by_service: Vec<Vec<Span>> = vec![Vec::new(); ENDPOINTS.len()];
         for &endpoint in chunk {
-            let id = trace_id(rng.next(), rng.next());
+            let id = trace_id(rng.draw(), rng.draw());
             let mut root_us = (MEDIAN_US * (LOG_SIGMA * rng.normal()).exp()) as u64 + 1;
             if rng.chance(FAR_SLOWER_RATE) {
                 root_us *= 10 + rng.below(11);
