@@ -13,7 +13,7 @@ workshop := run + " -p workshop --"
 default:
     @just --list --unsorted
 
-# The live demo: the shop (five services) and the trace collector under load (`--fixed`, `--duration SECS`, `--prometheus`).
+# The live demo: the shop (five services) and the trace collector under load (`--fixed`, `--duration SECS`, `--prometheus`, `--sample 0.1`, `--tail`).
 [no-exit-message]
 [continue]
 demo *FLAGS:
@@ -71,7 +71,7 @@ setup *FLAGS:
 verify *ARGS:
     @{{workshop}} verify {{ARGS}}
 
-# The trace collector alone: OTLP on 127.0.0.1:4318, UI on http://127.0.0.1:16686 (`--data FILE` keeps traces).
+# The trace collector alone: OTLP on 127.0.0.1:4318, UI on http://127.0.0.1:16686 (`--data FILE` keeps traces; `--tail-sampling` keeps the failed, the slow and a share of the rest).
 [no-exit-message]
 [continue]
 collector *FLAGS:
@@ -152,7 +152,7 @@ checksums *FLAGS:
 
 # The fault suite alone: each test injects one fault on loopback (a client that gives up, a flood, a collector killed or down for 30 s, SIGTERM, a busy port, a slow client, a log reader that stalls, hostile input) and checks the promise it breaks (demo-services/README.md, "Promises"). `just test` runs them too.
 faults:
-    cargo test --locked -p system-tests -p telemetry -p collector -p demo --test seat_counts --test cancellation --test idempotency_keys --test connection_timeouts --test no_panic_on_any_input --test cancelled_requests --test log_writers --test bounded_store --test memory_under_flood --test bounded_analyses --test ingestion_under_analyses --test untrusted_input --test supervision --test export_faults
+    cargo test --locked -p system-tests -p telemetry -p collector -p demo --test seat_counts --test cancellation --test idempotency_keys --test connection_timeouts --test no_panic_on_any_input --test cancelled_requests --test log_writers --test bounded_store --test memory_under_flood --test bounded_analyses --test ingestion_under_analyses --test tail_sampling --test untrusted_input --test supervision --test export_faults
 
 # The whole test suite, as CI runs it.
 test:

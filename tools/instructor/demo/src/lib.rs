@@ -18,6 +18,7 @@ mod process;
 pub mod prometheus;
 pub mod red;
 pub mod stop_signal;
+pub mod tail_sampling;
 
 use collector_client::{Client, OTLP_PORT, UI_PORT, loopback, routes};
 use telemetry::export::PENDING_METRIC;
@@ -390,13 +391,20 @@ impl Shop {
     }
 }
 
+/// What `GET /metrics` says at `base_url` (a service's, or the
+/// collector's query port), read through `client`; `None` if it does not
+/// answer, or not in OpenMetrics text.
+pub async fn scrape(client: &reqwest::Client, base_url: &str) -> Option<openmetrics::Exposition> {
+    let url = format!("{base_url}{}", routes::METRICS);
+    let text = client.get(url).send().await.ok()?.text().await.ok()?;
+    openmetrics::parse(&text).ok()
+}
+
 /// The sum of metric `name`'s series in the `GET /metrics` of the service
 /// on `port` (itself never traced, so that asking adds nothing); `None` if
 /// it does not answer through `client` or names no such series.
 pub async fn metric_sum(client: &reqwest::Client, port: u16, name: &str) -> Option<f64> {
-    let url = format!("http://127.0.0.1:{port}/metrics");
-    let text = client.get(url).send().await.ok()?.text().await.ok()?;
-    let exposition = openmetrics::parse(&text).ok()?;
+    let exposition = scrape(client, &loopback(port)).await?;
     let mut series = exposition
         .samples
         .iter()
@@ -447,11 +455,24 @@ impl Collector {
         otlp_port: u16,
         ui_port: u16,
     ) -> Result<Self, StartError> {
+        Self::start_with(bin_dir, log_dir, otlp_port, ui_port, &[]).await
+    }
+
+    /// A new collector as [`Collector::start_at`] starts one, run with
+    /// `args` besides (`--tail-sampling`).
+    pub async fn start_with(
+        bin_dir: &Path,
+        log_dir: &Path,
+        otlp_port: u16,
+        ui_port: u16,
+        args: &[&str],
+    ) -> Result<Self, StartError> {
         std::fs::create_dir_all(log_dir).map_err(StartError::Spawn)?;
         let log = log_dir.join("collector.log");
         let mut process =
             Process::spawn("collector", &bin_dir.join("collector"), &log, |command| {
                 command
+                    .args(args)
                     .env("OTLP_LISTEN", format!("127.0.0.1:{otlp_port}"))
                     .env("UI_LISTEN", format!("127.0.0.1:{ui_port}"));
             })

@@ -36,6 +36,11 @@ const HIGHEST_BASE_PORT: u16 = u16::MAX - (SERVICES.len() as u16 - 1);
 /// collector (they export a batch every second).
 const EXPORTED_WITHIN: Duration = Duration::from_secs(10);
 
+/// How long the report waits for a tail-sampling collector to decide the
+/// traces it still holds: its decision wait (2 s by default) after their
+/// last spans, with room to spare.
+const DECIDED_WITHIN: Duration = Duration::from_secs(10);
+
 /// Runs the shop and the trace collector, drives load, and reports.
 #[derive(Parser)]
 struct Args {
@@ -94,6 +99,17 @@ struct Args {
     /// critical-paths page then links each operation to its CPU flame graph.
     #[arg(long)]
     profile: bool,
+    /// Head sampling: every service starts a new trace with this
+    /// probability (above 0, at most 1) and follows its caller's decision
+    /// (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`,
+    /// `OTEL_TRACES_SAMPLER_ARG`).
+    #[arg(long, value_name = "PROBABILITY", value_parser = sampling_probability)]
+    sample: Option<f64>,
+    /// Tail sampling: the collector the demo starts keeps a trace once it
+    /// is complete, and only every failed or slow one and a share of the
+    /// rest (`collector --tail-sampling`).
+    #[arg(long)]
+    tail: bool,
     /// Where that Prometheus answers.
     #[arg(
         long,
@@ -101,6 +117,21 @@ struct Args {
         value_parser = clap::value_parser!(u16).range(1..)
     )]
     prometheus_port: u16,
+}
+
+/// A head-sampling probability: above 0 (at 0 no trace would start at
+/// all) and at most 1.
+fn sampling_probability(text: &str) -> Result<f64, String> {
+    let probability: f64 = text.trim().parse().map_err(|_| {
+        format!("{text:?} is not a number: give the probability of keeping a trace, such as 0.1")
+    })?;
+    if probability > 0.0 && probability <= 1.0 {
+        Ok(probability)
+    } else {
+        Err(format!(
+            "{text} is not a probability of keeping a trace: give one above 0 and at most 1 (0.1 keeps one trace in ten)"
+        ))
+    }
 }
 
 /// Where a run writes its files.
@@ -179,6 +210,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         root: &root,
         recordings: &folders.recordings,
         fixed: args.fixed,
+        head_sampled: args.sample.is_some(),
         load_started_us,
         metrics,
     };
@@ -221,7 +253,8 @@ async fn start(args: &Args, root: &Path, folders: &Folders) -> anyhow::Result<Ru
         Some(collector) => collector,
         None => {
             let (otlp, ui) = (args.collector_otlp_port, args.collector_ui_port);
-            Collector::start_at(&bin_dir, &folders.logs, otlp, ui).await?
+            let flags: &[&str] = if args.tail { &["--tail-sampling"] } else { &[] };
+            Collector::start_with(&bin_dir, &folders.logs, otlp, ui, flags).await?
         }
     };
     let services_dir = match args.console {
@@ -279,6 +312,10 @@ fn service_env(args: &Args, collector: &Collector) -> Vec<(&'static str, String)
     if args.profile {
         env.push(("PROFILE", "1".to_owned()));
     }
+    if let Some(probability) = args.sample {
+        env.push(("OTEL_TRACES_SAMPLER", "parentbased_traceidratio".to_owned()));
+        env.push(("OTEL_TRACES_SAMPLER_ARG", probability.to_string()));
+    }
     env
 }
 
@@ -325,6 +362,22 @@ fn show_what_runs(args: &Args, root: &Path, folders: &Folders, running: &Running
             "prometheus",
             prometheus.url()
         );
+    }
+    if let Some(probability) = args.sample {
+        println!(
+            "  head sampling: each service starts a new trace with probability {probability}, and follows its caller's decision"
+        );
+    }
+    match (args.tail, collector.is_ours()) {
+        (true, true) => println!(
+            "  tail sampling: the collector keeps every failed or slow trace, and a share of the rest"
+        ),
+        (true, false) => println!(
+            "  warning: --tail cannot turn tail sampling on in the collector already running at {}: \
+             restart it as `just collector --tail-sampling`, or stop it and the demo starts its own",
+            collector.ui_url()
+        ),
+        (false, _) => {}
     }
 }
 
@@ -460,16 +513,28 @@ struct TraceReport<'a> {
     root: &'a Path,
     recordings: &'a Path,
     fixed: bool,
+    /// Whether the services sampled at the head (`--sample`).
+    head_sampled: bool,
     load_started_us: u64,
     metrics: red::MetricsByRoute,
 }
 
 impl TraceReport<'_> {
-    /// The report's end, once the traces have arrived: the metrics beside
-    /// the traces, Prometheus's view, the N+1's statements, the slowest
-    /// trace, and the critical paths of the run's orders.
+    /// The report's end, once the traces have arrived (and, when the
+    /// collector samples at the tail, been decided): what tail sampling
+    /// kept, the metrics beside the traces, Prometheus's view, the N+1's
+    /// statements, the slowest trace, and the critical paths of the run's
+    /// orders.
     async fn show(&self, ui: &str, prometheus: Option<&Prometheus>) {
-        show_red(ui, &self.metrics, self.load_started_us).await;
+        let tail = demo::tail_sampling::settled(ui, DECIDED_WITHIN).await;
+        if let Some(counts) = &tail {
+            println!();
+            for line in counts.lines() {
+                println!("{line}");
+            }
+        }
+        let sampled = self.head_sampled || tail.is_some();
+        show_red(ui, &self.metrics, self.load_started_us, sampled).await;
         if let Some(prometheus) = prometheus {
             show_prometheus(ui, prometheus).await;
         }
@@ -535,14 +600,21 @@ async fn start_prometheus(args: &Args, folders: &Folders) -> anyhow::Result<Prom
 }
 
 /// The gateway's rate, errors and p99 per route from its metrics, beside
-/// the same from the traces of this run.
-async fn show_red(ui: &str, metrics: &red::MetricsByRoute, since_us: u64) {
+/// the same from the traces of this run (`sampled`: of those kept).
+async fn show_red(ui: &str, metrics: &red::MetricsByRoute, since_us: u64, sampled: bool) {
     let Ok(traces) = red::from_traces(ui, "gateway", since_us).await else {
         println!("(no RED figures from the traces to compare)");
         return;
     };
     println!();
-    println!("The gateway's routes: m = its /metrics, t = its traces (they must agree):");
+    if sampled {
+        println!(
+            "The gateway's routes: m = its /metrics, t = its traces (only those sampled: \
+             the metrics count every request, the traces cannot)"
+        );
+    } else {
+        println!("The gateway's routes: m = its /metrics, t = its traces (they must agree):");
+    }
     println!("{}", red::table(metrics, &traces));
 }
 
@@ -711,6 +783,19 @@ fn relative(path: &Path, root: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sampling_probability_is_above_0_and_at_most_1() {
+        assert_eq!(sampling_probability("0.1"), Ok(0.1));
+        assert_eq!(sampling_probability(" 1 "), Ok(1.0));
+        for bad in ["0", "-0.5", "1.5", "NaN", "ten"] {
+            let refused = sampling_probability(bad);
+            assert!(
+                refused.as_ref().is_err_and(|reason| reason.contains(bad)),
+                "{bad:?} is refused with a reason that names it: {refused:?}"
+            );
+        }
+    }
 
     #[test]
     fn a_bounded_or_interrupted_run_stops_before_it_reports() {

@@ -16,7 +16,7 @@
 //! | `GET /api/traces/{traceID}/spans/{spanID}/profile.pb.gz` | one span's samples as a pprof profile; ours |
 //! | `GET /api/dependencies?endTs=&lookback=` | the service dependency graph, as Jaeger's (`[{parent, child, callCount}]`, `endTs` and `lookback` in ms), with each edge's `errorCount` (ours) |
 //! | `GET /api/red?service=&since=` | per operation, requests, errors and p50/p99 from its server spans that started at or after `since` (Unix µs); ours |
-//! | `GET /metrics` | the collector's own counters, as OpenMetrics text: spans and CPU samples received, stored, evicted, truncated and dropped, by reason, and the store's size against its bounds ([`crate::store::Stats`]) |
+//! | `GET /metrics` | the collector's own counters, as OpenMetrics text: spans and CPU samples received, stored, evicted, truncated and dropped, by reason, and the store's size against its bounds ([`crate::store::Stats`]); with tail sampling, the traces and spans it kept and dropped, by rule, and what waits for a decision ([`crate::tail_sampling::Counts`]) |
 //! | `GET /`, `/trace/{traceID}`, `/compare/{a}/{b}`, `/dependencies`, `/critical-paths` | the web UI: search, a trace's waterfall, two traces side by side, the dependency graph, an endpoint's critical paths |
 //!
 //! Every time, duration and count in a query is a bound or a window, so a
@@ -56,7 +56,9 @@ use trace_analysis::jaeger::{self, ErrorEntry, Trace};
 use trace_analysis::model::{Kind, Span, Value};
 use trace_analysis::red;
 
-use crate::store::{Store, TraceQuery};
+use crate::exposition;
+use crate::store::{OPENMETRICS_CONTENT_TYPE, Store, TraceQuery};
+use crate::tail_sampling::TailSampler;
 
 pub mod profiles;
 
@@ -75,11 +77,13 @@ pub const CONCURRENT_ANALYSES: usize = 2;
 
 const UI: &str = include_str!("../ui/index.html");
 
-/// What the handlers share: the store, and the analyses' turns.
+/// What the handlers share: the store, the analyses' turns, and the tail
+/// sampler in front of the store, if there is one.
 #[derive(Clone)]
 struct Api {
     store: Arc<Store>,
     analyses: Arc<Analyses>,
+    sampler: Option<Arc<TailSampler>>,
 }
 
 impl FromRef<Api> for Arc<Store> {
@@ -95,10 +99,24 @@ pub fn router(store: Arc<Store>) -> Router {
 
 /// The query API and the UI, each analysis held to `deadline`.
 pub fn router_with_deadline(store: Arc<Store>, deadline: Duration) -> Router {
-    let api = Api {
+    routed(Api {
         store,
         analyses: Arc::new(Analyses::new(deadline)),
-    };
+        sampler: None,
+    })
+}
+
+/// The query API and the UI of the store behind `sampler`, each analysis
+/// held to [`ANALYSIS_DEADLINE`]; `/metrics` adds the sampler's counts.
+pub fn sampled_router(sampler: Arc<TailSampler>) -> Router {
+    routed(Api {
+        store: Arc::clone(sampler.store()),
+        analyses: Arc::new(Analyses::new(ANALYSIS_DEADLINE)),
+        sampler: Some(sampler),
+    })
+}
+
+fn routed(api: Api) -> Router {
     Router::new()
         .route(routes::UI_SEARCH, get(ui))
         .route(routes::UI_TRACE, get(ui))
@@ -289,13 +307,16 @@ fn error(status: StatusCode, msg: impl Into<String>) -> QueryError {
 }
 
 /// What the store has received, kept and let go of: a bound that is
-/// reached is counted here, not only logged.
-async fn metrics(State(store): State<Arc<Store>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, crate::store::OPENMETRICS_CONTENT_TYPE)],
-        store.stats().openmetrics(),
-    )
-        .into_response()
+/// reached is counted here, not only logged. With tail sampling, what the
+/// sampler kept, dropped and holds, too.
+async fn metrics(State(api): State<Api>) -> Response {
+    let mut text = String::new();
+    api.store.stats().write_openmetrics(&mut text);
+    if let Some(sampler) = &api.sampler {
+        sampler.counts().write_openmetrics(&mut text);
+    }
+    exposition::end(&mut text);
+    ([(header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)], text).into_response()
 }
 
 async fn services(State(store): State<Arc<Store>>) -> Response {

@@ -16,6 +16,12 @@
 //! says, their number and the reason in the answer, which the sender's
 //! exporter logs: the learner whose service sent them hears of it.
 //!
+//! With tail sampling ([`crate::tail_sampling`]), accepted spans go to the
+//! sampler rather than straight to the store: they wait for their trace's
+//! decision, and only the traces kept are stored, past the export's
+//! answer. The answer then reports the spans stored at once: those that
+//! arrived after their trace was kept.
+//!
 //! Profiles are taken as protobuf, plain or gzipped, within the same
 //! limits (OTLP's JSON for them, in development, is not read). Their
 //! samples are kept within the samples' own bounds ([`crate::samples`]);
@@ -28,7 +34,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -43,6 +49,7 @@ use prost::Message;
 use collector_client::routes;
 
 use crate::store::Store;
+use crate::tail_sampling::TailSampler;
 use crate::{otlp, otlp_profiles};
 
 /// The largest request body accepted, as sent (possibly compressed).
@@ -51,12 +58,44 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// gigabytes, so decompression stops here.
 pub const MAX_DECOMPRESSED_BYTES: usize = 64 * 1024 * 1024;
 
+/// Where accepted spans go.
+#[derive(Clone)]
+struct Intake {
+    store: Arc<Store>,
+    /// The tail sampler, when traces are sampled once complete: spans go
+    /// through it, and the store gets the traces it keeps.
+    sampler: Option<Arc<TailSampler>>,
+}
+
+impl FromRef<Intake> for Arc<Store> {
+    fn from_ref(intake: &Intake) -> Self {
+        Arc::clone(&intake.store)
+    }
+}
+
+/// OTLP/HTTP in, every span stored.
 pub fn router(store: Arc<Store>) -> Router {
+    routed(Intake {
+        store,
+        sampler: None,
+    })
+}
+
+/// OTLP/HTTP in, spans through `sampler`, which stores the traces it keeps
+/// in its store.
+pub fn sampled_router(sampler: Arc<TailSampler>) -> Router {
+    routed(Intake {
+        store: Arc::clone(sampler.store()),
+        sampler: Some(sampler),
+    })
+}
+
+fn routed(intake: Intake) -> Router {
     Router::new()
         .route(routes::OTLP_TRACES, post(ingest))
         .route(routes::OTLP_PROFILES, post(ingest_profiles))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(store)
+        .with_state(intake)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -82,7 +121,7 @@ fn refuse(status: StatusCode, reason: impl Into<String>) -> Refused {
 }
 
 async fn ingest(
-    State(store): State<Arc<Store>>,
+    State(intake): State<Intake>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Refused> {
@@ -97,7 +136,11 @@ async fn ingest(
     let spans = request
         .and_then(|request| otlp::from_otlp(request).map_err(|invalid| invalid.to_string()))
         .map_err(|reason| refuse(StatusCode::BAD_REQUEST, reason))?;
-    let inserted = store.insert(spans).map_err(|err| {
+    let inserted = match &intake.sampler {
+        Some(sampler) => sampler.offer(spans),
+        None => intake.store.insert(spans),
+    }
+    .map_err(|err| {
         refuse(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("cannot store spans: {err}"),
@@ -111,7 +154,7 @@ async fn ingest(
                 "{} of {} spans dropped: their traces already hold {} spans, the collector's limit per trace (--max-spans-per-trace)",
                 inserted.dropped,
                 inserted.dropped + inserted.stored,
-                store.limits().max_spans_per_trace
+                intake.store.limits().max_spans_per_trace
             ),
         }),
     };

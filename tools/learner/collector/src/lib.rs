@@ -12,6 +12,9 @@
 //! - [`otlp`]: OTLP's spans flattened into the collector's own record.
 //! - [`otlp_profiles`]: OTLP's profiles read into CPU samples, each with
 //!   its span and its stack.
+//! - [`tail_sampling`]: with `--tail-sampling`, each trace waits until it
+//!   is complete and is kept only if it failed, was slow for its endpoint,
+//!   or falls in a share of the rest.
 //! - [`store`]: bounded memory (spans and bytes), oldest traces evicted
 //!   first, optional file; the CPU samples beside them.
 //! - [`samples`]: the CPU samples, bounded, each stack and name kept once.
@@ -20,7 +23,8 @@
 //! - [`limits`]: what is kept of each span and trace, and the counts and
 //!   log lines of what is not.
 //! - [`api`]: Jaeger-shaped queries, CPU flame graphs and pprof profiles of
-//!   spans, and the UI.
+//!   spans, the UI, and the collector's own metrics (written as
+//!   OpenMetrics text by `exposition`).
 //! - [`serve`]: both served with timeouts on every connection, and a
 //!   graceful shutdown.
 //!
@@ -29,6 +33,7 @@
 //! the routes and a typed client of this API are `collector-client`'s.
 
 pub mod api;
+mod exposition;
 pub mod ingest;
 pub mod limits;
 pub mod otlp;
@@ -37,3 +42,4 @@ pub mod pprof;
 pub mod samples;
 pub mod serve;
 pub mod store;
+pub mod tail_sampling;

@@ -4,11 +4,14 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
+use clap::builder::BoolishValueParser;
 use collector::limits::{self, ByteSize, Limits};
 use collector::serve::{default_listen, serve_on, shutdown_signal};
 use collector::store::Store;
+use collector::tail_sampling::{self, TailSampler};
 use collector::{api, ingest};
 use collector_client::{OTLP_PORT, UI_PORT, routes};
 use tokio::net::TcpListener;
@@ -58,6 +61,49 @@ struct Args {
     /// traces survive a restart.
     #[arg(long, env = "COLLECTOR_DATA")]
     data: Option<PathBuf>,
+    /// Keep a trace only once it is complete, and only if it matters: every
+    /// trace with an error, every trace slower than its endpoint's recent
+    /// p99, and a share of the rest (tail sampling). Off, every trace is
+    /// kept.
+    #[arg(long, env = "TAIL_SAMPLING", value_parser = BoolishValueParser::new())]
+    tail_sampling: bool,
+    /// With tail sampling, the share of the other traces kept, from 0 to 1,
+    /// chosen by trace id.
+    #[arg(long, env = "TAIL_KEEP_SHARE", default_value_t = tail_sampling::KEEP_SHARE, value_parser = share)]
+    tail_keep_share: f64,
+    /// With tail sampling, how long a trace waits after its last span
+    /// arrived before it is decided, in milliseconds.
+    #[arg(
+        long,
+        env = "TAIL_DECISION_WAIT_MS",
+        default_value_t = tail_sampling::DECISION_WAIT_MS,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    tail_decision_wait_ms: u64,
+    /// With tail sampling, the spans that wait for their trace's decision
+    /// at most; past them, the oldest traces are decided early.
+    #[arg(long, default_value_t = tail_sampling::MAX_PENDING_SPANS)]
+    tail_max_pending_spans: usize,
+    /// With tail sampling, the estimated bytes that wait at most (`256MiB`,
+    /// or a number of bytes); past them, the oldest traces are decided
+    /// early.
+    #[arg(long, default_value_t = ByteSize(tail_sampling::MAX_PENDING_BYTES))]
+    tail_max_pending_bytes: ByteSize,
+}
+
+/// A share, from 0 (none) to 1 (all).
+fn share(text: &str) -> Result<f64, String> {
+    let share: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number: give a share from 0 to 1, such as 0.05"))?;
+    if (0.0..=1.0).contains(&share) {
+        Ok(share)
+    } else {
+        Err(format!(
+            "{text} is not a share: give one from 0 (keep none) to 1 (keep all)"
+        ))
+    }
 }
 
 #[tokio::main]
@@ -130,8 +176,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         routes::OTLP_PROFILES
     );
     tracing::info!("traces at http://{}{}", args.ui_listen, routes::UI_SEARCH);
-    let otlp = serve_on(otlp, ingest::router(store.clone()), shutdown_signal());
-    let ui = serve_on(ui, api::router(store), shutdown_signal());
+    let (otlp_router, ui_router) = if args.tail_sampling {
+        let settings = tail_sampling::Settings {
+            keep_share: args.tail_keep_share,
+            decision_wait: Duration::from_millis(args.tail_decision_wait_ms),
+            max_pending_spans: args.tail_max_pending_spans,
+            max_pending_bytes: args.tail_max_pending_bytes.0,
+        };
+        tracing::info!(
+            "tail sampling: each trace decided {} ms after its last span; kept if it failed, was slower than its endpoint's recent p99, or falls in {} of the rest; at most {} spans and {} waiting",
+            args.tail_decision_wait_ms,
+            args.tail_keep_share,
+            limits::grouped(args.tail_max_pending_spans as u64),
+            args.tail_max_pending_bytes,
+        );
+        let sampler = TailSampler::start(store, settings);
+        (
+            ingest::sampled_router(Arc::clone(&sampler)),
+            api::sampled_router(sampler),
+        )
+    } else {
+        (ingest::router(Arc::clone(&store)), api::router(store))
+    };
+    let otlp = serve_on(otlp, otlp_router, shutdown_signal());
+    let ui = serve_on(ui, ui_router, shutdown_signal());
     tokio::try_join!(otlp, ui)?;
     Ok(())
 }

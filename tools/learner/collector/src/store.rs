@@ -29,13 +29,13 @@
 //! bad line never costs the others.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
+use crate::exposition::family;
 use crate::limits::{self, Changes, Limits, Trimmed, Warning, Warnings};
 use crate::otlp_profiles::CpuSamples;
 use crate::samples::{BySpan, Folded, SampleStore, SpanKey};
@@ -50,7 +50,8 @@ const BAD_LINES_WARNED: usize = 10;
 /// block), the map's entry and the list of spans' header.
 const TRACE_OVERHEAD_BYTES: usize = 256;
 
-/// The media type of [`Stats::openmetrics`], for a `GET /metrics` answer.
+/// The media type of [`Stats::write_openmetrics`], for a `GET /metrics`
+/// answer.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -739,12 +740,13 @@ impl Inner {
 }
 
 impl Stats {
-    /// As OpenMetrics text, for a `GET /metrics` answered with
-    /// [`OPENMETRICS_CONTENT_TYPE`].
-    pub fn openmetrics(&self) -> String {
-        let mut text = String::new();
+    /// Its metric families, as OpenMetrics text, for a `GET /metrics`
+    /// answered with [`OPENMETRICS_CONTENT_TYPE`]; without the exposition's
+    /// end, since the answer may add others (the tail sampler's, see
+    /// `crate::tail_sampling::Counts`) before it ends.
+    pub fn write_openmetrics(&self, text: &mut String) {
         let mut counter = |name: &str, help: &str, labels: &str, value: u64| {
-            family(&mut text, name, "counter", help, labels, value);
+            family(text, name, "counter", help, &[(labels, value)]);
         };
         counter(
             "collector_spans_received",
@@ -819,7 +821,7 @@ impl Stats {
             self.stacks_cut,
         );
         let mut gauge = |name: &str, help: &str, value: u64| {
-            family(&mut text, name, "gauge", help, "", value);
+            family(text, name, "gauge", help, &[("", value)]);
         };
         gauge(
             "collector_spans_stored",
@@ -866,21 +868,7 @@ impl Stats {
             "The CPU samples the store keeps within.",
             self.max_samples,
         );
-        text.push_str("# EOF\n");
-        text
     }
-}
-
-/// One metric family of one sample. As OpenMetrics asks, a counter's sample
-/// is named `…_total`, and a family named `…_bytes` says its unit.
-fn family(text: &mut String, name: &str, kind: &str, help: &str, labels: &str, value: u64) {
-    let _ = writeln!(text, "# TYPE {name} {kind}");
-    if name.ends_with("_bytes") {
-        let _ = writeln!(text, "# UNIT {name} bytes");
-    }
-    let _ = writeln!(text, "# HELP {name} {help}");
-    let suffix = if kind == "counter" { "_total" } else { "" };
-    let _ = writeln!(text, "{name}{suffix}{labels} {value}");
 }
 
 #[cfg(test)]
@@ -1027,7 +1015,9 @@ mod tests {
             (12, 10, 2),
             "{stats:?}"
         );
-        let text = stats.openmetrics();
+        let mut text = String::new();
+        stats.write_openmetrics(&mut text);
+        crate::exposition::end(&mut text);
         let exposition = openmetrics::parse(&text)
             .unwrap_or_else(|err| panic!("not OpenMetrics: {err}\n{text}"));
         let value = |name: &str| {

@@ -1,19 +1,24 @@
-//! A collector on free ports of this test's runtime, OTLP requests built
-//! from the protocol's own types (profiles in [`profiles`]), and data files
-//! of a test's own.
+//! A collector on free ports of this test's runtime (or as its own
+//! program, in [`program`]), OTLP requests built from the protocol's own
+//! types (profiles in [`profiles`]) and posted, and data files of a
+//! test's own.
 
 pub mod profiles;
+pub mod program;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use collector::limits::Limits;
 use collector::store::Store;
+use collector::tail_sampling::{self, TailSampler};
+use collector_client::routes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 pub use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Status};
+use prost::Message;
 
 pub struct Collector {
     pub otlp: String,
@@ -35,6 +40,34 @@ pub async fn start_within(limits: Limits) -> Collector {
         otlp: serve(collector::ingest::router(store.clone())).await,
         ui: serve(collector::api::router(store)).await,
     }
+}
+
+/// A collector whose spans go through a tail sampler of `settings`, in
+/// front of a store within the default limits.
+pub async fn start_sampled(settings: tail_sampling::Settings) -> Collector {
+    let sampler = TailSampler::start(Arc::new(Store::new(Limits::default())), settings);
+    Collector {
+        otlp: serve(collector::ingest::sampled_router(Arc::clone(&sampler))).await,
+        ui: serve(collector::api::sampled_router(sampler)).await,
+    }
+}
+
+/// Posts `export` to the collector at `otlp` as protobuf, as the SDK's
+/// exporter does, and checks that it is accepted.
+pub async fn post(otlp: &str, export: &ExportTraceServiceRequest) {
+    let response = reqwest::Client::new()
+        .post(format!("{otlp}{}", routes::OTLP_TRACES))
+        .header("content-type", "application/x-protobuf")
+        .body(export.encode_to_vec())
+        .send()
+        .await
+        .expect("the collector answers");
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    assert!(
+        status.is_success(),
+        "the export is refused: {status} {body}"
+    );
 }
 
 pub async fn serve(app: axum::Router) -> String {
