@@ -504,6 +504,17 @@ async fn one_scenario(seed: u64) {
         warm_spans_kept * 10 <= warm_spans,
         "seed {seed}: after warm-up, {warm_spans_kept} of {warm_spans} spans kept: more than 10 %"
     );
+    let slow = posted
+        .iter()
+        .filter(|trace| trace.latency == Expected::Slow)
+        .count();
+    println!(
+        "seed {seed}: {} traces; every one of {} failed and {slow} slow kept; \
+         {rest_kept} of {rest} usual kept; after warm-up {warm_spans_kept} of {warm_spans} spans kept ({:.1} %)",
+        posted.len(),
+        posted.iter().filter(|trace| trace.failed).count(),
+        100.0 * warm_spans_kept as f64 / warm_spans as f64
+    );
 
     // The counts say the same.
     let failing = posted.iter().filter(|trace| trace.failed).count() as u64;

@@ -126,6 +126,9 @@ pub fn render(target_dir: &Path, measured: &Measured) -> anyhow::Result<String> 
             .map_or(f64::NAN, |(_, mean)| mean.ns)
     };
     let baseline = ns_of(BASELINE);
+    // The anchor holds what a slide shows, short enough to fit one: the
+    // table by case name, its caption and its sources. What each case runs,
+    // and the published figures in full, follow it.
     let mut lines = vec![
         "<!-- Written by `just bench` from its span_cost benchmarks: run it again rather than edit. -->".to_owned(),
         String::new(),
@@ -133,9 +136,8 @@ pub fn render(target_dir: &Path, measured: &Measured) -> anyhow::Result<String> 
         String::new(),
         "<!-- ANCHOR: span_costs -->".to_owned(),
         format!(
-            "Measured by `just bench` on {} (UTC), {}, {} logical cores: one span, \
-             `info_span!(\"pass\", n)` around a 16-step loop body, under each \
-             subscriber in turn, in one process.",
+            "One span, under each subscriber in turn: `just bench`, {} (UTC), {}, {} logical cores. \
+             Published figures come from other machines: compare ratios, not ns.",
             measured.date, measured.cpu, measured.cores
         ),
         String::new(),
@@ -148,9 +150,22 @@ pub fn render(target_dir: &Path, measured: &Measured) -> anyhow::Result<String> 
     );
     lines.extend([
         String::new(),
+        "¹ tokio-rs/tracing#326 · ² `opentelemetry-sdk/benches/span.rs`".to_owned(),
+        "<!-- ANCHOR_END: span_costs -->".to_owned(),
+        String::new(),
+        "Each case times `info_span!(\"pass\", n)` around a 16-step loop body, in one process:"
+            .to_owned(),
+        String::new(),
+    ]);
+    lines.extend(
+        CASES
+            .iter()
+            .map(|case| format!("- `{}`: {}", case.name, case.what)),
+    );
+    lines.extend([
+        String::new(),
         format!(
-            "Published figures come from other machines: compare ratios, not ns. \
-             ¹ tracing (tokio-rs/tracing#326): about 2 ns to skip a span where no \
+            "¹ tracing (tokio-rs/tracing#326): about 2 ns to skip a span where no \
              subscriber was ever set, 5 ns through the call site's cached interest. \
              ² The OpenTelemetry Rust SDK's own benchmark \
              (`opentelemetry-sdk/benches/span.rs`, span-creation-simple, Apple M4 Pro): \
@@ -159,18 +174,16 @@ pub fn render(target_dir: &Path, measured: &Measured) -> anyhow::Result<String> 
             ratio(SDK_UNSAMPLED_NS / SDK_SAMPLED_NS),
             ratio(ns_of("otel_sdk_span_sampled_out") / ns_of("otel_sdk_span")),
         ),
-        "<!-- ANCHOR_END: span_costs -->".to_owned(),
     ]);
     Ok(lines.join("\n") + "\n")
 }
 
-/// A case's row: its name and what it runs, its mean and interval, its
-/// ratio to the baseline, and the published figure.
+/// A case's row: its name, its mean and interval, its ratio to the
+/// baseline, and the published figure.
 fn row(case: &Case, mean: &Mean, to_baseline: f64) -> String {
     format!(
-        "| `{}`: {} | {} ns | {}–{} | {} | {} |",
+        "| `{}` | {} ns | {}–{} | {} | {} |",
         case.name,
-        case.what,
         number(mean.ns),
         number(mean.lower_ns),
         number(mean.upper_ns),

@@ -59,7 +59,7 @@ fn target_with(folder: &str, cases: &[(&str, f64)]) -> PathBuf {
 fn cells(table: &str, case: &str) -> Vec<String> {
     let row = table
         .lines()
-        .find(|line| line.starts_with(&format!("| `{case}`:")))
+        .find(|line| line.starts_with(&format!("| `{case}` |")))
         .unwrap_or_else(|| panic!("no row for {case}:\n{table}"));
     row.trim_matches('|')
         .split('|')
@@ -80,13 +80,17 @@ fn every_case_has_a_row_with_its_interval_and_its_ratio_to_the_registry() {
         .and_then(|rest| rest.split("<!-- ANCHOR_END: span_costs -->").next())
         .unwrap_or_else(|| panic!("the table is between its anchors:\n{table}"));
     assert!(
-        anchored.contains("2030-01-02 (UTC), Test CPU 9000, 4 logical cores"),
+        anchored.contains("2030-01-02 (UTC), Test CPU 9000, 4 logical cores."),
         "{anchored}"
     );
     for (case, _) in MEANS {
         assert!(
-            anchored.contains(&format!("| `{case}`:")),
+            anchored.contains(&format!("| `{case}` |")),
             "{case}:\n{table}"
+        );
+        assert!(
+            table.contains(&format!("- `{case}`: ")),
+            "what {case} runs, below the table:\n{table}"
         );
     }
     assert_eq!(
@@ -101,8 +105,8 @@ fn every_case_has_a_row_with_its_interval_and_its_ratio_to_the_registry() {
     assert_eq!(cells(&table, "otel_sdk_span")[4], "204 ns ²");
     assert_eq!(cells(&table, "otel_sdk_span_sampled_out")[4], "51 ns ²");
     assert!(
-        anchored.contains("0.25 there, 0.30 here"),
-        "the SDK's own ratio beside ours (75 / 250):\n{anchored}"
+        table.contains("0.25 there, 0.30 here"),
+        "the SDK's own ratio beside ours (75 / 250):\n{table}"
     );
     assert!(anchored.contains("compare ratios, not ns"), "{anchored}");
 }
