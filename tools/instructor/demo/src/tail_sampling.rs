@@ -48,19 +48,7 @@ impl TailCounts {
     /// The counts in a scrape of the collector's `/metrics`; `None` when
     /// it has none: the collector does not sample at the tail.
     pub fn of(exposition: &Exposition) -> Option<Self> {
-        let sum = |name: &str, labels: &[(&str, &str)]| {
-            exposition
-                .samples
-                .iter()
-                .filter(|sample| {
-                    sample.name == name
-                        && labels.iter().all(|(key, value)| {
-                            sample.labels.get(*key).map(String::as_str) == Some(*value)
-                        })
-                })
-                .map(|sample| sample.value as u64)
-                .sum::<u64>()
-        };
+        let sum = |name: &str, labels: &[(&str, &str)]| exposition.sum(name, labels) as u64;
         if !exposition
             .samples
             .iter()

@@ -86,17 +86,7 @@ impl Scrape {
 
     /// The sum of the samples named `name` whose labels include `labels`.
     fn sum(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
-        self.0
-            .samples
-            .iter()
-            .filter(|sample| {
-                sample.name == name
-                    && labels.iter().all(|(key, value)| {
-                        sample.labels.get(*key).map(String::as_str) == Some(*value)
-                    })
-            })
-            .map(|sample| sample.value as u64)
-            .sum()
+        self.0.sum(name, labels) as u64
     }
 
     fn decided(&self) -> u64 {

@@ -184,6 +184,21 @@ pub struct Bucket {
 }
 
 impl Exposition {
+    /// The sum of the samples named `name` whose labels include every one
+    /// of `labels`: a counter's total over the series it is split into.
+    pub fn sum(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.samples
+            .iter()
+            .filter(|sample| {
+                sample.name == name
+                    && labels.iter().all(|(key, value)| {
+                        sample.labels.get(*key).map(String::as_str) == Some(*value)
+                    })
+            })
+            .map(|sample| sample.value)
+            .sum()
+    }
+
     /// Every series of the histogram `family`, in the order first seen.
     pub fn histograms(&self, family: &str) -> Vec<Histogram> {
         let mut series: Vec<Histogram> = Vec::new();
