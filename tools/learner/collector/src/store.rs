@@ -673,18 +673,9 @@ impl Inner {
     /// Adds a batch, then evicts the oldest traces while over a bound; the
     /// traces and spans evicted.
     fn store(&mut self, batch: Vec<Span>, limits: &Limits) -> (u64, u64) {
-        // The batch's spans share their export's resource: its bytes are
-        // counted once, with the first span that carries it.
-        let mut counted_resource: Option<Arc<Vec<(String, Value)>>> = None;
+        let mut batch_bytes = BatchBytes::default();
         for span in batch {
-            let mut bytes = span.estimated_bytes();
-            if !counted_resource
-                .as_ref()
-                .is_some_and(|resource| Arc::ptr_eq(resource, &span.resource))
-            {
-                bytes += span.resource_estimated_bytes();
-                counted_resource = Some(Arc::clone(&span.resource));
-            }
+            let mut bytes = batch_bytes.of(&span);
             match self.services.get_mut(&span.service) {
                 Some(spans) => *spans += 1,
                 None => {
@@ -868,6 +859,32 @@ impl Stats {
             "The CPU samples the store keeps within.",
             self.max_samples,
         );
+    }
+}
+
+/// A batch's spans' bytes as the store counts them: each span's own, and
+/// its export's resource, which the batch's spans share, once, with the
+/// first span that carries it. The tail sampler counts what it holds the
+/// same way.
+#[derive(Default)]
+pub(crate) struct BatchBytes {
+    counted_resource: Option<Arc<Vec<(String, Value)>>>,
+}
+
+impl BatchBytes {
+    /// `span`'s bytes, its resource's included if no span before it in the
+    /// batch carried that resource.
+    pub(crate) fn of(&mut self, span: &Span) -> usize {
+        let mut bytes = span.estimated_bytes();
+        if !self
+            .counted_resource
+            .as_ref()
+            .is_some_and(|resource| Arc::ptr_eq(resource, &span.resource))
+        {
+            bytes += span.resource_estimated_bytes();
+            self.counted_resource = Some(Arc::clone(&span.resource));
+        }
+        bytes
     }
 }
 

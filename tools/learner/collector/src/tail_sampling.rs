@@ -43,9 +43,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
-use trace_analysis::model::{Span, Value};
+use trace_analysis::model::Span;
 
-use crate::store::{Inserted, Store};
+use crate::store::{BatchBytes, Inserted, Store};
 
 pub use counts::Counts;
 pub use decisions::REMEMBERED_DECISIONS;
@@ -225,10 +225,8 @@ impl State {
     /// spans of kept traces, to store.
     fn admit(&mut self, batch: Vec<Span>, due: Instant) -> Vec<Span> {
         let mut late_kept = Vec::new();
-        // The batch's spans share their export's resource: its bytes are
-        // counted once, with the first span that carries it, as the store
-        // counts them.
-        let mut counted_resource: Option<Arc<Vec<(String, Value)>>> = None;
+        // What the spans held here weigh, counted as the store counts them.
+        let mut batch_bytes = BatchBytes::default();
         for span in batch {
             match self.decisions.of(&span.trace_id) {
                 Some(true) => {
@@ -241,14 +239,7 @@ impl State {
                     self.counts.spans_dropped += 1;
                 }
                 None => {
-                    let mut bytes = span.estimated_bytes();
-                    if !counted_resource
-                        .as_ref()
-                        .is_some_and(|resource| Arc::ptr_eq(resource, &span.resource))
-                    {
-                        bytes += span.resource_estimated_bytes();
-                        counted_resource = Some(Arc::clone(&span.resource));
-                    }
+                    let bytes = batch_bytes.of(&span);
                     self.pending.add(span, bytes, due);
                 }
             }
