@@ -95,8 +95,10 @@ pub fn rule(problem: Problem) -> Rule {
         Problem::CouponIndexPerQuote => traces(0.05, 3),
         // Planted, one charge in twenty fails at random (more when the
         // processor is busy) and is asked again at once; fixed, every
-        // retry has its `back_off` span.
-        Problem::RetriesWithoutBackoff => traces(0.02, 3),
+        // retry has its `back_off` span, so a fixed shop shows none at all.
+        // No share is asked for: how many charges fail depends on how busy
+        // the processor is, and a quiet machine measured 1.8 % of traces.
+        Problem::RetriesWithoutBackoff => traces(0.0, 3),
         Problem::EagerLogging => Rule::NeedsAProfile,
         // Planted, every order's talk look-up is three statements; fixed,
         // one.
