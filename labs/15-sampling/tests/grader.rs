@@ -434,7 +434,7 @@ struct Traffic {
     clock: f64,
 }
 
-/// Three to five endpoints, a budget of a tenth to a quarter of the traffic.
+/// Three to five endpoints, and a budget of 8 to 12 % of the traffic's spans.
 fn draw_traffic(dice: &mut Dice) -> Traffic {
     let count = dice.between(3, 5) as usize;
     let names = endpoints(dice, count);
@@ -455,7 +455,7 @@ fn draw_traffic(dice: &mut Dice) -> Traffic {
         .zip(medians)
         .zip(raw)
         .map(|((endpoint, median), raw)| {
-            let fewest = dice.between(2, 20) as usize;
+            let fewest = dice.between(6, 20) as usize;
             let most = fewest + dice.between(0, 12) as usize;
             EndpointTraffic {
                 endpoint,
@@ -463,7 +463,7 @@ fn draw_traffic(dice: &mut Dice) -> Traffic {
                 median,
                 spread: dice.uniform(0.15, 0.3),
                 outliers: dice.uniform(0.003, 0.006),
-                error_rate: dice.uniform(0.003, 0.02),
+                error_rate: dice.uniform(0.015, 0.035),
                 spans: (fewest, most),
                 faster: None,
                 drawn: 0,
@@ -478,12 +478,12 @@ fn draw_traffic(dice: &mut Dice) -> Traffic {
         (expected * dice.uniform(0.3, 0.5)) as usize,
         dice.uniform(3.0, 5.0),
     ));
-    let traces_per_second = dice.uniform(200.0, 3_000.0);
+    let traces_per_second = dice.uniform(200.0, 1_000.0);
     let spans_per_trace: f64 = endpoints
         .iter()
         .map(|e| e.weight * (e.spans.0 + e.spans.1) as f64 / 2.0)
         .sum();
-    let share = dice.uniform(0.1, 0.25);
+    let share = dice.uniform(0.08, 0.12);
     Traffic {
         endpoints,
         budget: Budget {

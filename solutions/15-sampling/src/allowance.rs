@@ -1,63 +1,65 @@
-//! What the budget leaves for the ordinary traces: a share of them, chosen
-//! by trace id, and worked out again at every trace from what has been
-//! counted so far: the spans that came, and those kept whatever the budget
-//! said (the failed and the slow).
+//! What the budget leaves for the ordinary traces, counted in spans by the
+//! traces' own clock (when each ended): from the first trace on, the budget
+//! allows so many spans a second; every trace kept takes its spans from
+//! that, the failed and the slow first, whatever is left; and an ordinary
+//! trace is kept when what is left holds all of its spans.
 //!
-//! By trace id rather than at random, so that two collectors that each see
-//! part of a trace's spans keep or drop it alike. Public, with [`PLANNED`],
-//! so that other designs of the tail policy can take either as it is.
+//! The spans kept never run ahead of the budget, whatever the traffic:
+//! twice the traffic expected earns no more room. Public, with
+//! [`PLANNED`], so that other designs of the tail policy can take either as
+//! it is.
 
-use opentelemetry::trace::TraceId;
+use std::time::SystemTime;
 
 use crate::budget::Budget;
 use crate::completed::CompletedTrace;
 
-/// The part of the budget planned to be spent. The rest is headroom: for
-/// traffic a little above what was expected, and for chance, since a
-/// share by trace id keeps about its share, never exactly.
+/// The part of the budget planned to be spent. The rest is headroom: the
+/// failed and the slow may come faster than the room they leave is earned.
 pub const PLANNED: f64 = 0.9;
 
-/// The count of spans behind the share of ordinary traces kept.
+/// The count of spans behind the ordinary traces kept.
 #[derive(Debug)]
 pub struct Allowance {
-    /// The part of all spans the store can take, headroom left.
-    affordable: f64,
-    seen_spans: u64,
-    kept_anyway_spans: u64,
+    /// The budget's spans per second, headroom left.
+    spans_per_second: f64,
+    /// When the first trace ended: the budget counts from then.
+    since: Option<SystemTime>,
+    /// The spans of every trace kept so far.
+    kept_spans: f64,
 }
 
 impl Allowance {
     /// An allowance for `budget`, which has counted nothing yet.
     pub fn new(budget: &Budget) -> Self {
-        let offered = budget.expected_traces_per_second * budget.expected_spans_per_trace;
         Self {
-            affordable: PLANNED * budget.stored_spans_per_second / offered,
-            seen_spans: 0,
-            kept_anyway_spans: 0,
+            spans_per_second: PLANNED * budget.stored_spans_per_second,
+            since: None,
+            kept_spans: 0.0,
         }
     }
 
     /// Counts a trace kept whatever the budget says.
     pub fn kept_anyway(&mut self, trace: &CompletedTrace) {
-        let spans = trace.span_count() as u64;
-        self.seen_spans += spans;
-        self.kept_anyway_spans += spans;
+        self.kept_spans += trace.span_count() as f64;
     }
 
-    /// Whether an ordinary trace is kept: its trace id falls within the
-    /// share of the ordinary spans that what is affordable, less what was
-    /// kept anyway, leaves.
+    /// Whether an ordinary trace is kept: what the budget has allowed so
+    /// far, less every span kept, holds all of its spans. It is then
+    /// counted.
     pub fn admits(&mut self, trace: &CompletedTrace) -> bool {
-        self.seen_spans += trace.span_count() as u64;
-        let left = self.affordable * self.seen_spans as f64 - self.kept_anyway_spans as f64;
-        let ordinary = (self.seen_spans - self.kept_anyway_spans) as f64;
-        position(trace.trace_id) < left / ordinary
+        let spans = trace.span_count() as f64;
+        let fits = spans <= self.allowed_by(trace.ended) - self.kept_spans;
+        if fits {
+            self.kept_spans += spans;
+        }
+        fits
     }
-}
 
-/// Where a trace id falls between 0 and 1: its low 64 bits, random in
-/// every id a W3C Trace Context service draws.
-fn position(trace_id: TraceId) -> f64 {
-    let low = u128::from_be_bytes(trace_id.to_bytes()) as u64;
-    low as f64 / u64::MAX as f64
+    /// The spans the budget allows from the first trace's end to `ended`.
+    fn allowed_by(&mut self, ended: SystemTime) -> f64 {
+        let since = *self.since.get_or_insert(ended);
+        let elapsed = ended.duration_since(since).unwrap_or_default();
+        elapsed.as_secs_f64() * self.spans_per_second
+    }
 }

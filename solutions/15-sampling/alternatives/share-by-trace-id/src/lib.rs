@@ -1,5 +1,5 @@
 //! Lab 15, keep what matters: sampling. Another correct design: the rest
-//! kept from a bucket of spans filled by the traces' own clock
+//! kept as a share of the ordinary traces, chosen by trace id
 //! (`allowance.rs`). The tail policy is the reference's, written out again
 //! because it holds this design's `Allowance`; the rest is the reference's.
 

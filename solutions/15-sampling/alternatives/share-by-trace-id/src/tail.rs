@@ -1,6 +1,6 @@
 //! The tail policy, the reference's, written out again because it holds
 //! this design's `Allowance`: every failed trace kept, every trace slower
-//! than its endpoint's recent p99, and of the rest what the bucket holds.
+//! than its endpoint's recent p99, and of the rest a share by trace id.
 
 use std::collections::HashMap;
 
