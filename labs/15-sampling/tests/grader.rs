@@ -9,9 +9,10 @@
 //! prints the seed that replays it): three to five endpoints whose usual
 //! latencies differ fifteen- to twenty-five-fold, each with its own part of
 //! the traffic, its own size of trace, its own error rate (the root failed,
-//! or more often a child span alone) and its own rare outliers, four to ten
-//! times its usual latency; and the busiest endpoint becomes three to five
-//! times faster part-way through, as when a cache has warmed. The grader
+//! or more often a child span alone) and its own outliers, four to ten times
+//! its usual latency, one every 300 to 500 of its traces; and the busiest
+//! endpoint but the slowest becomes eight to twelve times faster part-way
+//! through, as when a cache has warmed. The grader
 //! judges every trace as the README says: failed when any of its spans
 //! failed, slow against the p99 of its endpoint's last 1,000 traces before
 //! it; and it counts the spans kept against the budget over the traffic's
@@ -392,9 +393,10 @@ struct EndpointTraffic {
     /// How widely its usual durations spread: the standard deviation of
     /// their logarithm.
     spread: f64,
-    /// The chance that a trace is an outlier, four to ten times its usual
-    /// duration.
-    outliers: f64,
+    /// The index of its next outlier, a trace four to ten times its usual
+    /// duration: one every 300 to 500 traces, never more, so that no window
+    /// of 500 traces holds enough of them to make its p99 an outlier's.
+    next_outlier: usize,
     /// The chance that a trace fails.
     error_rate: f64,
     /// The fewest and the most spans of its traces.
@@ -462,7 +464,7 @@ fn draw_traffic(dice: &mut Dice) -> Traffic {
                 weight: raw / total,
                 median,
                 spread: dice.uniform(0.15, 0.3),
-                outliers: dice.uniform(0.003, 0.006),
+                next_outlier: dice.between(100, 500) as usize,
                 error_rate: dice.uniform(0.015, 0.035),
                 spans: (fewest, most),
                 faster: None,
@@ -470,13 +472,19 @@ fn draw_traffic(dice: &mut Dice) -> Traffic {
             }
         })
         .collect();
-    let busiest = (0..count)
-        .max_by(|&a, &b| endpoints[a].weight.total_cmp(&endpoints[b].weight))
+    // The slowest endpoint keeps its latency, so that the endpoints differ
+    // fifteenfold and more throughout.
+    let slowest_endpoint = (0..count)
+        .max_by(|&a, &b| endpoints[a].median.total_cmp(&endpoints[b].median))
         .expect("endpoints");
+    let busiest = (0..count)
+        .filter(|&i| i != slowest_endpoint)
+        .max_by(|&a, &b| endpoints[a].weight.total_cmp(&endpoints[b].weight))
+        .expect("endpoints besides the slowest");
     let expected = TRACES as f64 * endpoints[busiest].weight;
     endpoints[busiest].faster = Some((
         (expected * dice.uniform(0.3, 0.5)) as usize,
-        dice.uniform(3.0, 5.0),
+        dice.uniform(8.0, 12.0),
     ));
     let traces_per_second = dice.uniform(200.0, 1_000.0);
     let spans_per_trace: f64 = endpoints
@@ -520,12 +528,13 @@ impl Traffic {
             (Some((_, times)), Some(_)) => plan.median / times,
             _ => plan.median,
         };
-        plan.drawn += 1;
-        let seconds = if dice.chance(plan.outliers) {
+        let seconds = if plan.drawn == plan.next_outlier {
+            plan.next_outlier += dice.between(300, 500) as usize;
             usual * dice.uniform(4.0, 10.0)
         } else {
             usual * (plan.spread * dice.normal()).exp()
         };
+        plan.drawn += 1;
         let spans = dice.0.usize(plan.spans.0..=plan.spans.1);
         let mut span_statuses = vec![Status::Unset; spans];
         let root_ok = dice.one_in(3);
