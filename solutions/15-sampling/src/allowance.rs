@@ -1,8 +1,8 @@
 //! What the budget leaves for the ordinary traces, counted in spans by the
-//! traces' own clock (when each ended): from the first trace on, the budget
-//! allows so many spans a second; every trace kept takes its spans from
-//! that, the failed and the slow first, whatever is left; and an ordinary
-//! trace is kept when what is left holds all of its spans.
+//! traces' own clock (when each ended): from the first ordinary trace on,
+//! the budget allows so many spans a second; every trace kept takes its
+//! spans from that, the failed and the slow first, whatever is left; and
+//! an ordinary trace is kept when what is left holds all of its spans.
 //!
 //! The spans kept never run ahead of the budget, whatever the traffic:
 //! twice the traffic expected earns no more room. Public, with
@@ -23,7 +23,7 @@ pub const PLANNED: f64 = 0.9;
 pub struct Allowance {
     /// The budget's spans per second, headroom left.
     spans_per_second: f64,
-    /// When the first trace ended: the budget counts from then.
+    /// When the first ordinary trace ended: the budget counts from then.
     since: Option<SystemTime>,
     /// The spans of every trace kept so far.
     kept_spans: f64,
@@ -56,7 +56,8 @@ impl Allowance {
         fits
     }
 
-    /// The spans the budget allows from the first trace's end to `ended`.
+    /// The spans the budget allows from the first ordinary trace's end to
+    /// `ended`.
     fn allowed_by(&mut self, ended: SystemTime) -> f64 {
         let since = *self.since.get_or_insert(ended);
         let elapsed = ended.duration_since(since).unwrap_or_default();
