@@ -9,8 +9,8 @@ use crate::budget::Budget;
 /// The sampler every service is built with, for `budget`.
 #[expect(unused_variables, reason = "step 1 uses the budget")]
 pub fn head_sampler(budget: &Budget) -> Sampler {
-    // TODO(step 1): the SDK's default records every trace, far more than
-    // the budget. Which share of the traces that start here does the budget
+    // TODO(step 1): `AlwaysOn` records every span, far more than the
+    // budget affords. Which share of the traces that start here does it
     // afford, and whose decision does a span follow when its request came
     // with a trace of its caller's (README step 1)?
     Sampler::AlwaysOn
