@@ -134,12 +134,11 @@ fn print_summary(labs: usize, problems: &[String], started: Instant) {
     println!();
     if problems.is_empty() {
         println!(
-            "{GREEN}verify: {} keep{} their contract{GREEN:#} ({:.1} s)",
+            "{GREEN}verify: {}{GREEN:#} ({:.1} s)",
             match labs {
-                1 => "1 lab".to_owned(),
-                n => format!("{n} labs"),
+                1 => "1 lab keeps its contract".to_owned(),
+                n => format!("{n} labs keep their contract"),
             },
-            if labs == 1 { "s" } else { "" },
             started.elapsed().as_secs_f64()
         );
     } else {
