@@ -10,6 +10,7 @@ pub mod estimates;
 pub mod headlines;
 pub mod machine;
 pub mod span_costs;
+pub mod spread;
 pub mod throughput;
 
 /// Spans in one [`export_request`]: what a batch exporter sends at a time.
