@@ -162,6 +162,6 @@ test:
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo test --locked
     cargo test --locked -p slides
-    cargo test --locked -p workshop-bench --test span_costs
+    cargo test --locked -p workshop-bench --lib --bins --test span_costs
     cargo test --locked -p profile -p lab12-profile
     @{{workshop}} verify

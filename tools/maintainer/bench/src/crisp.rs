@@ -85,6 +85,7 @@ pub fn side_by_side(target_dir: &Path) -> anyhow::Result<Option<Headline>> {
         value: crisp.as_secs_f64() / ours.as_secs_f64(),
         unit: "ratio",
         goal: Some((">=", 30.0)),
+        spread: None,
     }))
 }
 

@@ -5,6 +5,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use crate::spread::Spread;
+
 /// Criterion's mean time per iteration of `group/bench`, in nanoseconds.
 pub fn criterion_mean_ns(target_dir: &Path, id: &str) -> Option<f64> {
     crate::estimates::mean(target_dir, id).map(|mean| mean.ns)
@@ -17,6 +19,10 @@ pub struct Headline {
     pub unit: &'static str,
     /// The goal, as (`>=` or `<=`, bound).
     pub goal: Option<(&'static str, f64)>,
+    /// For a figure measured round after round, its spread over the
+    /// rounds: `value` is their median, and whether it meets its goal is
+    /// only as sure as the spread is narrow.
+    pub spread: Option<Spread>,
 }
 
 impl Headline {
@@ -34,8 +40,8 @@ impl Headline {
 pub fn print(headlines: &[Headline]) {
     println!();
     println!(
-        "{:<44} {:>16}  {:<14} ",
-        "headline figure", "measured", "goal"
+        "{:<44} {:>16}  {:<14} {:<6}  spread over the rounds",
+        "headline figure", "measured", "goal", ""
     );
     for h in headlines {
         let goal = h
@@ -47,13 +53,18 @@ pub fn print(headlines: &[Headline]) {
             Some(false) => "MISSED",
             None => "",
         };
-        println!(
-            "{:<44} {:>9} {:<6}  {:<14} {verdict}",
+        let spread = h
+            .spread
+            .map(|spread| spread.to_string())
+            .unwrap_or_default();
+        let line = format!(
+            "{:<44} {:>9} {:<6}  {:<14} {verdict:<6}  {spread}",
             h.figure,
             number(h.value),
             h.unit,
             goal
         );
+        println!("{}", line.trim_end());
     }
 }
 
@@ -64,6 +75,15 @@ pub fn save(path: &Path, headlines: &[Headline]) -> std::io::Result<()> {
             json!({
                 "figure": h.figure, "value": h.value, "unit": h.unit,
                 "goal": h.goal.map(|(op, bound)| format!("{op} {bound}")), "met": h.meets_goal(),
+                "spread": h.spread.map(|spread| json!({
+                    "median": spread.median,
+                    "lower_quartile": spread.lower_quartile,
+                    "upper_quartile": spread.upper_quartile,
+                    "min": spread.min,
+                    "max": spread.max,
+                    "half_width_95": spread.half_width,
+                    "rounds": spread.rounds,
+                })),
             })
         })
         .collect();
@@ -111,12 +131,14 @@ mod tests {
             value: 5.0,
             unit: "",
             goal: Some((">=", 4.0)),
+            spread: None,
         };
         let at_most = Headline {
             figure: "y".into(),
             value: 5.0,
             unit: "",
             goal: Some(("<=", 4.0)),
+            spread: None,
         };
         assert_eq!(at_least.meets_goal(), Some(true));
         assert_eq!(at_most.meets_goal(), Some(false));

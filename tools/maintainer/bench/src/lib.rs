@@ -10,7 +10,9 @@ pub mod estimates;
 pub mod headlines;
 pub mod machine;
 pub mod span_costs;
+pub mod spread;
 pub mod throughput;
+pub mod throughput_table;
 
 /// Spans in one [`export_request`]: what a batch exporter sends at a time.
 pub const SPANS_PER_REQUEST: usize = 1_000;

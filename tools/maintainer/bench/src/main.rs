@@ -1,7 +1,8 @@
 //! `just bench`: every benchmark of the workshop, then the headline
 //! figures as one table (also saved to `target/bench/headlines.json`). The
 //! criterion benchmarks also write the per-span cost table the slides
-//! include (`slides/measured/span-costs.md`).
+//! include (`slides/measured/span-costs.md`), and the throughput
+//! comparison its own table (`slides/measured/throughput.md`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -12,7 +13,8 @@ use workshop_bench::SPANS_PER_REQUEST;
 use workshop_bench::headlines::{self, Headline, criterion_mean_ns};
 use workshop_bench::machine::Measured;
 use workshop_bench::span_costs;
-use workshop_bench::throughput::{self, Settings};
+use workshop_bench::throughput::{self, Comparison, Settings};
+use workshop_bench::throughput_table;
 
 /// Runs the criterion benchmarks and the gateway throughput comparison.
 #[derive(Parser)]
@@ -29,6 +31,10 @@ struct Args {
     /// Skip `just crisp` beside CRISP.
     #[arg(long)]
     no_crisp: bool,
+    /// The seed that shuffles the order of the telemetry modes in each round
+    /// of the throughput comparison (a random one, printed, when absent).
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 #[tokio::main]
@@ -43,7 +49,7 @@ async fn main() -> ExitCode {
             headlines.extend(run_criterion(&root, &target_dir, args.quick)?);
         }
         if !args.no_throughput {
-            headlines.extend(run_throughput(&root, &target_dir, args.quick).await?);
+            headlines.extend(run_throughput(&root, &target_dir, args.quick, args.seed).await?);
         }
         if !args.no_crisp {
             headlines.extend(workshop_bench::crisp::side_by_side(&target_dir)?);
@@ -82,6 +88,7 @@ fn memory_per_stored_span() -> Headline {
         value: after.saturating_sub(before) as f64 / spans as f64,
         unit: "bytes",
         goal: None,
+        spread: None,
     }
 }
 
@@ -154,6 +161,7 @@ fn timings(mean_ns: impl Fn(&str) -> Option<f64>) -> Vec<Headline> {
             value: SPANS_PER_REQUEST as f64 / (ns * 1e-9),
             unit: "spans/s",
             goal: Some((">=", 200_000.0)),
+            spread: None,
         });
     }
     let milliseconds = [
@@ -180,6 +188,7 @@ fn timings(mean_ns: impl Fn(&str) -> Option<f64>) -> Vec<Headline> {
                 value: ns / 1e6,
                 unit: "ms",
                 goal: Some(("<=", at_most)),
+                spread: None,
             });
         }
     }
@@ -254,6 +263,7 @@ fn ratios(mean_ns: impl Fn(&str) -> Option<f64>) -> Vec<Headline> {
                 value: mean_ns(numerator)? / mean_ns(denominator)?,
                 unit: "ratio",
                 goal,
+                spread: None,
             })
         })
         .collect();
@@ -270,92 +280,202 @@ fn ratios(mean_ns: impl Fn(&str) -> Option<f64>) -> Vec<Headline> {
             value: added / exported,
             unit: "ratio",
             goal: Some(("<=", 0.05)),
+            spread: None,
         });
     }
     found
 }
 
-/// The gateway's throughput with each kind of telemetry, as ratios to none.
+/// The gateway's throughput with each kind of telemetry, as ratios to none,
+/// and the table of them.
 async fn run_throughput(
     root: &Path,
     target_dir: &Path,
     quick: bool,
+    seed: Option<u64>,
 ) -> anyhow::Result<Vec<Headline>> {
     println!("== gateway throughput by telemetry (the shop as processes, release build)");
     demo::build_binaries(root, true)?;
+    // A full run judges its ratios: 5 rounds at least, then more until each
+    // median's 95 % interval is ±0.02 at most (two runs in a row then agree
+    // within about 0.05), or 15. A quick one takes 2 and judges nothing.
     let settings = Settings {
-        rounds: if quick { 1 } else { 3 },
+        min_rounds: if quick { 2 } else { 5 },
+        max_rounds: if quick { 2 } else { 15 },
+        stable_within: (!quick).then_some(0.02),
+        seed: seed.unwrap_or_else(|| fastrand::u64(..)),
         seconds: if quick { 3 } else { 6 },
         concurrency: 32,
         base_port: 18080,
     };
-    let medians = throughput::compare(
+    let comparison = throughput::compare(
         &target_dir.join("release"),
         &target_dir.join("bench/logs"),
         &settings,
     )
     .await
     .context("the throughput comparison failed")?;
-    let off = medians[0];
-    let mut found = vec![
-        Headline {
-            figure: "gateway: requests/s, telemetry off".to_owned(),
-            value: off.throughput,
-            unit: "req/s",
-            goal: None,
-        },
-        Headline {
-            figure: "services: CPU µs per request, telemetry off".to_owned(),
-            value: off.services_cpu_us,
-            unit: "µs",
-            goal: None,
-        },
-    ];
-    for mode in &medians[1..] {
-        let exports = mode.name == "otlp" || mode.name == throughput::PROFILED;
-        found.push(Headline {
-            figure: format!("gateway: throughput with {} / off", mode.name),
-            value: mode.throughput / off.throughput,
-            unit: "ratio",
-            goal: Some((">=", if exports { 0.90 } else { 0.85 })),
-        });
-        found.push(Headline {
-            figure: format!("services: CPU per request with {} / off", mode.name),
-            value: mode.services_cpu_us / off.services_cpu_us,
-            unit: "ratio",
-            goal: exports.then_some(("<=", 1.15)),
-        });
-        if mode.name == "otlp" {
-            found.push(Headline {
-                figure: "collector: CPU µs per request, otlp".to_owned(),
-                value: mode.collector_cpu_us,
+    throughput_table::print(&comparison);
+    throughput_table::write(
+        &root.join(throughput_table::FILE),
+        &comparison,
+        &Measured::here_and_now(),
+    )
+    .context("the throughput table")?;
+    println!("== throughput table written to {}", throughput_table::FILE);
+    Ok(throughput_headlines(&comparison))
+}
+
+/// The headline figures of the throughput comparison: `off`'s own
+/// medians, then each ratio with its goal and its spread.
+fn throughput_headlines(comparison: &Comparison) -> Vec<Headline> {
+    let mut found = Vec::new();
+    if let Some(off) = comparison.medians_of(throughput::OFF) {
+        found.extend([
+            Headline {
+                figure: "gateway: requests/s, telemetry off".to_owned(),
+                value: off.throughput,
+                unit: "req/s",
+                goal: None,
+                spread: None,
+            },
+            Headline {
+                figure: "services: CPU µs per request, telemetry off".to_owned(),
+                value: off.services_cpu_us,
                 unit: "µs",
                 goal: None,
+                spread: None,
+            },
+        ]);
+    }
+    for ratios in &comparison.ratios {
+        // Span profiles are named for what they add to the same export.
+        let with = match (ratios.mode, ratios.baseline) {
+            (throughput::PROFILED, throughput::OTLP) => "span profiles",
+            (mode, _) => mode,
+        };
+        let (throughput_at_least, cpu_at_most) = goals(ratios.mode, ratios.baseline);
+        found.push(Headline {
+            figure: format!("gateway: throughput with {with} / {}", ratios.baseline),
+            value: ratios.throughput.median,
+            unit: "ratio",
+            goal: throughput_at_least.map(|bound| (">=", bound)),
+            spread: Some(ratios.throughput),
+        });
+        found.push(Headline {
+            figure: format!(
+                "services: CPU per request with {with} / {}",
+                ratios.baseline
+            ),
+            value: ratios.services_cpu.median,
+            unit: "ratio",
+            goal: cpu_at_most.map(|bound| ("<=", bound)),
+            spread: Some(ratios.services_cpu),
+        });
+        if (ratios.mode, ratios.baseline) == (throughput::OTLP, throughput::OFF)
+            && let Some(otlp) = comparison.medians_of(throughput::OTLP)
+        {
+            found.push(Headline {
+                figure: "collector: CPU µs per request, otlp".to_owned(),
+                value: otlp.collector_cpu_us,
+                unit: "µs",
+                goal: None,
+                spread: None,
             });
         }
     }
-    // What span profiles add to the same export.
-    let by_name = |name: &str| medians.iter().find(|mode| mode.name == name);
-    if let (Some(otlp), Some(profiled)) = (by_name("otlp"), by_name(throughput::PROFILED)) {
-        found.push(Headline {
-            figure: "gateway: throughput with span profiles / otlp".to_owned(),
-            value: profiled.throughput / otlp.throughput,
-            unit: "ratio",
-            goal: Some((">=", 0.98)),
-        });
-        found.push(Headline {
-            figure: "services: CPU per request with span profiles / otlp".to_owned(),
-            value: profiled.services_cpu_us / otlp.services_cpu_us,
-            unit: "ratio",
-            goal: Some(("<=", 1.02)),
-        });
+    found
+}
+
+/// The goals of `mode` over `baseline`: the throughput ratio at least, the
+/// CPU per request ratio at most. Head sampling keeps one trace in ten, so
+/// it must come close to no telemetry; span profiles must add next to
+/// nothing to the export they ride on.
+fn goals(mode: &str, baseline: &str) -> (Option<f64>, Option<f64>) {
+    match (mode, baseline) {
+        (throughput::PROFILED, throughput::OTLP) => (Some(0.98), Some(1.02)),
+        (throughput::OTLP | throughput::PROFILED, _) => (Some(0.90), Some(1.15)),
+        (throughput::HEAD_SAMPLED, _) => (Some(0.97), Some(1.05)),
+        (throughput::CONSOLE | throughput::JSON, _) => (Some(0.90), Some(1.20)),
+        _ => (None, None),
     }
-    Ok(found)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use workshop_bench::spread::Spread;
+    use workshop_bench::throughput::Ratios;
+
+    #[test]
+    fn each_ratio_is_a_headline_with_its_goal_and_its_spread() {
+        let spread = |median| Spread {
+            median,
+            lower_quartile: median,
+            upper_quartile: median,
+            min: median,
+            max: median,
+            half_width: 0.0,
+            rounds: 5,
+        };
+        let medians = |name| throughput::Measured {
+            name,
+            throughput: 1_000.0,
+            services_cpu_us: 500.0,
+            collector_cpu_us: 40.0,
+        };
+        let comparison = Comparison {
+            seed: 1,
+            rounds: 5,
+            medians: vec![medians(throughput::OFF), medians(throughput::OTLP)],
+            ratios: throughput::pairs()
+                .into_iter()
+                .map(|(mode, baseline)| Ratios {
+                    mode,
+                    baseline,
+                    throughput: spread(0.95),
+                    services_cpu: spread(1.10),
+                })
+                .collect(),
+            stable_within: Some(0.02),
+        };
+        let found = throughput_headlines(&comparison);
+        let judged = |figure: &str| {
+            found
+                .iter()
+                .find(|h| h.figure == figure)
+                .map(|h| (h.goal, h.meets_goal()))
+        };
+        assert_eq!(
+            judged("gateway: throughput with otlp / off"),
+            Some((Some((">=", 0.90)), Some(true)))
+        );
+        assert_eq!(
+            judged("services: CPU per request with otlp-head-10% / off"),
+            Some((Some(("<=", 1.05)), Some(false)))
+        );
+        assert_eq!(
+            judged("services: CPU per request with console / off"),
+            Some((Some(("<=", 1.20)), Some(true)))
+        );
+        assert_eq!(
+            judged("gateway: throughput with span profiles / otlp"),
+            Some((Some((">=", 0.98)), Some(false)))
+        );
+        assert_eq!(found[0].figure, "gateway: requests/s, telemetry off");
+        assert!(
+            found
+                .iter()
+                .any(|h| h.figure == "collector: CPU µs per request, otlp" && h.value == 40.0)
+        );
+        assert!(
+            found
+                .iter()
+                .filter(|h| h.unit == "ratio")
+                .all(|h| h.spread.is_some())
+        );
+    }
 
     #[test]
     fn a_figure_is_given_only_for_the_benchmarks_that_ran() {
