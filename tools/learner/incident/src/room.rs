@@ -323,3 +323,66 @@ fn stopping() -> Refusal {
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn room_settings(folder: &Path, token: Option<&str>) -> Settings {
+        Settings {
+            listen: settings::DEFAULT_LISTEN,
+            max_learners: 2,
+            customers: 1,
+            seed: Some(40),
+            problems: Some(2),
+            token: token.map(str::to_owned),
+            folder: folder.to_path_buf(),
+            bin_dir: folder.join("bin"),
+        }
+    }
+
+    #[test]
+    fn a_learner_is_admitted_once_each_with_a_drill_and_a_key_and_all_come_back() {
+        let folder = std::env::temp_dir().join(format!("incident-room-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&folder);
+        let address: SocketAddr = "127.0.0.1:7900".parse().unwrap();
+        let token = "room-token-0123456789";
+        let room = Room::open(room_settings(&folder, Some(token)), address).unwrap();
+
+        let (alice, new) = room.admit("alice").unwrap();
+        assert!(new);
+        let (again, new) = room.admit("alice").unwrap();
+        assert!(!new && Arc::ptr_eq(&alice, &again), "the same learner");
+        let (bob, _) = room.admit("bob").unwrap();
+        assert_eq!((alice.number, bob.number), (0, 1));
+        assert_eq!((alice.drill().seed, bob.drill().seed), (40, 41));
+        assert_eq!(alice.drill().drawn.len(), 2);
+        assert_eq!(alice.ports(), plan::shop_ports(0));
+        assert_eq!(room.proxy_port(&bob), 7902);
+        assert_ne!(alice.key(), bob.key());
+        let Err(full) = room.admit("carol") else {
+            panic!("carol was admitted to a full room");
+        };
+        assert_eq!(full.status, StatusCode::CONFLICT);
+        assert!(full.reason.contains("the room is full"), "{full:?}");
+
+        assert_eq!(room.holder_of(token), Some(Holder::Instructor));
+        assert_eq!(
+            room.holder_of(bob.key()),
+            Some(Holder::Learner("bob".to_owned()))
+        );
+        assert_eq!(room.holder_of("nobody's secret"), None);
+        let table = room.table(state::now_secs());
+        let names: Vec<&str> = table.learners.iter().map(|row| row.name.as_str()).collect();
+        assert_eq!(names, ["alice", "bob"]);
+
+        let reopened = Room::open(room_settings(&folder, None), address).unwrap();
+        assert_eq!(reopened.token(), token, "the token is kept");
+        let back = reopened.learner("bob").expect("bob is back");
+        assert_eq!((back.key(), back.drill()), (bob.key(), bob.drill()));
+        assert_eq!(reopened.learners().len(), 2);
+        std::fs::remove_dir_all(&folder).unwrap();
+    }
+}

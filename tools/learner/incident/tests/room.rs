@@ -461,9 +461,8 @@ async fn find(
 /// spans dropped once more were handed to the exporter than exported, by
 /// more than can still be on their way.
 async fn spans_dropped(http: &reqwest::Client, joined: &Joined) -> Option<String> {
-    let url = format!("{}/services/gateway/metrics", joined.collector);
     let answer = http
-        .get(&url)
+        .get(format!("{}/services/gateway/metrics", joined.collector))
         .basic_auth("learner", Some(&joined.key))
         .send()
         .await

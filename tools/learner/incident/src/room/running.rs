@@ -40,7 +40,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<RoomHandle> {
     demo::build_binaries(&demo::workspace_root(), cfg!(not(debug_assertions)))?;
     let room = Room::open(settings, address)?;
     for learner in room.learners() {
-        room.open_proxy(&learner)?;
+        if let Err(err) = room.open_proxy(&learner) {
+            // The ports opened so far hold the room: closed with it.
+            room.stop_now();
+            return Err(err);
+        }
     }
     let app = server::router(room.clone());
     let stopped = room.stopped();

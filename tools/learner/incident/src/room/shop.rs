@@ -201,7 +201,7 @@ impl Running {
         std::fs::create_dir_all(&databases)?;
         // The services run from the workspace's root: their databases'
         // folder is named whole.
-        let databases = std::fs::canonicalize(&databases)?;
+        let databases = std::fs::canonicalize(databases)?;
         let surroundings = Surroundings {
             bin_dir: &launch.bin_dir,
             logs: &logs,
