@@ -20,7 +20,7 @@ demo *FLAGS:
     @{{run}} -p demo -- {{FLAGS}}
 
 # Each argument is passed as it was given (`--operation "POST /orders"` stays one).
-# The incident drill: the shop under load with one to three problems drawn at random planted; name each with evidence (`--seed N`, `--problems K`, `--list`, `answer …`, `hint`, `status`), then predict what a fix does and prove it (`predict …`, `fix`).
+# The incident drill: the shop under load with one to three problems drawn at random planted; name each with evidence (`--seed N`, `--problems K`, `--list`, `answer …`, `hint`, `status`), then predict what a fix does and prove it (`predict …`, `fix`). In a classroom: `--room` runs every learner's drill here, `join URL --token T --name N` joins one, `leave` leaves it.
 [no-exit-message]
 [continue]
 [positional-arguments]

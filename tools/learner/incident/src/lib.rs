@@ -13,8 +13,10 @@
 //! ([`recording`]), what a learner does during it ([`progress`]), the
 //! words an answer is made of ([`vocabulary`]), predict, then prove: a
 //! prediction and its grade ([`prediction`]) and its measure ([`fix`]),
-//! and the scripted detective that proves every problem can be found with
-//! the public tools ([`detective`]).
+//! the scripted detective that proves every problem can be found with
+//! the public tools ([`detective`]), and the room, where the instructor's
+//! machine runs one drill per learner and each learner holds only an
+//! address and a key ([`room`]).
 
 pub mod answer;
 pub mod detective;
@@ -24,6 +26,7 @@ pub mod fix;
 pub mod prediction;
 pub mod progress;
 pub mod recording;
+pub mod room;
 pub mod run;
 pub mod scenario;
 pub mod signature;

@@ -26,7 +26,7 @@ use crate::{draw, recording};
 pub const CUSTOMERS: usize = 16;
 
 /// Longer than any drill: the load runs until it is stopped.
-const UNTIL_STOPPED: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(crate) const UNTIL_STOPPED: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The drill, from its draw to its stop. `seed` and `count` as given on
 /// the command line (a seed is drawn when none is).

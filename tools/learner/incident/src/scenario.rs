@@ -5,8 +5,10 @@
 //! everything stopped as the demo stops it.
 //!
 //! The drill runs one ([`crate::run`]), on the workshop's usual ports,
-//! until Ctrl-C; the detective's tests run one per problem, on ports of
-//! their own, for a few seconds each.
+//! until Ctrl-C; a room runs one per learner ([`crate::room`]), each on
+//! ports and databases of its own, its binaries built once for all; the
+//! detective's tests run one per problem, on ports of their own, for a few
+//! seconds each.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,6 +21,7 @@ use demo::{Collector, DEFAULT_BASE_PORT, SERVICES, ServiceVar, Shop};
 use loadgen::{Impatience, Load, Report};
 use shop::Problem;
 use shop::problems::Planted;
+use tokio::task::JoinHandle;
 
 use crate::evidence::PENDING;
 
@@ -36,7 +39,7 @@ const IMPATIENCE: Impatience = Impatience {
 };
 
 /// Long enough for the inventory to write its audit log's history.
-const HEALTHY_WITHIN: Duration = Duration::from_secs(60);
+pub const HEALTHY_WITHIN: Duration = Duration::from_secs(60);
 
 /// How long a service's count of spans pending must stay put to be
 /// settled: three times the batch processor's one-second delay, so that
@@ -71,6 +74,23 @@ impl Ports {
     };
 }
 
+/// Where a scenario's programs come from and keep their files.
+#[derive(Clone, Copy, Debug)]
+pub struct Surroundings<'a> {
+    /// The build's folder for this program's profile, where the binaries
+    /// are.
+    pub bin_dir: &'a Path,
+    /// Where each program writes its log.
+    pub logs: &'a Path,
+    /// The absolute folder where the catalog and the inventory keep their
+    /// databases; `None`: the shop's usual files, under `target/demo/`.
+    /// Shops that run side by side each need their own: SQLite lets one
+    /// writer at a time, and one shop's history would be another's.
+    pub databases: Option<&'a Path>,
+    /// How long the services have to answer their health checks.
+    pub healthy_within: Duration,
+}
+
 /// The collector and the shop, running, with problems planted.
 pub struct Scenario {
     pub collector: Collector,
@@ -93,6 +113,31 @@ impl Scenario {
         bin_dir: &Path,
         logs: &Path,
     ) -> anyhow::Result<Self> {
+        let running_collector = Self::collector_or_free_ports(ports).await?;
+        demo::build_binaries(&demo::workspace_root(), cfg!(not(debug_assertions)))?;
+        let surroundings = Surroundings {
+            bin_dir,
+            logs,
+            databases: None,
+            healthy_within: HEALTHY_WITHIN,
+        };
+        Self::launch(problems, ports, running_collector, &surroundings).await
+    }
+
+    /// [`Scenario::start`] with the binaries already built (a room builds
+    /// them once for every learner's shop), in `surroundings`.
+    pub async fn start_built(
+        problems: &[Problem],
+        ports: Ports,
+        surroundings: &Surroundings<'_>,
+    ) -> anyhow::Result<Self> {
+        let running_collector = Self::collector_or_free_ports(ports).await?;
+        Self::launch(problems, ports, running_collector, surroundings).await
+    }
+
+    /// The collector already answering on `ports`, if one does; an error,
+    /// before anything starts, unless every other port is free.
+    async fn collector_or_free_ports(ports: Ports) -> anyhow::Result<Option<Collector>> {
         let running_collector =
             Collector::running_at(ports.collector_otlp, ports.collector_ui).await;
         let mut needs = port_check::shop_ports(ports.base, "stop what holds it");
@@ -104,8 +149,23 @@ impl Scenario {
             ));
         }
         port_check::ensure_free(&needs)?;
+        Ok(running_collector)
+    }
 
-        demo::build_binaries(&demo::workspace_root(), cfg!(not(debug_assertions)))?;
+    /// The collector (`running_collector`, or a new one) and the shop,
+    /// started from built binaries and waited for.
+    async fn launch(
+        problems: &[Problem],
+        ports: Ports,
+        running_collector: Option<Collector>,
+        surroundings: &Surroundings<'_>,
+    ) -> anyhow::Result<Self> {
+        let Surroundings {
+            bin_dir,
+            logs,
+            databases,
+            healthy_within,
+        } = *surroundings;
         let collector = match running_collector {
             Some(collector) => collector,
             None => {
@@ -115,9 +175,10 @@ impl Scenario {
         };
         let mut env = demo::service_env(&collector);
         env.push(("PLANTED", Planted::of(problems).to_string()));
-        let mut shop = Shop::start(bin_dir, ports.base, &env, &service_env(problems), logs)
-            .context("cannot start the shop")?;
-        shop.wait_healthy(HEALTHY_WITHIN).await?;
+        let vars = service_env(problems, databases);
+        let mut shop =
+            Shop::start(bin_dir, ports.base, &env, &vars, logs).context("cannot start the shop")?;
+        shop.wait_healthy(healthy_within).await?;
         Ok(Self {
             collector,
             shop,
@@ -146,15 +207,31 @@ impl Scenario {
         duration: Duration,
         stop: impl Future<Output = ()>,
     ) -> Report {
-        let load = Load {
+        loadgen::run(&self.load_plan(customers, duration), stop).await
+    }
+
+    /// [`Scenario::load`] as a task of its own, beside the scenario (a
+    /// room's learners each have one); its report once it has stopped.
+    pub fn load_in_background(
+        &self,
+        customers: usize,
+        duration: Duration,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> JoinHandle<Report> {
+        let load = self.load_plan(customers, duration);
+        tokio::spawn(async move { loadgen::run(&load, stop).await })
+    }
+
+    /// The demo's load on this scenario's gateway.
+    fn load_plan(&self, customers: usize, duration: Duration) -> Load {
+        Load {
             target: self.shop.gateway_url(),
             concurrency: customers,
             duration,
             max_requests: None,
             progress: false,
             impatience: Some(IMPATIENCE),
-        };
-        loadgen::run(&load, stop).await
+        }
     }
 
     /// Waits, once the load has stopped, until every service has exported
@@ -213,8 +290,9 @@ impl Scenario {
 }
 
 /// What single services are started with: the surroundings of the
-/// problems that live there, and the inventory's audit history.
-fn service_env(problems: &[Problem]) -> Vec<ServiceVar> {
+/// problems that live there, the inventory's audit history, and the
+/// databases in `databases` when given.
+fn service_env(problems: &[Problem], databases: Option<&Path>) -> Vec<ServiceVar> {
     let mut vars: Vec<ServiceVar> = problems
         .iter()
         .filter_map(|problem| problem.environment())
@@ -229,5 +307,46 @@ fn service_env(problems: &[Problem]) -> Vec<ServiceVar> {
         name: "AUDIT_HISTORY",
         value: AUDIT_HISTORY.to_owned(),
     });
+    if let Some(folder) = databases {
+        for service in ["catalog", "inventory"] {
+            vars.push(ServiceVar {
+                service,
+                name: "DATABASE_URL",
+                value: format!(
+                    "sqlite://{}?mode=rwc",
+                    folder.join(format!("{service}.db")).display()
+                ),
+            });
+        }
+    }
     vars
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scenario_with_databases_of_its_own_names_them_to_the_two_services_that_keep_one() {
+        let usual = service_env(&[Problem::ClockSkew], None);
+        assert!(usual.iter().all(|var| var.name != "DATABASE_URL"));
+        assert!(
+            usual
+                .iter()
+                .any(|var| var.service == "payments" && var.name == "CLOCK_SKEW_MS")
+        );
+        let own = service_env(&[], Some(Path::new("/room/alice")));
+        let databases: Vec<(&str, &str)> = own
+            .iter()
+            .filter(|var| var.name == "DATABASE_URL")
+            .map(|var| (var.service, var.value.as_str()))
+            .collect();
+        assert_eq!(
+            databases,
+            [
+                ("catalog", "sqlite:///room/alice/catalog.db?mode=rwc"),
+                ("inventory", "sqlite:///room/alice/inventory.db?mode=rwc")
+            ]
+        );
+    }
 }

@@ -1,0 +1,158 @@
+//! What a room saves, in its folder (`target/incident/room/` for `just
+//! incident --room`): `token.json`, the room's token, and a folder per
+//! learner, named as they are, with `learner.json` (their name, key,
+//! number and drill: the seed, the problems drawn, every answer and hint,
+//! the points), their programs' `logs/`, their shop's `databases/` and
+//! their orders' `recordings/`. Each file is written whole, beside its
+//! place, then renamed into it: a room stopped at any moment leaves every
+//! file as it was before or after a change, never half written. A name
+//! never holds a `.`, so no learner's folder is ever `token.json`.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::state::Drill;
+
+/// The room's own file, in its folder.
+const ROOM_FILE: &str = "token.json";
+/// A learner's file, in their folder.
+const LEARNER_FILE: &str = "learner.json";
+
+/// What the room keeps of itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomFile {
+    pub token: String,
+}
+
+/// What the room keeps of a learner.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LearnerFile {
+    pub name: String,
+    pub key: String,
+    /// In the order they joined, from 0: where their programs listen
+    /// ([`super::plan`]).
+    pub number: u16,
+    pub drill: Drill,
+}
+
+/// The room saved in `folder`, if one is.
+pub fn load_room(folder: &Path) -> anyhow::Result<Option<RoomFile>> {
+    let path = folder.join(ROOM_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .with_context(|| format!("{} is not a room's token", path.display())),
+        Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+pub fn save_room(folder: &Path, room: &RoomFile) -> anyhow::Result<()> {
+    write_json(&folder.join(ROOM_FILE), room)
+}
+
+/// The folder of the learner called `name`, in the room's `folder`.
+pub fn learner_folder(folder: &Path, name: &str) -> PathBuf {
+    folder.join(name)
+}
+
+pub fn save_learner(learner_folder: &Path, learner: &LearnerFile) -> anyhow::Result<()> {
+    write_json(&learner_folder.join(LEARNER_FILE), learner)
+}
+
+/// Every learner saved in the room's `folder`, in the order they joined.
+/// A file that cannot be read is an error: a learner's work is never
+/// dropped in silence.
+pub fn load_learners(folder: &Path) -> anyhow::Result<Vec<LearnerFile>> {
+    let entries = match std::fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(err).with_context(|| format!("cannot read {}", folder.display())),
+    };
+    let mut learners = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot read {}", folder.display()))?;
+        let path = entry.path().join(LEARNER_FILE);
+        if !path.is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let learner: LearnerFile = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a learner's state", path.display()))?;
+        learners.push(learner);
+    }
+    learners.sort_by_key(|learner| learner.number);
+    Ok(learners)
+}
+
+/// `value` as pretty JSON in `path`, written whole ([`write_atomically`]).
+fn write_json(path: &Path, value: &impl Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    write_atomically(path, &(text + "\n"))
+}
+
+/// `text` as the whole of `path`: written beside it, then renamed into
+/// its place, so that whoever reads `path` meets the file before or
+/// after, never half of it.
+pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    let folder = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(folder)
+        .with_context(|| format!("cannot create {}", folder.display()))?;
+    let file_name = path
+        .file_name()
+        .with_context(|| format!("{} names no file", path.display()))?;
+    let mut beside = file_name.to_os_string();
+    beside.push(".tmp");
+    let beside = folder.join(beside);
+    std::fs::write(&beside, text).with_context(|| format!("cannot write {}", beside.display()))?;
+    std::fs::rename(&beside, path)
+        .with_context(|| format!("cannot move {} into place", beside.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use shop::Problem;
+
+    use super::*;
+
+    #[test]
+    fn a_room_and_its_learners_come_back_as_saved() {
+        let folder =
+            std::env::temp_dir().join(format!("incident-room-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&folder);
+        assert_eq!(load_room(&folder).unwrap(), None);
+        assert!(load_learners(&folder).unwrap().is_empty());
+
+        let room = RoomFile {
+            token: "0123456789abcdef0123456789abcdef".to_owned(),
+        };
+        save_room(&folder, &room).unwrap();
+        let learner = |name: &str, number: u16| LearnerFile {
+            name: name.to_owned(),
+            key: format!("{number:032x}"),
+            number,
+            drill: Drill::new(7, &[Problem::NPlusOne], 100, 20_005, 20_000),
+        };
+        let (bob, alice) = (learner("bob", 1), learner("alice", 0));
+        save_learner(&learner_folder(&folder, &bob.name), &bob).unwrap();
+        save_learner(&learner_folder(&folder, &alice.name), &alice).unwrap();
+        std::fs::create_dir_all(folder.join("alice/logs")).unwrap();
+
+        assert_eq!(load_room(&folder).unwrap(), Some(room));
+        assert_eq!(load_learners(&folder).unwrap(), [alice, bob]);
+        let left: Vec<_> = std::fs::read_dir(folder.join("bob"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["learner.json"], "nothing left beside");
+
+        std::fs::write(folder.join("bob/learner.json"), "{").unwrap();
+        let broken = load_learners(&folder).unwrap_err().to_string();
+        assert!(broken.contains("is not a learner's state"), "{broken}");
+        std::fs::remove_dir_all(&folder).unwrap();
+    }
+}
