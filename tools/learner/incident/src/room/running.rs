@@ -86,7 +86,7 @@ impl RoomHandle {
 
     /// The port that shows the learner `name`'s collector.
     pub fn proxy_port(&self, name: &str) -> Option<u16> {
-        Some(self.room.proxy_port(&self.room.learner(name)?))
+        Some(self.room.proxy_port(&*self.room.learner(name)?))
     }
 
     /// Stops the room: its servers, then every learner's load, shop and
