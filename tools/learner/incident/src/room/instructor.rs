@@ -5,6 +5,7 @@
 //! folder: run it again, and every learner and score is back.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::path::Path;
 
 use anyhow::Context;
 use demo::stop_signal::StopSignal;
@@ -14,28 +15,29 @@ use super::{RoomHandle, Settings, name, serve};
 /// The room, from its start to its stop.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let stop = StopSignal::listen().context("cannot take Ctrl-C, SIGTERM and SIGHUP over")?;
-    let folder = settings.folder.clone();
+    let folder = shown(&settings.folder);
     let (max_learners, customers) = (settings.max_learners, settings.customers);
     let room = serve(settings).await?;
-    print!(
-        "{}",
-        invitation(
-            &room,
-            max_learners,
-            customers,
-            &folder.display().to_string()
-        )
-    );
+    print!("{}", invitation(&room, max_learners, customers, &folder));
     let signal = stop.received().await;
     println!("{signal}: stopping every learner's load, shop and collector.");
     let table = room.stop().await;
     println!();
     print!("{table}");
     println!(
-        "The room's state stays in {}: `just incident --room` again brings every learner and score back.",
-        folder.display()
+        "The room's state stays in {folder}: `just incident --room` again brings every learner and score back."
     );
     Ok(())
+}
+
+/// `folder` as the instructor reads it: from the workspace's root when it
+/// is inside it (`target/incident/room`), whole otherwise.
+fn shown(folder: &Path) -> String {
+    folder
+        .strip_prefix(demo::workspace_root())
+        .unwrap_or(folder)
+        .display()
+        .to_string()
 }
 
 /// What the instructor is told once the room listens.
