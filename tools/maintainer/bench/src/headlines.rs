@@ -25,15 +25,56 @@ pub struct Headline {
     pub spread: Option<Spread>,
 }
 
+/// A figure against its goal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Met,
+    Missed,
+    /// The goal lies within the median's 95 % interval: another run could
+    /// land either side of it, so neither is claimed.
+    WithinTheSpread,
+}
+
+impl Verdict {
+    /// As the table prints it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Met => "met",
+            Verdict::Missed => "MISSED",
+            Verdict::WithinTheSpread => "unsure",
+        }
+    }
+}
+
 impl Headline {
+    /// Whether the median meets the goal, whatever its spread.
     pub fn meets_goal(&self) -> Option<bool> {
-        self.goal.map(|(op, bound)| {
-            if op == ">=" {
-                self.value >= bound
-            } else {
-                self.value <= bound
-            }
+        self.goal.map(|(op, bound)| meets(op, bound, self.value))
+    }
+
+    /// The goal judged over the median's 95 % interval: met or missed
+    /// only when the whole interval is on one side of the bound.
+    pub fn verdict(&self) -> Option<Verdict> {
+        let (op, bound) = self.goal?;
+        let half_width = self
+            .spread
+            .map_or(0.0, |spread| spread.half_width)
+            .max(0.0);
+        let ends = [self.value - half_width, self.value + half_width];
+        Some(match ends.map(|end| meets(op, bound, end)) {
+            [true, true] => Verdict::Met,
+            [false, false] => Verdict::Missed,
+            _ => Verdict::WithinTheSpread,
         })
+    }
+}
+
+/// Whether `value` is on the goal's side of `bound` (`>=` or `<=`).
+fn meets(op: &str, bound: f64, value: f64) -> bool {
+    if op == ">=" {
+        value >= bound
+    } else {
+        value <= bound
     }
 }
 
@@ -48,11 +89,7 @@ pub fn print(headlines: &[Headline]) {
             .goal
             .map(|(op, bound)| format!("{op} {}", number(bound)))
             .unwrap_or_default();
-        let verdict = match h.meets_goal() {
-            Some(true) => "met",
-            Some(false) => "MISSED",
-            None => "",
-        };
+        let verdict = h.verdict().map_or("", Verdict::word);
         let spread = h
             .spread
             .map(|spread| spread.to_string())
@@ -75,6 +112,7 @@ pub fn save(path: &Path, headlines: &[Headline]) -> std::io::Result<()> {
             json!({
                 "figure": h.figure, "value": h.value, "unit": h.unit,
                 "goal": h.goal.map(|(op, bound)| format!("{op} {bound}")), "met": h.meets_goal(),
+                "verdict": h.verdict().map(Verdict::word),
                 "spread": h.spread.map(|spread| json!({
                     "median": spread.median,
                     "lower_quartile": spread.lower_quartile,
@@ -142,5 +180,35 @@ mod tests {
         };
         assert_eq!(at_least.meets_goal(), Some(true));
         assert_eq!(at_most.meets_goal(), Some(false));
+        assert_eq!(at_least.verdict(), Some(Verdict::Met));
+        assert_eq!(at_most.verdict(), Some(Verdict::Missed));
+    }
+
+    #[test]
+    fn a_goal_within_the_medians_interval_is_neither_met_nor_missed() {
+        let judged = |value: f64, half_width: f64| {
+            Headline {
+                figure: "x".into(),
+                value,
+                unit: "ratio",
+                goal: Some((">=", 0.98)),
+                spread: Some(Spread {
+                    median: value,
+                    lower_quartile: value,
+                    upper_quartile: value,
+                    min: value,
+                    max: value,
+                    half_width,
+                    rounds: 15,
+                }),
+            }
+            .verdict()
+        };
+        assert_eq!(judged(1.09, 0.11), Some(Verdict::WithinTheSpread));
+        assert_eq!(judged(0.90, 0.11), Some(Verdict::WithinTheSpread));
+        assert_eq!(judged(1.09, 0.05), Some(Verdict::Met));
+        assert_eq!(judged(0.90, 0.05), Some(Verdict::Missed));
+        // No interval to judge with (a NaN half-width): the median alone.
+        assert_eq!(judged(1.09, f64::NAN), Some(Verdict::Met));
     }
 }
