@@ -8,7 +8,8 @@
 //! forwards to that service's `/metrics`, for evidence that is a metric.
 //!
 //! Behind the same gate as the room ([`super::credential`]): the learner's
-//! key, or the room's token (the instructor), never another learner's.
+//! key, or the instructor's, never another learner's, nor the room's join
+//! token.
 //! Bodies are bounded both ways; a collector or a service that does not
 //! answer is a 502 that says which.
 
@@ -50,6 +51,8 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 struct Proxy {
     room: Arc<Room>,
     learner: Arc<Learner>,
+    /// The port it listens on: its cookie's name.
+    port: u16,
     http: reqwest::Client,
 }
 
@@ -75,6 +78,7 @@ pub fn open(
     let proxy = Proxy {
         room: room.clone(),
         learner: learner.clone(),
+        port: address.port(),
         http,
     };
     let app = Router::new()
@@ -98,7 +102,7 @@ pub fn open(
 /// The learner whose port this is, or the instructor; a browser's `?key=`
 /// becomes its cookie.
 async fn gate(State(proxy): State<Proxy>, request: Request, next: Next) -> Response {
-    let pass = match credential::check(&proxy.room, &request) {
+    let pass = match credential::check(&proxy.room, &request, proxy.port) {
         Ok(pass) => pass,
         Err(refusal) => return refusal.into_response(),
     };

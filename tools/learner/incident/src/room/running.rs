@@ -68,9 +68,15 @@ impl RoomHandle {
         self.room.address()
     }
 
-    /// The room's token.
-    pub fn token(&self) -> &str {
-        self.room.token()
+    /// The room's join token.
+    pub fn join_token(&self) -> &str {
+        self.room.join_token()
+    }
+
+    /// The instructor's key: the room's page, and every learner's
+    /// collector.
+    pub fn instructor_key(&self) -> &str {
+        self.room.instructor_key()
     }
 
     /// The room's table now.
@@ -99,6 +105,8 @@ impl RoomHandle {
                 .is_err()
         {
             server.abort();
+            // Once the aborted server is gone, so is its port.
+            let _ = server.await;
         }
         table
     }

@@ -1,12 +1,13 @@
 //! The room's own routes, each behind the room's gate
 //! ([`super::credential::room_gate`]), with bodies bounded:
 //!
-//! - `GET /` and `GET /api/room` (the room's token): the room's page and
-//!   its table;
-//! - `POST /join` (the room's token), `{"name": "alice"}`: admits the
-//!   learner (or finds the one who joined under that name), opens their
-//!   port onto their collector, starts their shop unless it runs, and
-//!   answers their key and where their collector is;
+//! - `GET /` and `GET /api/room` (the instructor's key): the room's page
+//!   and its table;
+//! - `POST /join` (the room's join token), `{"name": "alice"}`: admits a
+//!   new learner, or, with `"key"` theirs beside the name, finds the one
+//!   who joined under it; opens their port onto their collector, starts
+//!   their shop unless it runs, and answers their key and where their
+//!   collector is;
 //! - `POST /learners/{name}/answer` (the learner's key), the answer's four
 //!   words; `POST /learners/{name}/hint`; `GET /learners/{name}/status`:
 //!   judged, scored and told as the drill of one's own is
@@ -68,18 +69,19 @@ async fn table(
     Ok(Json(room.table(state::now_secs())))
 }
 
-/// A learner joins, or joins again: the same key, their shop started
-/// again if it does not run. The request waits for the start.
+/// A learner joins, or joins again with their key: the same key, their
+/// shop started again if it does not run. The request waits for the
+/// start.
 async fn join(
     State(room): State<Arc<Room>>,
     Extension(holder): Extension<Holder>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Joined>, Refusal> {
-    holder.must_be_instructor("joining")?;
+    holder.must_be_joiner()?;
     let request: JoinRequest = read_json(&body)?;
     name::check(&request.name).map_err(Refusal::bad_request)?;
-    let (learner, new) = room.admit(&request.name)?;
+    let (learner, new) = room.admit(&request.name, request.key.as_deref())?;
     let ports = learner.ports();
     match new {
         true => println!(
@@ -255,8 +257,16 @@ mod tests {
         assert_eq!(
             read_json::<JoinRequest>(br#"{"name":"alice"}"#).unwrap(),
             JoinRequest {
-                name: "alice".to_owned()
+                name: "alice".to_owned(),
+                key: None,
             }
+        );
+        assert_eq!(
+            read_json::<JoinRequest>(br#"{"name":"alice","key":"k3y"}"#)
+                .unwrap()
+                .key
+                .as_deref(),
+            Some("k3y")
         );
     }
 }

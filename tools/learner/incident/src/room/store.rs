@@ -1,12 +1,13 @@
 //! What a room saves, in its folder (`target/incident/room/` for `just
-//! incident --room`): `token.json`, the room's token, and a folder per
+//! incident --room`): `secrets.json`, the room's join token and its
+//! instructor's key, and a folder per
 //! learner, named as they are, with `learner.json` (their name, key,
 //! number and drill: the seed, the problems drawn, every answer and hint,
 //! the points), their programs' `logs/`, their shop's `databases/` and
 //! their orders' `recordings/`. Each file is written whole, beside its
 //! place, then renamed into it: a room stopped at any moment leaves every
 //! file as it was before or after a change, never half written. A name
-//! never holds a `.`, so no learner's folder is ever `token.json`.
+//! never holds a `.`, so no learner's folder is ever `secrets.json`.
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -17,14 +18,18 @@ use serde::{Deserialize, Serialize};
 use crate::state::Drill;
 
 /// The room's own file, in its folder.
-const ROOM_FILE: &str = "token.json";
+const ROOM_FILE: &str = "secrets.json";
 /// A learner's file, in their folder.
 const LEARNER_FILE: &str = "learner.json";
 
-/// What the room keeps of itself.
+/// What the room keeps of itself: its two secrets, the same after a
+/// restart.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomFile {
-    pub token: String,
+    /// What learners join with.
+    pub join_token: String,
+    /// What shows the room's page and every learner's collector.
+    pub instructor_key: String,
 }
 
 /// What the room keeps of a learner.
@@ -44,7 +49,7 @@ pub fn load_room(folder: &Path) -> anyhow::Result<Option<RoomFile>> {
     match std::fs::read_to_string(&path) {
         Ok(text) => serde_json::from_str(&text)
             .map(Some)
-            .with_context(|| format!("{} is not a room's token", path.display())),
+            .with_context(|| format!("{} is not a room's secrets", path.display())),
         Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
         Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
     }
@@ -128,7 +133,8 @@ mod tests {
         assert!(load_learners(&folder).unwrap().is_empty());
 
         let room = RoomFile {
-            token: "0123456789abcdef0123456789abcdef".to_owned(),
+            join_token: "0123456789abcdef0123456789abcdef".to_owned(),
+            instructor_key: "fedcba9876543210fedcba9876543210".to_owned(),
         };
         save_room(&folder, &room).unwrap();
         let learner = |name: &str, number: u16| LearnerFile {

@@ -10,6 +10,10 @@ use crate::answer::{Answer, Evidence, service_names};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JoinRequest {
     pub name: String,
+    /// The key of the learner who joined under `name`, to join again:
+    /// without it, a name taken is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// What a learner who joined is told: their key, and where their
