@@ -262,6 +262,16 @@ impl Room {
         }
     }
 
+    /// Once `learner`'s shop runs (started, or started again, as
+    /// [`shop::LearnerShop::ensure_running`] says); refused while the room
+    /// stops. Why not, if it does not.
+    pub async fn ensure_shop(&self, learner: &Learner) -> Result<(), String> {
+        learner
+            .shop()
+            .ensure_running(self.launch_for(learner), &self.stopping)
+            .await
+    }
+
     /// The port, on the room's address, that shows `learner`'s collector.
     pub fn proxy_port(&self, learner: &Learner) -> u16 {
         plan::proxy_port(self.address.port(), learner.number)

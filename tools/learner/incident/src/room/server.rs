@@ -100,16 +100,12 @@ async fn join(
             format!("the room cannot open your collector's port: {err:#}"),
         )
     })?;
-    learner
-        .shop()
-        .ensure_running(room.launch_for(&learner))
-        .await
-        .map_err(|why| {
-            Refusal::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("your shop did not start: {why}"),
-            )
-        })?;
+    room.ensure_shop(&learner).await.map_err(|why| {
+        Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("your shop is not running: {why}"),
+        )
+    })?;
     let host = host_of(&headers).unwrap_or_else(|| room.address().ip().to_string());
     let collector = format!("http://{host}:{}", room.proxy_port(&learner));
     Ok(Json(Joined::new(&learner.name, learner.key(), &collector)))
