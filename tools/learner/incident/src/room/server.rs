@@ -35,8 +35,12 @@ use crate::progress::{self, Place};
 use crate::state;
 
 /// The largest body a request to the room may have: an answer is a few
-/// words.
+/// words. A larger one is refused (413) before it is read.
 const BODY_LIMIT: usize = 16 * 1024;
+
+/// The most answers a learner's drill records: a few dozen is a long
+/// drill, and each one is judged on the learner's collector and saved.
+pub const MOST_ANSWERS: usize = 200;
 
 /// The room's routes, on `room`.
 pub fn router(room: Arc<Room>) -> Router {
@@ -122,6 +126,15 @@ async fn answer(
     let given = form.read().map_err(Refusal::bad_request)?;
     let _turn = learner.turn().await;
     let mut drill = learner.drill();
+    if drill.answers.len() >= MOST_ANSWERS {
+        return Err(Refusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "your drill has {MOST_ANSWERS} answers, the most a drill in the room records: \
+                 ask the instructor"
+            ),
+        ));
+    }
     let told = progress::answered(&mut drill, &given, state::now_secs())
         .await
         .map_err(|err| {
