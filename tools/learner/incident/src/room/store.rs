@@ -5,11 +5,14 @@
 //! number and drill: the seed, the problems drawn, every answer and hint,
 //! the points), their programs' `logs/`, their shop's `databases/` and
 //! their orders' `recordings/`. Each file is written whole, beside its
-//! place, then renamed into it: a room stopped at any moment leaves every
-//! file as it was before or after a change, never half written. A name
+//! place, flushed to the disk, then renamed into it: a room stopped at any
+//! moment, or a machine that loses its power, leaves every file as it was
+//! before or after a change, never half written. Every file holds a
+//! secret, so only its owner reads it (mode 0600, where files have one). A name
 //! never holds a `.`, so no learner's folder is ever `secrets.json`.
 
-use std::io::ErrorKind;
+use std::fs::OpenOptions;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -100,9 +103,10 @@ fn write_json(path: &Path, value: &impl Serialize) -> anyhow::Result<()> {
     write_atomically(path, &(text + "\n"))
 }
 
-/// `text` as the whole of `path`: written beside it, then renamed into
-/// its place, so that whoever reads `path` meets the file before or
-/// after, never half of it.
+/// `text` as the whole of `path`: written beside it (readable by its
+/// owner alone), flushed to the disk, then renamed into its place, so
+/// that whoever reads `path` meets the file before or after, never half
+/// of it.
 pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     let folder = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(folder)
@@ -113,7 +117,20 @@ pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     let mut beside = file_name.to_os_string();
     beside.push(".tmp");
     let beside = folder.join(beside);
-    std::fs::write(&beside, text).with_context(|| format!("cannot write {}", beside.display()))?;
+    // A leftover of a write cut short goes first: the file is made anew,
+    // with its mode.
+    let _ = std::fs::remove_file(&beside);
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&beside)
+        .with_context(|| format!("cannot write {}", beside.display()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", beside.display()))?;
+    drop(file);
     std::fs::rename(&beside, path)
         .with_context(|| format!("cannot move {} into place", beside.display()))
 }
@@ -155,6 +172,15 @@ mod tests {
             .map(|entry| entry.unwrap().file_name())
             .collect();
         assert_eq!(left, ["learner.json"], "nothing left beside");
+        #[cfg(unix)]
+        for kept in ["secrets.json", "bob/learner.json"] {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(folder.join(kept))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{kept} is its owner's alone");
+        }
 
         std::fs::write(folder.join("bob/learner.json"), "{").unwrap();
         let broken = load_learners(&folder).unwrap_err().to_string();
