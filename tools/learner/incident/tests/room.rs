@@ -257,11 +257,11 @@ async fn two_join_under_one_new_name(base: &str) -> Joined {
 fn every_port_is_free(listen: SocketAddr, learners: usize) {
     let mut ports = vec![listen.port()];
     for number in 0..learners as u16 {
-        let plan = plan::shop_ports(number);
-        ports.extend((0..5).map(|offset| plan.base + offset));
+        let theirs = plan::shop_ports(number);
+        ports.extend((0..5).map(|offset| theirs.base + offset));
         ports.extend([
-            plan.collector_ui,
-            plan.collector_otlp,
+            theirs.collector_ui,
+            theirs.collector_otlp,
             plan::proxy_port(listen.port(), number),
         ]);
     }
