@@ -105,8 +105,9 @@ struct Start {
     /// [default: 4].
     #[arg(long, requires = "room", value_parser = clap::value_parser!(u16).range(1..=64))]
     customers: Option<u16>,
-    /// The room's token, which learners join with: 16 to 128 letters,
-    /// digits, '-', '_', '.' or '~'. Made, and kept, when not given.
+    /// The room's join token, which learners join with (and which does
+    /// nothing else): 16 to 128 letters, digits, '-', '_', '.' or '~'.
+    /// Made, and kept, when not given.
     #[arg(long, env = "ROOM_TOKEN", hide_env_values = true)]
     token: Option<String>,
 }

@@ -7,7 +7,7 @@
 //! to the room, which judges them as the drill of one's own does
 //! ([`crate::progress`]), on that learner's own collector and services.
 //!
-//! This file is the room's state: its token, its learners, and its stop.
+//! This file is the room's state: its secrets, its learners, and its stop.
 //! Around it: what it is started with ([`settings`]), its secrets
 //! ([`secret`]), learners' names ([`name`]), where each learner's programs
 //! listen ([`plan`]), a learner ([`learner`]) and their shop's life
@@ -64,10 +64,15 @@ pub use settings::Settings;
 /// browser's open connection is not waited for longer.
 const PROXY_CLOSES_WITHIN: Duration = Duration::from_secs(5);
 
-/// The room: its token, its learners, and whether it is stopping.
+/// The room: its secrets, its learners, and whether it is stopping.
 pub struct Room {
     settings: Settings,
-    token: String,
+    /// What learners join with, and all it does: it is printed for the
+    /// whole class.
+    join_token: String,
+    /// What shows the room's page and every learner's collector: the
+    /// instructor's alone.
+    instructor_key: String,
     /// Where the room's own server listens; each learner's port is on the
     /// same address.
     address: SocketAddr,
@@ -78,24 +83,27 @@ pub struct Room {
 }
 
 impl Room {
-    /// The room kept in `settings.folder` (its token and every learner
+    /// The room kept in `settings.folder` (its secrets and every learner
     /// who joined it, their shops stopped), or a new one; its server
-    /// listens at `address`. A token given in `settings` replaces the
-    /// saved one.
+    /// listens at `address`. A join token given in `settings` replaces the
+    /// saved one; the instructor's key is the saved one, or a new one.
     pub fn open(settings: Settings, address: SocketAddr) -> anyhow::Result<Arc<Self>> {
         let folder = &settings.folder;
-        let token = match (&settings.token, store::load_room(folder)?) {
+        let saved = store::load_room(folder)?;
+        let join_token = match (&settings.token, &saved) {
             (Some(given), _) => {
                 secret::check_given(given).map_err(anyhow::Error::msg)?;
                 given.clone()
             }
-            (None, Some(saved)) => saved.token,
+            (None, Some(saved)) => saved.join_token.clone(),
             (None, None) => secret::fresh(),
         };
+        let instructor_key = saved.map_or_else(secret::fresh, |saved| saved.instructor_key);
         store::save_room(
             folder,
             &RoomFile {
-                token: token.clone(),
+                join_token: join_token.clone(),
+                instructor_key: instructor_key.clone(),
             },
         )?;
         let learners = store::load_learners(folder)?
@@ -105,7 +113,8 @@ impl Room {
         let (shutdown, _) = watch::channel(false);
         Ok(Arc::new(Self {
             settings,
-            token,
+            join_token,
+            instructor_key,
             address,
             learners: Mutex::new(learners),
             stopping: AtomicBool::new(false),
@@ -113,9 +122,16 @@ impl Room {
         }))
     }
 
-    /// The room's token: what joins it, and what shows its page.
-    pub fn token(&self) -> &str {
-        &self.token
+    /// The room's join token: what learners join it with, and nothing
+    /// else.
+    pub fn join_token(&self) -> &str {
+        &self.join_token
+    }
+
+    /// The instructor's key: what shows the room's page and every
+    /// learner's collector.
+    pub fn instructor_key(&self) -> &str {
+        &self.instructor_key
     }
 
     /// Where the room's own server listens.
@@ -127,11 +143,14 @@ impl Room {
         &self.settings
     }
 
-    /// Who holds `secret`: the instructor (the room's token) or a learner
-    /// (their key); `None` when nobody does.
+    /// Who holds `secret`: the instructor (their key), whoever was given
+    /// the join token, or a learner (their key); `None` when nobody does.
     pub fn holder_of(&self, secret: &str) -> Option<Holder> {
-        if secret::same(&self.token, secret) {
+        if secret::same(&self.instructor_key, secret) {
             return Some(Holder::Instructor);
+        }
+        if secret::same(&self.join_token, secret) {
+            return Some(Holder::Joiner);
         }
         lock(&self.learners)
             .values()
@@ -152,17 +171,48 @@ impl Room {
     }
 
     /// The learner called `name` (already valid), and whether they are
-    /// new: the one who joined under that name, or a new learner with a
-    /// key, a seed and ports of their own, saved, unless the room is full
-    /// or stopping. No shop is started here.
-    pub fn admit(&self, name: &str) -> Result<(Arc<Learner>, bool), Refusal> {
-        if self.is_stopping() {
-            return Err(stopping());
+    /// new: the one who joined under that name, when `key` is theirs, or
+    /// a new learner with a key, a seed and ports of their own, saved,
+    /// unless the room is full or stopping. A name taken, without its
+    /// key, is refused (409), and the key is never told. No shop is
+    /// started here.
+    pub fn admit(&self, name: &str, key: Option<&str>) -> Result<(Arc<Learner>, bool), Refusal> {
+        let learner = {
+            let mut learners = lock(&self.learners);
+            // Read under the lock [`Room::stop`] lists the learners under:
+            // a learner admitted before the stop is one it stops.
+            if self.is_stopping() {
+                return Err(stopping());
+            }
+            if let Some(learner) = learners.get(name) {
+                return match key.is_some_and(|key| learner.holds(key)) {
+                    true => Ok((learner.clone(), false)),
+                    false => Err(taken(name)),
+                };
+            }
+            let learner = self.newcomer(name, &learners)?;
+            learners.insert(name.to_owned(), learner.clone());
+            learner
+        };
+        // Saved outside the lock, so that no request waits on the disk
+        // for another's; a learner who cannot be saved is not kept.
+        if let Err(err) = learner.save() {
+            lock(&self.learners).remove(name);
+            return Err(Refusal::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the room cannot save a new learner: {err:#}"),
+            ));
         }
-        let mut learners = lock(&self.learners);
-        if let Some(learner) = learners.get(name) {
-            return Ok((learner.clone(), false));
-        }
+        Ok((learner, true))
+    }
+
+    /// A new learner called `name`, with a key, a seed and ports of their
+    /// own, beside `learners`, unless the room is full.
+    fn newcomer(
+        &self,
+        name: &str,
+        learners: &BTreeMap<String, Arc<Learner>>,
+    ) -> Result<Arc<Learner>, Refusal> {
         let most = usize::from(self.settings.max_learners);
         let number = learners
             .values()
@@ -197,15 +247,7 @@ impl Room {
             number,
             drill,
         };
-        let learner = Arc::new(Learner::new(file, &self.settings.folder));
-        learner.save().map_err(|err| {
-            Refusal::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("the room cannot save a new learner: {err:#}"),
-            )
-        })?;
-        learners.insert(name.to_owned(), learner.clone());
-        Ok((learner, true))
+        Ok(Arc::new(Learner::new(file, &self.settings.folder)))
     }
 
     /// What `learner`'s shop is started with.
@@ -218,6 +260,16 @@ impl Room {
             folder: learner.folder().to_path_buf(),
             customers: self.settings.customers,
         }
+    }
+
+    /// Once `learner`'s shop runs (started, or started again, as
+    /// [`shop::LearnerShop::ensure_running`] says); refused while the room
+    /// stops. Why not, if it does not.
+    pub async fn ensure_shop(&self, learner: &Learner) -> Result<(), String> {
+        learner
+            .shop()
+            .ensure_running(self.launch_for(learner), &self.stopping)
+            .await
     }
 
     /// The port, on the room's address, that shows `learner`'s collector.
@@ -290,6 +342,8 @@ impl Room {
                     .is_err()
             {
                 proxy.abort();
+                // Once the aborted server is gone, so is its port.
+                let _ = proxy.await;
             }
         }
         self.table(state::now_secs())
@@ -308,6 +362,17 @@ impl Room {
             }
         }
     }
+}
+
+/// What a join under `name`, taken, without its key is told: never the
+/// key.
+fn taken(name: &str) -> Refusal {
+    Refusal::new(
+        StatusCode::CONFLICT,
+        format!(
+            "the name {name} is taken: joining again under it takes {name}'s key, which              `just incident join` sends from target/incident/room.json on the machine that              joined; choose another name, or ask the instructor for that key"
+        ),
+    )
 }
 
 /// What a request is told while the room stops.
@@ -350,25 +415,44 @@ mod tests {
         let address: SocketAddr = "127.0.0.1:7900".parse().unwrap();
         let token = "room-token-0123456789";
         let room = Room::open(room_settings(&folder, Some(token)), address).unwrap();
+        assert_eq!(room.join_token(), token);
+        assert_ne!(room.instructor_key(), token, "two secrets");
 
-        let (alice, new) = room.admit("alice").unwrap();
+        let (alice, new) = room.admit("alice", None).unwrap();
         assert!(new);
-        let (again, new) = room.admit("alice").unwrap();
+        let Err(taken) = room.admit("alice", None) else {
+            panic!("alice's name was given again without her key");
+        };
+        assert_eq!(taken.status, StatusCode::CONFLICT);
+        assert!(
+            taken.reason.contains("the name alice is taken"),
+            "{taken:?}"
+        );
+        assert!(!taken.reason.contains(alice.key()), "{taken:?}");
+        let (again, new) = room.admit("alice", Some(alice.key())).unwrap();
         assert!(!new && Arc::ptr_eq(&alice, &again), "the same learner");
-        let (bob, _) = room.admit("bob").unwrap();
+        let (bob, _) = room.admit("bob", None).unwrap();
+        let Err(elses) = room.admit("bob", Some(alice.key())) else {
+            panic!("bob's name was given to alice's key");
+        };
+        assert_eq!(elses.status, StatusCode::CONFLICT);
         assert_eq!((alice.number, bob.number), (0, 1));
         assert_eq!((alice.drill().seed, bob.drill().seed), (40, 41));
         assert_eq!(alice.drill().drawn.len(), 2);
         assert_eq!(alice.ports(), plan::shop_ports(0));
         assert_eq!(room.proxy_port(&bob), 7902);
         assert_ne!(alice.key(), bob.key());
-        let Err(full) = room.admit("carol") else {
+        let Err(full) = room.admit("carol", None) else {
             panic!("carol was admitted to a full room");
         };
         assert_eq!(full.status, StatusCode::CONFLICT);
         assert!(full.reason.contains("the room is full"), "{full:?}");
 
-        assert_eq!(room.holder_of(token), Some(Holder::Instructor));
+        assert_eq!(
+            room.holder_of(room.instructor_key()),
+            Some(Holder::Instructor)
+        );
+        assert_eq!(room.holder_of(token), Some(Holder::Joiner));
         assert_eq!(
             room.holder_of(bob.key()),
             Some(Holder::Learner("bob".to_owned()))
@@ -379,10 +463,59 @@ mod tests {
         assert_eq!(names, ["alice", "bob"]);
 
         let reopened = Room::open(room_settings(&folder, None), address).unwrap();
-        assert_eq!(reopened.token(), token, "the token is kept");
+        assert_eq!(reopened.join_token(), token, "the join token is kept");
+        assert_eq!(
+            reopened.instructor_key(),
+            room.instructor_key(),
+            "the instructor's key is kept"
+        );
         let back = reopened.learner("bob").expect("bob is back");
         assert_eq!((back.key(), back.drill()), (bob.key(), bob.drill()));
         assert_eq!(reopened.learners().len(), 2);
+        std::fs::remove_dir_all(&folder).unwrap();
+    }
+
+    #[test]
+    fn two_joins_under_one_new_name_at_once_make_one_learner() {
+        let folder =
+            std::env::temp_dir().join(format!("incident-room-race-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&folder);
+        let address: SocketAddr = "127.0.0.1:7900".parse().unwrap();
+        let room = Room::open(room_settings(&folder, None), address).unwrap();
+        let joins: Vec<_> = (0..2)
+            .map(|_| {
+                let room = room.clone();
+                std::thread::spawn(move || room.admit("dora", None))
+            })
+            .collect();
+        let outcomes: Vec<_> = joins.into_iter().map(|join| join.join().unwrap()).collect();
+        let admitted = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+        assert_eq!(admitted, 1, "one join admits dora, the other is refused");
+        let refused = outcomes.iter().find_map(|outcome| outcome.as_ref().err());
+        assert_eq!(
+            refused.map(|refusal| refusal.status),
+            Some(StatusCode::CONFLICT)
+        );
+        assert_eq!(room.learners().len(), 1);
+        std::fs::remove_dir_all(&folder).unwrap();
+    }
+
+    #[test]
+    fn a_stopping_room_admits_nobody() {
+        let folder =
+            std::env::temp_dir().join(format!("incident-room-stopping-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&folder);
+        let address: SocketAddr = "127.0.0.1:7900".parse().unwrap();
+        let room = Room::open(room_settings(&folder, None), address).unwrap();
+        room.stop_now();
+        let Err(refused) = room.admit("erin", None) else {
+            panic!("a stopping room admitted erin");
+        };
+        assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            refused.reason.contains("the room is stopping"),
+            "{refused:?}"
+        );
         std::fs::remove_dir_all(&folder).unwrap();
     }
 }

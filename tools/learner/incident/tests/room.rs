@@ -2,9 +2,14 @@
 //! each gets a shop and a collector of their own, and each, through their
 //! own port with their own key only, finds the evidence of what was drawn
 //! for them and answers. The credentials are refused as they should be,
-//! with the status and the reason; the room's table and page never name
-//! a problem; the state survives the room's restart; and the page, in
-//! headless Chromium, shows the table the API gives.
+//! with the status and the reason, before anything else of a request is
+//! read; the join token joins and does nothing else; the room's table and
+//! page, what a learner is told on joining and their first status never
+//! name a problem; the state survives the room's restart, where two joins
+//! under one new name at once make one learner and a learner joining
+//! again with their key gets their shop back; every port a learner's
+//! programs took is free once the room stops; and the page, in headless
+//! Chromium, shows the table the API gives.
 //!
 //! Only what a test may know of the instructor's side is read through the
 //! library (what was drawn, to know what to look for); everything a
@@ -22,6 +27,7 @@ use std::time::{Duration, Instant};
 use chromium::Chromium;
 use collector_client::{Client, TraceSearch};
 use incident::room::join::{RoomClient, with_key};
+use incident::room::plan;
 use incident::room::table::Table;
 use incident::room::wire::{AnswerForm, Joined, Said};
 use incident::room::{RoomHandle, Settings, serve};
@@ -29,7 +35,7 @@ use incident::signature;
 use reqwest::StatusCode;
 use shop::Problem;
 
-/// The room's token, as an instructor would give it.
+/// The room's join token, as an instructor would give it.
 const TOKEN: &str = "room-test-token-0123456789abcdef";
 
 /// The learners, joining at once.
@@ -65,14 +71,31 @@ const DROPPED_BEYOND_DOUBT: f64 = 256.0;
 async fn a_room_of_five_learners_each_with_a_drill_of_their_own() {
     let folder = work_dir();
     let _ = std::fs::remove_dir_all(&folder);
-    let listen = free_run_of_ports(1 + NAMES.len());
-    let room = serve(settings(listen, &folder, Some(TOKEN)))
+    // The room's port, one per learner, and one for a learner who joins
+    // after the restart.
+    let listen = free_run_of_ports(2 + NAMES.len());
+    let room = serve(settings(listen, &folder, Some(TOKEN), NAMES.len()))
         .await
         .expect("the room starts");
-    assert_eq!(room.token(), TOKEN);
+    assert_eq!(room.join_token(), TOKEN);
+    let key = room.instructor_key().to_owned();
+    assert_ne!(key, TOKEN, "the instructor's key is not the join token");
     let base = format!("http://{listen}");
 
     let joined = five_join_at_once(&base).await;
+    let http = reqwest::Client::new();
+    names_no_problem(
+        "/api/room",
+        &get_text(&http, &format!("{base}/api/room"), &key).await,
+    );
+    names_no_problem(
+        "the page",
+        &get_text(&http, &format!("{base}/"), &key).await,
+    );
+    for joined in &joined {
+        let told = serde_json::to_string(joined).unwrap();
+        names_no_problem(&format!("what {} was told on joining", joined.name), &told);
+    }
     let mut keys: Vec<&str> = joined.iter().map(|joined| joined.key.as_str()).collect();
     keys.sort_unstable();
     keys.dedup();
@@ -89,6 +112,7 @@ async fn a_room_of_five_learners_each_with_a_drill_of_their_own() {
     }
 
     credentials_are_checked(&base, &room, &joined).await;
+    the_credential_is_checked_first(&base, &room).await;
 
     let learners: Vec<_> = joined
         .iter()
@@ -104,8 +128,7 @@ async fn a_room_of_five_learners_each_with_a_drill_of_their_own() {
         println!("{name}: {score} points");
     }
 
-    let http = reqwest::Client::new();
-    let table = room_table(&http, &base).await;
+    let table = room_table(&http, &base, &key).await;
     assert_eq!(table.learners.len(), NAMES.len());
     for name in NAMES {
         // In the order they joined, which five joining at once choose.
@@ -120,22 +143,25 @@ async fn a_room_of_five_learners_each_with_a_drill_of_their_own() {
         assert_eq!((row.wrong_answers, row.hints), (1, 1), "{row:?}");
         assert_eq!(row.solves_after_secs.len(), drawn, "{row:?}");
     }
-    let api = get_text(&http, &format!("{base}/api/room"), TOKEN).await;
-    let page = get_text(&http, &format!("{base}/"), TOKEN).await;
+    let api = get_text(&http, &format!("{base}/api/room"), &key).await;
+    let page = get_text(&http, &format!("{base}/"), &key).await;
     names_no_problem("/api/room", &api);
     names_no_problem("the page", &page);
 
-    the_page_shows_the_table_in_a_browser(&base, &table).await;
+    the_page_shows_the_table_in_a_browser(&base, &key, &table).await;
 
     let before = room.stop().await;
     assert_eq!(before.learners.len(), NAMES.len());
-    let again = serve(settings(listen, &folder, None))
+    every_port_is_free(listen, NAMES.len());
+    // Room for one more: two joins under one new name at once.
+    let again = serve(settings(listen, &folder, None, NAMES.len() + 1))
         .await
         .expect("the room starts again");
-    assert_eq!(again.token(), TOKEN, "the token is kept");
+    assert_eq!(again.join_token(), TOKEN, "the join token is kept");
+    assert_eq!(again.instructor_key(), key, "the instructor's key is kept");
     // Connections to the room that stopped are gone with it.
     let http = reqwest::Client::new();
-    let after = room_table(&http, &base).await;
+    let after = room_table(&http, &base, &key).await;
     assert_eq!(after.learners.len(), NAMES.len(), "every learner is back");
     for (was, is) in before.learners.iter().zip(&after.learners) {
         assert_eq!(
@@ -172,14 +198,85 @@ async fn a_room_of_five_learners_each_with_a_drill_of_their_own() {
         "{}",
         status.message
     );
-    again.stop().await;
+
+    let alices = RoomClient::new(&base).unwrap();
+    let (rejoined, newcomer) = tokio::join!(
+        alices.join(TOKEN, "alice", Some(&alice.key)),
+        two_join_under_one_new_name(&base),
+    );
+    let rejoined = rejoined.expect("alice joins again with her key");
+    assert_eq!(rejoined, *alice, "the same learner, the same key");
+    let services = http
+        .get(format!("{}/api/services", alice.collector))
+        .basic_auth("learner", Some(&alice.key))
+        .send()
+        .await
+        .unwrap();
+    let status = services.status();
+    let body = services.text().await.unwrap();
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "alice's collector runs again: {body}"
+    );
+    let frank = again.drawn(&newcomer.name).expect("frank's drill");
+    assert!((1..=3).contains(&frank.len()), "{frank:?}");
+    let table = again.stop().await;
+    assert_eq!(table.learners.len(), NAMES.len() + 1, "{table:?}");
+    every_port_is_free(listen, NAMES.len() + 1);
+}
+
+/// Two joins under one new name at once make one learner: the first the
+/// room reads is admitted, the other is refused, as the name is taken
+/// (409) and it brings no key. What the one admitted was told.
+async fn two_join_under_one_new_name(base: &str) -> Joined {
+    let first = RoomClient::new(base).unwrap();
+    let second = first.clone();
+    let (one, other) = tokio::join!(
+        first.join(TOKEN, "frank", None),
+        second.join(TOKEN, "frank", None)
+    );
+    match (one, other) {
+        (Ok(joined), Err(refused)) | (Err(refused), Ok(joined)) => {
+            let refused = format!("{refused:#}");
+            assert!(refused.contains("409"), "{refused}");
+            assert!(refused.contains("the name frank is taken"), "{refused}");
+            assert!(
+                !refused.contains(&joined.key),
+                "the key is never told: {refused}"
+            );
+            joined
+        }
+        (one, other) => panic!("two joins as frank at once: {one:?} and {other:?}"),
+    }
+}
+
+/// Asserts that every port a learner's programs take, for each of the
+/// first `learners` learners (their shop's five, their collector's two,
+/// their port onto it), and the room's own, can be listened on again.
+fn every_port_is_free(listen: SocketAddr, learners: usize) {
+    let mut ports = vec![listen.port()];
+    for number in 0..learners as u16 {
+        let theirs = plan::shop_ports(number);
+        ports.extend((0..5).map(|offset| theirs.base + offset));
+        ports.extend([
+            theirs.collector_ui,
+            theirs.collector_otlp,
+            plan::proxy_port(listen.port(), number),
+        ]);
+    }
+    for port in ports {
+        if let Err(err) = TcpListener::bind((Ipv4Addr::LOCALHOST, port)) {
+            panic!("port {port} is still taken once the room stopped: {err}");
+        }
+    }
 }
 
 /// The five learners join at once, each as a learner's command does.
 async fn five_join_at_once(base: &str) -> Vec<Joined> {
     let joins = NAMES.map(|name| {
         let client = RoomClient::new(base).unwrap();
-        tokio::spawn(async move { client.join(TOKEN, name).await })
+        tokio::spawn(async move { client.join(TOKEN, name, None).await })
     });
     let mut joined = Vec::new();
     for (name, join) in NAMES.iter().zip(joins) {
@@ -195,6 +292,7 @@ async fn credentials_are_checked(base: &str, room: &RoomHandle, joined: &[Joined
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    let key = room.instructor_key();
     let (alice, bob) = (&joined[0], &joined[1]);
     let answer = format!("{base}/learners/bob/answer");
     let form = serde_json::json!({
@@ -221,6 +319,13 @@ async fn credentials_are_checked(base: &str, room: &RoomHandle, joined: &[Joined
     let token = http.post(&answer).bearer_auth(TOKEN).json(&form);
     refused(
         token.send().await.unwrap(),
+        StatusCode::FORBIDDEN,
+        "the room's join token only joins",
+    )
+    .await;
+    let instructor = http.post(&answer).bearer_auth(key).json(&form);
+    refused(
+        instructor.send().await.unwrap(),
         StatusCode::FORBIDDEN,
         "takes bob's own key",
     )
@@ -272,14 +377,43 @@ async fn credentials_are_checked(base: &str, room: &RoomHandle, joined: &[Joined
     refused(
         by_a_learner.send().await.unwrap(),
         StatusCode::FORBIDDEN,
-        "joining takes the room's token",
+        "joining takes the room's join token",
     )
     .await;
-    let rejoined = RoomClient::new(base)
-        .unwrap()
-        .join(TOKEN, "alice")
+    let by_the_instructor = http
+        .post(&join)
+        .bearer_auth(key)
+        .json(&serde_json::json!({"name": "frank"}));
+    refused(
+        by_the_instructor.send().await.unwrap(),
+        StatusCode::FORBIDDEN,
+        "joining takes the room's join token",
+    )
+    .await;
+
+    // A name is its learner's: the join token alone does not give it
+    // again, nor does another learner's key; the learner's own does.
+    let learners = RoomClient::new(base).unwrap();
+    for (with, who) in [
+        (None, "the join token alone"),
+        (Some(bob.key.as_str()), "bob's key"),
+    ] {
+        let taken = learners
+            .join(TOKEN, "alice", with)
+            .await
+            .expect_err("alice's name is hers");
+        let taken = format!("{taken:#}");
+        assert!(taken.contains("409"), "{who}: {taken}");
+        assert!(taken.contains("the name alice is taken"), "{who}: {taken}");
+        assert!(
+            !taken.contains(&alice.key),
+            "{who}: the key is never told: {taken}"
+        );
+    }
+    let rejoined = learners
+        .join(TOKEN, "alice", Some(&alice.key))
         .await
-        .expect("alice joins again");
+        .expect("alice joins again with her key");
     assert_eq!(rejoined, *alice, "the same learner, the same key");
 
     let table = format!("{base}/api/room");
@@ -287,28 +421,67 @@ async fn credentials_are_checked(base: &str, room: &RoomHandle, joined: &[Joined
     refused(
         learner_on_table.send().await.unwrap(),
         StatusCode::FORBIDDEN,
-        "the room's table takes the room's token",
+        "the room's table takes the instructor's key",
     )
     .await;
-    let basic = http.get(&table).basic_auth("anyone", Some(TOKEN));
+    let token_on_table = http.get(&table).bearer_auth(TOKEN);
+    refused(
+        token_on_table.send().await.unwrap(),
+        StatusCode::FORBIDDEN,
+        "the room's join token only joins",
+    )
+    .await;
+    let basic = http.get(&table).basic_auth("anyone", Some(key));
     assert_eq!(basic.send().await.unwrap().status(), StatusCode::OK);
+    let room_port = room.address().port();
     let cookie = http
         .get(&table)
-        .header("cookie", format!("room_key={TOKEN}"));
+        .header("cookie", format!("room_key_{room_port}={key}"));
     assert_eq!(cookie.send().await.unwrap().status(), StatusCode::OK);
-    let first_visit = http
-        .get(format!("{base}/?key={TOKEN}"))
-        .send()
-        .await
-        .unwrap();
+    let another_ports_cookie = http
+        .get(&table)
+        .header("cookie", format!("room_key_{}={key}", room_port + 1));
+    refused(
+        another_ports_cookie.send().await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "no room token",
+    )
+    .await;
+    let first_visit = http.get(format!("{base}/?key={key}")).send().await.unwrap();
     assert_eq!(first_visit.status(), StatusCode::SEE_OTHER);
     assert_eq!(first_visit.headers()["location"], "/");
     let set = first_visit.headers()["set-cookie"].to_str().unwrap();
-    assert!(set.starts_with(&format!("room_key={TOKEN};")), "{set}");
+    assert!(
+        set.starts_with(&format!("room_key_{room_port}={key};")),
+        "{set}"
+    );
     assert!(
         set.contains("HttpOnly") && set.contains("SameSite=Strict"),
         "{set}"
     );
+    // The browser is sent to a path on this host, never to another one.
+    let elsewhere = http
+        .get(format!("{base}//evil.example/x?key={key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::SEE_OTHER);
+    assert_eq!(elsewhere.headers()["location"], "/evil.example/x");
+    let token_in_a_browser = http
+        .get(format!("{base}/?key={TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        token_in_a_browser.headers().get("set-cookie").is_none(),
+        "the join token is never kept as a cookie"
+    );
+    refused(
+        token_in_a_browser,
+        StatusCode::FORBIDDEN,
+        "the room's join token only joins",
+    )
+    .await;
 
     let bobs_port = room.proxy_port("bob").unwrap();
     let bobs = format!("http://127.0.0.1:{bobs_port}/api/services");
@@ -319,6 +492,13 @@ async fn credentials_are_checked(base: &str, room: &RoomHandle, joined: &[Joined
         alices_key.send().await.unwrap(),
         StatusCode::FORBIDDEN,
         "this key is alice's",
+    )
+    .await;
+    let the_join_token = http.get(&bobs).bearer_auth(TOKEN);
+    refused(
+        the_join_token.send().await.unwrap(),
+        StatusCode::FORBIDDEN,
+        "the room's join token only joins",
     )
     .await;
     let alices_in_a_browser = http
@@ -332,10 +512,21 @@ async fn credentials_are_checked(base: &str, room: &RoomHandle, joined: &[Joined
         "this key is alice's",
     )
     .await;
-    for (secret, who) in [(&bob.key, "bob"), (&TOKEN.to_owned(), "the instructor")] {
+    for (secret, who) in [(bob.key.as_str(), "bob"), (key, "the instructor")] {
         let seen = http.get(&bobs).bearer_auth(secret).send().await.unwrap();
         assert_eq!(seen.status(), StatusCode::OK, "{who} sees bob's collector");
     }
+    let bobs_in_a_browser = http
+        .get(format!("http://127.0.0.1:{bobs_port}/?key={}", bob.key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bobs_in_a_browser.status(), StatusCode::SEE_OTHER);
+    let set = bobs_in_a_browser.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        set.starts_with(&format!("room_key_{bobs_port}={};", bob.key)),
+        "each port its own cookie: {set}"
+    );
     let as_the_tools_send_it = reqwest::Url::parse(&with_key(&bob.collector, &bob.key)).unwrap();
     let metrics = http
         .get(
@@ -349,6 +540,36 @@ async fn credentials_are_checked(base: &str, room: &RoomHandle, joined: &[Joined
     assert_eq!(metrics.status(), StatusCode::OK, "basic auth from the URL");
     let text = metrics.text().await.unwrap();
     assert!(openmetrics::parse(&text).is_ok(), "{text}");
+}
+
+/// The credential is checked before anything else of a request is read:
+/// none is 401 whatever the body and whatever the path, on the room's
+/// port and on a learner's.
+async fn the_credential_is_checked_first(base: &str, room: &RoomHandle) {
+    let http = reqwest::Client::new();
+    for url in [
+        format!("{base}/join"),
+        format!("{base}/learners/bob/answer"),
+    ] {
+        let malformed = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body("{\"name\": ");
+        refused(
+            malformed.send().await.unwrap(),
+            StatusCode::UNAUTHORIZED,
+            "no room token",
+        )
+        .await;
+    }
+    let bobs_port = room.proxy_port("bob").unwrap();
+    for url in [
+        format!("{base}/no/such/page"),
+        format!("http://127.0.0.1:{bobs_port}/no/such/page"),
+    ] {
+        let unknown = http.get(&url).send().await.unwrap();
+        refused(unknown, StatusCode::UNAUTHORIZED, "no room token").await;
+    }
 }
 
 /// Asserts `answer` is refused with `status`, for a reason that says
@@ -368,6 +589,7 @@ async fn solve(base: String, joined: Joined, drawn: Vec<Problem>) -> i64 {
     let room = RoomClient::new(&base).unwrap();
     let start = room.status(name, &joined.key).await.unwrap();
     assert_eq!(start.score, 0, "{name}: {}", start.message);
+    names_no_problem(&format!("{name}'s first status"), &start.message);
 
     let not_drawn = Problem::ALL
         .into_iter()
@@ -416,7 +638,9 @@ fn moved(name: &str, said: &Said, before: i64, by: i64, told: &str) {
 
 /// Evidence of `problem`, read as the learner reads it: through their
 /// own port, with their own key. A trace that shows it, by the rule the
-/// room judges by; for spans dropped, the gateway's export counters.
+/// room judges by; for spans dropped, the gateway's export counters. An
+/// answer through the port that is not a success fails at once, with its
+/// status and body: only no evidence yet is waited for.
 async fn find(
     collector: &Client,
     http: &reqwest::Client,
@@ -433,16 +657,16 @@ async fn find(
     loop {
         let found = match problem {
             Problem::ExportQueueOverflow => spans_dropped(http, joined).await,
-            _ => collector
-                .traces(&orders)
-                .await
-                .ok()
-                .and_then(|traces| {
-                    traces
-                        .into_iter()
-                        .find(|trace| signature::shows(problem, trace).is_ok())
-                })
-                .map(|trace| trace.trace_id),
+            _ => match collector.traces(&orders).await {
+                Ok(traces) => traces
+                    .into_iter()
+                    .find(|trace| signature::shows(problem, trace).is_ok())
+                    .map(|trace| trace.trace_id),
+                // A search that took longer than the client waits, on a
+                // machine five shops share: asked again.
+                Err(collector_client::Error::Unreachable { .. }) => None,
+                Err(err) => panic!("{}: their port answered a search: {err}", joined.name),
+            },
         };
         if let Some(evidence) = found {
             return evidence;
@@ -466,8 +690,16 @@ async fn spans_dropped(http: &reqwest::Client, joined: &Joined) -> Option<String
         .basic_auth("learner", Some(&joined.key))
         .send()
         .await
-        .ok()?;
-    let exposition = openmetrics::parse(&answer.text().await.ok()?).ok()?;
+        .unwrap_or_else(|err| panic!("{}: their port does not answer: {err}", joined.name));
+    let status = answer.status();
+    let text = answer.text().await.unwrap_or_default();
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}: their port answered the gateway's metrics: {text}",
+        joined.name
+    );
+    let exposition = openmetrics::parse(&text).ok()?;
     let sum = |metric: &str| -> f64 {
         exposition
             .samples
@@ -482,16 +714,19 @@ async fn spans_dropped(http: &reqwest::Client, joined: &Joined) -> Option<String
         .then(|| "metric:gateway:otel_sdk_processor_span_processed_total".to_owned())
 }
 
-/// The room's table, asked as the page asks it.
-async fn room_table(http: &reqwest::Client, base: &str) -> Table {
-    let text = get_text(http, &format!("{base}/api/room"), TOKEN).await;
+/// The room's table, asked as the page asks it, with the instructor's
+/// `key`.
+async fn room_table(http: &reqwest::Client, base: &str, key: &str) -> Table {
+    let text = get_text(http, &format!("{base}/api/room"), key).await;
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("{err}: {text}"))
 }
 
-async fn get_text(http: &reqwest::Client, url: &str, token: &str) -> String {
-    let answer = http.get(url).bearer_auth(token).send().await.unwrap();
-    assert_eq!(answer.status(), StatusCode::OK, "{url}");
-    answer.text().await.unwrap()
+async fn get_text(http: &reqwest::Client, url: &str, secret: &str) -> String {
+    let answer = http.get(url).bearer_auth(secret).send().await.unwrap();
+    let status = answer.status();
+    let text = answer.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{url}: {text}");
+    text
 }
 
 /// Asserts that `text` holds no word of the catalogue: no problem's name,
@@ -509,15 +744,16 @@ fn names_no_problem(what: &str, text: &str) {
     }
 }
 
-/// The room's page in headless Chromium: once its script has drawn every
-/// learner's row, each row's score is the API's.
-async fn the_page_shows_the_table_in_a_browser(base: &str, table: &Table) {
+/// The room's page in headless Chromium, opened with the instructor's
+/// `key`: once its script has drawn every learner's row, each row's score
+/// is the API's.
+async fn the_page_shows_the_table_in_a_browser(base: &str, key: &str, table: &Table) {
     let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("room-page");
     std::fs::create_dir_all(&scratch).unwrap();
     let Some(browser) = Chromium::find_or_skip(scratch.join("profile")) else {
         return;
     };
-    let url = format!("{base}/?key={TOKEN}");
+    let url = format!("{base}/?key={key}");
     let deadline = Instant::now() + PAGE_WITHIN;
     let browser = std::sync::Arc::new(browser);
     let dom = loop {
@@ -552,12 +788,17 @@ fn cell(dom: &str, name: &str, class: &str) -> Option<String> {
     Some(text.split('<').next()?.to_owned())
 }
 
-/// A room on `listen` keeping its state in `folder`: at most five
-/// learners, two customers each.
-fn settings(listen: SocketAddr, folder: &Path, token: Option<&str>) -> Settings {
+/// A room on `listen` keeping its state in `folder`: at most
+/// `max_learners` learners, two customers each.
+fn settings(
+    listen: SocketAddr,
+    folder: &Path,
+    token: Option<&str>,
+    max_learners: usize,
+) -> Settings {
     Settings {
         listen,
-        max_learners: NAMES.len() as u16,
+        max_learners: max_learners as u16,
         customers: 2,
         seed: Some(SEED),
         problems: None,

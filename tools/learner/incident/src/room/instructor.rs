@@ -45,7 +45,8 @@ fn invitation(room: &RoomHandle, max_learners: u16, customers: usize, folder: &s
     let listen = room.address();
     let (host, found) = reachable(listen.ip());
     let url = format!("http://{}", SocketAddr::new(host, listen.port()));
-    let token = room.token();
+    let token = room.join_token();
+    let key = room.instructor_key();
     let mut text = format!(
         "Incident room on {listen}: up to {max_learners} learners, each with a drill of their own \
          (a shop under load from {customers} customers, its collector) on this machine.\n\n\
@@ -60,8 +61,14 @@ fn invitation(room: &RoomHandle, max_learners: u16, customers: usize, folder: &s
         ));
     }
     text.push_str(&format!(
-        "\nThe room's page, to project (counts and scores, never a problem): {url}/?key={token}\n\
-         Each learner's collector answers on a port of its own, from {} on, on the same address.\n",
+        "The join token joins the room, and does nothing else.\n\n\
+         The room's page, to project (counts and scores, never a problem): {url}/?key={key}\n\
+         That key is yours alone: it shows the page and every learner's collector.\n\
+         Each learner's collector answers on a port of its own, from {} on, on the same address \
+         (`?key=YOUR-KEY` there too).\n\
+         A learner's name is theirs: joining again under it takes their key, which their \
+         machine keeps; one who lost it joins again with `--key KEY` added, their key read \
+         from {folder}/THEIR-NAME/learner.json.\n",
         listen.port() + 1
     ));
     let back = room.table().learners.len();

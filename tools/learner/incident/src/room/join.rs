@@ -32,13 +32,19 @@ const JOINED_WITHIN: Duration = Duration::from_secs(5 * 60);
 pub struct Join {
     /// The room's address, as the instructor gives it: `http://HOST:7900`.
     pub url: String,
-    /// The room's token, as the instructor gives it.
+    /// The room's join token, as the instructor gives it.
     #[arg(long, env = "ROOM_TOKEN", hide_env_values = true)]
     pub token: String,
     /// Your name in the room: 1 to 32 characters of a-z, 0-9 and '-'.
-    /// Joining again under it brings your drill back.
+    /// Joining again under it, from the machine that joined (it keeps
+    /// your key), brings your drill back.
     #[arg(long)]
     pub name: String,
+    /// Your key, to join again under your name from a machine that does
+    /// not keep it (the instructor reads it in the room's state); the
+    /// machine that joined sends it by itself.
+    #[arg(long)]
+    pub key: Option<String>,
 }
 
 /// A room's routes, as a learner's commands call them.
@@ -70,9 +76,10 @@ impl RoomClient {
         &self.url
     }
 
-    /// Joins as `name` with the room's `token`: the learner's key and
-    /// where their collector is, once their shop runs.
-    pub async fn join(&self, token: &str, name: &str) -> anyhow::Result<Joined> {
+    /// Joins as `name` with the room's join `token` (and, to join again,
+    /// the `key` given when `name` joined): the learner's key and where
+    /// their collector is, once their shop runs.
+    pub async fn join(&self, token: &str, name: &str, key: Option<&str>) -> anyhow::Result<Joined> {
         let request = self
             .http
             .post(format!("{}/join", self.url))
@@ -80,6 +87,7 @@ impl RoomClient {
             .timeout(JOINED_WITHIN)
             .json(&JoinRequest {
                 name: name.to_owned(),
+                key: key.map(str::to_owned),
             });
         self.send(request).await
     }
@@ -146,17 +154,29 @@ impl RoomClient {
 }
 
 /// `just incident join`: joins, keeps the ticket, says where everything
-/// is.
+/// is. Joining the same room again under the same name sends the key
+/// the ticket keeps, which the room asks for before it gives the name
+/// back.
 pub async fn join(root: &Path, given: &Join) -> anyhow::Result<()> {
     name::check(&given.name).map_err(anyhow::Error::msg)?;
     let client = RoomClient::new(&given.url)?;
+    // A ticket that cannot be read keeps no key worth sending.
+    let kept = given.key.clone().or_else(|| {
+        Ticket::load(root)
+            .ok()
+            .flatten()
+            .filter(|ticket| ticket.url == client.url() && ticket.name == given.name)
+            .map(|ticket| ticket.key)
+    });
     println!(
         "Joining the room at {} as {}: it starts a shop of your own on its machine \
          (a minute, more when many join at once)…",
         client.url(),
         given.name
     );
-    let joined = client.join(&given.token, &given.name).await?;
+    let joined = client
+        .join(&given.token, &given.name, kept.as_deref())
+        .await?;
     let ticket = Ticket {
         url: client.url().to_owned(),
         name: joined.name.clone(),

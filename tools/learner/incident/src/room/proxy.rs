@@ -8,8 +8,10 @@
 //! forwards to that service's `/metrics`, for evidence that is a metric.
 //!
 //! Behind the same gate as the room ([`super::credential`]): the learner's
-//! key, or the room's token (the instructor), never another learner's.
-//! Bodies are bounded both ways; a collector or a service that does not
+//! key, or the instructor's, never another learner's, nor the room's join
+//! token.
+//! Bodies are bounded both ways, and so are the requests a learner's port
+//! forwards at once (429 beyond); a collector or a service that does not
 //! answer is a 502 that says which.
 
 use std::net::SocketAddr;
@@ -25,6 +27,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use super::Room;
@@ -45,12 +48,21 @@ const ANSWER_LIMIT: usize = 64 * 1024 * 1024;
 /// analyses of many traces take seconds.
 const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 
+/// Requests a learner's port forwards at once: a browser's page and a
+/// tool, not a flood that would slow every learner's shop on the room's
+/// machine.
+const AT_ONCE: usize = 4;
+
 /// What each request through a learner's port needs.
 #[derive(Clone)]
 struct Proxy {
     room: Arc<Room>,
     learner: Arc<Learner>,
+    /// The port it listens on: its cookie's name.
+    port: u16,
     http: reqwest::Client,
+    /// The requests being forwarded, [`AT_ONCE`] at most.
+    in_flight: Arc<Semaphore>,
 }
 
 /// Opens `learner`'s port at `address`, served until the room stops.
@@ -75,7 +87,9 @@ pub fn open(
     let proxy = Proxy {
         room: room.clone(),
         learner: learner.clone(),
+        port: address.port(),
         http,
+        in_flight: Arc::new(Semaphore::new(AT_ONCE)),
     };
     let app = Router::new()
         .route("/services/{service}/metrics", get(metrics))
@@ -98,7 +112,7 @@ pub fn open(
 /// The learner whose port this is, or the instructor; a browser's `?key=`
 /// becomes its cookie.
 async fn gate(State(proxy): State<Proxy>, request: Request, next: Next) -> Response {
-    let pass = match credential::check(&proxy.room, &request) {
+    let pass = match credential::check(&proxy.room, &request, proxy.port) {
         Ok(pass) => pass,
         Err(refusal) => return refusal.into_response(),
     };
@@ -119,6 +133,9 @@ async fn forward(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let Ok(_forwarding) = proxy.in_flight.try_acquire() else {
+        return too_many();
+    };
     let port = proxy.learner.ports().collector_ui;
     let path = uri.path_and_query().map_or("/", |whole| whole.as_str());
     let url = format!("http://127.0.0.1:{port}{path}");
@@ -141,6 +158,9 @@ async fn metrics(State(proxy): State<Proxy>, Path(service): Path<String>) -> Res
         )
         .into_response();
     };
+    let Ok(_forwarding) = proxy.in_flight.try_acquire() else {
+        return too_many();
+    };
     let port = proxy.learner.ports().base + offset;
     let url = format!("http://127.0.0.1:{port}/metrics");
     let what = format!("your {service}");
@@ -153,6 +173,18 @@ async fn metrics(State(proxy): State<Proxy>, Path(service): Path<String>) -> Res
         &what,
     )
     .await
+}
+
+/// What a request past the [`AT_ONCE`] being forwarded is told.
+fn too_many() -> Response {
+    Refusal::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "your port forwards {AT_ONCE} requests at once, and {AT_ONCE} are on their way: \
+             ask again once one is answered"
+        ),
+    )
+    .into_response()
 }
 
 /// `method` on `url` with `body` and what of `headers` matters, through

@@ -1,7 +1,7 @@
 //! A room, started and stopped: [`serve`] builds the shop's binaries once,
-//! opens the room's folder (every learner who joined it comes back, their
-//! shops stopped until they join again), and serves the room's routes and
-//! each learner's port; the [`RoomHandle`] it returns stops it all, and,
+//! then takes its address, opens the room's folder (every learner who
+//! joined it comes back, their shops stopped until they join again), and
+//! serves the room's routes and each learner's port; the [`RoomHandle`] it returns stops it all, and,
 //! dropped without being stopped, stops every program at once.
 
 use std::net::SocketAddr;
@@ -27,17 +27,28 @@ pub struct RoomHandle {
     server: Option<JoinHandle<()>>,
 }
 
-/// Starts a room as `settings` say: its address taken, the shop's and the
-/// collector's binaries built (quick when up to date), its state loaded,
-/// its routes and every known learner's port served. A learner's shop
-/// starts when they join (again).
+/// Starts a room as `settings` say: the shop's and the collector's
+/// binaries built (quick when up to date), then its address taken, its
+/// state loaded, its routes and every known learner's port served. A
+/// learner's shop starts when they join (again).
 pub async fn serve(settings: Settings) -> anyhow::Result<RoomHandle> {
+    // Said before the build, which takes minutes when nothing is built:
+    // an address taken, or one whose learners' ports do not fit. Not
+    // held across it: a room that listened while it built would take
+    // joins it cannot answer.
+    let probe = std::net::TcpListener::bind(settings.listen)
+        .with_context(|| format!("the room cannot listen on {}", settings.listen))?;
+    plan::check(probe.local_addr()?.port()).map_err(anyhow::Error::msg)?;
+    drop(probe);
+    let root = demo::workspace_root();
+    tokio::task::spawn_blocking(move || demo::build_binaries(&root, cfg!(not(debug_assertions))))
+        .await
+        .context("the build of the shop stopped")??;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("the room cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
     plan::check(address.port()).map_err(anyhow::Error::msg)?;
-    demo::build_binaries(&demo::workspace_root(), cfg!(not(debug_assertions)))?;
     let room = Room::open(settings, address)?;
     for learner in room.learners() {
         if let Err(err) = room.open_proxy(&learner) {
@@ -68,9 +79,15 @@ impl RoomHandle {
         self.room.address()
     }
 
-    /// The room's token.
-    pub fn token(&self) -> &str {
-        self.room.token()
+    /// The room's join token.
+    pub fn join_token(&self) -> &str {
+        self.room.join_token()
+    }
+
+    /// The instructor's key: the room's page, and every learner's
+    /// collector.
+    pub fn instructor_key(&self) -> &str {
+        self.room.instructor_key()
     }
 
     /// The room's table now.
@@ -99,6 +116,8 @@ impl RoomHandle {
                 .is_err()
         {
             server.abort();
+            // Once the aborted server is gone, so is its port.
+            let _ = server.await;
         }
         table
     }

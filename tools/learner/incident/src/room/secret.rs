@@ -1,6 +1,8 @@
-//! The room's secrets: its token, which the instructor gives the room and
-//! each learner joins with, and each learner's key, which answers, hints
-//! and shows their collector. Each is 128 random bits, in hex.
+//! The room's secrets: its join token, which learners join with (and which
+//! does nothing else); its instructor's key, which shows the room's page
+//! and every learner's collector; and each learner's key, which answers,
+//! hints, shows their collector and joins again under their name. Each is
+//! 128 random bits, in hex.
 //!
 //! The bits come from std's `RandomState`, whose keys the operating
 //! system's random source gives each thread: each half is a SipHash under
@@ -11,9 +13,9 @@
 
 use std::hash::{BuildHasher, RandomState};
 
-/// The shortest token a room is given.
+/// The shortest join token a room is given.
 const SHORTEST: usize = 16;
-/// The longest token a room is given.
+/// The longest join token a room is given.
 const LONGEST: usize = 128;
 
 /// A new secret: 128 random bits, as 32 hex digits.
@@ -25,7 +27,7 @@ fn random_u64() -> u64 {
     RandomState::new().hash_one(fastrand::u64(..))
 }
 
-/// Whether `token`, given to a room, can be one: 16 to 128 characters
+/// Whether `token`, given to a room as its join token, can be one: 16 to 128 characters
 /// that need no escaping in a header, a cookie, a URL's password or its
 /// query (letters, digits, `-`, `_`, `.`, `~`); if not, why.
 pub fn check_given(token: &str) -> Result<(), String> {
@@ -35,7 +37,7 @@ pub fn check_given(token: &str) -> Result<(), String> {
     match (SHORTEST..=LONGEST).contains(&token.len()) && plain {
         true => Ok(()),
         false => Err(format!(
-            "a room's token is {SHORTEST} to {LONGEST} characters of letters, digits, \
+            "a room's join token is {SHORTEST} to {LONGEST} characters of letters, digits, \
              '-', '_', '.' and '~' (none given, the room makes one)"
         )),
     }

@@ -1,12 +1,13 @@
 //! The room's own routes, each behind the room's gate
 //! ([`super::credential::room_gate`]), with bodies bounded:
 //!
-//! - `GET /` and `GET /api/room` (the room's token): the room's page and
-//!   its table;
-//! - `POST /join` (the room's token), `{"name": "alice"}`: admits the
-//!   learner (or finds the one who joined under that name), opens their
-//!   port onto their collector, starts their shop unless it runs, and
-//!   answers their key and where their collector is;
+//! - `GET /` and `GET /api/room` (the instructor's key): the room's page
+//!   and its table;
+//! - `POST /join` (the room's join token), `{"name": "alice"}`: admits a
+//!   new learner, or, with `"key"` theirs beside the name, finds the one
+//!   who joined under it; opens their port onto their collector, starts
+//!   their shop unless it runs, and answers their key and where their
+//!   collector is;
 //! - `POST /learners/{name}/answer` (the learner's key), the answer's four
 //!   words; `POST /learners/{name}/hint`; `GET /learners/{name}/status`:
 //!   judged, scored and told as the drill of one's own is
@@ -34,8 +35,12 @@ use crate::progress::{self, Place};
 use crate::state;
 
 /// The largest body a request to the room may have: an answer is a few
-/// words.
+/// words. A larger one is refused (413) before it is read.
 const BODY_LIMIT: usize = 16 * 1024;
+
+/// The most answers a learner's drill records: a few dozen is a long
+/// drill, and each one is judged on the learner's collector and saved.
+pub const MOST_ANSWERS: usize = 200;
 
 /// The room's routes, on `room`.
 pub fn router(room: Arc<Room>) -> Router {
@@ -68,18 +73,19 @@ async fn table(
     Ok(Json(room.table(state::now_secs())))
 }
 
-/// A learner joins, or joins again: the same key, their shop started
-/// again if it does not run. The request waits for the start.
+/// A learner joins, or joins again with their key: the same key, their
+/// shop started again if it does not run. The request waits for the
+/// start.
 async fn join(
     State(room): State<Arc<Room>>,
     Extension(holder): Extension<Holder>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Joined>, Refusal> {
-    holder.must_be_instructor("joining")?;
+    holder.must_be_joiner()?;
     let request: JoinRequest = read_json(&body)?;
     name::check(&request.name).map_err(Refusal::bad_request)?;
-    let (learner, new) = room.admit(&request.name)?;
+    let (learner, new) = room.admit(&request.name, request.key.as_deref())?;
     let ports = learner.ports();
     match new {
         true => println!(
@@ -98,16 +104,12 @@ async fn join(
             format!("the room cannot open your collector's port: {err:#}"),
         )
     })?;
-    learner
-        .shop()
-        .ensure_running(room.launch_for(&learner))
-        .await
-        .map_err(|why| {
-            Refusal::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("your shop did not start: {why}"),
-            )
-        })?;
+    room.ensure_shop(&learner).await.map_err(|why| {
+        Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("your shop is not running: {why}"),
+        )
+    })?;
     let host = host_of(&headers).unwrap_or_else(|| room.address().ip().to_string());
     let collector = format!("http://{host}:{}", room.proxy_port(&learner));
     Ok(Json(Joined::new(&learner.name, learner.key(), &collector)))
@@ -124,6 +126,15 @@ async fn answer(
     let given = form.read().map_err(Refusal::bad_request)?;
     let _turn = learner.turn().await;
     let mut drill = learner.drill();
+    if drill.answers.len() >= MOST_ANSWERS {
+        return Err(Refusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "your drill has {MOST_ANSWERS} answers, the most a drill in the room records: \
+                 ask the instructor"
+            ),
+        ));
+    }
     let told = progress::answered(&mut drill, &given, state::now_secs())
         .await
         .map_err(|err| {
@@ -255,8 +266,16 @@ mod tests {
         assert_eq!(
             read_json::<JoinRequest>(br#"{"name":"alice"}"#).unwrap(),
             JoinRequest {
-                name: "alice".to_owned()
+                name: "alice".to_owned(),
+                key: None,
             }
+        );
+        assert_eq!(
+            read_json::<JoinRequest>(br#"{"name":"alice","key":"k3y"}"#)
+                .unwrap()
+                .key
+                .as_deref(),
+            Some("k3y")
         );
     }
 }

@@ -3,9 +3,13 @@
 //! demo's load, their orders' traces saved every minute) or failed to
 //! start. One start at a time for each learner, whoever asks for it: two
 //! joins under one name wait for the same start, and never start two shops
-//! on the same ports; two learners' starts run side by side.
+//! on the same ports; two learners' starts run side by side. None starts
+//! while the room stops. A shop said to run whose collector no longer
+//! answers (a program that died) is stopped and started again when its
+//! learner joins again.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,6 +28,10 @@ use crate::scenario::{self, Ports, Scenario, Surroundings};
 /// How long a learner's services have to answer their health checks:
 /// several shops may start at once on the same cores.
 const HEALTHY_WITHIN: Duration = Duration::from_secs(3 * scenario::HEALTHY_WITHIN.as_secs());
+
+/// How long a running shop's collector has to answer before the shop is
+/// taken for dead.
+const ANSWERS_WITHIN: Duration = Duration::from_secs(2);
 
 /// What a shop's start tells those who wait for it: running, or why not.
 type Outcome = Option<Result<(), String>>;
@@ -56,6 +64,9 @@ pub enum ShopState {
 #[derive(Default)]
 pub struct LearnerShop {
     slot: Mutex<Slot>,
+    /// Starts so far: each running shop knows which start it was, so that
+    /// a shop found dead is stopped, not the one started since.
+    starts: AtomicU64,
 }
 
 #[derive(Default)]
@@ -81,18 +92,43 @@ impl LearnerShop {
         }
     }
 
-    /// Once the shop runs: at once if it does, after the start under way
-    /// if one is, else after a start as `launch` says (stopped, or failed
-    /// before). Why not, if it does not.
-    pub async fn ensure_running(self: &Arc<Self>, launch: Launch) -> Result<(), String> {
+    /// Once the shop runs: at once if it does (and its collector
+    /// answers: else what is left of it is stopped, and it starts again),
+    /// after the start under way if one is, else after a start as `launch`
+    /// says (stopped, or failed before). Why not, if it does not: refused
+    /// while `room_stopping`.
+    pub async fn ensure_running(
+        self: &Arc<Self>,
+        launch: Launch,
+        room_stopping: &AtomicBool,
+    ) -> Result<(), String> {
+        if let Some(start) = self.running_start() {
+            // Asked outside the lock: nobody waits on a dead collector.
+            let collector = collector_client::Client::on_port(launch.ports.collector_ui);
+            if !collector.answers(ANSWERS_WITHIN).await {
+                println!(
+                    "{}'s collector does not answer: their shop starts again.",
+                    launch.name
+                );
+                for line in self.stop_start(start).await {
+                    println!("warning: {}'s {line}", launch.name);
+                }
+            }
+        }
         let mut started = {
             let mut slot = lock(&self.slot);
+            // Read under the lock the room's stop takes the slot under: a
+            // start begun before the stop is one the stop calls off.
+            if room_stopping.load(Ordering::SeqCst) {
+                return Err(ROOM_STOPPING.to_owned());
+            }
             match &*slot {
                 Slot::Running(_) => return Ok(()),
                 Slot::Starting { started, .. } => started.clone(),
                 Slot::Stopped | Slot::Failed => {
                     let (tell, started) = watch::channel(None);
-                    let task = tokio::spawn(start(self.clone(), launch, tell));
+                    let number = self.starts.fetch_add(1, Ordering::SeqCst);
+                    let task = tokio::spawn(start(self.clone(), launch, number, tell));
                     *slot = Slot::Starting {
                         started: started.clone(),
                         task,
@@ -106,6 +142,31 @@ impl LearnerShop {
             Err(_) => None,
         };
         told.unwrap_or_else(|| Err(STOPPED_WHILE_STARTING.to_owned()))
+    }
+
+    /// Which start the running shop is, if one runs.
+    fn running_start(&self) -> Option<u64> {
+        match &*lock(&self.slot) {
+            Slot::Running(running) => Some(running.start),
+            Slot::Stopped | Slot::Starting { .. } | Slot::Failed => None,
+        }
+    }
+
+    /// Stops the shop if it still is the one of start `start`: what went
+    /// wrong, if anything did.
+    async fn stop_start(&self, start: u64) -> Vec<String> {
+        let taken = {
+            let mut slot = lock(&self.slot);
+            let same = matches!(&*slot, Slot::Running(running) if running.start == start);
+            if !same {
+                return Vec::new();
+            }
+            std::mem::take(&mut *slot)
+        };
+        match taken {
+            Slot::Running(running) => (*running).stop().await,
+            Slot::Stopped | Slot::Starting { .. } | Slot::Failed => Vec::new(),
+        }
     }
 
     /// Keeps what a start achieved, if the shop is still wanted (the room
@@ -167,17 +228,25 @@ impl LearnerShop {
 /// Said to a join that waited for a start the room's stop called off.
 const STOPPED_WHILE_STARTING: &str = "the room stopped while your shop was starting";
 
-/// The start of a shop as `launch` says, kept in `shop`, told on `tell`.
-async fn start(shop: Arc<LearnerShop>, launch: Launch, tell: watch::Sender<Outcome>) {
-    let outcome = Running::start(&launch)
-        .await
-        .map_err(|err| format!("{err:#}"));
-    match &outcome {
-        Ok(_) => println!(
+/// Said to a join while the room stops.
+const ROOM_STOPPING: &str = "the room is stopping: the instructor will start it again";
+
+/// Said to a join whose shop did not start: why is the instructor's to
+/// read (it names the room's machine's ports and folders).
+const START_FAILED: &str = "its start failed: the instructor's terminal says why";
+
+/// The start numbered `number` of a shop as `launch` says, kept in
+/// `shop`, told on `tell`.
+async fn start(shop: Arc<LearnerShop>, launch: Launch, number: u64, tell: watch::Sender<Outcome>) {
+    let outcome = Running::start(&launch, number).await.map_err(|err| {
+        println!("{}'s shop did not start: {err:#}", launch.name);
+        START_FAILED.to_owned()
+    });
+    if outcome.is_ok() {
+        println!(
             "{}'s shop runs, under load from {} customers.",
             launch.name, launch.customers
-        ),
-        Err(why) => println!("{}'s shop did not start: {why}", launch.name),
+        );
     }
     let told = shop.settle(outcome);
     tell.send_replace(Some(told));
@@ -185,6 +254,8 @@ async fn start(shop: Arc<LearnerShop>, launch: Launch, tell: watch::Sender<Outco
 
 /// A learner's shop, running.
 struct Running {
+    /// Which start of the learner's shop this is.
+    start: u64,
     scenario: Scenario,
     stop_load: oneshot::Sender<()>,
     load: JoinHandle<Report>,
@@ -194,8 +265,8 @@ struct Running {
 impl Running {
     /// The learner's collector and shop started with their problems
     /// planted, on their ports, with databases of their own, then the load
-    /// and the recordings.
-    async fn start(launch: &Launch) -> anyhow::Result<Self> {
+    /// and the recordings: the start numbered `start`.
+    async fn start(launch: &Launch, start: u64) -> anyhow::Result<Self> {
         let logs = launch.folder.join("logs");
         let databases = launch.folder.join("databases");
         std::fs::create_dir_all(&databases)?;
@@ -220,6 +291,7 @@ impl Running {
             collector_client::now_us(),
         ));
         Ok(Self {
+            start,
             scenario,
             stop_load,
             load,
@@ -235,6 +307,7 @@ impl Running {
             stop_load,
             load,
             recorder,
+            ..
         } = self;
         let _ = stop_load.send(());
         let _ = load.await;
@@ -269,4 +342,29 @@ fn stop_scenario(scenario: Scenario) -> Vec<String> {
         .collect();
     trouble.extend(collector.stop());
     trouble
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::room::plan;
+
+    #[tokio::test]
+    async fn no_shop_starts_while_the_room_stops() {
+        let shop = Arc::new(LearnerShop::default());
+        let launch = Launch {
+            name: "alice".to_owned(),
+            problems: vec![Problem::NPlusOne],
+            ports: plan::shop_ports(0),
+            bin_dir: PathBuf::from("nowhere"),
+            folder: PathBuf::from("nowhere"),
+            customers: 1,
+        };
+        let refused = shop
+            .ensure_running(launch, &AtomicBool::new(true))
+            .await
+            .unwrap_err();
+        assert!(refused.contains("the room is stopping"), "{refused}");
+        assert_eq!(shop.state(), ShopState::Stopped, "nothing was started");
+    }
 }

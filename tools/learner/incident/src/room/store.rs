@@ -1,14 +1,18 @@
 //! What a room saves, in its folder (`target/incident/room/` for `just
-//! incident --room`): `token.json`, the room's token, and a folder per
+//! incident --room`): `secrets.json`, the room's join token and its
+//! instructor's key, and a folder per
 //! learner, named as they are, with `learner.json` (their name, key,
 //! number and drill: the seed, the problems drawn, every answer and hint,
 //! the points), their programs' `logs/`, their shop's `databases/` and
 //! their orders' `recordings/`. Each file is written whole, beside its
-//! place, then renamed into it: a room stopped at any moment leaves every
-//! file as it was before or after a change, never half written. A name
-//! never holds a `.`, so no learner's folder is ever `token.json`.
+//! place, flushed to the disk, then renamed into it: a room stopped at any
+//! moment, or a machine that loses its power, leaves every file as it was
+//! before or after a change, never half written. Every file holds a
+//! secret, so only its owner reads it (mode 0600, where files have one). A name
+//! never holds a `.`, so no learner's folder is ever `secrets.json`.
 
-use std::io::ErrorKind;
+use std::fs::OpenOptions;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -17,14 +21,18 @@ use serde::{Deserialize, Serialize};
 use crate::state::Drill;
 
 /// The room's own file, in its folder.
-const ROOM_FILE: &str = "token.json";
+const ROOM_FILE: &str = "secrets.json";
 /// A learner's file, in their folder.
 const LEARNER_FILE: &str = "learner.json";
 
-/// What the room keeps of itself.
+/// What the room keeps of itself: its two secrets, the same after a
+/// restart.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomFile {
-    pub token: String,
+    /// What learners join with.
+    pub join_token: String,
+    /// What shows the room's page and every learner's collector.
+    pub instructor_key: String,
 }
 
 /// What the room keeps of a learner.
@@ -44,7 +52,7 @@ pub fn load_room(folder: &Path) -> anyhow::Result<Option<RoomFile>> {
     match std::fs::read_to_string(&path) {
         Ok(text) => serde_json::from_str(&text)
             .map(Some)
-            .with_context(|| format!("{} is not a room's token", path.display())),
+            .with_context(|| format!("{} is not a room's secrets", path.display())),
         Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
         Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
     }
@@ -95,9 +103,10 @@ fn write_json(path: &Path, value: &impl Serialize) -> anyhow::Result<()> {
     write_atomically(path, &(text + "\n"))
 }
 
-/// `text` as the whole of `path`: written beside it, then renamed into
-/// its place, so that whoever reads `path` meets the file before or
-/// after, never half of it.
+/// `text` as the whole of `path`: written beside it (readable by its
+/// owner alone), flushed to the disk, then renamed into its place, so
+/// that whoever reads `path` meets the file before or after, never half
+/// of it.
 pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     let folder = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(folder)
@@ -108,7 +117,20 @@ pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     let mut beside = file_name.to_os_string();
     beside.push(".tmp");
     let beside = folder.join(beside);
-    std::fs::write(&beside, text).with_context(|| format!("cannot write {}", beside.display()))?;
+    // A leftover of a write cut short goes first: the file is made anew,
+    // with its mode.
+    let _ = std::fs::remove_file(&beside);
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&beside)
+        .with_context(|| format!("cannot write {}", beside.display()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", beside.display()))?;
+    drop(file);
     std::fs::rename(&beside, path)
         .with_context(|| format!("cannot move {} into place", beside.display()))
 }
@@ -128,7 +150,8 @@ mod tests {
         assert!(load_learners(&folder).unwrap().is_empty());
 
         let room = RoomFile {
-            token: "0123456789abcdef0123456789abcdef".to_owned(),
+            join_token: "0123456789abcdef0123456789abcdef".to_owned(),
+            instructor_key: "fedcba9876543210fedcba9876543210".to_owned(),
         };
         save_room(&folder, &room).unwrap();
         let learner = |name: &str, number: u16| LearnerFile {
@@ -149,6 +172,15 @@ mod tests {
             .map(|entry| entry.unwrap().file_name())
             .collect();
         assert_eq!(left, ["learner.json"], "nothing left beside");
+        #[cfg(unix)]
+        for kept in ["secrets.json", "bob/learner.json"] {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(folder.join(kept))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{kept} is its owner's alone");
+        }
 
         std::fs::write(folder.join("bob/learner.json"), "{").unwrap();
         let broken = load_learners(&folder).unwrap_err().to_string();

@@ -10,6 +10,10 @@ use crate::answer::{Answer, Evidence, service_names};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JoinRequest {
     pub name: String,
+    /// The key of the learner who joined under `name`, to join again:
+    /// without it, a name taken is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// What a learner who joined is told: their key, and where their
@@ -54,6 +58,10 @@ impl Joined {
     }
 }
 
+/// The most characters each word of an answer may have: the longest
+/// operation or metric's name is a few dozen.
+pub const LONGEST_WORD: usize = 200;
+
 /// An answer, as `just incident answer` takes it: the same four words.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnswerForm {
@@ -77,6 +85,19 @@ impl AnswerForm {
     /// The answer it holds, read as the command line reads one; if it
     /// holds none, why.
     pub fn read(&self) -> Result<Answer, String> {
+        for (field, word) in [
+            ("service", &self.service),
+            ("operation", &self.operation),
+            ("cause", &self.cause),
+            ("evidence", &self.evidence),
+        ] {
+            let length = word.chars().count();
+            if length > LONGEST_WORD {
+                return Err(format!(
+                    "an answer's {field} is at most {LONGEST_WORD} characters, not {length}"
+                ));
+            }
+        }
         if !service_names().contains(&self.service.as_str()) {
             return Err(format!(
                 "{:?} is none of the services: {}",
@@ -135,6 +156,10 @@ mod tests {
             }
             assert!(refused.read().is_err(), "{field}");
         }
+        let mut long = form.clone();
+        long.operation = "x".repeat(LONGEST_WORD + 1);
+        let why = long.read().unwrap_err();
+        assert!(why.contains("operation is at most"), "{why}");
     }
 
     #[test]
