@@ -56,10 +56,7 @@ impl Headline {
     /// only when the whole interval is on one side of the bound.
     pub fn verdict(&self) -> Option<Verdict> {
         let (op, bound) = self.goal?;
-        let half_width = self
-            .spread
-            .map_or(0.0, |spread| spread.half_width)
-            .max(0.0);
+        let half_width = self.spread.map_or(0.0, |spread| spread.half_width).max(0.0);
         let ends = [self.value - half_width, self.value + half_width];
         Some(match ends.map(|end| meets(op, bound, end)) {
             [true, true] => Verdict::Met,
