@@ -201,7 +201,7 @@ mod tests {
             }
             .verdict()
         };
-        assert_eq!(judged(1.09, 0.11), Some(Verdict::WithinTheSpread));
+        assert_eq!(judged(1.05, 0.11), Some(Verdict::WithinTheSpread));
         assert_eq!(judged(0.90, 0.11), Some(Verdict::WithinTheSpread));
         assert_eq!(judged(1.09, 0.05), Some(Verdict::Met));
         assert_eq!(judged(0.90, 0.05), Some(Verdict::Missed));
