@@ -4,7 +4,7 @@
 //! learner reads, the way the labs teach:
 //!
 //! - the collector's query API: the newest traces of the gateway's
-//!   `POST /orders` (a few hundred, with a search's limit), each holding
+//!   `POST /orders` (up to a thousand, with a search's limit), each holding
 //!   every service's spans of one order. For each problem it counts the
 //!   traces that show the problem's cause ([`signature::shows`], the very
 //!   judge of a learner's trace evidence), and names the problem when
@@ -44,10 +44,13 @@ use crate::signature;
 const SERVICE: &str = "gateway";
 const OPERATION: &str = "POST /orders";
 
-/// At most this many of the newest traces: a second or two of the drill's
-/// load, enough for the rarest cause (a retry storm every 200 quotes) to
-/// show several times, and an answer the collector serves in a second.
-const TRACES: usize = 400;
+/// At most this many of the newest traces (the most a search of the
+/// collector returns): ten seconds of the drill's load on a fast machine.
+/// The rarest causes show in a few orders in a thousand (an order given up
+/// while its saga runs: five in a thousand where orders take 90 ms and one
+/// customer in ten gives up), so a few hundred traces can hold too few of
+/// them to tell from chance.
+const TRACES: usize = 1_000;
 
 /// More than the batch processor's one-second delay: a span still queued
 /// has been exported by then, so a count of spans pending that has not
@@ -105,7 +108,10 @@ pub fn rule(problem: Problem) -> Rule {
         Problem::NPlusOne => traces(0.5, 10),
         // The load gives up on one order in ten; fixed, the order's saga
         // goes on after its client has gone, and nothing is abandoned. A
-        // few abandoned orders are more than chance.
+        // few abandoned orders are more than chance. Planted, how many
+        // depends on how many orders are still running when their customer
+        // gives up: five in a thousand on a machine whose orders take
+        // 90 ms.
         Problem::WorkNobodyWaitsFor => traces(0.0, 3),
         // Fixed, a look-up asks pricing once, never again; planted, every
         // compaction (one quote in 200) makes every quote in flight be

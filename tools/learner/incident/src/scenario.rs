@@ -222,8 +222,10 @@ impl Scenario {
         tokio::spawn(async move { loadgen::run(&load, stop).await })
     }
 
-    /// The demo's load on this scenario's gateway.
-    fn load_plan(&self, customers: usize, duration: Duration) -> Load {
+    /// The demo's load on this scenario's gateway, with the drill's
+    /// impatient customers: what [`Scenario::load`] runs, for a caller
+    /// that changes it first.
+    pub fn load_plan(&self, customers: usize, duration: Duration) -> Load {
         Load {
             target: self.shop.gateway_url(),
             concurrency: customers,

@@ -4,14 +4,9 @@
 //! hints, shows their collector and joins again under their name. Each is
 //! 128 random bits, in hex.
 //!
-//! The bits come from std's `RandomState`, whose keys the operating
-//! system's random source gives each thread: each half is a SipHash under
-//! such a key, which nobody who holds other secrets of the room can
-//! predict. `fastrand` alone, a fast generator whose state its outputs
-//! give away, is not made for secrets; here it only varies the hashed
-//! input.
-
-use std::hash::{BuildHasher, RandomState};
+//! The bits come from the operating system's random source (`getrandom`),
+//! as a secret's must: a generator seeded once, or a hasher's keys, are
+//! not made for secrets.
 
 /// The shortest join token a room is given.
 const SHORTEST: usize = 16;
@@ -19,12 +14,15 @@ const SHORTEST: usize = 16;
 const LONGEST: usize = 128;
 
 /// A new secret: 128 random bits, as 32 hex digits.
+///
+/// # Panics
+///
+/// When the operating system has no random source to give, which no
+/// machine the workshop runs on lacks: a room without one must not start.
 pub fn fresh() -> String {
-    format!("{:016x}{:016x}", random_u64(), random_u64())
-}
-
-fn random_u64() -> u64 {
-    RandomState::new().hash_one(fastrand::u64(..))
+    let mut bits = [0u8; 16];
+    getrandom::fill(&mut bits).expect("the operating system's random source");
+    bits.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Whether `token`, given to a room as its join token, can be one: 16 to 128 characters
