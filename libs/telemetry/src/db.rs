@@ -264,9 +264,10 @@ where
         let parent = ran_in
             .as_ref()
             .zip(self.dispatch.get().and_then(WeakDispatch::upgrade))
-            .and_then(|(span, dispatch)| {
-                tracing_opentelemetry::get_otel_context(&span.id(), &dispatch)
-            })
+            // A span of a trace not sampled that OpenTelemetry never saw:
+            // its nearest ancestor it saw, whose trace the sampler drops
+            // the statement's span with (rather than starting a trace).
+            .and_then(|(span, dispatch)| crate::sampling::nearest_seen_context(span, &dispatch))
             .unwrap_or_default();
         let text = statement.query_text();
         let (operation, collection) = operation_and_collection(text);

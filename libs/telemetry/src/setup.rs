@@ -30,6 +30,7 @@ use crate::layers;
 use crate::log_writer::LogWriters;
 use crate::metrics::{MetricsLayer, MetricsSink};
 use crate::profiling::SpanProfiler;
+use crate::sampling::WithoutDetached;
 use crate::trace_ids::{TraceIdLayer, WithTraceIds};
 
 /// The workshop's collector, on the OTLP/HTTP port.
@@ -287,7 +288,11 @@ fn provider_with(
         .build();
     let builder = SdkTracerProvider::builder().with_resource(resource);
     match processor {
-        Some(processor) => builder.with_span_processor(WithCpuTime::new(processor)),
+        // A span the layer had to make a root, of a trace not sampled
+        // (`crate::sampling`), is dropped before the export counts it.
+        Some(processor) => {
+            builder.with_span_processor(WithCpuTime::new(WithoutDetached::new(processor)))
+        }
         None => builder,
     }
     .build()
