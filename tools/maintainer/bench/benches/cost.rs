@@ -162,6 +162,21 @@ where
     group.bench_function(name, |b| b.iter(|| one_span(black_box(7))));
 }
 
+/// One row of `span_cost`: [`one_span`] under `subscriber`, inside a
+/// parent entered around the whole measurement, so that each timed span
+/// is a child in the parent's trace. The parent's first child reads the
+/// trace's sampling decision before the timing starts.
+fn child_span_under<S>(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, subscriber: S)
+where
+    S: tracing::Subscriber + Send + Sync + 'static,
+{
+    let _default = tracing::subscriber::set_default(subscriber);
+    let parent = tracing::info_span!("request");
+    let _entered = parent.enter();
+    one_span(0);
+    group.bench_function(name, |b| b.iter(|| one_span(black_box(7))));
+}
+
 /// One row of `span_cost` without tracing: the SDK's own span, started and
 /// ended around the same work, as the SDK's `benches/span.rs` makes one
 /// (it sets its attributes only on a span that records; this one sets the
@@ -247,6 +262,13 @@ fn span_cost(c: &mut Criterion) {
     span_under(
         &mut group,
         "otel_sampled_out",
+        tracing_subscriber::registry().with(telemetry::layers::spans(&sampled_out, "bench")),
+    );
+    // Any other span of that trace: the layer's filter keeps it away from
+    // OpenTelemetry once the root's decision is known.
+    child_span_under(
+        &mut group,
+        "otel_sampled_out_child",
         tracing_subscriber::registry().with(telemetry::layers::spans(&sampled_out, "bench")),
     );
     group.finish();

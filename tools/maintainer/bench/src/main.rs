@@ -254,6 +254,12 @@ fn ratios(mean_ns: impl Fn(&str) -> Option<f64>) -> Vec<Headline> {
             "span_cost/otel_sdk_span_sampled_out",
             None,
         ),
+        (
+            "per-span cost: sampled-out child, otel / SDK",
+            "span_cost/otel_sampled_out_child",
+            "span_cost/otel_sdk_span_sampled_out",
+            None,
+        ),
     ];
     let mut found: Vec<Headline> = pairs
         .into_iter()
