@@ -38,7 +38,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     let (sampled_traces, remembers_dispatch) = SampledTraces::new_pair();
-    let otel = tracing_opentelemetry::layer()
+    let otel = tracing_opentelemetry::layer::<S>()
         .with_tracer(provider.tracer(service.to_owned()))
         // Busy/idle time per span costs two clock reads on every enter and
         // exit; thread names cost an allocation per span. Neither is worth
@@ -62,7 +62,7 @@ where
         // on spans are exported with them, so keeping INFO chatter out of
         // traces is most of what export costs beyond the spans themselves.
         .with_filter(sampled_traces);
-    remembers_dispatch.and_then(otel)
+    Layer::<S>::and_then(remembers_dispatch, otel)
 }
 
 /// What the log lines leave out: sqlx's statement events (the database

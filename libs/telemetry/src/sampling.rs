@@ -49,10 +49,19 @@
 //!   the end if the sampler kept it on its own;
 //! - otherwise the layer finds the parent itself, and follows it.
 //!
+//! [`crate::tracer_provider`] and `init` put [`WithoutDetached`] in front
+//! of their span processors; a provider built otherwise needs it too, or
+//! such a span may be exported as a trace of its own, as
+//! tracing-opentelemetry exports any span whose explicit parent it was
+//! filtered from.
+//!
 //! What is not handled: a span with an explicit parent in a sampled trace,
 //! or with `parent: None`, made while a span of a trace not sampled is
-//! current, is left out with the current one's trace. Nothing here makes
-//! such spans; the services make every span in the current context.
+//! current, is left out with the current one's trace; and so is a span
+//! made while such a span is current and then given a remote parent
+//! (`propagation::continue_from`): its caller's decision is not read.
+//! Nothing here makes such spans: the services make every span in the
+//! current context, and a server span where no span is current.
 
 use std::cell::Cell;
 use std::sync::{Arc, OnceLock};
