@@ -170,7 +170,10 @@ fn one_trace(runtime: &tokio::runtime::Runtime, dispatch: &Dispatch) -> Tracepar
         let moved = info_span!("moved");
         let on_other_thread = dispatch.clone();
         std::thread::spawn(move || {
-            tracing::dispatcher::with_default(&on_other_thread, || {
+            // `moved` is closed inside: the registry closes a span's
+            // parent through the thread's dispatcher, so a span dropped
+            // outside it would leave the root open for ever.
+            tracing::dispatcher::with_default(&on_other_thread, move || {
                 moved.in_scope(|| info_span!("on_thread").in_scope(|| {}));
                 info_span!(parent: &moved, "explicit_on_thread").in_scope(|| {});
             });
