@@ -33,12 +33,47 @@ use crate::sampling::SampledTraces;
 /// reaches no span processor: no CPU-time attribute, no place in the
 /// export queue, no export (`tests/sampled_out.rs`,
 /// `tests/sampled_traces.rs`).
+///
+/// `RemembersDispatch` hands the filter its dispatcher: compose the layer
+/// directly, not behind an `Option` or in a `Vec` of layers, which do not
+/// pass the dispatcher on (debug builds then panic at the first span).
 pub fn spans<S>(provider: &SdkTracerProvider, service: &str) -> impl Layer<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     let (sampled_traces, remembers_dispatch) = SampledTraces::new_pair();
-    let otel = tracing_opentelemetry::layer::<S>()
+    let otel = opentelemetry_layer(provider, service).with_filter(sampled_traces);
+    Layer::<S>::and_then(remembers_dispatch, otel)
+}
+
+/// [`spans`], each with its own CPU time ([`crate::cpu_time`]) measured
+/// under the same filter: the spans of a trace the sampler dropped are
+/// not measured either, as nothing would export their figure.
+pub fn spans_with_cpu_time<S>(provider: &SdkTracerProvider, service: &str) -> impl Layer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let (sampled_traces, remembers_dispatch) = SampledTraces::new_pair();
+    // The CPU-time layer first: on a close it runs before the
+    // OpenTelemetry layer, and leaves the span's figure for the span
+    // processor that the layer's close hands the span to.
+    let measured = Layer::<S>::and_then(
+        crate::cpu_time::measuring(),
+        opentelemetry_layer(provider, service),
+    )
+    .with_filter(sampled_traces);
+    Layer::<S>::and_then(remembers_dispatch, measured)
+}
+
+/// tracing-opentelemetry's layer, set up as the workshop's spans need it.
+fn opentelemetry_layer<S>(
+    provider: &SdkTracerProvider,
+    service: &str,
+) -> tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::Tracer>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    tracing_opentelemetry::layer::<S>()
         .with_tracer(provider.tracer(service.to_owned()))
         // Busy/idle time per span costs two clock reads on every enter and
         // exit; thread names cost an allocation per span. Neither is worth
@@ -57,12 +92,11 @@ where
         // send and store for every span, and the span name already says
         // where it comes from.
         .with_location(false)
-        // A trace carries spans of sampled traces, and the events that say
-        // something went wrong; the rest is for the logs. Events recorded
-        // on spans are exported with them, so keeping INFO chatter out of
-        // traces is most of what export costs beyond the spans themselves.
-        .with_filter(sampled_traces);
-    Layer::<S>::and_then(remembers_dispatch, otel)
+    // The filter (`SampledTraces`) lets through spans of sampled traces,
+    // and the events that say something went wrong; the rest is for the
+    // logs. Events recorded on spans are exported with them, so keeping
+    // INFO chatter out of traces is most of what export costs beyond the
+    // spans themselves.
 }
 
 /// What the log lines leave out: sqlx's statement events (the database

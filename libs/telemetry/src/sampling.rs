@@ -18,7 +18,7 @@
 //!   server span got from `traceparent`);
 //! - any other span is let through only if the span current where it is
 //!   made belongs to a sampled trace. The answer is kept in that span's
-//!   extensions ([`TraceSampling`]), so the sampler's decision is read
+//!   extensions ([`Sampled`], [`NotSampled`]), so the sampler's decision is read
 //!   once per span that has children, and a span the layer never saw is
 //!   known to be in a trace that is not sampled without any look-up.
 //!
@@ -64,6 +64,7 @@
 //! current context, and a server span where no span is current.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -83,23 +84,29 @@ use tracing_subscriber::registry::{LookupSpan, SpanRef};
 use crate::layers::is_tokio_runtime;
 
 /// What is known of the trace of a span the OpenTelemetry layer saw, in
-/// its extensions. A span the layer never saw carries none: its trace is
-/// not sampled, and its nearest ancestor the layer saw says how to
-/// propagate it.
+/// its extensions: this, or [`NotSampled`], or nothing yet. A span the
+/// layer never saw carries neither: its trace is not sampled, and its
+/// nearest ancestor the layer saw says how to propagate it. Zero-sized,
+/// so that marking a span of a kept trace allocates nothing.
+#[derive(Clone, Copy, Debug)]
+struct Sampled;
+
+/// A span of a trace not sampled that the layer saw (see [`Sampled`]).
 #[derive(Clone, Debug)]
-enum TraceSampling {
-    Sampled,
-    NotSampled {
-        /// The context to propagate: this span's own OpenTelemetry
-        /// context, or, for a detached span, that of the nearest span of
-        /// its trace the layer saw.
-        context: OtelContext,
-        /// The layer made this span the root of a trace of its own, its
-        /// real parent being a span it never saw: the sampler may have
-        /// kept it, and [`WithoutDetached`] drops it.
-        detached: bool,
-    },
+struct NotSampled {
+    /// The context to propagate: this span's own OpenTelemetry context,
+    /// or, for a detached span, that of the nearest span of its trace the
+    /// layer saw.
+    context: OtelContext,
+    /// The layer made this span the root of a trace of its own, its real
+    /// parent being a span it never saw: the sampler may have kept it,
+    /// and [`WithoutDetached`] drops it.
+    detached: bool,
 }
+
+/// Detached spans (see [`NotSampled::detached`]) not closed yet: while
+/// there are none, which is nearly always, a close asks nothing.
+static DETACHED_OPEN: AtomicUsize = AtomicUsize::new(0);
 
 /// The per-layer filter of the OpenTelemetry layer: tokio's own
 /// instrumentation left out, events only at WARN and above (a trace
@@ -134,18 +141,21 @@ impl SampledTraces {
         let Some(innermost) = current.id() else {
             return true;
         };
-        // The nearest entered span this filter let through, which the
-        // layer would make the new span's parent.
-        let seen = cx.lookup_current();
-        let innermost_left_out = seen.as_ref().is_none_or(|seen| seen.id() != *innermost);
-        // A span left out for what it is (tokio's) says nothing of its
-        // trace; any other was left out because its trace is not sampled,
-        // and the new span, its child, is in that trace. Known without a
-        // look-up: the most common case in a trace that is not sampled.
-        if innermost_left_out && !current.metadata().is_some_and(is_tokio_runtime) {
-            return false;
+        // `cx.span` answers only for a span this filter let through: one
+        // look-up, whatever the depth of the stack.
+        match cx.span(innermost) {
+            Some(seen) => self.is_sampled(&seen),
+            // A span left out for what it is (tokio's) says nothing of its
+            // trace: the nearest entered span this filter let through,
+            // which the layer would make the new span's parent, does.
+            None if current.metadata().is_some_and(is_tokio_runtime) => cx
+                .lookup_current()
+                .is_none_or(|seen| self.is_sampled(&seen)),
+            // Any other was left out because its trace is not sampled, and
+            // the new span, its child, is in that trace: the most common
+            // case in a trace that is not sampled.
+            None => false,
         }
-        seen.is_none_or(|seen| self.is_sampled(&seen))
     }
 
     /// Whether the trace of `span`, a span the layer saw, is sampled: what
@@ -155,8 +165,14 @@ impl SampledTraces {
     where
         S: for<'a> LookupSpan<'a>,
     {
-        if let Some(known) = span.extensions().get::<TraceSampling>() {
-            return matches!(known, TraceSampling::Sampled);
+        {
+            let extensions = span.extensions();
+            if extensions.get::<Sampled>().is_some() {
+                return true;
+            }
+            if extensions.get::<NotSampled>().is_some() {
+                return false;
+            }
         }
         // Starting the span here is what the layer would do as it makes
         // the child anyway (its parent's context). The SDK is built
@@ -168,20 +184,29 @@ impl SampledTraces {
             .and_then(WeakDispatch::upgrade)
             .and_then(|dispatch| tracing_opentelemetry::get_otel_context(&span.id(), &dispatch))
         else {
-            // No layer to ask: let the span through, as before.
+            // No layer to ask: let the span through, as if no filter were
+            // there. The dispatcher is missing only if `RemembersDispatch`
+            // was not handed it (behind an `Option` or a `Vec` of layers,
+            // which do not pass it on): every span would then reach the
+            // layer, a cost and no error, so debug builds say so.
+            debug_assert!(
+                self.dispatch.get().is_some(),
+                "telemetry::layers::spans was composed where it is not told its dispatcher \
+                 (an Option or a Vec of layers): sampled-out traces would cost in full"
+            );
             return true;
         };
         let sampled = context.span().span_context().is_sampled();
-        let known = if sampled {
-            TraceSampling::Sampled
+        // `replace`: another thread may have asked at the same time.
+        let mut extensions = span.extensions_mut();
+        if sampled {
+            extensions.replace(Sampled);
         } else {
-            TraceSampling::NotSampled {
+            extensions.replace(NotSampled {
                 context,
                 detached: false,
-            }
-        };
-        // `replace`: another thread may have asked at the same time.
-        span.extensions_mut().replace(known);
+            });
+        }
         sampled
     }
 
@@ -194,10 +219,9 @@ impl SampledTraces {
         if self.is_sampled(seen) {
             return None;
         }
-        match seen.extensions().get::<TraceSampling>() {
-            Some(TraceSampling::NotSampled { context, .. }) => Some(context.clone()),
-            _ => None,
-        }
+        seen.extensions()
+            .get::<NotSampled>()
+            .map(|not_sampled| not_sampled.context.clone())
     }
 
     /// The context of a detached parent, which its children are detached
@@ -206,13 +230,11 @@ impl SampledTraces {
     where
         S: for<'a> LookupSpan<'a>,
     {
-        match parent.extensions().get::<TraceSampling>() {
-            Some(TraceSampling::NotSampled {
-                context,
-                detached: true,
-            }) => Some(context.clone()),
-            _ => None,
-        }
+        parent
+            .extensions()
+            .get::<NotSampled>()
+            .filter(|not_sampled| not_sampled.detached)
+            .map(|not_sampled| not_sampled.context.clone())
     }
 }
 
@@ -224,21 +246,28 @@ where
         if is_tokio_runtime(meta) {
             return false;
         }
-        if !meta.is_span() {
-            return *meta.level() <= Level::WARN;
+        // An event goes to the layer only in a sampled trace: in a trace
+        // not sampled the layer would build it (its fields, a timestamp)
+        // for a span that is never exported, or for a span of another
+        // trace entered further out on the thread. An event is judged by
+        // the span current where it is made, even one given an explicit
+        // parent: a filter is not shown the event itself here, and
+        // `Filter::event_enabled`, which is, leaves the registry's filter
+        // state dirty when it alone turns an event away.
+        if !meta.is_span() && *meta.level() > Level::WARN {
+            return false;
         }
         self.continues_a_sampled_trace(cx)
     }
 
-    /// Events and tokio's spans are decided once per call site; other
-    /// spans each time, by the trace they are made in.
+    /// tokio's spans and events below WARN are decided once per call
+    /// site; other spans and events each time, by the trace they are made
+    /// in.
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
         if is_tokio_runtime(meta) || (!meta.is_span() && *meta.level() > Level::WARN) {
             Interest::never()
-        } else if meta.is_span() {
-            Interest::sometimes()
         } else {
-            Interest::always()
+            Interest::sometimes()
         }
     }
 
@@ -260,24 +289,31 @@ where
             None => span.parent().and_then(|seen| self.unsampled_context(&seen)),
         };
         if let Some(context) = unsampled {
-            span.extensions_mut().replace(TraceSampling::NotSampled {
+            let was = span.extensions_mut().replace(NotSampled {
                 context,
                 detached: true,
             });
+            if !was.is_some_and(|was| was.detached) {
+                DETACHED_OPEN.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
     /// Just before the layer ends a detached span: if the sampler kept it,
     /// [`WithoutDetached`] is told to drop it.
     fn on_close(&self, id: Id, cx: Context<'_, S>) {
+        if DETACHED_OPEN.load(Ordering::Relaxed) == 0 {
+            return;
+        }
         let Some(span) = cx.span(&id) else { return };
-        let detached = matches!(
-            span.extensions().get::<TraceSampling>(),
-            Some(TraceSampling::NotSampled { detached: true, .. })
-        );
+        let detached = span
+            .extensions()
+            .get::<NotSampled>()
+            .is_some_and(|not_sampled| not_sampled.detached);
         if !detached {
             return;
         }
+        DETACHED_OPEN.fetch_sub(1, Ordering::Relaxed);
         let started = self
             .dispatch
             .get()
@@ -333,10 +369,10 @@ where
     R: for<'a> LookupSpan<'a>,
 {
     for ancestor in span.scope() {
-        let known = match ancestor.extensions().get::<TraceSampling>() {
-            Some(TraceSampling::NotSampled { context, .. }) => Some(context.clone()),
-            _ => None,
-        };
+        let known = ancestor
+            .extensions()
+            .get::<NotSampled>()
+            .map(|not_sampled| not_sampled.context.clone());
         if known.is_some() {
             return known;
         }

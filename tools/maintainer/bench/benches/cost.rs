@@ -99,8 +99,7 @@ fn span_cpu_time(c: &mut Criterion) {
     {
         let _default = tracing::subscriber::set_default(
             tracing_subscriber::registry()
-                .with(telemetry::cpu_time::layer())
-                .with(telemetry::layers::spans(&provider, "bench")),
+                .with(telemetry::layers::spans_with_cpu_time(&provider, "bench")),
         );
         group.bench_function("with", |b| b.iter(|| pass(black_box(7))));
     }
