@@ -116,7 +116,7 @@ loadgen *ARGS:
 ratio *ARGS:
     @{{run}} -p ratio -- {{ARGS}}
 
-# Every benchmark, then a table of headline figures (`--quick` for a short run).
+# Every benchmark, then a table of headline figures (`--quick` for a short run; `--modes spans,otlp-head-0%` compares some telemetry modes only).
 [no-exit-message]
 bench *FLAGS:
     @{{run}} --release -p workshop-bench -- {{FLAGS}}

@@ -18,28 +18,25 @@
 //! Two pieces, because `tracing-opentelemetry` keeps the span it builds to
 //! itself (no layer can add an attribute to it by the span's id):
 //!
-//! - [`layer`] keeps, per thread, the stack of spans entered, charges the
+//! - [`measuring`] keeps, per thread, the stack of spans entered, charges the
 //!   CPU clock's progress at every enter and exit to the innermost one,
 //!   and, when a span closes, leaves its total in a thread-local slot;
 //! - [`WithCpuTime`] wraps the span processor: OpenTelemetry ends the span
 //!   on the same thread, within the same close, and the processor moves
 //!   the slot's total onto the span it is handed.
 //!
-//! The layer must sit below the OpenTelemetry layer in the subscriber
-//! (added before it), so that it sees a close first, and OpenTelemetry
-//! empties the slot as it ends the span. A span ended outside its own
-//! `tracing` close (a database statement's span, ended at its event or
-//! after the close of the span it ran in) finds the slot empty: every
-//! other span or event callback empties it too, for the spans the
-//! OpenTelemetry layer leaves out.
+//! The layer sits with the OpenTelemetry layer under one filter
+//! ([`crate::layers::spans_with_cpu_time`]), before it, so that it sees
+//! a close first, and OpenTelemetry empties the slot as it ends the span.
+//! A span ended outside its own `tracing` close (a database statement's
+//! span, ended at its event or after the close of the span it ran in)
+//! empties the slot first ([`forget_unclaimed`]), and so does every other
+//! span or event callback the layer sees.
 //!
-//! A span the sampler drops is measured all the same, and its figure left
-//! unread: the processor is never handed it. The layer cannot tell it
-//! apart at an enter, where the clock is read: tracing-opentelemetry asks
-//! the sampler as the span ends, and asking earlier
-//! (`tracing_opentelemetry::get_otel_context`) would start every span's
-//! OpenTelemetry side at its first enter, a look-up through the dispatcher
-//! that sampled spans would pay too.
+//! The spans of a trace the sampler dropped at its first span here are
+//! not measured: the filter keeps them from both layers. The first span
+//! itself is (the sampler decides as the OpenTelemetry layer starts it),
+//! and its figure is left unread: the processor is never handed it.
 
 use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
@@ -53,7 +50,6 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use tracing::span::{Attributes, Id};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
@@ -154,16 +150,22 @@ thread_local! {
 }
 
 /// The layer that measures every span's own CPU time (see the module
-/// docs). tokio's own instrumentation is left out, as the traces leave it
-/// out: its spans would take their parents' time.
-pub fn layer<S>() -> impl Layer<S>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    CpuTimeLayer.with_filter(filter_fn(|meta| !crate::layers::is_tokio_runtime(meta)))
+/// docs), for [`crate::layers::spans_with_cpu_time`] to put under the
+/// OpenTelemetry layer's filter: tokio's own instrumentation is left out,
+/// as the traces leave it out (its spans would take their parents' time),
+/// and so are the spans of traces the sampler dropped.
+pub(crate) fn measuring() -> CpuTimeLayer {
+    CpuTimeLayer
 }
 
-struct CpuTimeLayer;
+pub(crate) struct CpuTimeLayer;
+
+/// Forgets a figure left by a close whose span no processor was handed
+/// (the sampler dropped it): called before a span is ended outside its
+/// own `tracing` close, so that it never takes another span's figure.
+pub(crate) fn forget_unclaimed() {
+    CLOSING.set(None);
+}
 
 /// Whether this platform has a thread CPU clock (Linux and macOS do);
 /// asked once.
@@ -292,6 +294,7 @@ impl<P: SpanProcessor> SpanProcessor for WithCpuTime<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracing_subscriber::filter::filter_fn;
 
     use opentelemetry::Value;
     use opentelemetry::trace::TracerProvider as _;
@@ -307,7 +310,7 @@ mod tests {
             .with_span_processor(WithCpuTime::new(SimpleSpanProcessor::new(exporter.clone())))
             .build();
         let subscriber = tracing_subscriber::registry()
-            .with(layer())
+            .with(measuring())
             .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
         tracing::subscriber::with_default(subscriber, work);
         provider.force_flush().expect("flushed");
@@ -454,7 +457,7 @@ mod tests {
             .build();
         let tracer = provider.tracer("test");
         // The OpenTelemetry layer leaves one span out, as a sampler would.
-        let subscriber = tracing_subscriber::registry().with(layer()).with(
+        let subscriber = tracing_subscriber::registry().with(measuring()).with(
             tracing_opentelemetry::layer()
                 .with_tracer(tracer.clone())
                 .with_filter(filter_fn(|meta| meta.name() != "not_exported")),

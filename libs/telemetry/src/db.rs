@@ -40,7 +40,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use opentelemetry::KeyValue;
-use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
+use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry_sdk::trace::{SdkTracer, Span as SdkSpan};
 use tracing::dispatcher::WeakDispatch;
 use tracing::field::{Field, Visit};
@@ -211,6 +211,7 @@ impl Unfinished {
             failed.set_attribute(KeyValue::new("db.response.status_code", code));
             failed.set_status(Status::error(message));
         }
+        crate::cpu_time::forget_unclaimed();
         for (end, mut statement) in self.statements {
             statement.end_with_timestamp(end);
         }
@@ -264,10 +265,22 @@ where
         let parent = ran_in
             .as_ref()
             .zip(self.dispatch.get().and_then(WeakDispatch::upgrade))
-            .and_then(|(span, dispatch)| {
-                tracing_opentelemetry::get_otel_context(&span.id(), &dispatch)
-            })
+            // A span of a trace not sampled that OpenTelemetry never saw:
+            // its nearest ancestor it saw, whose trace the sampler drops
+            // the statement's span with (rather than starting a trace).
+            .and_then(|(span, dispatch)| crate::sampling::nearest_seen_context(span, &dispatch))
             .unwrap_or_default();
+        // A statement of a trace the sampler dropped: its span would be
+        // dropped too, and nothing propagates from it, so nothing of it is
+        // built (its text parsed, its attributes, its name).
+        let parent_span = parent.span();
+        let in_dropped_trace = {
+            let decided = parent_span.span_context();
+            decided.is_valid() && !decided.is_sampled()
+        };
+        if in_dropped_trace {
+            return;
+        }
         let text = statement.query_text();
         let (operation, collection) = operation_and_collection(text);
         let name = match &collection {
@@ -299,7 +312,10 @@ where
             Some(span) => unfinished_in(&span, |unfinished| {
                 unfinished.statements.push((end, statement));
             }),
-            None => statement.end_with_timestamp(end),
+            None => {
+                crate::cpu_time::forget_unclaimed();
+                statement.end_with_timestamp(end);
+            }
         }
     }
 

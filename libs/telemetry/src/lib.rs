@@ -37,7 +37,7 @@
 //! | `OTEL_BSP_MAX_QUEUE_SIZE` | spans waiting for export; past it, ended spans are dropped (and counted) | `65536` |
 //! | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY` | the batch processor's batches (spans) and delay (ms) | `4096`, `1000` |
 //! | `OTEL_SERVICE_NAME` | overrides the name given in code | |
-//! | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | head sampling, read by the OpenTelemetry SDK: `parentbased_traceidratio` and `0.1` start one trace in ten and follow a caller's decision | `parentbased_always_on` |
+//! | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | head sampling, read by the OpenTelemetry SDK: `parentbased_traceidratio` and `0.1` start one trace in ten and follow a caller's decision; decided at a trace's first span here, the trace's other spans kept away from OpenTelemetry when it is dropped ([`sampling`]) | `parentbased_always_on` |
 //! | `PROFILE` | `1` samples the process's CPU 100 times a second and sends the samples, each joined to the span it was taken in, beside the spans ([`profiling`]) | off |
 //! | `CLOCK_SKEW_MS` | stamps every exported span this many milliseconds off, as a machine whose clock is wrong would (the incident drill's `clock` problem; see `clock_skew`) | `0` |
 //!
@@ -79,6 +79,7 @@ pub mod log_writer;
 pub mod metrics;
 pub mod profiling;
 pub mod propagation;
+pub mod sampling;
 mod setup;
 mod trace_ids;
 

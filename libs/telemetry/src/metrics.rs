@@ -258,7 +258,9 @@ where
             .and_then(WeakDispatch::upgrade)
             .and_then(|dispatch| tracing_opentelemetry::get_otel_context(id, &dispatch))
             .map(|cx| cx.span().span_context().clone())
-            .filter(|context| context.is_valid())
+            // A trace the sampler dropped is in no store: an exemplar
+            // pointing at it would lead nowhere.
+            .filter(|context| context.is_valid() && context.is_sampled())
             .map(|context| context.trace_id());
         if let Some(request) = span.extensions_mut().get_mut::<Request>() {
             request.status = Some(status);

@@ -46,9 +46,12 @@ pub fn extract(headers: &HeaderMap) -> Context {
     with_level_2_extras(cx, &valid)
 }
 
-/// Writes `span`'s context into outgoing request headers.
+/// Writes `span`'s context into outgoing request headers: its own, or, for
+/// a span of a trace not sampled that OpenTelemetry never saw, that of its
+/// nearest ancestor it saw, with the trace id and the flag `00`, so that
+/// the next service drops the trace too ([`crate::sampling`]).
 pub fn inject(span: &tracing::Span, headers: &mut HeaderMap) {
-    let cx = span.context();
+    let cx = crate::sampling::propagated_context(span);
     TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(headers));
     write_level_2_extras(&cx, headers);
 }

@@ -22,7 +22,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::clock_skew::SkewedClock;
-use crate::cpu_time::{self, WithCpuTime};
+use crate::cpu_time::WithCpuTime;
 use crate::db::DbSpans;
 use crate::export::{self, CountingExporter, CountingProcessor, ExportCounters};
 use crate::flush_report::FlushReport;
@@ -30,6 +30,7 @@ use crate::layers;
 use crate::log_writer::LogWriters;
 use crate::metrics::{MetricsLayer, MetricsSink};
 use crate::profiling::SpanProfiler;
+use crate::sampling::WithoutDetached;
 use crate::trace_ids::{TraceIdLayer, WithTraceIds};
 
 /// The workshop's collector, on the OTLP/HTTP port.
@@ -287,7 +288,11 @@ fn provider_with(
         .build();
     let builder = SdkTracerProvider::builder().with_resource(resource);
     match processor {
-        Some(processor) => builder.with_span_processor(WithCpuTime::new(processor)),
+        // A span the layer had to make a root, of a trace not sampled
+        // (`crate::sampling`), is dropped before the export counts it.
+        Some(processor) => {
+            builder.with_span_processor(WithCpuTime::new(WithoutDetached::new(processor)))
+        }
         None => builder,
     }
     .build()
@@ -404,10 +409,7 @@ where
     let logs = logs.map(|logs| logs.with_filter(filter_fn(crate::layers::for_logs)));
     let subscriber = tracing_subscriber::registry()
         .with(filter)
-        // Below the spans' layer: it sees each close first, and leaves the
-        // span's CPU time for the span processor to export with it.
-        .with(cpu_time::layer())
-        .with(layers::spans(provider, &settings.service))
+        .with(layers::spans_with_cpu_time(provider, &settings.service))
         // Only JSON lines show the ids; looking them up costs a little on
         // every event, so only then.
         .with(TraceIdLayer::enabled(settings.format == LogFormat::Json))

@@ -80,8 +80,11 @@ where
             return;
         };
         // No extension lock may be held here: the OpenTelemetry layer takes
-        // its own while it reads the span's context.
-        let Some(cx) = tracing_opentelemetry::get_otel_context(&span.id(), &dispatch) else {
+        // its own while it reads the span's context. A span of a trace not
+        // sampled that the layer never saw has the trace id of its trace
+        // and the span id of its nearest ancestor the layer saw
+        // (`crate::sampling`): neither is ever exported.
+        let Some(cx) = crate::sampling::nearest_seen_context(&span, &dispatch) else {
             return;
         };
         let otel_span = cx.span();

@@ -99,8 +99,7 @@ fn span_cpu_time(c: &mut Criterion) {
     {
         let _default = tracing::subscriber::set_default(
             tracing_subscriber::registry()
-                .with(telemetry::cpu_time::layer())
-                .with(telemetry::layers::spans(&provider, "bench")),
+                .with(telemetry::layers::spans_with_cpu_time(&provider, "bench")),
         );
         group.bench_function("with", |b| b.iter(|| pass(black_box(7))));
     }
@@ -159,6 +158,21 @@ where
     S: tracing::Subscriber + Send + Sync + 'static,
 {
     let _default = tracing::subscriber::set_default(subscriber);
+    group.bench_function(name, |b| b.iter(|| one_span(black_box(7))));
+}
+
+/// One row of `span_cost`: [`one_span`] under `subscriber`, inside a
+/// parent entered around the whole measurement, so that each timed span
+/// is a child in the parent's trace. The parent's first child reads the
+/// trace's sampling decision before the timing starts.
+fn child_span_under<S>(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, subscriber: S)
+where
+    S: tracing::Subscriber + Send + Sync + 'static,
+{
+    let _default = tracing::subscriber::set_default(subscriber);
+    let parent = tracing::info_span!("request");
+    let _entered = parent.enter();
+    one_span(0);
     group.bench_function(name, |b| b.iter(|| one_span(black_box(7))));
 }
 
@@ -247,6 +261,13 @@ fn span_cost(c: &mut Criterion) {
     span_under(
         &mut group,
         "otel_sampled_out",
+        tracing_subscriber::registry().with(telemetry::layers::spans(&sampled_out, "bench")),
+    );
+    // Any other span of that trace: the layer's filter keeps it away from
+    // OpenTelemetry once the root's decision is known.
+    child_span_under(
+        &mut group,
+        "otel_sampled_out_child",
         tracing_subscriber::registry().with(telemetry::layers::spans(&sampled_out, "bench")),
     );
     group.finish();

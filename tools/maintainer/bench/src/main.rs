@@ -35,6 +35,13 @@ struct Args {
     /// of the throughput comparison (a random one, printed, when absent).
     #[arg(long)]
     seed: Option<u64>,
+    /// Only these telemetry modes of the throughput comparison, beside
+    /// `off` (comma-separated): the default ones, or `spans` (spans made,
+    /// nothing exported nor logged) and `otlp-head-0%` (every trace
+    /// dropped where it starts), which explain the others. The table in
+    /// the slides is left as it was.
+    #[arg(long, value_delimiter = ',')]
+    modes: Vec<String>,
 }
 
 #[tokio::main]
@@ -49,7 +56,9 @@ async fn main() -> ExitCode {
             headlines.extend(run_criterion(&root, &target_dir, args.quick)?);
         }
         if !args.no_throughput {
-            headlines.extend(run_throughput(&root, &target_dir, args.quick, args.seed).await?);
+            headlines.extend(
+                run_throughput(&root, &target_dir, args.quick, args.seed, &args.modes).await?,
+            );
         }
         if !args.no_crisp {
             headlines.extend(workshop_bench::crisp::side_by_side(&target_dir)?);
@@ -254,6 +263,12 @@ fn ratios(mean_ns: impl Fn(&str) -> Option<f64>) -> Vec<Headline> {
             "span_cost/otel_sdk_span_sampled_out",
             None,
         ),
+        (
+            "per-span cost: sampled-out child, otel / SDK",
+            "span_cost/otel_sampled_out_child",
+            "span_cost/otel_sdk_span_sampled_out",
+            None,
+        ),
     ];
     let mut found: Vec<Headline> = pairs
         .into_iter()
@@ -293,7 +308,9 @@ async fn run_throughput(
     target_dir: &Path,
     quick: bool,
     seed: Option<u64>,
+    mode_names: &[String],
 ) -> anyhow::Result<Vec<Headline>> {
+    let modes = throughput::chosen(mode_names)?;
     println!("== gateway throughput by telemetry (the shop as processes, release build)");
     demo::build_binaries(root, true)?;
     // A full run judges its ratios: 5 rounds at least, then more until each
@@ -311,11 +328,19 @@ async fn run_throughput(
     let comparison = throughput::compare(
         &target_dir.join("release"),
         &target_dir.join("bench/logs"),
+        &modes,
         &settings,
     )
     .await
     .context("the throughput comparison failed")?;
     throughput_table::print(&comparison);
+    if !mode_names.is_empty() {
+        println!(
+            "== some modes only: {} left as it was",
+            throughput_table::FILE
+        );
+        return Ok(throughput_headlines(&comparison));
+    }
     throughput_table::write(
         &root.join(throughput_table::FILE),
         &comparison,
@@ -429,7 +454,7 @@ mod tests {
             seed: 1,
             rounds: 5,
             medians: vec![medians(throughput::OFF), medians(throughput::OTLP)],
-            ratios: throughput::pairs()
+            ratios: throughput::pairs(&throughput::modes())
                 .into_iter()
                 .map(|(mode, baseline)| Ratios {
                     mode,

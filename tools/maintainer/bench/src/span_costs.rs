@@ -39,7 +39,7 @@ struct Case {
     published: &'static str,
 }
 
-static CASES: [Case; 9] = [
+static CASES: [Case; 10] = [
     Case {
         name: "no_subscriber",
         what: "no subscriber wants it: the call site disabled",
@@ -82,7 +82,12 @@ static CASES: [Case; 9] = [
     },
     Case {
         name: "otel_sampled_out",
-        what: "registry + OpenTelemetry layer, sampled out (parent-based, ratio 0)",
+        what: "registry + OpenTelemetry layer, sampled out (parent-based, ratio 0): a trace's root",
+        published: "",
+    },
+    Case {
+        name: "otel_sampled_out_child",
+        what: "registry + OpenTelemetry layer, sampled out: a child in that trace, which the layer never sees",
         published: "",
     },
 ];

@@ -39,27 +39,66 @@ pub const OTLP: &str = "otlp";
 pub const HEAD_SAMPLED: &str = "otlp-head-10%";
 /// The same export as [`OTLP`], with span profiles.
 pub const PROFILED: &str = "otlp+profile";
+/// Asked for by name only: the spans made, none exported nor logged.
+pub const SPANS_ONLY: &str = "spans";
+/// Asked for by name only: every trace dropped where it starts, which
+/// prices a trace head sampling drops.
+pub const HEAD_NONE: &str = "otlp-head-0%";
+
+/// The modes named (`off` always, and first), from [`modes`] and the two
+/// asked for by name only; every one of [`modes`] when none is named.
+pub fn chosen(names: &[String]) -> anyhow::Result<Vec<Mode>> {
+    if names.is_empty() {
+        return Ok(modes());
+    }
+    let mut all = modes();
+    all.extend(by_name_only());
+    if let Some(unknown) = names
+        .iter()
+        .find(|name| !all.iter().any(|mode| mode.name == name.as_str()))
+    {
+        let known: Vec<&str> = all.iter().map(|mode| mode.name).collect();
+        anyhow::bail!("no mode {unknown:?}: the modes are {}", known.join(", "));
+    }
+    Ok(all
+        .into_iter()
+        .filter(|mode| mode.name == OFF || names.iter().any(|name| name == mode.name))
+        .collect())
+}
+
+/// A mode of these variables, with `base`'s before them.
+fn mode(
+    name: &'static str,
+    base: &[(&'static str, String)],
+    vars: &[(&'static str, &str)],
+) -> Mode {
+    let mut env = base.to_vec();
+    env.extend(vars.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    Mode { name, env }
+}
+
+/// Every span exported over OTLP to the collector, no log line.
+fn otlp() -> Vec<(&'static str, String)> {
+    vec![
+        ("RUST_LOG", "info".to_owned()),
+        ("LOG_FORMAT", "off".to_owned()),
+        ("OTEL_TRACES_EXPORTER", "otlp".to_owned()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", loopback(OTLP_PORT)),
+    ]
+}
 
 /// The modes compared, `off` first.
 pub fn modes() -> Vec<Mode> {
-    let mode = |name, vars: &[(&'static str, &str)]| Mode {
-        name,
-        env: vars.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
-    };
-    let collector_otlp = loopback(OTLP_PORT);
-    let otlp = [
-        ("RUST_LOG", "info"),
-        ("LOG_FORMAT", "off"),
-        ("OTEL_TRACES_EXPORTER", "otlp"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector_otlp.as_str()),
-    ];
+    let otlp = otlp();
     vec![
         mode(
             OFF,
+            &[],
             &[("RUST_LOG", "off"), ("OTEL_TRACES_EXPORTER", "none")],
         ),
         mode(
             CONSOLE,
+            &[],
             &[
                 ("RUST_LOG", "info"),
                 ("LOG_FORMAT", "console"),
@@ -68,49 +107,74 @@ pub fn modes() -> Vec<Mode> {
         ),
         mode(
             JSON,
+            &[],
             &[
                 ("RUST_LOG", "info"),
                 ("LOG_FORMAT", "json"),
                 ("OTEL_TRACES_EXPORTER", "none"),
             ],
         ),
-        mode(OTLP, &otlp),
+        mode(OTLP, &otlp, &[]),
         // Head sampling as the services' SDK does it, from its standard
         // variables (the telemetry crate leaves the sampler to them): a
         // trace is kept or dropped where it starts, and every service
-        // follows its caller's decision. A span sampled out is still made,
-        // so this prices what sampling saves the services, not the store.
+        // follows its caller's decision. Below a dropped trace's first
+        // span in a service, OpenTelemetry sees nothing
+        // (`telemetry::sampling`); `tracing` still makes every span.
         mode(
             HEAD_SAMPLED,
+            &otlp,
             &[
-                otlp.as_slice(),
-                [
-                    ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
-                    ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
-                ]
-                .as_slice(),
-            ]
-            .concat(),
+                ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+                ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
+            ],
         ),
         // The same export, with span profiles: what sampling the CPU 100
         // times a second and placing each sample in its span costs.
+        mode(PROFILED, &otlp, &[("PROFILE", "1")]),
+    ]
+}
+
+/// The modes measured only when named (`just bench --modes …`): they
+/// explain the others' figures, and have no goal of their own.
+fn by_name_only() -> Vec<Mode> {
+    vec![
+        // Every span made and handed to OpenTelemetry, which, with no
+        // exporter, keeps none: what the log modes pay before a line.
         mode(
-            PROFILED,
-            &[otlp.as_slice(), [("PROFILE", "1")].as_slice()].concat(),
+            SPANS_ONLY,
+            &[],
+            &[
+                ("RUST_LOG", "info"),
+                ("LOG_FORMAT", "off"),
+                ("OTEL_TRACES_EXPORTER", "none"),
+            ],
+        ),
+        // The floor of head sampling: what a trace it drops still costs.
+        mode(
+            HEAD_NONE,
+            &otlp(),
+            &[
+                ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+                ("OTEL_TRACES_SAMPLER_ARG", "0"),
+            ],
         ),
     ]
 }
 
 /// The ratios reported, as (mode, baseline): every mode over `off`, and
 /// span profiles over the same export without them.
-pub fn pairs() -> Vec<(&'static str, &'static str)> {
-    let mut pairs: Vec<_> = modes()
+pub fn pairs(modes: &[Mode]) -> Vec<(&'static str, &'static str)> {
+    let measured = |name: &str| modes.iter().any(|mode| mode.name == name);
+    let mut pairs: Vec<_> = modes
         .iter()
         .map(|mode| mode.name)
         .filter(|name| *name != OFF)
         .map(|name| (name, OFF))
         .collect();
-    pairs.push((PROFILED, OTLP));
+    if measured(PROFILED) && measured(OTLP) {
+        pairs.push((PROFILED, OTLP));
+    }
     pairs
 }
 
@@ -255,10 +319,10 @@ impl Comparison {
 pub async fn compare(
     bin_dir: &Path,
     log_dir: &Path,
+    modes: &[Mode],
     settings: &Settings,
 ) -> anyhow::Result<Comparison> {
-    let modes = modes();
-    let pairs = pairs();
+    let pairs = pairs(modes);
     println!(
         "  modes in a new order each round, shuffled with seed {} (`--seed {}` repeats it)",
         settings.seed, settings.seed
@@ -280,7 +344,7 @@ pub async fn compare(
         }
         print_ratios(round, &pairs, &measured);
         rounds.push(measured);
-        let comparison = summary(&modes, &pairs, &rounds, settings);
+        let comparison = summary(modes, &pairs, &rounds, settings);
         let judged = rounds.len() >= settings.min_rounds;
         let unsteady = comparison.unsteady();
         if rounds.len() >= settings.max_rounds
@@ -480,4 +544,55 @@ async fn measure(
         services_cpu_us,
         collector_cpu_us,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(modes: &[Mode]) -> Vec<&'static str> {
+        modes.iter().map(|mode| mode.name).collect()
+    }
+
+    #[test]
+    fn no_name_chooses_the_default_modes_and_a_name_chooses_it_beside_off() {
+        let all = chosen(&[]).expect("the default");
+        assert_eq!(names(&all), names(&modes()));
+        let floor = chosen(&[HEAD_NONE.to_owned(), OTLP.to_owned()]).expect("known names");
+        assert_eq!(names(&floor), [OFF, OTLP, HEAD_NONE]);
+        assert_eq!(pairs(&floor), [(OTLP, OFF), (HEAD_NONE, OFF)]);
+    }
+
+    #[test]
+    fn an_unknown_mode_is_refused_with_the_known_ones() {
+        let refused = chosen(&["otlp-head-5%".to_owned()])
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            refused.contains("otlp-head-5%") && refused.contains(HEAD_NONE),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn span_profiles_are_set_beside_the_export_only_when_both_run() {
+        assert!(pairs(&modes()).contains(&(PROFILED, OTLP)));
+        let alone = chosen(&[PROFILED.to_owned()]).expect("known");
+        assert_eq!(pairs(&alone), [(PROFILED, OFF)]);
+    }
+
+    #[test]
+    fn the_floor_of_head_sampling_drops_every_trace_and_exports_over_otlp() {
+        let floor = chosen(&[HEAD_NONE.to_owned()]).expect("known");
+        let env = &floor[1].env;
+        let value = |key: &str| {
+            env.iter()
+                .rev()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(value("OTEL_TRACES_SAMPLER_ARG"), Some("0"));
+        assert_eq!(value("OTEL_TRACES_EXPORTER"), Some("otlp"));
+    }
 }
