@@ -395,6 +395,8 @@ async fn drive_load(args: &Args, shop: &Shop, stop: &StopSignal) -> loadgen::Rep
         max_requests: None,
         progress: true,
         impatience: None,
+        rate: None,
+        seed: None,
     };
     let report = loadgen::run(&load, async {
         stop.received().await;

@@ -233,6 +233,8 @@ impl Scenario {
             max_requests: None,
             progress: false,
             impatience: Some(IMPATIENCE),
+            rate: None,
+            seed: None,
         }
     }
 

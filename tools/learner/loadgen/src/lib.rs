@@ -1,9 +1,11 @@
 //! A load generator for the shop.
 //!
-//! A fixed number of workers send requests one after another until the time
-//! or the request budget runs out, so the load is bounded both ways. Latency
-//! goes into an HDR histogram (3 significant digits, so percentiles are
-//! exact to 0.1 %), per worker, merged at the end.
+//! A closed loop, by default: a fixed number of workers send requests one
+//! after another until the time or the request budget runs out, so the load
+//! is bounded both ways. Given a rate, an open loop instead (the module
+//! `open_loop`): requests start on a schedule, whatever the answers do.
+//! Latency goes into an HDR histogram (3 significant digits, so percentiles
+//! are exact to 0.1 %), per worker, merged at the end.
 //!
 //! The mix is a customer's: mostly orders of one to three talks, sometimes
 //! with a coupon, now and then a declined card, and one request in five
@@ -20,11 +22,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+mod open_loop;
+
 #[derive(Clone, Debug)]
 pub struct Load {
     /// The gateway's base URL.
     pub target: String,
-    /// Requests in flight at once.
+    /// Requests in flight at once: in a closed loop, the customers, each
+    /// waiting for their answer; in an open loop (`rate`), the most in
+    /// flight, beyond which an arrival is shed.
     pub concurrency: usize,
     /// Stop sending after this long.
     pub duration: Duration,
@@ -35,6 +41,15 @@ pub struct Load {
     /// Customers who give up on a share of their requests; `None`: every
     /// customer waits for every answer.
     pub impatience: Option<Impatience>,
+    /// Requests started per second, on a schedule, whatever the answers do
+    /// (an open loop: see the module `open_loop`); `None`: each of
+    /// `concurrency` customers sends their next request once the last is
+    /// answered (a closed loop).
+    pub rate: Option<f64>,
+    /// The open loop's schedule drawn from this seed: the same seed, the
+    /// same start times, so that two runs compared meet the same bursts.
+    /// `None`: drawn afresh. A closed loop has no schedule.
+    pub seed: Option<u64>,
 }
 
 /// Customers who give up: a share of the requests is dropped unanswered
@@ -83,6 +98,9 @@ pub struct Report {
     pub max_ms: f64,
     /// The orders alone (`POST /orders`), without the browsing.
     pub orders: Latency,
+    /// An open loop's arrivals that found `concurrency` requests in flight,
+    /// and were never sent; `None` for a closed loop, which waits instead.
+    pub shed: Option<u64>,
 }
 
 /// The latency of one kind of request.
@@ -112,8 +130,11 @@ impl Report {
 
     /// One line for people.
     pub fn summary(&self) -> String {
+        let shed = self
+            .shed
+            .map_or_else(String::new, |shed| format!(", {shed} shed"));
         format!(
-            "{} requests in {:.1} s ({:.0}/s), {} errors; latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            "{} requests in {:.1} s ({:.0}/s), {} errors{shed}; latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
             self.requests,
             self.elapsed_secs,
             self.throughput,
@@ -127,7 +148,8 @@ impl Report {
 }
 
 /// Runs the load until its duration or request budget runs out, or until
-/// `stop` completes (Ctrl-C, say), whichever comes first.
+/// `stop` completes (Ctrl-C, say), whichever comes first: a closed loop,
+/// or an open one at `load.rate`.
 pub async fn run(load: &Load, stop: impl Future<Output = ()>) -> Report {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
@@ -138,6 +160,41 @@ pub async fn run(load: &Load, stop: impl Future<Output = ()>) -> Report {
     let shared = Arc::new(Shared::default());
     let bar = progress_bar(load);
 
+    let generate = async {
+        match load.rate {
+            None => (closed_loop(load, &client, deadline, &shared).await, None),
+            Some(rate) => {
+                let arrivals = open_loop::Arrivals::new(rate, load.seed);
+                let (measured, shed) =
+                    open_loop::run(load, arrivals, &client, started, deadline, &shared).await;
+                (vec![measured], Some(shed))
+            }
+        }
+    };
+    let stop_early = async {
+        stop.await;
+        shared.stopping.store(true, Ordering::Relaxed);
+        // Every worker is on its last request, and an open loop starts no
+        // more; keep the bar moving.
+        std::future::pending::<()>().await;
+    };
+    let (results, shed) = tokio::select! {
+        generated = generate => generated,
+        () = stop_early => unreachable!("stopping early waits for the requests in flight"),
+        () = show_progress(&bar, started, &shared) => unreachable!("the ticker never ends"),
+    };
+    bar.finish_and_clear();
+    report(results, started.elapsed(), shed)
+}
+
+/// The closed loop: `concurrency` workers, each sending a request once
+/// its last is answered; what each measured.
+async fn closed_loop(
+    load: &Load,
+    client: &reqwest::Client,
+    deadline: Instant,
+    shared: &Arc<Shared>,
+) -> Vec<Measured> {
     let workers: Vec<_> = (0..load.concurrency.max(1))
         .map(|_| {
             tokio::spawn(work(
@@ -150,38 +207,24 @@ pub async fn run(load: &Load, stop: impl Future<Output = ()>) -> Report {
             ))
         })
         .collect();
-    let joined = async {
-        let mut results = Vec::new();
-        for worker in workers {
-            if let Ok(result) = worker.await {
-                results.push(result);
-            }
+    let mut results = Vec::new();
+    for worker in workers {
+        if let Ok(result) = worker.await {
+            results.push(result);
         }
-        results
-    };
-    let stop_early = async {
-        stop.await;
-        shared.stopping.store(true, Ordering::Relaxed);
-        // Every worker is now on its last request; keep the bar moving.
-        std::future::pending::<()>().await;
-    };
-    let results = tokio::select! {
-        results = joined => results,
-        () = stop_early => unreachable!("stopping early waits for the workers"),
-        () = show_progress(&bar, started, &shared) => unreachable!("the ticker never ends"),
-    };
-    bar.finish_and_clear();
-    report(results, started.elapsed())
+    }
+    results
 }
 
-/// What the workers share: the counts the progress bar shows, and whether
-/// the load is stopping.
+/// What the workers (or an open loop's requests) share: the counts the
+/// progress bar shows, and whether the load is stopping.
 #[derive(Default)]
 struct Shared {
     sent: AtomicU64,
     errors: AtomicU64,
     /// Set when the caller stops the load early: every worker finishes the
-    /// request it is waiting for and hands in what it measured.
+    /// request it is waiting for and hands in what it measured; an open
+    /// loop starts no more requests and waits for those in flight.
     stopping: AtomicBool,
 }
 
@@ -219,6 +262,27 @@ impl Measured {
             statuses: BTreeMap::new(),
         }
     }
+
+    /// One request's answer, and its latency unless it was given up.
+    fn record(&mut self, sent: &Sent) {
+        if sent.status != GAVE_UP {
+            let _ = self.latencies.record(sent.micros);
+            if sent.order {
+                let _ = self.orders.record(sent.micros);
+            }
+        }
+        *self.statuses.entry(sent.status).or_insert(0u64) += 1;
+    }
+}
+
+/// What became of one request.
+struct Sent {
+    /// It was an order (`POST /orders`).
+    order: bool,
+    /// Its answer's status; 0 for none, [`GAVE_UP`] for one given up.
+    status: u16,
+    /// From its start to its answer (1 at least).
+    micros: u64,
 }
 
 /// One worker: a request after another, as long as it gets a turn; what
@@ -233,28 +297,38 @@ async fn work(
 ) -> Measured {
     let mut measured = Measured::new();
     while shared.take_turn(deadline, budget) {
-        let request_started = Instant::now();
-        let (order, status) = match impatience.filter(|i| fastrand::f64() < i.share) {
-            Some(impatient) => {
-                tokio::time::timeout(impatient.patience(), send_one(&client, &target))
-                    .await
-                    .unwrap_or((false, GAVE_UP))
-            }
-            None => send_one(&client, &target).await,
-        };
-        let micros = request_started.elapsed().as_micros().max(1) as u64;
-        if status != GAVE_UP {
-            let _ = measured.latencies.record(micros);
-            if order {
-                let _ = measured.orders.record(micros);
-            }
-        }
-        *measured.statuses.entry(status).or_insert(0u64) += 1;
-        if is_error(status) {
-            shared.errors.fetch_add(1, Ordering::Relaxed);
-        }
+        let sent = one_request(&client, &target, impatience, Instant::now(), &shared).await;
+        measured.record(&sent);
     }
     measured
+}
+
+/// One request of the mix, its latency counted from `started` (which an
+/// open loop's schedule may have set earlier than now). An impatient
+/// customer gives up on it after their patience. An error is counted at
+/// once, for the progress bar.
+async fn one_request(
+    client: &reqwest::Client,
+    target: &str,
+    impatience: Option<Impatience>,
+    started: Instant,
+    shared: &Shared,
+) -> Sent {
+    let (order, status) = match impatience.filter(|i| fastrand::f64() < i.share) {
+        Some(impatient) => tokio::time::timeout(impatient.patience(), send_one(client, target))
+            .await
+            .unwrap_or((false, GAVE_UP)),
+        None => send_one(client, target).await,
+    };
+    let micros = started.elapsed().as_micros().max(1) as u64;
+    if is_error(status) {
+        shared.errors.fetch_add(1, Ordering::Relaxed);
+    }
+    Sent {
+        order,
+        status,
+        micros,
+    }
 }
 
 /// The bar, moved on every 200 ms with the requests sent and the errors so
@@ -276,7 +350,7 @@ fn is_error(status: u16) -> bool {
     status == 0 || status >= 500
 }
 
-fn report(results: Vec<Measured>, elapsed: Duration) -> Report {
+fn report(results: Vec<Measured>, elapsed: Duration, shed: Option<u64>) -> Report {
     let mut latencies = new_histogram();
     let mut orders = new_histogram();
     let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
@@ -308,6 +382,7 @@ fn report(results: Vec<Measured>, elapsed: Duration) -> Report {
         p99_ms: ms(0.99),
         max_ms: latencies.max() as f64 / 1000.0,
         orders: Latency::of(&orders),
+        shed,
     }
 }
 
@@ -385,7 +460,7 @@ mod tests {
         // The orders among them: 3 ms and 100 ms.
         a.orders.record(3_000).unwrap();
         b.orders.record(100_000).unwrap();
-        let report = report(vec![a, b], Duration::from_secs(2));
+        let report = report(vec![a, b], Duration::from_secs(2), None);
         assert_eq!(report.requests, 4);
         assert_eq!(report.errors, 2);
         assert_eq!(report.throughput, 2.0);

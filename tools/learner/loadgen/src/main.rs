@@ -1,3 +1,7 @@
+//! `just loadgen`: load against a running shop, in a closed loop (each
+//! customer waits for their answer) or, with `--rate`, an open one (see
+//! the library's `open_loop`).
+
 use std::time::Duration;
 
 use clap::Parser;
@@ -10,7 +14,8 @@ struct Args {
     /// The gateway's base URL.
     #[arg(long, env = "TARGET", default_value = "http://127.0.0.1:8080")]
     target: String,
-    /// Requests in flight at once.
+    /// Requests in flight at once (with --rate, at most: an arrival beyond
+    /// them is shed, and counted).
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
     /// Seconds to run.
@@ -19,9 +24,26 @@ struct Args {
     /// Stop after this many requests.
     #[arg(long)]
     requests: Option<u64>,
+    /// An open loop: start this many requests per second, at random
+    /// (Poisson) times, whatever the answers do. Without it, each of the
+    /// --concurrency customers sends a request once the last is answered.
+    #[arg(long, value_parser = positive_rate)]
+    rate: Option<f64>,
+    /// With --rate, the seed of the start times: the same seed, the same
+    /// schedule.
+    #[arg(long, requires = "rate")]
+    seed: Option<u64>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// A rate of requests per second: a number above zero.
+fn positive_rate(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|rate| rate.is_finite() && *rate > 0.0)
+        .ok_or_else(|| format!("{text:?} is not a rate above zero, such as 50 or 12.5"))
 }
 
 #[tokio::main]
@@ -34,6 +56,8 @@ async fn main() {
         max_requests: args.requests,
         progress: !args.json,
         impatience: None,
+        rate: args.rate,
+        seed: args.seed,
     };
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

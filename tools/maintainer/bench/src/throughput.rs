@@ -507,6 +507,8 @@ async fn measure(
         max_requests: None,
         progress: false,
         impatience: None,
+        rate: None,
+        seed: None,
     };
     // Warm up: connection pools, allocator, caches.
     loadgen::run(&load(1), std::future::pending()).await;
