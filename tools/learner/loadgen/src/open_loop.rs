@@ -231,7 +231,7 @@ mod tests {
         // One at a time, each held for its 50 ms of patience: 21 at most
         // in a second, of about 200 arrivals.
         assert!((1..=21).contains(&sent), "{sent} sent");
-        assert!(shed >= 150, "{shed} shed");
+        assert!(shed >= 120, "{shed} shed");
         assert!(sent + shed <= arrivals_within(&load));
         assert_eq!(
             report.statuses.keys().copied().collect::<Vec<_>>(),
