@@ -12,8 +12,8 @@
 //!   time lets more orders in, and the latency measured under it is partly
 //!   their queue. The rate is 40 % of what the planted shop serves in a
 //!   closed loop of the drill's 16 customers (measured first, for 5 s), so
-//!   that neither shop queues; an arrival that would have to wait is shed,
-//!   and the table counts those.
+//!   that neither shop queues; an arrival that finds 64 requests in
+//!   flight is shed, never sent late, and the table counts those.
 //! - **Pairs, alternated.** Each pair is a run of the planted shop and one
 //!   of the fixed shop, under the same schedule of arrivals (one seed per
 //!   pair); the pairs alternate which runs first (planted, fixed, fixed,
