@@ -330,7 +330,9 @@ fn changes(
         Projection::CallsAtOnce => look_ups
             .operations
             .iter()
-            .map(|(service, operation)| change(service, operation, look_ups.percent()))
+            .map(|(service, operation)| {
+                change(service.as_str(), operation.as_str(), look_ups.percent())
+            })
             .collect(),
     }
 }
