@@ -1,30 +1,32 @@
-//! `just incident fix`: predict, then prove. With the drill stopped, the
-//! shop runs again on the drill's ports, started as the drill starts it
-//! ([`crate::run`]), each time under the same load: once with the problems
-//! as drawn, then once for each prediction not measured yet, with that
+//! `just incident fix`: predict, then prove. With the drill stopped, each
+//! prediction not measured yet is measured as [`crate::measure`] measures
+//! a fix: the shop on the drill's ports, started as the drill starts it,
+//! in pairs of runs, one with the problems as drawn and one with the
 //! prediction's problem fixed (left out of `PLANTED`, and its service
-//! started without the variable that plants it). The load generator's p50
-//! and p99 of `POST /orders`, the client's view, give each run's latency;
-//! the change from the first run is set beside the prediction and graded
-//! ([`crate::prediction`]).
-//!
-//! The runs follow one another on the same databases, for the same time:
-//! what differs between them is the problem fixed.
+//! started without the variable that plants it), each run on databases of
+//! its own, new, under the same seeded open loop. The rate is probed once,
+//! on the shop as drawn. The median over the pairs of each pair's change
+//! of `POST /orders`' p50 and p99, from the gateway's spans, is set beside
+//! the prediction and graded ([`crate::prediction`]).
 
 use std::path::Path;
 use std::time::Duration;
 
-use crate::scenario::{Ports, Scenario};
 use anyhow::{Context, bail};
 use demo::stop_signal::StopSignal;
 use shop::Problem;
 
-use crate::prediction::{Latency, PredictionRecord, Proof};
+use crate::measure::{self, OpenLoop, Progress, Setup, Shops, Side};
+use crate::prediction::{Measured, PredictionRecord, Proof};
 use crate::run;
+use crate::scenario::Ports;
 use crate::state::{self, Drill};
 
 /// How long each run's load lasts unless told.
 pub const DEFAULT_SECONDS: u64 = 20;
+
+/// Pairs of runs per prediction unless told.
+pub const DEFAULT_PAIRS: u16 = 2;
 
 /// How `fix` measures.
 #[derive(clap::Args, Clone, Debug, PartialEq, Eq)]
@@ -33,6 +35,11 @@ pub struct Fix {
     #[arg(long, default_value_t = DEFAULT_SECONDS,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub seconds: u64,
+    /// Pairs of runs per prediction (one as drawn, one with its problem
+    /// fixed): the change graded is the median of the pairs' changes.
+    #[arg(long, default_value_t = DEFAULT_PAIRS,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub pairs: u16,
 }
 
 /// `just incident fix`: each prediction not measured yet, measured,
@@ -53,33 +60,100 @@ pub async fn fix(root: &Path, settings: &Fix) -> anyhow::Result<()> {
     }
     let stop = StopSignal::listen().context("cannot take Ctrl-C, SIGTERM and SIGHUP over")?;
     let drawn = drill.problems();
-    let duration = Duration::from_secs(settings.seconds);
-    let runs = 1 + unproven.len();
+    let pairs = usize::from(settings.pairs);
+    let runs = unproven.len() * pairs * 2;
     println!(
-        "Proving {} prediction{}: {runs} runs of the shop under {} customers for {} s each, \
-         first as drawn, then without each predicted problem.",
+        "Proving {} prediction{}: the shop as drawn probed for {} s, then {runs} runs of {} s \
+         under an open loop, {pairs} pair{} a prediction (as drawn, and without its problem), \
+         each run on databases of its own.",
         unproven.len(),
         if unproven.len() == 1 { "" } else { "s" },
-        run::CUSTOMERS,
-        settings.seconds
+        measure::PROBE.as_secs(),
+        settings.seconds,
+        if pairs == 1 { "" } else { "s" },
     );
+    let bin_dir = demo::bin_dir().context("cannot find the drill's own folder")?;
+    demo::build_binaries(root, cfg!(not(debug_assertions)))?;
+    // Not the drill's folders: its logs may still be read as evidence, and
+    // its databases are the demo's.
+    let folder = state::folder(root).join("fix");
+    let setup = Setup {
+        ports: Ports::USUAL,
+        bin_dir: &bin_dir,
+        folder: &folder,
+        stop: &stop,
+    };
     println!();
-    println!("Run 1 of {runs}: the problems as drawn.");
-    let as_drawn = measure(root, &drawn, duration, &stop).await?;
-    for (index, problem) in unproven.into_iter().enumerate() {
+    println!(
+        "The rate: the shop as drawn, under {} customers who each wait for their answer.",
+        run::CUSTOMERS
+    );
+    let probe = setup.probe(&drawn, "probe").await?;
+    println!("  {}", probe.summary());
+    let rate = measure::open_loop_rate(&probe).context("the shop as drawn")?;
+    println!(
+        "  Each run: {rate:.1} requests a second for {} s, whatever the answers do; an arrival \
+         that finds {} requests in flight is shed.",
+        settings.seconds,
+        measure::MOST_IN_FLIGHT
+    );
+    let open_loop = OpenLoop {
+        rate,
+        duration: Duration::from_secs(settings.seconds),
+    };
+    let mut run_number = 0;
+    for problem in unproven {
         let number = drill.number_of(problem).unwrap_or(0);
-        println!();
-        println!("Run {} of {runs}: problem {number} fixed.", index + 2);
         let without: Vec<Problem> = drawn.iter().copied().filter(|p| *p != problem).collect();
-        let fixed = measure(root, &without, duration, &stop).await?;
+        let shops = Shops {
+            planted: &drawn,
+            fixed: &without,
+        };
+        let measured = setup
+            .pairs(
+                shops,
+                open_loop,
+                pairs,
+                problem.slug(),
+                |progress| match progress {
+                    Progress::Starting(turn) => {
+                        run_number += 1;
+                        let shop = match turn.side {
+                            Side::Planted => format!("as drawn, for problem {number}"),
+                            Side::Fixed => format!("problem {number} fixed"),
+                        };
+                        println!();
+                        println!(
+                            "Run {run_number} of {runs}: {shop}, pair {} of {pairs}.",
+                            turn.pair
+                        );
+                    }
+                    Progress::Measured { run, .. } => {
+                        println!("  POST /orders: {}.", run.summary())
+                    }
+                },
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "problem {number}'s fix is not measured (what was measured before it is \
+                     recorded)"
+                )
+            })?;
         // Read again: an answer may have been recorded meanwhile.
         let mut drill = Drill::load(&path)?;
-        let Some(proof) = drill.record_proof(problem, as_drawn, fixed) else {
+        let Some(proof) = drill.record_proof(problem, measure::graded(&measured)) else {
             continue;
         };
         drill.save(&path)?;
         if let Some(prediction) = drill.prediction(problem) {
+            let client = measure::median_change(&measured, |run| run.client);
+            println!();
             print!("{}", verdict(number, problem, prediction, &proof));
+            println!(
+                "  The load generator's view, not graded: p50 {:+.1}%, p99 {:+.1}%.",
+                client.p50_pct, client.p99_pct
+            );
         }
     }
     println!();
@@ -116,52 +190,6 @@ fn is_the_drill(pid: u32) -> bool {
     }
 }
 
-/// The shop started with `problems` planted, under the drill's load for
-/// `duration`, then stopped: `POST /orders`' latency as the load measured
-/// it. Ctrl-C stops it, and the fix, with nothing more recorded.
-async fn measure(
-    root: &Path,
-    problems: &[Problem],
-    duration: Duration,
-    stop: &StopSignal,
-) -> anyhow::Result<Latency> {
-    // Not the drill's logs, which may still be read as evidence.
-    let logs = state::folder(root).join("fix").join("logs");
-    let bin_dir = demo::bin_dir().context("cannot find the drill's own folder")?;
-    let scenario = tokio::select! {
-        running = Scenario::start(problems, Ports::USUAL, &bin_dir, &logs) => running?,
-        signal = stop.received() => {
-            bail!("{signal} while starting: what had started is stopped")
-        }
-    };
-    let report = scenario
-        .load(run::CUSTOMERS, duration, async {
-            stop.received().await;
-        })
-        .await;
-    run::stop_everything(scenario.collector, scenario.shop);
-    if let Some(signal) = stop.received_now() {
-        bail!("{signal}: the fix is stopped; what it measured before this run is recorded");
-    }
-    let orders = &report.orders;
-    // Each latency is recorded as 1 µs at least: with one order, the
-    // percentiles are above zero, and a change from them is defined.
-    if orders.requests == 0 {
-        bail!(
-            "no order was answered in {} s: nothing to measure",
-            duration.as_secs()
-        );
-    }
-    println!(
-        "  POST /orders: p50 {:.1} ms, p99 {:.1} ms over {} orders ({} errors among all {} requests).",
-        orders.p50_ms, orders.p99_ms, orders.requests, report.errors, report.requests
-    );
-    Ok(Latency {
-        p50_ms: orders.p50_ms,
-        p99_ms: orders.p99_ms,
-    })
-}
-
 /// The prediction beside what was measured, and its grade.
 fn verdict(
     number: usize,
@@ -174,19 +202,20 @@ fn verdict(
         false => "off",
     };
     let (p50, p99) = (proof.p50_pct(), proof.p99_pct());
+    let Measured { drawn, fixed, .. } = proof.measured;
     format!(
-        "Problem {number} ({} {}) fixed:\n\
+        "Problem {number} ({} {}) fixed, from the orders' traces, medians over the pairs:\n\
          \x20 p50 {:.1} -> {:.1} ms: measured {p50:+.1}%, predicted {:+}%: {}\n\
          \x20 p99 {:.1} -> {:.1} ms: measured {p99:+.1}%, predicted {:+}%: {}\n\
          \x20 {:+} points (+{} when both hold: within {}% of the measured change, or both within ±{}%).\n",
         problem.service(),
         problem.cause(),
-        proof.drawn.p50_ms,
-        proof.fixed.p50_ms,
+        drawn.p50_ms,
+        fixed.p50_ms,
         prediction.p50_pct,
         mark(prediction.p50_pct, p50),
-        proof.drawn.p99_ms,
-        proof.fixed.p99_ms,
+        drawn.p99_ms,
+        fixed.p99_ms,
         prediction.p99_pct,
         mark(prediction.p99_pct, p99),
         proof.points,
@@ -199,6 +228,7 @@ fn verdict(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prediction::{Change, Latency};
 
     fn drill() -> Drill {
         Drill::new(3, &[Problem::NPlusOne], 1_000, 16686, 8080)
@@ -239,7 +269,7 @@ mod tests {
             after_secs: 60,
             proof: None,
         };
-        let proof = prediction.grade(
+        let (drawn, fixed) = (
             Latency {
                 p50_ms: 40.0,
                 p99_ms: 100.0,
@@ -249,9 +279,21 @@ mod tests {
                 p99_ms: 50.0,
             },
         );
+        let proof = prediction.grade(Measured {
+            drawn,
+            fixed,
+            change: Change::between(drawn, fixed),
+        });
         let text = verdict(1, Problem::NPlusOne, &prediction, &proof);
         assert!(
-            text.starts_with("Problem 1 (catalog n-plus-one-queries) fixed:"),
+            text.starts_with(
+                "Problem 1 (catalog n-plus-one-queries) fixed, from the orders' traces, medians \
+                 over the pairs:\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("p50 40.0 -> 30.0 ms: measured -25.0%"),
             "{text}"
         );
         assert!(

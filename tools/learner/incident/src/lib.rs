@@ -12,17 +12,19 @@
 //! problems planted ([`scenario`]) and the traces it saves
 //! ([`recording`]), what a learner does during it ([`progress`]), the
 //! words an answer is made of ([`vocabulary`]), predict, then prove: a
-//! prediction and its grade ([`prediction`]) and its measure ([`fix`]),
-//! the scripted detective that proves every problem can be found with
-//! the public tools ([`detective`]), and the room, where the instructor's
-//! machine runs one drill per learner and each learner holds only an
-//! address and a key ([`room`]).
+//! prediction and its grade ([`prediction`]), a fix measured in pairs on
+//! an open loop ([`measure`]) and `fix`, which measures each prediction
+//! so ([`fix`]), the scripted detective that proves every problem can be
+//! found with the public tools ([`detective`]), and the room, where the
+//! instructor's machine runs one drill per learner and each learner holds
+//! only an address and a key ([`room`]).
 
 pub mod answer;
 pub mod detective;
 pub mod draw;
 pub mod evidence;
 pub mod fix;
+pub mod measure;
 pub mod prediction;
 pub mod progress;
 pub mod recording;

@@ -1,10 +1,10 @@
 //! Predict, then prove. Once a problem is solved, the learner predicts
 //! what fixing it would do to the orders' latency: the change of `POST
 //! /orders`' p50 and p99, in percent (`just incident predict`). `just
-//! incident fix` then measures it ([`crate::fix`]) and grades the
-//! prediction here: it holds when it comes within [`TOLERANCE`] of the
-//! measured change, and scores [`HELD_POINTS`] when both of its figures
-//! hold.
+//! incident fix` then measures it ([`crate::fix`], as
+//! [`crate::measure`] measures a fix) and grades the prediction here: it
+//! holds when it comes within [`TOLERANCE`] of the measured change, and
+//! scores [`HELD_POINTS`] when both of its figures hold.
 //!
 //! A prediction is of a problem found, never of one still hidden; it may
 //! be given again, replacing the last, until it is measured, and never
@@ -97,35 +97,68 @@ pub struct PredictionRecord {
 /// What `fix` measured for one prediction, and the points it gave.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Proof {
-    /// `POST /orders` with the problems planted as drawn.
-    pub drawn: Latency,
-    /// The same, with the prediction's problem fixed.
-    pub fixed: Latency,
+    /// What was measured, and graded.
+    pub measured: Measured,
+    /// [`HELD_POINTS`] or none.
     pub points: i64,
 }
 
-/// `POST /orders`' p50 and p99 as the load generator measured them (the
-/// client's view), in milliseconds.
+/// What `fix` measured of a problem's fix, in pairs of runs (see
+/// [`crate::measure`]), from the orders' traces.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Measured {
+    /// `POST /orders` with the problems planted as drawn: each figure the
+    /// median of the pairs' runs.
+    pub drawn: Latency,
+    /// The same, with the prediction's problem fixed.
+    pub fixed: Latency,
+    /// The change graded: each figure the median over the pairs of each
+    /// pair's change (which the change from `drawn` to `fixed` need not
+    /// be).
+    pub change: Change,
+}
+
+/// `POST /orders`' p50 and p99, in milliseconds: from its traces (the
+/// gateway's spans), or as the load generator measured them (the
+/// client's view).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Latency {
     pub p50_ms: f64,
     pub p99_ms: f64,
 }
 
+/// A change of `POST /orders`' p50 and p99, in percent.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub p50_pct: f64,
+    pub p99_pct: f64,
+}
+
+impl Change {
+    /// From `before` to `after`.
+    pub fn between(before: Latency, after: Latency) -> Self {
+        Self {
+            p50_pct: change_pct(before.p50_ms, after.p50_ms),
+            p99_pct: change_pct(before.p99_ms, after.p99_ms),
+        }
+    }
+}
+
 impl Proof {
     /// The measured change of the p50, in percent.
     pub fn p50_pct(&self) -> f64 {
-        change_pct(self.drawn.p50_ms, self.fixed.p50_ms)
+        self.measured.change.p50_pct
     }
 
     /// The measured change of the p99, in percent.
     pub fn p99_pct(&self) -> f64 {
-        change_pct(self.drawn.p99_ms, self.fixed.p99_ms)
+        self.measured.change.p99_pct
     }
 }
 
-/// From `before` to `after`, in percent of `before` (which `fix` has made
-/// sure is above zero).
+/// From `before` to `after`, in percent of `before` (which a measure has
+/// made sure is above zero: a run reads a hundred orders' traces at
+/// least).
 pub fn change_pct(before: f64, after: f64) -> f64 {
     100.0 * (after - before) / before
 }
@@ -147,11 +180,10 @@ impl PredictionRecord {
     }
 
     /// Its points against what was measured: [`HELD_POINTS`] when its p50
-    /// and its p99 both hold, else none.
-    pub fn grade(&self, drawn: Latency, fixed: Latency) -> Proof {
+    /// and its p99 both hold against the measured change, else none.
+    pub fn grade(&self, measured: Measured) -> Proof {
         let mut proof = Proof {
-            drawn,
-            fixed,
+            measured,
             points: 0,
         };
         if holds(self.p50_pct, proof.p50_pct()) && holds(self.p99_pct, proof.p99_pct()) {
@@ -237,19 +269,14 @@ impl Drill {
             .collect()
     }
 
-    /// Records what `fix` measured for `problem`'s prediction, as drawn
-    /// and with it fixed, and scores it: the proof, or `None` when no
-    /// prediction about it waits for one.
-    pub fn record_proof(
-        &mut self,
-        problem: Problem,
-        drawn: Latency,
-        fixed: Latency,
-    ) -> Option<Proof> {
+    /// Records what `fix` measured of `problem`'s fix, and scores the
+    /// prediction about it: the proof, or `None` when no prediction about
+    /// it waits for one.
+    pub fn record_proof(&mut self, problem: Problem, measured: Measured) -> Option<Proof> {
         let prediction = self.predictions.iter_mut().find(|prediction| {
             prediction.problem == problem.slug() && prediction.proof.is_none()
         })?;
-        let proof = prediction.grade(drawn, fixed);
+        let proof = prediction.grade(measured);
         prediction.proof = Some(proof.clone());
         self.points += proof.points;
         Some(proof)
@@ -345,12 +372,47 @@ mod tests {
             after_secs: 0,
             proof: None,
         };
-        let proof = record(-45.0, -22.0).grade(drawn, fixed);
+        let measured = Measured {
+            drawn,
+            fixed,
+            change: Change::between(drawn, fixed),
+        };
+        let proof = record(-45.0, -22.0).grade(measured);
         assert_eq!(proof.p50_pct(), -50.0);
         assert_eq!(proof.p99_pct(), -25.0);
         assert_eq!(proof.points, HELD_POINTS);
-        assert_eq!(record(-45.0, -50.0).grade(drawn, fixed).points, 0);
-        assert_eq!(record(-10.0, -25.0).grade(drawn, fixed).points, 0);
+        assert_eq!(record(-45.0, -50.0).grade(measured).points, 0);
+        assert_eq!(record(-10.0, -25.0).grade(measured).points, 0);
+    }
+
+    #[test]
+    fn the_grade_reads_the_change_measured_not_the_change_between_the_medians() {
+        let record = PredictionRecord {
+            problem: "lock".to_owned(),
+            p50_pct: -30.0,
+            p99_pct: -10.0,
+            after_secs: 0,
+            proof: None,
+        };
+        // The medians of each side say -50 % and -25 %; the median of the
+        // pairs' changes, -30 % and -10 %.
+        let measured = Measured {
+            drawn: Latency {
+                p50_ms: 100.0,
+                p99_ms: 400.0,
+            },
+            fixed: Latency {
+                p50_ms: 50.0,
+                p99_ms: 300.0,
+            },
+            change: Change {
+                p50_pct: -30.0,
+                p99_pct: -10.0,
+            },
+        };
+        let proof = record.grade(measured);
+        assert_eq!((proof.p50_pct(), proof.p99_pct()), (-30.0, -10.0));
+        assert_eq!(proof.points, HELD_POINTS);
     }
 
     #[test]
@@ -408,25 +470,28 @@ mod tests {
         assert_eq!(drill.number_of(Problem::LockAcrossIo), Some(2));
 
         let points_before = drill.points;
-        let proof = drill
-            .record_proof(
-                Problem::LockAcrossIo,
-                Latency {
-                    p50_ms: 20.0,
-                    p99_ms: 200.0,
-                },
-                Latency {
-                    p50_ms: 14.0,
-                    p99_ms: 80.0,
-                },
-            )
-            .unwrap();
+        let (drawn, fixed) = (
+            Latency {
+                p50_ms: 20.0,
+                p99_ms: 200.0,
+            },
+            Latency {
+                p50_ms: 14.0,
+                p99_ms: 80.0,
+            },
+        );
+        let measured = Measured {
+            drawn,
+            fixed,
+            change: Change::between(drawn, fixed),
+        };
+        let proof = drill.record_proof(Problem::LockAcrossIo, measured).unwrap();
         assert_eq!(proof.points, HELD_POINTS, "-30% and -60%, as predicted");
         assert_eq!(drill.points, points_before + HELD_POINTS);
         assert!(drill.unproven().is_empty());
         assert!(
             drill
-                .record_proof(Problem::LockAcrossIo, proof.drawn, proof.fixed)
+                .record_proof(Problem::LockAcrossIo, proof.measured)
                 .is_none(),
             "measured once"
         );

@@ -228,7 +228,7 @@ fn numbered(drill: &Drill, place: Place) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prediction::{Latency, Percent};
+    use crate::prediction::{Change, Latency, Measured, Percent};
     use crate::state::AnswerRecord;
 
     fn solving(problem: Problem) -> AnswerRecord {
@@ -283,7 +283,7 @@ mod tests {
             predicted.contains("; predicted p50 -30%, p99 -50%, not measured yet\n"),
             "{predicted}"
         );
-        let measured = Latency {
+        let as_drawn = Latency {
             p50_ms: 100.0,
             p99_ms: 400.0,
         };
@@ -291,7 +291,12 @@ mod tests {
             p50_ms: 75.0,
             p99_ms: 200.0,
         };
-        drill.record_proof(drawn[1], measured, fixed).unwrap();
+        let measured = Measured {
+            drawn: as_drawn,
+            fixed,
+            change: Change::between(as_drawn, fixed),
+        };
+        drill.record_proof(drawn[1], measured).unwrap();
         let proven = report(&drill, 1_300, Place::OwnMachine);
         assert!(
             proven

@@ -9,8 +9,9 @@
 //! stay in their logs, as evidence to find).
 //!
 //! While the load runs, the orders' traces are saved for `just crisp
-//! --what-if` ([`crate::recording`]). `fix` starts the shop as a
-//! [`Scenario`] too, and stops it with [`stop_everything`].
+//! --what-if` ([`crate::recording`]). A fix's measure starts the shop as a
+//! [`Scenario`] too ([`crate::measure`]), under the drill's [`CUSTOMERS`]
+//! for its probe.
 
 use std::time::Duration;
 

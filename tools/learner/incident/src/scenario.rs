@@ -6,9 +6,10 @@
 //!
 //! The drill runs one ([`crate::run`]), on the workshop's usual ports,
 //! until Ctrl-C; a room runs one per learner ([`crate::room`]), each on
-//! ports and databases of its own, its binaries built once for all; the
-//! detective's tests run one per problem, on ports of their own, for a few
-//! seconds each.
+//! ports and databases of its own, its binaries built once for all; a
+//! fix's measure runs one per run, each on databases of its own
+//! ([`crate::measure`]); the detective's tests run one per problem, on
+//! ports of their own, for a few seconds each.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -5,26 +5,17 @@
 //! ([`incident::prediction::holds`]: within a fifth of the measured
 //! change, or both within ±5 %), on `POST /orders`' p50 and on its p99.
 //!
-//! A measure worth grading against:
-//!
-//! - **An open loop.** Requests start at a fixed rate, whatever the
-//!   answers do (`loadgen`'s `rate`): under a closed loop, a fix that frees
-//!   time lets more orders in, and the latency measured under it is partly
-//!   their queue. The rate is 40 % of what the planted shop serves in a
-//!   closed loop of the drill's 16 customers (measured first, for 5 s), so
-//!   that neither shop queues; an arrival that finds 64 requests in
-//!   flight is shed, never sent late, and the table counts those.
-//! - **Pairs, alternated.** Each pair is a run of the planted shop and one
-//!   of the fixed shop, under the same schedule of arrivals (one seed per
-//!   pair); the pairs alternate which runs first (planted, fixed, fixed,
-//!   planted, …), so that a drift over the minutes falls on both sides
-//!   alike. The measured change is the median over the pairs of each
-//!   pair's change.
-//! - **Fresh databases.** Every run starts the shop on databases of its
-//!   own, new: no run inherits another's audit log.
-//! - **One clock.** The change judged is the traces' own (the gateway's
-//!   `POST /orders` spans), as the projection reads them; the load
-//!   generator's, the client's view, is printed beside it.
+//! The fix is measured as `just incident fix` measures one
+//! ([`incident::measure`]): an open loop at 40 % of what the planted shop
+//! serves in a closed loop of the drill's 16 customers (probed first, for
+//! 5 s), so that neither shop queues (an arrival that finds 64 requests in
+//! flight is shed, never sent late, and the table counts those); pairs of
+//! runs, planted and fixed, under the same schedule of arrivals, which
+//! alternate which runs first, the measured change the median over the
+//! pairs of each pair's change; every run on databases of its own, new;
+//! the change judged the traces' own (the gateway's `POST /orders` spans),
+//! as the projection reads them, and the load generator's, the client's
+//! view, printed beside it.
 //!
 //! The projection is made from the planted runs' traces, pooled as a
 //! learner's recording of the drill, with the very code `just crisp
@@ -42,21 +33,22 @@
 //! or a drill: seven runs per problem (the closed loop, then three pairs),
 //! each from 20 s to a minute of load plus the shop's start and stop, so
 //! about four to five minutes per problem and forty for the eight, on two
-//! cores.
+//! cores. Ctrl-C stops the run under way and its shop.
 
 #![cfg(target_os = "linux")]
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, ensure};
-use collector_client::TraceSearch;
-use incident::prediction::{Latency, change_pct, holds};
-use incident::scenario::{HEALTHY_WITHIN, Ports, Scenario, Surroundings};
-use loadgen::{Load, Report};
+use anyhow::{Context, ensure};
+use demo::stop_signal::StopSignal;
+use incident::measure::{self, OpenLoop, Pair, Progress, Setup, Shops, Side};
+use incident::prediction::{Change, Latency, holds};
+use incident::run;
+use incident::scenario::Ports;
 use shop::Problem;
-use trace_analysis::aggregate::{Aggregator, Analysis, Endpoint};
+use trace_analysis::aggregate::{Aggregator, Analysis};
 use trace_analysis::jaeger::{JaegerSpan, Trace};
 use trace_analysis::what_if::{ChangeOnPath, OperationChange, WhatIf};
 
@@ -68,20 +60,6 @@ const PORTS: Ports = Ports {
     collector_otlp: 19186,
 };
 
-/// The closed loop that finds what the planted shop serves: the drill's
-/// customers, each waiting for their answer.
-const CUSTOMERS: usize = 16;
-const PROBE: Duration = Duration::from_secs(5);
-
-/// The open loop's rate, as a share of what the planted shop served in
-/// the closed loop: low enough that neither shop queues, high enough that
-/// a problem which bites under contention still meets some.
-const RATE_SHARE: f64 = 0.4;
-
-/// The most requests in flight at once: far more than the rate keeps in
-/// flight, so that an arrival is shed only by a shop that queues.
-const MOST_IN_FLIGHT: usize = 64;
-
 /// Each run serves about this many orders, for a p99 of a few traces per
 /// run and a few dozen over the planted runs pooled…
 const ORDERS_PER_RUN: f64 = 600.0;
@@ -92,32 +70,28 @@ const LONGEST_RUN_SECS: f64 = 60.0;
 /// browse the programme).
 const ORDER_SHARE: f64 = 0.8;
 
-/// Fewer orders' traces than this in a run, and its p99 is a guess.
-const FEWEST_ORDERS: usize = 100;
-
 /// Pairs of runs per problem, unless `WHAT_IF_PAIRS` says otherwise.
 const PAIRS: usize = 3;
-/// The first pair's schedule of arrivals; the next pair's is the next seed.
-const FIRST_SEED: u64 = 1;
-
-/// Bounds the wait for the services' exports to catch up.
-const SETTLE_WITHIN: Duration = Duration::from_secs(60);
-
-/// The traces are read a window of the run at a time, each far below the
-/// collector's 1,000 traces an answer (a window that fills one is split).
-const WINDOW_US: u64 = 2_000_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "for maintainers: real shops under load, about forty minutes"]
 async fn every_projection_holds_against_its_fix() -> anyhow::Result<()> {
     demo::build_binaries(&demo::workspace_root(), cfg!(not(debug_assertions)))?;
     let pairs = pairs()?;
+    let stop = StopSignal::listen().context("cannot take Ctrl-C, SIGTERM and SIGHUP over")?;
+    let folder = demo::workspace_root().join("target/incident-what-if");
+    let setup = Setup {
+        ports: PORTS,
+        bin_dir: bin_dir(),
+        folder: &folder,
+        stop: &stop,
+    };
     let mut verdicts = Vec::new();
     for problem in problems()? {
         let Some(projected) = projection(problem) else {
             continue;
         };
-        let verdict = judge(problem, &projected, pairs).await?;
+        let verdict = judge(&setup, problem, &projected, pairs).await?;
         println!("{}\n", verdict.what_if());
         verdicts.push(verdict);
     }
@@ -351,8 +325,8 @@ struct Recording {
 impl Recording {
     fn new() -> Self {
         Self {
-            projected: Aggregator::new(orders()),
-            analysed: Aggregator::new(orders()),
+            projected: Aggregator::new(measure::orders()),
+            analysed: Aggregator::new(measure::orders()),
             look_ups: LookUps::default(),
         }
     }
@@ -368,100 +342,6 @@ impl Recording {
     fn project(self, projection: &Projection) -> WhatIf {
         let changes = changes(projection, &self.analysed.finish(), &self.look_ups);
         WhatIf::project(&self.projected, &changes)
-    }
-}
-
-/// The endpoint: the gateway's `POST /orders`.
-fn orders() -> Endpoint {
-    Endpoint {
-        service: "gateway".to_owned(),
-        operation: "POST /orders".to_owned(),
-    }
-}
-
-/// A run's shop: with the problem planted, or with it fixed (every
-/// problem fixed).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Side {
-    Planted,
-    Fixed,
-}
-
-impl Side {
-    fn name(self) -> &'static str {
-        match self {
-            Side::Planted => "planted",
-            Side::Fixed => "fixed",
-        }
-    }
-}
-
-/// A pair's two runs, in the order they run: planted first in the first
-/// pair, fixed first in the second, and so on (planted, fixed, fixed,
-/// planted, …).
-fn sides(pair: usize) -> [Side; 2] {
-    match pair.is_multiple_of(2) {
-        true => [Side::Planted, Side::Fixed],
-        false => [Side::Fixed, Side::Planted],
-    }
-}
-
-/// What one run measured of `POST /orders`.
-#[derive(Clone, Copy, Debug)]
-struct Run {
-    /// From the traces' durations.
-    traces: Latency,
-    /// From the load generator: the client's view.
-    client: Latency,
-    /// Orders' traces read.
-    orders: usize,
-    shed: u64,
-    errors: u64,
-}
-
-/// A pair of runs, under the same schedule of arrivals.
-struct Pair {
-    planted: Run,
-    fixed: Run,
-}
-
-/// A change of `POST /orders`' p50 and p99, in percent.
-#[derive(Clone, Copy, Debug)]
-struct Change {
-    p50_pct: f64,
-    p99_pct: f64,
-}
-
-impl Change {
-    /// From `before` to `after`.
-    fn between(before: Latency, after: Latency) -> Self {
-        Self {
-            p50_pct: change_pct(before.p50_ms, after.p50_ms),
-            p99_pct: change_pct(before.p99_ms, after.p99_ms),
-        }
-    }
-
-    /// The median over `pairs` of each one's change, as `of` reads a run.
-    fn median(pairs: &[Pair], of: impl Fn(&Run) -> Latency) -> Self {
-        let changes: Vec<Change> = pairs
-            .iter()
-            .map(|pair| Change::between(of(&pair.planted), of(&pair.fixed)))
-            .collect();
-        Self {
-            p50_pct: median(changes.iter().map(|change| change.p50_pct).collect()),
-            p99_pct: median(changes.iter().map(|change| change.p99_pct).collect()),
-        }
-    }
-}
-
-/// The middle value (the mean of the two middle ones for an even count).
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let middle = values.len() / 2;
-    match values.len() {
-        0 => f64::NAN,
-        count if count.is_multiple_of(2) => (values[middle - 1] + values[middle]) / 2.0,
-        _ => values[middle],
     }
 }
 
@@ -542,56 +422,56 @@ fn table(verdicts: &[Verdict]) -> String {
     table
 }
 
-/// `problem` measured and projected: the closed loop for the rate, then
-/// `pairs` pairs of runs, then the projection from the planted runs.
-async fn judge(problem: Problem, projection: &Projection, pairs: usize) -> anyhow::Result<Verdict> {
-    let served = closed_loop_throughput(problem).await?;
-    ensure!(
-        served > 0.0,
-        "{problem}: the planted shop served nothing in its closed loop"
-    );
-    let rate = RATE_SHARE * served;
+/// `problem` measured and projected: the probe for the rate, then `pairs`
+/// pairs of runs, then the projection from the planted runs.
+async fn judge(
+    setup: &Setup<'_>,
+    problem: Problem,
+    projection: &Projection,
+    pairs: usize,
+) -> anyhow::Result<Verdict> {
+    let planted = [problem];
+    let probe = setup
+        .probe(&planted, &format!("{}-closed-loop", problem.slug()))
+        .await
+        .with_context(|| format!("{problem}, closed loop"))?;
+    println!("  {problem}, closed loop: {}", probe.summary());
+    let rate =
+        measure::open_loop_rate(&probe).with_context(|| format!("{problem}: the planted shop"))?;
     let duration = run_length(rate);
     println!(
-        "{problem}: planted, {served:.1} requests/s in a closed loop of {CUSTOMERS} customers; \
+        "{problem}: planted, {:.1} requests/s in a closed loop of {} customers; \
          measured at {rate:.1}/s, {:.0} s a run, {pairs} pairs",
+        probe.throughput,
+        run::CUSTOMERS,
         duration.as_secs_f64()
     );
-    let planted_alone = [problem];
     let mut recording = Recording::new();
-    let mut measured = Vec::with_capacity(pairs);
-    for pair in 0..pairs {
-        let seed = FIRST_SEED + pair as u64;
-        let mut planted = None;
-        let mut fixed = None;
-        for side in sides(pair) {
-            let label = format!("pair{}-{}", pair + 1, side.name());
-            let shop: &[Problem] = match side {
-                Side::Planted => &planted_alone,
-                Side::Fixed => &[],
-            };
-            let (run, traces) = measure(shop, &run_folder(problem, &label), |scenario| Load {
-                rate: Some(rate),
-                seed: Some(seed),
-                impatience: None,
-                ..scenario.load_plan(MOST_IN_FLIGHT, duration)
-            })
-            .await
-            .with_context(|| format!("{problem}, {label}"))?;
-            println!("  {problem}, {label}: {}", describe(&run));
-            match side {
-                Side::Planted => {
-                    recording.add(&traces);
-                    planted = Some(run);
+    let shops = Shops {
+        planted: &planted,
+        fixed: &[],
+    };
+    let measured = setup
+        .pairs(
+            shops,
+            OpenLoop { rate, duration },
+            pairs,
+            problem.slug(),
+            |progress| {
+                if let Progress::Measured { turn, run, traces } = progress {
+                    println!(
+                        "  {problem}, pair{}-{}: {}",
+                        turn.pair,
+                        turn.side.name(),
+                        run.summary()
+                    );
+                    if turn.side == Side::Planted {
+                        recording.add(traces);
+                    }
                 }
-                Side::Fixed => fixed = Some(run),
-            }
-        }
-        let (Some(planted), Some(fixed)) = (planted, fixed) else {
-            unreachable!("a pair runs both sides");
-        };
-        measured.push(Pair { planted, fixed });
-    }
+            },
+        )
+        .await?;
     let what_if = recording.project(projection);
     let verdict = Verdict {
         problem,
@@ -607,13 +487,10 @@ async fn judge(problem: Problem, projection: &Projection, pairs: usize) -> anyho
             },
         ),
         changes: what_if.changes,
-        measured: Change::median(&measured, |run| run.traces),
-        client: Change::median(&measured, |run| run.client),
+        measured: measure::median_change(&measured, |run| run.traces),
+        client: measure::median_change(&measured, |run| run.client),
         pairs,
-        shed: measured
-            .iter()
-            .map(|pair| pair.planted.shed + pair.fixed.shed)
-            .sum(),
+        shed: measured.iter().map(Pair::shed).sum(),
     };
     Ok(verdict)
 }
@@ -622,170 +499,6 @@ async fn judge(problem: Problem, projection: &Projection, pairs: usize) -> anyho
 fn run_length(rate: f64) -> Duration {
     let seconds = ORDERS_PER_RUN / (ORDER_SHARE * rate);
     Duration::from_secs_f64(seconds.clamp(SHORTEST_RUN_SECS, LONGEST_RUN_SECS))
-}
-
-/// What the shop with `problem` planted serves, in requests a second,
-/// under the drill's customers in a closed loop (who all wait for their
-/// answers, as the measure's do).
-async fn closed_loop_throughput(problem: Problem) -> anyhow::Result<f64> {
-    let folder = run_folder(problem, "closed-loop");
-    let scenario = start(&[problem], &folder).await?;
-    let load = Load {
-        impatience: None,
-        ..scenario.load_plan(CUSTOMERS, PROBE)
-    };
-    let report = loadgen::run(&load, std::future::pending()).await;
-    stop(scenario, &folder);
-    println!("  {problem}, closed loop: {}", report.summary());
-    Ok(report.throughput)
-}
-
-/// The shop with `planted` planted, fresh, under the load `plan` makes
-/// for it: what the run measured, and its orders' traces.
-async fn measure(
-    planted: &[Problem],
-    folder: &Path,
-    plan: impl FnOnce(&Scenario) -> Load,
-) -> anyhow::Result<(Run, Vec<Trace>)> {
-    let scenario = start(planted, folder).await?;
-    let load = plan(&scenario);
-    let measured = load_and_read(&scenario, &load).await;
-    stop(scenario, folder);
-    let (report, traces) = measured?;
-    let mut aggregator = Aggregator::new(orders());
-    for trace in &traces {
-        aggregator.add_jaeger(trace);
-    }
-    let latencies = WhatIf::project(&aggregator, &[]).measured;
-    ensure!(
-        latencies.traces >= FEWEST_ORDERS,
-        "only {} orders' traces ({})",
-        latencies.traces,
-        report.summary()
-    );
-    let run = Run {
-        traces: Latency {
-            p50_ms: latencies.p50_us / 1e3,
-            p99_ms: latencies.p99_us / 1e3,
-        },
-        client: Latency {
-            p50_ms: report.orders.p50_ms,
-            p99_ms: report.orders.p99_ms,
-        },
-        orders: latencies.traces,
-        shed: report.shed.unwrap_or(0),
-        errors: report.errors,
-    };
-    Ok((run, traces))
-}
-
-/// `load` on `scenario`, its exports waited for, then the orders' traces
-/// of its time.
-async fn load_and_read(scenario: &Scenario, load: &Load) -> anyhow::Result<(Report, Vec<Trace>)> {
-    let since_us = collector_client::now_us();
-    let report = loadgen::run(load, std::future::pending()).await;
-    let until_us = collector_client::now_us();
-    scenario
-        .settle(SETTLE_WITHIN)
-        .await
-        .map_err(|moving| anyhow!("the services' exports never settled: {}", moving.join(", ")))?;
-    let traces = orders_between(scenario, since_us, until_us).await?;
-    Ok((report, traces))
-}
-
-/// Every order whose `POST /orders` started from `since_us` to `until_us`,
-/// a window at a time; a window that fills an answer is read again in
-/// halves.
-async fn orders_between(
-    scenario: &Scenario,
-    since_us: u64,
-    until_us: u64,
-) -> anyhow::Result<Vec<Trace>> {
-    let client = scenario.collector_client();
-    let mut windows: Vec<(u64, u64)> = (since_us..=until_us)
-        .step_by(WINDOW_US as usize)
-        .map(|start| (start, (start + WINDOW_US - 1).min(until_us)))
-        .collect();
-    let mut traces = Vec::new();
-    while let Some((start_us, end_us)) = windows.pop() {
-        let search = TraceSearch {
-            end_us: Some(end_us),
-            ..TraceSearch::orders_since(start_us)
-        };
-        let found = client
-            .traces(&search)
-            .await
-            .with_context(|| format!("the orders' traces from {start_us} to {end_us} µs"))?;
-        if found.len() >= collector_client::MAX_LIMIT && end_us > start_us {
-            let middle = start_us + (end_us - start_us) / 2;
-            windows.push((start_us, middle));
-            windows.push((middle + 1, end_us));
-        } else {
-            traces.extend(found);
-        }
-    }
-    Ok(traces)
-}
-
-/// One line for a run.
-fn describe(run: &Run) -> String {
-    format!(
-        "{} orders' traces, p50 {:.1} ms, p99 {:.1} ms; the client's p50 {:.1} ms, p99 {:.1} ms; \
-         {} shed, {} errors",
-        run.orders,
-        run.traces.p50_ms,
-        run.traces.p99_ms,
-        run.client.p50_ms,
-        run.client.p99_ms,
-        run.shed,
-        run.errors
-    )
-}
-
-/// The collector and the shop with `planted` planted, on databases of
-/// their own in `folder`, new.
-async fn start(planted: &[Problem], folder: &Path) -> anyhow::Result<Scenario> {
-    if let Err(err) = std::fs::remove_dir_all(folder)
-        && err.kind() != std::io::ErrorKind::NotFound
-    {
-        return Err(err).with_context(|| format!("cannot empty {}", folder.display()));
-    }
-    let (databases, logs) = (folder.join("databases"), folder.join("logs"));
-    for made in [&databases, &logs] {
-        std::fs::create_dir_all(made).with_context(|| format!("cannot make {}", made.display()))?;
-    }
-    // The services run from the workspace's root: their databases' folder
-    // is named whole.
-    let databases = std::fs::canonicalize(&databases)?;
-    let surroundings = Surroundings {
-        bin_dir: bin_dir(),
-        logs: &logs,
-        databases: Some(&databases),
-        healthy_within: HEALTHY_WITHIN,
-    };
-    Scenario::start_built(planted, PORTS, &surroundings)
-        .await
-        .with_context(|| format!("cannot start the shop with {} planted", names(planted)))
-}
-
-/// Stops the scenario, says what went wrong at the stop, and drops its
-/// databases (the logs stay).
-fn stop(scenario: Scenario, folder: &Path) {
-    for problem in scenario.stop() {
-        println!("  at the stop: {problem}");
-    }
-    let _ = std::fs::remove_dir_all(folder.join("databases"));
-}
-
-fn names(problems: &[Problem]) -> String {
-    match problems {
-        [] => "nothing".to_owned(),
-        _ => problems
-            .iter()
-            .map(|problem| problem.slug())
-            .collect::<Vec<_>>()
-            .join(", "),
-    }
 }
 
 /// The problems to judge: those `WHAT_IF_PROBLEMS` names (slugs, separated
@@ -831,32 +544,6 @@ fn bin_dir() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_incident"))
         .parent()
         .expect("the incident binary is in a folder")
-}
-
-/// A run's folder: its databases while it runs, its programs' logs.
-fn run_folder(problem: Problem, run: &str) -> PathBuf {
-    demo::workspace_root()
-        .join("target/incident-what-if")
-        .join(format!("{}-{run}", problem.slug()))
-}
-
-#[test]
-fn pairs_alternate_which_side_runs_first() {
-    use Side::{Fixed, Planted};
-    let order: Vec<Side> = (0..4).flat_map(sides).collect();
-    assert_eq!(
-        order,
-        [
-            Planted, Fixed, Fixed, Planted, Planted, Fixed, Fixed, Planted
-        ]
-    );
-}
-
-#[test]
-fn the_median_is_the_middle_value_or_the_mean_of_the_two() {
-    assert_eq!(median(vec![3.0, -1.0, 2.0]), 2.0);
-    assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
-    assert!(median(Vec::new()).is_nan());
 }
 
 #[test]
