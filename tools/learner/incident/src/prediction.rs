@@ -96,11 +96,50 @@ pub struct PredictionRecord {
 
 /// What `fix` measured for one prediction, and the points it gave.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "StoredProof")]
 pub struct Proof {
     /// What was measured, and graded.
     pub measured: Measured,
     /// [`HELD_POINTS`] or none.
     pub points: i64,
+}
+
+/// A proof as a drill's file holds it: as written now, or as `fix` wrote
+/// it when it measured one run each way, which a drill started with that
+/// version still holds (its points stand; nothing a learner did is lost
+/// to an update).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredProof {
+    Paired {
+        measured: Measured,
+        points: i64,
+    },
+    OneRunEach {
+        drawn: Latency,
+        fixed: Latency,
+        points: i64,
+    },
+}
+
+impl From<StoredProof> for Proof {
+    fn from(stored: StoredProof) -> Self {
+        match stored {
+            StoredProof::Paired { measured, points } => Self { measured, points },
+            StoredProof::OneRunEach {
+                drawn,
+                fixed,
+                points,
+            } => Self {
+                measured: Measured {
+                    drawn,
+                    fixed,
+                    change: Change::between(drawn, fixed),
+                },
+                points,
+            },
+        }
+    }
 }
 
 /// What `fix` measured of a problem's fix, in pairs of runs (see
@@ -295,6 +334,18 @@ impl Drill {
 mod tests {
     use super::*;
     use crate::state::AnswerRecord;
+
+    #[test]
+    fn a_proof_written_before_pairs_still_loads_with_its_points() {
+        let written_then = r#"{"drawn":{"p50_ms":40.0,"p99_ms":100.0},"fixed":{"p50_ms":30.0,"p99_ms":100.0},"points":50}"#;
+        let proof: Proof = serde_json::from_str(written_then).expect("an older proof loads");
+        assert_eq!(proof.points, 50);
+        assert_eq!(proof.measured.change.p50_pct, -25.0);
+        assert_eq!(proof.measured.change.p99_pct, 0.0);
+        let written_now = serde_json::to_string(&proof).expect("serialised");
+        let again: Proof = serde_json::from_str(&written_now).expect("a proof loads");
+        assert_eq!(again, proof, "written as now, read back the same");
+    }
 
     /// A drill of three problems, the second solved.
     fn drill() -> Drill {

@@ -32,7 +32,7 @@
 //! It runs real shops, one at a time, on ports of their own beside a demo
 //! or a drill: seven runs per problem (the closed loop, then three pairs),
 //! each from 20 s to a minute of load plus the shop's start and stop, so
-//! about four to five minutes per problem and forty for the eight, on two
+//! about three minutes per problem (six for the slowest) and twenty-five for the eight, on two
 //! cores. Ctrl-C stops the run under way and its shop.
 
 #![cfg(target_os = "linux")]
@@ -74,7 +74,7 @@ const ORDER_SHARE: f64 = 0.8;
 const PAIRS: usize = 3;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "for maintainers: real shops under load, about forty minutes"]
+#[ignore = "for maintainers: real shops under load, about twenty-five minutes"]
 async fn every_projection_holds_against_its_fix() -> anyhow::Result<()> {
     demo::build_binaries(&demo::workspace_root(), cfg!(not(debug_assertions)))?;
     let pairs = pairs()?;
