@@ -98,7 +98,9 @@ pub fn rule(problem: Problem) -> Rule {
         Problem::CouponIndexPerQuote => traces(0.05, 3),
         // Planted, one charge in twenty fails at random (more when the
         // processor is busy) and is asked again at once; fixed, every
-        // retry has its `back_off` span, so a fixed shop shows none at all.
+        // retry waits 10 ms or more first, so a fixed shop shows none at
+        // all, even when the export queue overflows and drops the
+        // `back_off` span (the rule reads the calls' times, not that span).
         // No share is asked for: how many charges fail depends on how busy
         // the processor is, and a quiet machine measured 1.8 % of traces.
         Problem::RetriesWithoutBackoff => traces(0.0, 3),
