@@ -372,7 +372,12 @@ impl Setup<'_> {
                 bail!("{signal} while starting: what had started is stopped")
             }
         };
-        started.with_context(|| format!("cannot start the shop with {} planted", names(planted)))
+        started.with_context(|| {
+            format!(
+                "cannot start the shop with {} planted",
+                Problem::names(planted)
+            )
+        })
     }
 
     /// Completes once a stop is asked for.
@@ -501,18 +506,6 @@ async fn orders_between(
         }
     }
     Ok(traces)
-}
-
-/// The problems planted, for people.
-fn names(problems: &[Problem]) -> String {
-    match problems {
-        [] => "nothing".to_owned(),
-        _ => problems
-            .iter()
-            .map(|problem| problem.slug())
-            .collect::<Vec<_>>()
-            .join(", "),
-    }
 }
 
 #[cfg(test)]
