@@ -392,6 +392,19 @@ impl Problem {
             .into_iter()
             .find(|p| p.slug().eq_ignore_ascii_case(slug.trim()))
     }
+
+    /// `problems` for people: their slugs, separated by commas
+    /// (`lock, retry-storm`), or "nothing".
+    pub fn names(problems: &[Problem]) -> String {
+        match problems {
+            [] => "nothing".to_owned(),
+            _ => problems
+                .iter()
+                .map(|problem| problem.slug())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
 }
 
 impl fmt::Display for Problem {
@@ -441,10 +454,9 @@ impl FromStr for Planted {
             .filter(|slug| !slug.is_empty())
             .map(|slug| {
                 Problem::from_slug(slug).ok_or_else(|| {
-                    let slugs: Vec<&str> = Problem::ALL.iter().map(|p| p.slug()).collect();
                     format!(
                         "no planted problem is called {slug:?}; the problems: {}",
-                        slugs.join(", ")
+                        Problem::names(&Problem::ALL)
                     )
                 })
             })

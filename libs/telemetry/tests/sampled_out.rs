@@ -6,56 +6,20 @@
 //! whole, exactly as it would be without sampling.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue};
-use opentelemetry::Context;
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
-    InMemorySpanExporter, Sampler, SdkTracerProvider, SimpleSpanProcessor, Span, SpanData,
-    SpanProcessor,
+    InMemorySpanExporter, Sampler, SdkTracerProvider, SimpleSpanProcessor, SpanData,
 };
 use telemetry::Settings;
 use telemetry::cpu_time::{self, WithCpuTime};
 use telemetry::export::{CountingExporter, CountingProcessor, ExportCounters};
 
+mod common;
+use common::{Counted, SpanCounts};
+
 /// A caller's sampled trace, as its `traceparent` says.
 const SAMPLED_CALLER: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-
-/// Counts what the SDK hands the processors it wraps: spans started,
-/// spans ended.
-#[derive(Debug)]
-struct Watched<P> {
-    inner: P,
-    started: Arc<AtomicUsize>,
-    ended: Arc<AtomicUsize>,
-}
-
-impl<P: SpanProcessor> SpanProcessor for Watched<P> {
-    fn on_start(&self, span: &mut Span, cx: &Context) {
-        self.started.fetch_add(1, Ordering::SeqCst);
-        self.inner.on_start(span, cx);
-    }
-
-    fn on_end(&self, span: SpanData) {
-        self.ended.fetch_add(1, Ordering::SeqCst);
-        self.inner.on_end(span);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
-}
 
 /// The processors `init` builds (the CPU-time attribute around the counted
 /// processor and exporter), exporting in memory, under a sampler that
@@ -64,24 +28,17 @@ struct Pipeline {
     provider: SdkTracerProvider,
     exported: InMemorySpanExporter,
     counters: Arc<ExportCounters>,
-    started: Arc<AtomicUsize>,
-    ended: Arc<AtomicUsize>,
+    counts: SpanCounts,
 }
 
 impl Pipeline {
     fn new() -> Self {
         let exported = InMemorySpanExporter::default();
         let counters = Arc::new(ExportCounters::default());
-        let started = Arc::new(AtomicUsize::new(0));
-        let ended = Arc::new(AtomicUsize::new(0));
-        let processors = Watched {
-            inner: WithCpuTime::new(CountingProcessor::new(
-                SimpleSpanProcessor::new(CountingExporter::new(exported.clone(), counters.clone())),
-                counters.clone(),
-            )),
-            started: Arc::clone(&started),
-            ended: Arc::clone(&ended),
-        };
+        let (processors, counts) = Counted::new(WithCpuTime::new(CountingProcessor::new(
+            SimpleSpanProcessor::new(CountingExporter::new(exported.clone(), counters.clone())),
+            counters.clone(),
+        )));
         let provider = SdkTracerProvider::builder()
             .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
                 0.0,
@@ -92,8 +49,7 @@ impl Pipeline {
             provider,
             exported,
             counters,
-            started,
-            ended,
+            counts,
         }
     }
 
@@ -122,13 +78,9 @@ fn a_span_sampled_out_reaches_no_processor_and_costs_no_export() {
     let spans = pipeline.serve_one(&HeaderMap::new());
 
     assert!(spans.is_empty(), "nothing exported: {spans:?}");
+    assert_eq!(pipeline.counts.started(), 0, "no span started");
     assert_eq!(
-        pipeline.started.load(Ordering::SeqCst),
-        0,
-        "no span started"
-    );
-    assert_eq!(
-        pipeline.ended.load(Ordering::SeqCst),
+        pipeline.counts.ended(),
         0,
         "no span ended: no CPU-time attribute added"
     );
@@ -171,8 +123,8 @@ fn a_trace_its_caller_sampled_is_kept_whole_with_its_cpu_time() {
         reserve.attributes
     );
     assert_eq!(reserve.events.len(), 1, "the warning, on its span");
-    assert_eq!(pipeline.started.load(Ordering::SeqCst), 2);
-    assert_eq!(pipeline.ended.load(Ordering::SeqCst), 2);
+    assert_eq!(pipeline.counts.started(), 2);
+    assert_eq!(pipeline.counts.ended(), 2);
     assert_eq!(pipeline.counters.handed(), 2);
     assert_eq!(pipeline.counters.exported(), 2);
 }

@@ -16,16 +16,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue};
 use opentelemetry::trace::{Link, SpanId, SpanKind, TraceId};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
     InMemorySpanExporter, Sampler, SamplingResult, SdkTracerProvider, ShouldSample,
-    SimpleSpanProcessor, Span, SpanData, SpanProcessor,
+    SimpleSpanProcessor, SpanData,
 };
 use telemetry::Settings;
 use telemetry::cpu_time::WithCpuTime;
@@ -33,6 +30,9 @@ use telemetry::log_writer::LogWriters;
 use telemetry::sampling::WithoutDetached;
 use tracing::instrument::WithSubscriber;
 use tracing::{Dispatch, Instrument, info_span};
+
+mod common;
+use common::{Counted, SpanCounts};
 
 /// Counts the sampler's answers: the SDK asks it once for each span it
 /// starts, sampled or not, so the count is the number of spans
@@ -59,47 +59,13 @@ impl ShouldSample for CountedSampler {
     }
 }
 
-/// Counts what the SDK hands the processors it wraps: spans started,
-/// spans ended.
-#[derive(Debug)]
-struct Counted<P> {
-    inner: P,
-    started: Arc<AtomicUsize>,
-    ended: Arc<AtomicUsize>,
-}
-
-impl<P: SpanProcessor> SpanProcessor for Counted<P> {
-    fn on_start(&self, span: &mut Span, cx: &Context) {
-        self.started.fetch_add(1, Ordering::SeqCst);
-        self.inner.on_start(span, cx);
-    }
-
-    fn on_end(&self, span: SpanData) {
-        self.ended.fetch_add(1, Ordering::SeqCst);
-        self.inner.on_end(span);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
-}
-
 /// The services' subscriber over the processors `init` builds, exporting
 /// in memory, under `sampler`, counting what the sampler is asked.
 struct Pipeline {
     provider: SdkTracerProvider,
     exported: InMemorySpanExporter,
     /// Spans the sampler kept: a span it drops reaches no processor.
-    started: Arc<AtomicUsize>,
-    ended: Arc<AtomicUsize>,
+    counts: SpanCounts,
     /// Spans OpenTelemetry started, kept or dropped ([`CountedSampler`]).
     asked: Arc<AtomicUsize>,
     dispatch: Dispatch,
@@ -109,16 +75,10 @@ struct Pipeline {
 impl Pipeline {
     fn new(sampler: Sampler) -> Self {
         let exported = InMemorySpanExporter::default();
-        let started = Arc::new(AtomicUsize::new(0));
-        let ended = Arc::new(AtomicUsize::new(0));
         let asked = Arc::new(AtomicUsize::new(0));
-        let processors = Counted {
-            inner: WithCpuTime::new(WithoutDetached::new(SimpleSpanProcessor::new(
-                exported.clone(),
-            ))),
-            started: Arc::clone(&started),
-            ended: Arc::clone(&ended),
-        };
+        let (processors, counts) = Counted::new(WithCpuTime::new(WithoutDetached::new(
+            SimpleSpanProcessor::new(exported.clone()),
+        )));
         let provider = SdkTracerProvider::builder()
             .with_sampler(CountedSampler {
                 inner: sampler,
@@ -130,8 +90,7 @@ impl Pipeline {
         Self {
             provider,
             exported,
-            started,
-            ended,
+            counts,
             asked,
             dispatch: Dispatch::new(subscriber),
             _log_writers: log_writers,
@@ -481,12 +440,8 @@ fn a_request_its_caller_dropped_costs_opentelemetry_nothing_below_its_server_spa
     assert!(request_seen, "the request's span decides, so it is seen");
     assert!(!work_seen, "no builder, no context for the spans below it");
     assert!(pipeline.spans().is_empty());
-    assert_eq!(
-        pipeline.started.load(Ordering::SeqCst),
-        0,
-        "no span started"
-    );
-    assert_eq!(pipeline.ended.load(Ordering::SeqCst), 0, "no span ended");
+    assert_eq!(pipeline.counts.started(), 0, "no span started");
+    assert_eq!(pipeline.counts.ended(), 0, "no span ended");
 }
 
 #[test]

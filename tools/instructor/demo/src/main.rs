@@ -395,8 +395,7 @@ async fn drive_load(args: &Args, shop: &Shop, stop: &StopSignal) -> loadgen::Rep
         max_requests: None,
         progress: true,
         impatience: None,
-        rate: None,
-        seed: None,
+        open_loop: None,
     };
     let report = loadgen::run(&load, async {
         stop.received().await;

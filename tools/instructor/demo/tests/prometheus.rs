@@ -85,8 +85,7 @@ async fn prometheus_p99_of_orders_leads_to_a_trace_and_agrees_with_the_traces() 
             max_requests: None,
             progress: false,
             impatience: None,
-            rate: None,
-            seed: None,
+            open_loop: None,
         },
         std::future::pending(),
     )

@@ -4,9 +4,9 @@
 //! grading against:
 //!
 //! - **An open loop.** Requests start at a fixed rate, whatever the
-//!   answers do (`loadgen`'s `rate`): under a closed loop, a fix that frees
-//!   time lets more orders in, and the latency measured under it is partly
-//!   their queue. The rate is [`RATE_SHARE`] of what the planted shop
+//!   answers do (`loadgen`'s `open_loop`): under a closed loop, a fix that
+//!   frees time lets more orders in, and the latency measured under it is
+//!   partly their queue. The rate is [`RATE_SHARE`] of what the planted shop
 //!   serves in a closed loop of the drill's customers, probed first
 //!   ([`Setup::probe`], [`open_loop_rate`]), so that neither shop queues;
 //!   an arrival that finds [`MOST_IN_FLIGHT`] requests in flight is shed,
@@ -289,8 +289,10 @@ impl Setup<'_> {
         let folder = self.folder.join(name);
         let scenario = self.start(planted, &folder).await?;
         let load = Load {
-            rate: Some(open_loop.rate),
-            seed: Some(seed),
+            open_loop: Some(loadgen::OpenLoop {
+                rate: open_loop.rate,
+                seed: Some(seed),
+            }),
             impatience: None,
             ..scenario.load_plan(MOST_IN_FLIGHT, open_loop.duration)
         };
@@ -372,7 +374,12 @@ impl Setup<'_> {
                 bail!("{signal} while starting: what had started is stopped")
             }
         };
-        started.with_context(|| format!("cannot start the shop with {} planted", names(planted)))
+        started.with_context(|| {
+            format!(
+                "cannot start the shop with {} planted",
+                Problem::names(planted)
+            )
+        })
     }
 
     /// Completes once a stop is asked for.
@@ -501,18 +508,6 @@ async fn orders_between(
         }
     }
     Ok(traces)
-}
-
-/// The problems planted, for people.
-fn names(problems: &[Problem]) -> String {
-    match problems {
-        [] => "nothing".to_owned(),
-        _ => problems
-            .iter()
-            .map(|problem| problem.slug())
-            .collect::<Vec<_>>()
-            .join(", "),
-    }
 }
 
 #[cfg(test)]

@@ -234,8 +234,7 @@ impl Scenario {
             max_requests: None,
             progress: false,
             impatience: Some(IMPATIENCE),
-            rate: None,
-            seed: None,
+            open_loop: None,
         }
     }
 

@@ -119,7 +119,7 @@ impl Case {
         if self.planted.is_empty() {
             return vec![format!(
                 "none planted: named {}",
-                names(&self.investigation.named())
+                Problem::names(&self.investigation.named())
             )];
         }
         let line = |problem: Problem| match self.investigation.finding(problem) {
@@ -151,9 +151,9 @@ impl Case {
             .collect();
         format!(
             "  planted {}: expected {}, named {} ({} traces; load: {})\n{}",
-            names(&self.planted),
-            names(&self.expected()),
-            names(&self.investigation.named()),
+            Problem::names(&self.planted),
+            Problem::names(&self.expected()),
+            Problem::names(&self.investigation.named()),
             self.investigation.traces,
             self.load,
             findings.join("\n")
@@ -167,7 +167,7 @@ async fn run_scenario(planted: &[Problem]) -> Case {
     let logs = work_dir().join("logs");
     let scenario = Scenario::start(planted, PORTS, bin_dir(), &logs)
         .await
-        .unwrap_or_else(|err| panic!("planted {}: cannot start: {err:#}", names(planted)));
+        .unwrap_or_else(|err| panic!("planted {}: cannot start: {err:#}", Problem::names(planted)));
     let since = collector_client::now_us();
     // Three customers in ten give up rather than the drill's one: the
     // work abandoned when the cancellation is planted then shows in
@@ -182,7 +182,7 @@ async fn run_scenario(planted: &[Problem]) -> Case {
     if let Err(moving) = scenario.settle(SETTLE_WITHIN).await {
         panic!(
             "planted {}: the services' exports never settled: {}",
-            names(planted),
+            Problem::names(planted),
             moving.join(", ")
         );
     }
@@ -192,11 +192,14 @@ async fn run_scenario(planted: &[Problem]) -> Case {
         Some(since),
     )
     .await
-    .unwrap_or_else(|err| panic!("planted {}: the collector: {err}", names(planted)));
+    .unwrap_or_else(|err| panic!("planted {}: the collector: {err}", Problem::names(planted)));
     // A service that dropped spans exits non-zero, as it should: said,
     // not failed on.
     for problem in scenario.stop() {
-        println!("planted {}: at the stop, {problem}", names(planted));
+        println!(
+            "planted {}: at the stop, {problem}",
+            Problem::names(planted)
+        );
     }
     Case {
         planted: planted.to_vec(),
@@ -222,24 +225,13 @@ fn summary(cases: &[Case]) -> String {
             .fold(0.0, f64::max);
         table.push_str(&format!(
             "{:<28} {:<28} {:>8.1}  {}\n",
-            names(&case.planted),
-            names(&case.investigation.named()),
+            Problem::names(&case.planted),
+            Problem::names(&case.investigation.named()),
             slowest,
             if case.passed() { "ok" } else { "WRONG" }
         ));
     }
     table
-}
-
-fn names(problems: &[Problem]) -> String {
-    match problems {
-        [] => "nothing".to_owned(),
-        _ => problems
-            .iter()
-            .map(|problem| problem.slug())
-            .collect::<Vec<_>>()
-            .join(", "),
-    }
 }
 
 /// Where the services' and the collector's binaries are built: beside

@@ -97,15 +97,15 @@ async fn every_projection_holds_against_its_fix() -> anyhow::Result<()> {
     }
     let table = table(&verdicts);
     println!("{table}");
-    let missed: Vec<&str> = verdicts
+    let missed: Vec<Problem> = verdicts
         .iter()
         .filter(|verdict| !verdict.holds())
-        .map(|verdict| verdict.problem.slug())
+        .map(|verdict| verdict.problem)
         .collect();
     ensure!(
         missed.is_empty(),
         "the projection misses the measured fix for {}:\n{table}",
-        missed.join(", ")
+        Problem::names(&missed)
     );
     Ok(())
 }

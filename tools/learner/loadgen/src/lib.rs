@@ -29,7 +29,7 @@ pub struct Load {
     /// The gateway's base URL.
     pub target: String,
     /// Requests in flight at once: in a closed loop, the customers, each
-    /// waiting for their answer; in an open loop (`rate`), the most in
+    /// waiting for their answer; in an open loop (`open_loop`), the most in
     /// flight, beyond which an arrival is shed.
     pub concurrency: usize,
     /// Stop sending after this long.
@@ -41,14 +41,21 @@ pub struct Load {
     /// Customers who give up on a share of their requests; `None`: every
     /// customer waits for every answer.
     pub impatience: Option<Impatience>,
-    /// Requests started per second, on a schedule, whatever the answers do
-    /// (an open loop: see the module `open_loop`); `None`: each of
-    /// `concurrency` customers sends their next request once the last is
-    /// answered (a closed loop).
-    pub rate: Option<f64>,
-    /// The open loop's schedule drawn from this seed: the same seed, the
-    /// same start times, so that two runs compared meet the same bursts.
-    /// `None`: drawn afresh. A closed loop has no schedule.
+    /// Requests started on a schedule, whatever the answers do (an open
+    /// loop: see the module `open_loop`); `None`: each of `concurrency`
+    /// customers sends their next request once the last is answered (a
+    /// closed loop, which has no schedule).
+    pub open_loop: Option<OpenLoop>,
+}
+
+/// An open loop's schedule of arrivals.
+#[derive(Clone, Copy, Debug)]
+pub struct OpenLoop {
+    /// Requests started per second.
+    pub rate: f64,
+    /// The schedule drawn from this seed: the same seed, the same start
+    /// times, so that two runs compared meet the same bursts. `None`:
+    /// drawn afresh.
     pub seed: Option<u64>,
 }
 
@@ -149,7 +156,7 @@ impl Report {
 
 /// Runs the load until its duration or request budget runs out, or until
 /// `stop` completes (Ctrl-C, say), whichever comes first: a closed loop,
-/// or an open one at `load.rate`.
+/// or an open one (`load.open_loop`).
 pub async fn run(load: &Load, stop: impl Future<Output = ()>) -> Report {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
@@ -161,10 +168,10 @@ pub async fn run(load: &Load, stop: impl Future<Output = ()>) -> Report {
     let bar = progress_bar(load);
 
     let generate = async {
-        match load.rate {
+        match load.open_loop {
             None => (closed_loop(load, &client, deadline, &shared).await, None),
-            Some(rate) => {
-                let arrivals = open_loop::Arrivals::new(rate, load.seed);
+            Some(OpenLoop { rate, seed }) => {
+                let arrivals = open_loop::Arrivals::new(rate, seed);
                 let (measured, shed) =
                     open_loop::run(load, arrivals, &client, started, deadline, &shared).await;
                 (vec![measured], Some(shed))

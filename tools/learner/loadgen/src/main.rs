@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use clap::Parser;
-use loadgen::Load;
+use loadgen::{Load, OpenLoop};
 
 /// Drives load against the shop's gateway and reports throughput, errors
 /// and latency percentiles.
@@ -56,8 +56,10 @@ async fn main() {
         max_requests: args.requests,
         progress: !args.json,
         impatience: None,
-        rate: args.rate,
-        seed: args.seed,
+        open_loop: args.rate.map(|rate| OpenLoop {
+            rate,
+            seed: args.seed,
+        }),
     };
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -128,7 +128,7 @@ fn record(measured: &mut Measured, answered: Result<Sent, tokio::task::JoinError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{GAVE_UP, Impatience, Report};
+    use crate::{GAVE_UP, Impatience, OpenLoop, Report};
 
     #[test]
     fn the_gaps_are_a_rates_on_average_and_a_seed_repeats_them() {
@@ -189,14 +189,17 @@ mod tests {
                 after_at_least: patience,
                 after_at_most: patience,
             }),
-            rate: Some(200.0),
-            seed: Some(11),
+            open_loop: Some(OpenLoop {
+                rate: 200.0,
+                seed: Some(11),
+            }),
         }
     }
 
     /// How many of `load`'s arrivals fall within its duration.
     fn arrivals_within(load: &Load) -> u64 {
-        let mut arrivals = Arrivals::new(load.rate.unwrap(), load.seed);
+        let open_loop = load.open_loop.expect("an open loop");
+        let mut arrivals = Arrivals::new(open_loop.rate, open_loop.seed);
         let mut offset = Duration::ZERO;
         let mut count = 0;
         loop {

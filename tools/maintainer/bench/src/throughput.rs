@@ -507,8 +507,7 @@ async fn measure(
         max_requests: None,
         progress: false,
         impatience: None,
-        rate: None,
-        seed: None,
+        open_loop: None,
     };
     // Warm up: connection pools, allocator, caches.
     loadgen::run(&load(1), std::future::pending()).await;
