@@ -4,7 +4,7 @@
 //! one span's flame graph and profile, and on `/metrics`. An operation's
 //! samples are its own spans' only, a band's its traces' only; a pprof
 //! profile agrees with the folded stacks, and `go tool pprof`, the format's
-//! reference reader, reads it; the store keeps the newest within its
+//! reference reader, and speedscope, in headless Chromium, read it; the store keeps the newest within its
 //! bound; every malformed export is refused with the reason.
 
 #[allow(
@@ -794,16 +794,15 @@ fn raw_samples(raw: &str) -> Vec<(u64, String)> {
         .collect()
 }
 
-#[tokio::test]
-async fn go_tool_pprof_reads_the_profile_and_narrows_it_to_a_trace() {
-    let Some(go) = go_or_skip() else { return };
-    let collector = common::start(1_000).await;
-    // Traces 0a… and 0b…: ids with letters, which `-tagfocus` reads as
-    // text (an id of digits only, it reads as a number).
-    post_spans(&collector, "svc", three_deep(0x0a, 100)).await;
-    post_spans(&collector, "svc", three_deep(0x0b, 200)).await;
+/// The pprof profile of `op2` in two traces, 0a… and 0b… (ids with
+/// letters, which `go tool pprof -tagfocus` reads as text: an id of digits
+/// only, it reads as a number): 6 samples of `compute_prices` and 2 of
+/// `parse` in 0a…, 3 of `render` in 0b…, 10 ms each.
+async fn op2_profile(collector: &Collector) -> Vec<u8> {
+    post_spans(collector, "svc", three_deep(0x0a, 100)).await;
+    post_spans(collector, "svc", three_deep(0x0b, 200)).await;
     post_samples(
-        &collector,
+        collector,
         ProfileExport::new("svc")
             .in_nanoseconds()
             .every_ns(TEN_MS)
@@ -818,6 +817,14 @@ async fn go_tool_pprof_reads_the_profile_and_narrows_it_to_a_trace() {
     ))
     .await;
     assert_eq!(status, 200);
+    profile
+}
+
+#[tokio::test]
+async fn go_tool_pprof_reads_the_profile_and_narrows_it_to_a_trace() {
+    let Some(go) = go_or_skip() else { return };
+    let collector = common::start(1_000).await;
+    let profile = op2_profile(&collector).await;
     let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pprof");
     std::fs::create_dir_all(&scratch).expect("a scratch directory");
     let file = scratch.join(format!("svc-op2-{}.pb.gz", std::process::id()));
@@ -836,6 +843,168 @@ async fn go_tool_pprof_reads_the_profile_and_narrows_it_to_a_trace() {
     let in_trace = raw_samples(&pprof_raw(&go, &file, &["-tagfocus", &trace]));
     assert_eq!(in_trace, [(3, "render".to_owned())], "trace 0b… alone");
     std::fs::remove_file(&file).expect("the profile removed");
+}
+
+/// speedscope's web app: the `dist/release` folder of its npm package,
+/// which `.ci/run` installs in `tools/maintainer/speedscope`. As with the
+/// browser tests: on CI (`$CI` set) it must be there; elsewhere the test
+/// says it is skipped.
+fn speedscope_or_skip() -> Option<PathBuf> {
+    let release = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../maintainer/speedscope/node_modules/speedscope/dist/release");
+    if release.join("index.html").is_file() {
+        return Some(release);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must have speedscope: .ci/run installs it (npm ci --prefix tools/maintainer/speedscope)"
+    );
+    eprintln!(
+        "SKIPPED: no speedscope here to read the pprof profile \
+         (npm ci --prefix tools/maintainer/speedscope)"
+    );
+    None
+}
+
+/// What speedscope's page runs first, as served here: it says why it cannot
+/// read a profile with `alert()`, which headless Chromium cannot dismiss
+/// and would wait on forever; the message goes into the page instead.
+const ALERT_INTO_THE_PAGE: &str = "<head><script>window.alert = message => { \
+    const said = document.createElement('pre'); said.id = 'alerted'; \
+    said.textContent = message; document.documentElement.appendChild(said); };</script>";
+
+/// Serves speedscope's files from `release`, and `profile` at
+/// `/profile.pb.gz`, on loopback: speedscope fetches a profile named in its
+/// URL only over HTTP, and from its own origin here. Its page gets
+/// [`ALERT_INTO_THE_PAGE`]. Its address.
+async fn serve_speedscope(release: PathBuf, profile: Vec<u8>) -> String {
+    use axum::extract::Path as UrlPath;
+    use axum::http::{StatusCode, header};
+    use axum::routing::get;
+
+    let files = move |UrlPath(name): UrlPath<String>| {
+        let (release, profile) = (release.clone(), profile.clone());
+        async move {
+            if name == "profile.pb.gz" {
+                return Ok((
+                    [(header::CONTENT_TYPE, "application/octet-stream")],
+                    profile,
+                ));
+            }
+            // speedscope's files only: no `/` in the name, so nothing
+            // outside its folder.
+            if name.contains('/') || name.starts_with('.') {
+                return Err(StatusCode::NOT_FOUND);
+            }
+            let content_type = match name.rsplit('.').next() {
+                Some("html") => "text/html",
+                Some("js") => "text/javascript",
+                Some("css") => "text/css",
+                Some("wasm") => "application/wasm",
+                _ => "application/octet-stream",
+            };
+            let mut bytes =
+                std::fs::read(release.join(&name)).map_err(|_| StatusCode::NOT_FOUND)?;
+            if name == "index.html" {
+                let page =
+                    String::from_utf8_lossy(&bytes).replacen("<head>", ALERT_INTO_THE_PAGE, 1);
+                bytes = page.into_bytes();
+            }
+            Ok(([(header::CONTENT_TYPE, content_type)], bytes))
+        }
+    };
+    let app = axum::Router::new().route("/{name}", get(files));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let address = listener.local_addr().expect("its address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}")
+}
+
+/// The rows of speedscope's sandwich table, as it shows them: the self
+/// time's share in percent, and the function's name.
+fn sandwich_rows(dom: &str) -> Vec<(f64, String)> {
+    // Its header is a table of its own, of `<th>` cells: only rows of three
+    // `<td>` cells are the functions'.
+    dom.split("<tr")
+        .filter_map(|row| {
+            let cells: Vec<String> = row.split("<td").skip(1).map(text_of).collect();
+            let [_total, own, name] = cells.as_slice() else {
+                return None;
+            };
+            // "60.00ms (55%)": the share between the brackets.
+            let share = own.rsplit_once('(')?.1.strip_suffix("%)")?.parse().ok()?;
+            Some((share, name.clone()))
+        })
+        .collect()
+}
+
+/// A cell's text: what lies outside its tags, up to its end.
+fn text_of(cell: &str) -> String {
+    let cell = cell.split("</td>").next().unwrap_or("");
+    let mut text = String::new();
+    let mut in_tag = true; // the cell starts inside its own `<td …>`
+    for c in cell.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn speedscope_reads_the_profile_as_the_collector_counted_it() {
+    let Some(release) = speedscope_or_skip() else {
+        return;
+    };
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("speedscope");
+    std::fs::create_dir_all(&scratch).expect("a scratch directory");
+    let Some(browser) = chromium::Chromium::find_or_skip(scratch.join("profile")) else {
+        return;
+    };
+    let collector = common::start(1_000).await;
+    let profile = op2_profile(&collector).await;
+    // The same file torn in half: speedscope must refuse it, so that a
+    // table read back from the whole one is speedscope's reading of it.
+    let torn = profile[..profile.len() / 2].to_vec();
+    let whole = serve_speedscope(release.clone(), profile).await;
+    let broken = serve_speedscope(release, torn).await;
+    let page =
+        |server: &str| format!("{server}/index.html#profileURL=/profile.pb.gz&view=sandwich");
+    let (read, refused) = (page(&whole), page(&broken));
+    let (read, refused) = tokio::task::spawn_blocking(move || {
+        let dom = |url: &str| browser.dump_dom(url).expect("chromium dumps the DOM");
+        (dom(&read), dom(&refused))
+    })
+    .await
+    .expect("chromium ran");
+
+    let rows = sandwich_rows(&read);
+    let names: Vec<&str> = rows.iter().map(|(_, name)| name.as_str()).collect();
+    assert_eq!(
+        names.get(..3),
+        Some(&["compute_prices", "render", "parse"][..]),
+        "the functions by their own time, as speedscope ranks them: {rows:?}"
+    );
+    // 6, 3 and 2 of 11 samples of 10 ms each.
+    for ((share, name), expected) in rows.iter().zip([54.5, 27.3, 18.2]) {
+        assert!(
+            (share - expected).abs() <= 1.0,
+            "{name}: {share}% of the time in speedscope, {expected}% sent: {rows:?}"
+        );
+    }
+    assert!(
+        !read.contains("id=\"alerted\""),
+        "speedscope read the whole profile without complaint: {read}"
+    );
+    assert!(
+        sandwich_rows(&refused).is_empty() && refused.contains("id=\"alerted\""),
+        "speedscope says it cannot read a torn profile, and shows no table: {refused}"
+    );
 }
 
 #[tokio::test]

@@ -6,9 +6,18 @@
 //! screenshot. Nothing is mocked, and nothing needs a driver protocol: the
 //! two command-line modes of headless Chromium are enough.
 
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The longest Chromium is given for one page. It ends on its own once the
+/// page's scripts have had their virtual time, within seconds; a page that
+/// blocks it (an `alert()` no one can dismiss, headless) is killed, and the
+/// test fails with why rather than hanging.
+const PAGE_WITHIN: Duration = Duration::from_secs(60);
+/// How often a running Chromium is asked whether it has ended.
+const POLL: Duration = Duration::from_millis(50);
 
 /// A headless Chromium with a throwaway profile.
 pub struct Chromium {
@@ -76,7 +85,7 @@ impl Chromium {
 
     /// The page's DOM after its scripts ran.
     pub fn dump_dom(&self, url: &str) -> io::Result<String> {
-        let output = self.headless().arg("--dump-dom").arg(url).output()?;
+        let output = within(self.headless().arg("--dump-dom").arg(url), PAGE_WITHIN)?;
         if !output.status.success() {
             return Err(failure("--dump-dom", &output.stderr));
         }
@@ -92,17 +101,76 @@ impl Chromium {
         png: &Path,
     ) -> io::Result<Vec<u8>> {
         let _ = std::fs::remove_file(png);
-        let output = self
-            .headless()
-            .arg(format!("--window-size={width},{height}"))
-            .arg(format!("--screenshot={}", png.display()))
-            .arg(url)
-            .output()?;
+        let output = within(
+            self.headless()
+                .arg(format!("--window-size={width},{height}"))
+                .arg(format!("--screenshot={}", png.display()))
+                .arg(url),
+            PAGE_WITHIN,
+        )?;
         if !output.status.success() {
             return Err(failure("--screenshot", &output.stderr));
         }
         std::fs::read(png)
     }
+}
+
+/// Runs `command` to its end, as `Command::output` does, or kills it once
+/// `limit` has passed: an error then.
+fn within(command: &mut Command, limit: Duration) -> io::Result<Output> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // Read both pipes as they fill: a page's DOM outgrows a pipe's buffer,
+    // and a Chromium blocked on writing would never end.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "chromium had not ended after {} s, and was killed: a page that blocks it \
+                     (an alert() nobody can dismiss headless, a script that never ends)",
+                    limit.as_secs()
+                ),
+            ));
+        }
+        std::thread::sleep(POLL);
+    };
+    let join = |reader: std::thread::JoinHandle<Vec<u8>>| reader.join().unwrap_or_default();
+    Ok(Output {
+        status,
+        stdout: join(stdout),
+        stderr: join(stderr),
+    })
 }
 
 fn failure(mode: &str, stderr: &[u8]) -> io::Error {
@@ -124,7 +192,35 @@ pub fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
 
 #[cfg(test)]
 mod tests {
-    use super::png_size;
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    use super::{png_size, within};
+
+    #[test]
+    fn a_program_that_never_ends_is_killed_at_its_limit_and_one_that_ends_is_read() {
+        let started = Instant::now();
+        let blocked = within(Command::new("sleep").arg("600"), Duration::from_millis(200))
+            .expect_err("a program past its limit is an error");
+        assert_eq!(blocked.kind(), std::io::ErrorKind::TimedOut);
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "killed at its limit, not waited for: {:?}",
+            started.elapsed()
+        );
+        let ended = within(
+            Command::new("sh").args(["-c", "head -c 200000 /dev/zero; echo said >&2"]),
+            Duration::from_secs(60),
+        )
+        .expect("a program that ends is read");
+        assert!(ended.status.success());
+        assert_eq!(
+            ended.stdout.len(),
+            200_000,
+            "more than a pipe holds, read whole"
+        );
+        assert_eq!(ended.stderr, b"said\n");
+    }
 
     #[test]
     fn reads_the_size_from_a_png_header() {
