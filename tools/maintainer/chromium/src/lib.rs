@@ -7,8 +7,10 @@
 //! two command-line modes of headless Chromium are enough.
 
 use std::io::{self, Read};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// The longest Chromium is given for one page. It ends on its own once the
@@ -116,61 +118,88 @@ impl Chromium {
 }
 
 /// Runs `command` to its end, as `Command::output` does, or kills it once
-/// `limit` has passed: an error then.
+/// `limit` has passed: an error then. Chromium starts helper processes
+/// (zygote, renderers, GPU), which hold its output pipes too: the command
+/// runs in a process group of its own, and the whole group is killed at
+/// the end, whether the browser ended or not, so that no helper left behind
+/// keeps the pipes open and the reading waiting.
 fn within(command: &mut Command, limit: Duration) -> io::Result<Output> {
+    let deadline = Instant::now() + limit;
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()?;
-    // Read both pipes as they fill: a page's DOM outgrows a pipe's buffer,
-    // and a Chromium blocked on writing would never end.
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+    let group = child.id();
+    let (sender, read) = mpsc::channel();
+    let pipes: [(bool, Option<Box<dyn Read + Send>>); 2] = [
+        (true, child.stdout.take().map(|p| Box::new(p) as _)),
+        (false, child.stderr.take().map(|p| Box::new(p) as _)),
+    ];
+    // Each pipe read as it fills: a page's DOM outgrows a pipe's buffer,
+    // and a browser blocked on writing would never end.
+    for (is_stdout, pipe) in pipes {
+        let sender = sender.clone();
         std::thread::spawn(move || {
             let mut bytes = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut bytes);
-            }
-            bytes
-        })
-    };
-    let stdout = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let stderr = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let deadline = Instant::now() + limit;
+            let read = pipe.map_or(Ok(0), |mut pipe| pipe.read_to_end(&mut bytes));
+            let _ = sender.send((is_stdout, read.map(|_| bytes)));
+        });
+    }
+    drop(sender);
     let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL),
+            Ok(None) => {
+                kill_group(group);
+                let _ = child.wait();
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "chromium had not ended after {} s, and was killed: a page that blocks \
+                         it (an alert() nobody can dismiss headless, a script that never ends)",
+                        limit.as_secs()
+                    ),
+                ));
+            }
+            Err(err) => {
+                kill_group(group);
+                let _ = child.wait();
+                return Err(err);
+            }
         }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!(
-                    "chromium had not ended after {} s, and was killed: a page that blocks it \
-                     (an alert() nobody can dismiss headless, a script that never ends)",
-                    limit.as_secs()
-                ),
-            ));
-        }
-        std::thread::sleep(POLL);
     };
-    let join = |reader: std::thread::JoinHandle<Vec<u8>>| reader.join().unwrap_or_default();
+    kill_group(group);
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    for _ in 0..2 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (is_stdout, bytes) = read.recv_timeout(left).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                "chromium ended, but its output was still open at the limit",
+            )
+        })?;
+        match is_stdout {
+            true => stdout = bytes?,
+            false => stderr = bytes?,
+        }
+    }
     Ok(Output {
         status,
-        stdout: join(stdout),
-        stderr: join(stderr),
+        stdout,
+        stderr,
     })
+}
+
+/// Kills every process left in `group` (a shell's `kill`: no `unsafe`
+/// here). None left is no error: the browser and its helpers often end
+/// together.
+fn kill_group(group: u32) {
+    let _ = Command::new("sh")
+        .args(["-c", &format!("kill -s KILL -- -{group} 2>/dev/null")])
+        .status();
 }
 
 fn failure(mode: &str, stderr: &[u8]) -> io::Error {
@@ -220,6 +249,20 @@ mod tests {
             "more than a pipe holds, read whole"
         );
         assert_eq!(ended.stderr, b"said\n");
+        // A helper left behind, holding the output open: killed with its
+        // group once the program itself has ended.
+        let started = Instant::now();
+        let helper_left = within(
+            Command::new("sh").args(["-c", "(sleep 600 &); echo ended"]),
+            Duration::from_secs(60),
+        )
+        .expect("a program whose helper lingers is read");
+        assert_eq!(helper_left.stdout, b"ended\n");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "not kept waiting by the helper: {:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
