@@ -12,12 +12,12 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chromium::Chromium;
 use collector_client::{Client, ProfileShape, loopback, routes};
 use demo::SERVICES;
-use trace_analysis::aggregate::Endpoint;
 
 use crate::support::{Demo, PORTS, STARTUP, build_the_shop, eventually, free_ports, work_dir};
 
@@ -31,6 +31,10 @@ const SAMPLE_NS: u64 = 10_000_000;
 /// Samples enough to judge a share by: at 100 a second of pricing's CPU,
 /// seconds of load.
 const ENOUGH: u64 = 40;
+
+/// Samples enough in the flame graph the critical-paths page links to for
+/// its widest frame to be the hot function's, not chance's.
+const LINKED_ENOUGH: u64 = 10;
 
 /// One demo at a time in this file: each test's load is its own.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -106,63 +110,68 @@ fn quotes_with_a_coupon(base: u16) -> Vec<tokio::task::JoinHandle<()>> {
 /// the share of the widest [`HOT_FUNCTION`] frame in the CPU flame graph
 /// its link for pricing's `operation` leads to (all bands); `None` where no
 /// Chromium is installed (never on CI: `find_or_skip`).
+///
+/// The page lists the operations on the critical paths of the orders it
+/// analyses, and links each to the samples taken inside it in those
+/// orders: waited for until the demo's own orders have put `operation`
+/// there with [`LINKED_ENOUGH`] samples. One order in four carries a
+/// coupon, and its index takes about one sample, so the first few orders on
+/// the page can hold none, and a share of none says nothing.
 async fn linked_share_of_the_hot_function(ui: &str, base: u16, operation: &str) -> Option<f64> {
     let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("span-profiles-{base}"));
     std::fs::create_dir_all(&scratch).expect("a scratch folder");
-    let browser = Chromium::find_or_skip(scratch.join("chromium"))?;
-    // The page lists the operations on the orders' critical paths: wait
-    // until the demo's own orders have put this one there.
-    let orders = Endpoint {
-        service: "gateway".to_owned(),
-        operation: "POST /orders".to_owned(),
-    };
-    let client = Client::new(ui).expect("the collector's address");
-    eventually(
-        &format!("pricing {operation} on a critical path of the orders"),
+    let browser = Arc::new(Chromium::find_or_skip(scratch.join("chromium"))?);
+    let page = format!("{ui}/critical-paths?service=gateway&operation=POST%20/orders");
+    let wanted = format!("service=pricing&amp;operation={operation}&amp;");
+    let svg = eventually(
+        &format!("the page's pricing {operation} flame graph with {LINKED_ENOUGH} samples"),
         STARTUP,
         async || {
-            let analysis = client
-                .critical_paths(&orders, None, None)
+            let (browser, page) = (Arc::clone(&browser), page.clone());
+            let dom = tokio::task::spawn_blocking(move || browser.dump_dom(&page))
                 .await
-                .map_err(|err| err.to_string())?;
-            let on_the_path = analysis
-                .operations
-                .iter()
-                .any(|row| row.service == "pricing" && row.operation == operation);
-            on_the_path.then_some(()).ok_or_else(|| {
-                format!(
-                    "{} operations on the path so far",
-                    analysis.operations.len()
-                )
-            })
+                .map_err(|err| err.to_string())?
+                .map_err(|err| format!("Chromium did not draw the page: {err}"))?;
+            let link = dom
+                .split("href=\"")
+                .filter_map(|rest| rest.split('"').next())
+                .find(|href| {
+                    href.starts_with(routes::PROFILE_FLAME_GRAPH)
+                        && href.contains(&wanted)
+                        && !href.contains("band=")
+                })
+                .ok_or_else(|| format!("no link to {operation}'s CPU flame graph on the page yet"))?
+                .replace("&amp;", "&");
+            let svg = reqwest::get(format!("{ui}{link}"))
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .map_err(|err| format!("the linked flame graph: {err}"))?
+                .text()
+                .await
+                .map_err(|err| format!("its SVG: {err}"))?;
+            let samples = samples_in(&svg);
+            match samples >= LINKED_ENOUGH {
+                true => Ok(svg),
+                false => Err(format!("{samples} samples in it so far")),
+            }
         },
     )
     .await;
-    let page = format!("{ui}/critical-paths?service=gateway&operation=POST%20/orders");
-    let dom = tokio::task::spawn_blocking(move || browser.dump_dom(&page))
-        .await
-        .expect("the browser's task")
-        .expect("Chromium draws the critical-paths page");
-    let wanted = format!("service=pricing&amp;operation={operation}&amp;");
-    let link = dom
-        .split("href=\"")
-        .filter_map(|rest| rest.split('"').next())
-        .find(|href| {
-            href.starts_with(routes::PROFILE_FLAME_GRAPH)
-                && href.contains(&wanted)
-                && !href.contains("band=")
-        })
-        .unwrap_or_else(|| panic!("no link to {operation}'s CPU flame graph on the page: {dom}"))
-        .replace("&amp;", "&");
-    let svg = reqwest::get(format!("{ui}{link}"))
-        .await
-        .and_then(reqwest::Response::error_for_status)
-        .expect("the linked flame graph")
-        .text()
-        .await
-        .expect("its SVG");
     let frames = profile::frames(&svg);
     Some(profile::hottest_frame(&frames, HOT_FUNCTION).map_or(0.0, |(_, share)| share))
+}
+
+/// The samples a flame graph holds: its widest frame's (`name (N samples,
+/// P%)`), which every other frame is part of.
+fn samples_in(svg: &str) -> u64 {
+    profile::frames(svg)
+        .iter()
+        .filter_map(|frame| {
+            let (_, count) = frame.rsplit_once(" (")?;
+            count.split(' ').next()?.replace(',', "").parse().ok()
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// Whether a stack is in [`HOT_FUNCTION`]'s own work, not in the opening or
