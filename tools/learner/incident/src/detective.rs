@@ -388,22 +388,9 @@ impl fmt::Display for Investigation {
 #[cfg(test)]
 mod tests {
     use trace_analysis::jaeger;
-    use trace_analysis::model::Span;
 
     use super::*;
-
-    fn span(id: &str, parent: Option<&str>, service: &str, name: &str, at: (u64, u64)) -> Span {
-        Span {
-            trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".to_owned(),
-            span_id: id.to_owned(),
-            parent_span_id: parent.map(str::to_owned),
-            service: service.to_owned(),
-            name: name.to_owned(),
-            start_us: at.0,
-            duration_us: at.1,
-            ..Span::default()
-        }
-    }
+    use crate::signature::tests::span;
 
     #[test]
     fn a_share_is_of_the_orders_that_reached_the_problems_service() {

@@ -257,13 +257,21 @@ impl<'a> Spans<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use trace_analysis::jaeger;
     use trace_analysis::model::{Kind, Span, Value};
 
     use super::*;
 
-    fn span(id: &str, parent: Option<&str>, service: &str, name: &str, at: (u64, u64)) -> Span {
+    /// A span of the tests' one trace, `at` (start, duration) in µs; the
+    /// detective's tests make theirs with it too.
+    pub(crate) fn span(
+        id: &str,
+        parent: Option<&str>,
+        service: &str,
+        name: &str,
+        at: (u64, u64),
+    ) -> Span {
         Span {
             trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".to_owned(),
             span_id: id.to_owned(),
