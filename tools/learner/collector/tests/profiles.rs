@@ -369,8 +369,10 @@ async fn a_flame_graphs_widest_frame_is_the_function_with_the_most_samples() {
     );
 }
 
-#[tokio::test]
-async fn one_spans_flame_graph_holds_its_own_samples() {
+/// A collector holding trace 1's three spans (`three_deep`) and samples
+/// in two of them: three of `main;quote` in span 2 (op2), five of
+/// `main;db_call` in its child, span 3; span 1 took none.
+async fn one_trace_sampled_in_two_spans() -> common::Collector {
     let collector = common::start(1_000).await;
     post_spans(&collector, "svc", three_deep(1, 100)).await;
     post_samples(
@@ -380,13 +382,22 @@ async fn one_spans_flame_graph_holds_its_own_samples() {
             .sample(1, 3, &["main", "db_call"], 5),
     )
     .await;
-    let span_graph = |span: &str| {
-        format!(
-            "{}/api/traces/{}/spans/{span}/flame.svg",
-            collector.ui,
-            "01".repeat(16)
-        )
-    };
+    collector
+}
+
+/// The address of one of trace 1's spans' samples, as `file`.
+fn span_url(collector: &common::Collector, span: &str, file: &str) -> String {
+    format!(
+        "{}/api/traces/{}/spans/{span}/{file}",
+        collector.ui,
+        "01".repeat(16)
+    )
+}
+
+#[tokio::test]
+async fn one_spans_flame_graph_holds_its_own_samples() {
+    let collector = one_trace_sampled_in_two_spans().await;
+    let span_graph = |span: &str| span_url(&collector, span, "flame.svg");
     let (status, content_type, svg) = get(&span_graph(&"02".repeat(8))).await;
     assert_eq!(
         (status, content_type.as_str()),
@@ -1009,22 +1020,8 @@ async fn speedscope_reads_the_profile_as_the_collector_counted_it() {
 
 #[tokio::test]
 async fn one_spans_pprof_profile_holds_its_own_samples() {
-    let collector = common::start(1_000).await;
-    post_spans(&collector, "svc", three_deep(1, 100)).await;
-    post_samples(
-        &collector,
-        ProfileExport::new("svc")
-            .sample(1, 2, &["main", "quote"], 3)
-            .sample(1, 3, &["main", "db_call"], 5),
-    )
-    .await;
-    let span_profile = |span: &str| {
-        format!(
-            "{}/api/traces/{}/spans/{span}/profile.pb.gz",
-            collector.ui,
-            "01".repeat(16)
-        )
-    };
+    let collector = one_trace_sampled_in_two_spans().await;
+    let span_profile = |span: &str| span_url(&collector, span, "profile.pb.gz");
     let (status, headers, file) = download(&span_profile(&"02".repeat(8))).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&file));
     assert_eq!(
