@@ -111,7 +111,7 @@ critical-path *ARGS:
 loadgen *ARGS:
     @{{run}} --release -p loadgen -- {{ARGS}}
 
-# Business lines versus admin lines (logging, timing, instrumentation), worst first: `just ratio demo-services`.
+# Business statements versus admin statements (logging, timing, instrumentation), worst first: `just ratio demo-services`.
 [no-exit-message]
 ratio *ARGS:
     @{{run}} -p ratio -- {{ARGS}}

@@ -549,7 +549,12 @@ async fn a_peer_down_or_slow_is_named_in_a_5xx_never_a_hang() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_url = format!("http://{}", silent.local_addr().unwrap());
     let slow = shop::Peer::with_timeout("catalog", silent_url, Duration::from_millis(200));
-    let err = slow.get::<Value>("/talks").await.expect_err("a timeout");
+    // Far beyond the peer's 200 ms: a timeout that does not fire fails
+    // here, rather than hanging the test.
+    let err = tokio::time::timeout(Duration::from_secs(10), slow.get::<Value>("/talks"))
+        .await
+        .expect("the peer's timeout fired (a silent peer must not hang the call)")
+        .expect_err("a timeout");
     assert_eq!(err.status.as_u16(), 504);
     assert_eq!(err.peer.as_deref(), Some("catalog"));
 
@@ -649,6 +654,29 @@ async fn no_span_is_lost_when_the_services_shut_down() {
             assert_eq!(
                 servers, expected,
                 "{service}'s spans of an order all arrived"
+            );
+        }
+        // The gateway's own spans too: each call it made for the order (a
+        // talk, its seats, a quote, a reservation, a charge), and every
+        // span of the order with its parent beside it.
+        let in_order: Vec<&SpanData> = spans
+            .all()
+            .map(|(_, span)| span)
+            .filter(|span| span.span_context.trace_id() == trace)
+            .collect();
+        let calls = client_calls(&spans)
+            .into_iter()
+            .filter(|call| call.span_context.trace_id() == trace)
+            .count();
+        assert_eq!(calls, 5, "the gateway's calls for an order of one line");
+        for span in &in_order {
+            assert!(
+                span.parent_span_id == SpanId::INVALID
+                    || in_order
+                        .iter()
+                        .any(|parent| parent.span_context.span_id() == span.parent_span_id),
+                "{}'s parent was lost",
+                span.name
             );
         }
     }

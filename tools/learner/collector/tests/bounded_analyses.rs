@@ -224,12 +224,21 @@ async fn an_analysis_past_its_deadline_is_a_503_that_says_so() {
     let store = store_of_a_chain(10);
     let in_time = serve(collector::api::router(Arc::clone(&store))).await;
     let late = serve(collector::api::router_with_deadline(store, Duration::ZERO)).await;
+    // Every query that reads the whole store, as the README lists them.
+    let span = format!("/api/traces/{TRACE_ID}/spans/{:016x}", 0);
     for route in [
         ANALYSIS.to_owned(),
         FLAME_GRAPH.to_owned(),
         format!("/api/traces/{TRACE_ID}/critical-path"),
         "/api/dependencies".to_owned(),
         "/api/red".to_owned(),
+        "/api/traces?service=svc".to_owned(),
+        "/api/services/svc/operations".to_owned(),
+        "/api/profiles/flame.svg?service=svc&operation=op0".to_owned(),
+        "/api/profiles/folded?service=svc&operation=op0".to_owned(),
+        "/api/profiles/profile.pb.gz?service=svc&operation=op0".to_owned(),
+        format!("{span}/flame.svg"),
+        format!("{span}/profile.pb.gz"),
     ] {
         let answer = get(&format!("{in_time}{route}")).await;
         assert_eq!(answer.status, 200, "{route} in time");

@@ -203,7 +203,19 @@ async fn a_small_export_does_not_wait_for_six_queries_over_a_million_spans() {
         .collect();
     // Each query reads the store again as soon as it is answered: once
     // each has been answered, all six are at work.
+    // A query that failed has ended: its panic is the failure, not a wait
+    // for ever.
+    let all_at_work = Instant::now() + Duration::from_secs(60);
     while at_work.load(Ordering::Relaxed) < QUERIES.len() {
+        if let Some(ended) = queries.iter().position(|query| query.is_finished()) {
+            panic!("the query {} ended before the test did", QUERIES[ended]);
+        }
+        assert!(
+            Instant::now() < all_at_work,
+            "only {} of the {} queries were answered within a minute",
+            at_work.load(Ordering::Relaxed),
+            QUERIES.len()
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 

@@ -255,4 +255,14 @@ fn a_flood_thirty_times_the_budget_keeps_resident_memory_within_it() {
         BUDGET / MIB,
         ALLOWANCE / MIB
     );
+    // The high-water mark: memory taken during the flood and given back
+    // before its end is held to the same bound.
+    let peak_growth = peak.saturating_sub(baseline);
+    assert!(
+        peak_growth <= BUDGET + ALLOWANCE,
+        "resident memory peaked {} MiB above its start during the flood, beyond the budget ({} MiB) and {} MiB for requests in flight",
+        peak_growth / MIB,
+        BUDGET / MIB,
+        ALLOWANCE / MIB
+    );
 }

@@ -24,6 +24,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use axum::routing::MethodRouter;
 use collector::otlp;
 use collector::store::Store;
+use collector_client::routes;
 use common::{failed, request, scratch_file, span};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -89,26 +90,46 @@ fn small_store() -> Arc<Store> {
 /// Trace 1's id, as the routes take it.
 const TRACE_ID: &str = "01010101010101010101010101010101";
 
-/// Every GET route of the query API and of the UI; `{}` is a path segment.
-const ROUTES: [&str; 17] = [
-    "/api/services",
-    "/api/services/{}/operations",
-    "/api/traces",
-    "/api/traces/{}",
-    "/api/traces/{}/critical-path",
-    "/api/traces/{}/spans/{}/flame.svg",
-    "/api/critical-paths",
-    "/api/critical-paths/flame.svg",
-    "/api/profiles/flame.svg",
-    "/api/profiles/folded",
-    "/api/dependencies",
-    "/api/red",
-    "/",
-    "/trace/{}",
-    "/compare/{}/{}",
-    "/dependencies",
-    "/critical-paths",
+/// Every GET route of the query API and of the UI, as the router mounts
+/// them: each `{…}` is a path segment.
+const ROUTES: [&str; 20] = [
+    routes::SERVICES,
+    routes::OPERATIONS,
+    routes::TRACES,
+    routes::TRACE,
+    routes::TRACE_CRITICAL_PATH,
+    routes::SPAN_FLAME_GRAPH,
+    routes::SPAN_PPROF,
+    routes::CRITICAL_PATHS,
+    routes::CRITICAL_PATHS_FLAME_GRAPH,
+    routes::PROFILE_FLAME_GRAPH,
+    routes::PROFILE_FOLDED,
+    routes::PROFILE_PPROF,
+    routes::DEPENDENCIES,
+    routes::RED,
+    routes::METRICS,
+    routes::UI_SEARCH,
+    routes::UI_TRACE,
+    routes::UI_COMPARE,
+    routes::UI_DEPENDENCIES,
+    routes::UI_CRITICAL_PATHS,
 ];
+
+/// `route` with each of its `{…}` segments replaced by `segment`.
+fn with_segments(route: &str, segment: &str) -> String {
+    let mut path = String::new();
+    let mut rest = route;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..]
+            .find('}')
+            .map_or(rest.len(), |at| open + at + 1);
+        path.push_str(&rest[..open]);
+        path.push_str(segment);
+        rest = &rest[close..];
+    }
+    path.push_str(rest);
+    path
+}
 
 /// The query parameters the routes read.
 const PARAMETERS: &[&str] = &[
@@ -282,7 +303,7 @@ async fn every_route(
     sent: &Cell<usize>,
 ) -> Result<(), TestCaseError> {
     for route in ROUTES {
-        let uri = format!("{}?{query}", route.replace("{}", segment));
+        let uri = format!("{}?{query}", with_segments(route, segment));
         let (status, body) = api.get(&uri).await;
         sent.set(sent.get() + 1);
         let body = String::from_utf8_lossy(&body);

@@ -4,7 +4,7 @@
 //! load, and the detective must name exactly that problem; then the shop
 //! with none planted, and it must name nothing. For maintainers, the same
 //! with each problem mixed with the next one in the catalogue
-//! (`cargo test -p incident -- --ignored`).
+//! (`cargo test -p incident --test detective -- --ignored`).
 //!
 //! The collector and the services run as real processes, on ports of
 //! their own (never the workshop's usual ones), one scenario at a time: a

@@ -341,6 +341,18 @@ async fn credentials_are_checked(base: &str, room: &RoomHandle, joined: &[Joined
         "not the JSON asked for",
     )
     .await;
+    // An answer is a few words: 17 KiB of one is refused before it is read.
+    let oversized = http
+        .post(&answer)
+        .bearer_auth(&bob.key)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 17 * 1024]);
+    refused(
+        oversized.send().await.unwrap(),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "length limit",
+    )
+    .await;
 
     let join = format!("{base}/join");
     let bad_name = http

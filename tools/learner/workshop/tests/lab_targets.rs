@@ -1,6 +1,6 @@
 //! The targets learners are told come from one place: the grader's
 //! `TARGET`. Every sentence that states one ("five times faster", "within
-//! twice", "three to one"), in a lab's README, `lab.toml` and starter, in the
+//! twice", "two to one"), in a lab's README, `lab.toml` and starter, in the
 //! root README and in the slides, must state that value.
 
 use std::path::{Path, PathBuf};

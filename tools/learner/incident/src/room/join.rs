@@ -270,6 +270,44 @@ pub fn leave(root: &Path) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_room_nobody_listens_at_is_said_so_at_once() {
+        let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", gone.local_addr().unwrap());
+        drop(gone);
+        let room = RoomClient::new(&url).unwrap();
+        let started = std::time::Instant::now();
+        let err = room.status("alice", "k3y").await.unwrap_err().to_string();
+        assert!(
+            err.contains(&url) && err.contains("does not answer"),
+            "{err}"
+        );
+        assert!(
+            started.elapsed() < CONNECT_WITHIN,
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_room_that_takes_the_call_and_never_answers_is_said_so_by_its_deadline() {
+        // Connections are taken (the kernel's backlog) and never read.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", silent.local_addr().unwrap());
+        let room = RoomClient::new(&url).unwrap();
+        let asked = room.status("alice", "k3y");
+        let err = tokio::time::timeout(TOLD_WITHIN + Duration::from_secs(10), asked)
+            .await
+            .expect("the client's own deadline ends the wait")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&url) && err.contains("did not answer in time"),
+            "{err}"
+        );
+        drop(silent);
+    }
+
     #[test]
     fn the_tools_reach_a_collector_with_the_key_as_a_password() {
         assert_eq!(
