@@ -187,4 +187,80 @@ mod tests {
         assert!(broken.contains("is not a learner's state"), "{broken}");
         std::fs::remove_dir_all(&folder).unwrap();
     }
+
+    /// Set in the copy of this test binary that the test below starts:
+    /// the file that copy writes again and again until it is killed.
+    const WRITE_UNTIL_KILLED: &str = "INCIDENT_STORE_WRITE_UNTIL_KILLED";
+
+    /// The `n`th state the writer writes: long enough (a quarter of a
+    /// megabyte) that writing, flushing and renaming it take many system
+    /// calls, any of which the kill may land in.
+    fn nth_state(n: u64) -> String {
+        serde_json::json!({ "n": n, "padding": "x".repeat(256 * 1024) }).to_string()
+    }
+
+    /// The state in `path`, which must be whole: one of the states
+    /// written, never part of one.
+    fn whole_state(path: &Path) -> u64 {
+        let text = std::fs::read_to_string(path).unwrap();
+        let state: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|err| {
+            panic!(
+                "{} holds part of a state ({} bytes): {err}",
+                path.display(),
+                text.len()
+            )
+        });
+        let n = state["n"].as_u64().expect("a state's number");
+        assert_eq!(text, nth_state(n), "state {n}, whole");
+        n
+    }
+
+    #[test]
+    fn a_writer_killed_at_any_moment_leaves_the_file_whole() {
+        if let Some(path) = std::env::var_os(WRITE_UNTIL_KILLED) {
+            for n in 1.. {
+                write_atomically(Path::new(&path), &nth_state(n)).unwrap();
+            }
+        }
+        let folder =
+            std::env::temp_dir().join(format!("incident-room-killed-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&folder);
+        let path = folder.join(LEARNER_FILE);
+        for _ in 0..10 {
+            let mut writer = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "room::store::tests::a_writer_killed_at_any_moment_leaves_the_file_whole",
+                ])
+                .env(WRITE_UNTIL_KILLED, &path)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            // Killed once it has replaced the file one to five times, at
+            // whatever point of a write it has reached then. Each reading
+            // meanwhile is of a whole state too.
+            let replaced = 1 + fastrand::u64(..5);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            let mut seen = 0;
+            let mut first = None;
+            while seen < replaced {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the writer replaced the file {seen} times in a minute"
+                );
+                if path.is_file() {
+                    let n = whole_state(&path);
+                    let first = *first.get_or_insert(n);
+                    seen = n.saturating_sub(first);
+                }
+            }
+            writer.kill().unwrap();
+            writer.wait().unwrap();
+            // Whatever the kill interrupted, the file holds a whole state;
+            // the next writer starts from it.
+            whole_state(&path);
+        }
+        std::fs::remove_dir_all(&folder).unwrap();
+    }
 }
