@@ -996,6 +996,12 @@ async fn speedscope_reads_the_profile_as_the_collector_counted_it() {
 
     let rows = sandwich_rows(&read);
     let names: Vec<&str> = rows.iter().map(|(_, name)| name.as_str()).collect();
+    // speedscope draws with WebGL: without it (a Chromium that cannot fall
+    // back to software), its page says only that something went wrong.
+    assert!(
+        !read.contains("Something went wrong"),
+        "speedscope's page failed to render (WebGL in headless Chromium?): {read}"
+    );
     assert_eq!(
         names.get(..3),
         Some(&["compute_prices", "render", "parse"][..]),

@@ -72,6 +72,10 @@ impl Chromium {
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            // WebGL in software, which speedscope draws with: Chromium no
+            // longer falls back to it unasked. "Unsafe" is for untrusted
+            // pages; these are the workshop's own, on loopback.
+            "--enable-unsafe-swiftshader",
             "--disable-dev-shm-usage",
             "--disable-quic",
             "--no-first-run",
