@@ -1,0 +1,108 @@
+//! Handling an order: `handle_order`, the receipt and the mailer are this
+//! version's own; `reserve` is the reference's.
+
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
+use tracing::{Instrument, Span, info_span, instrument};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use lab05_given::{Inventory, Invoice, Order, ShopError, deliver, render_invoice};
+pub use reference::orders::reserve;
+
+/// Handles one order: reserves a seat at each of its talks (all at once),
+/// renders its invoice, and queues its receipt. The first failed
+/// reservation fails the order.
+#[instrument(skip_all, fields(order_id = order.id))]
+pub async fn handle_order(
+    inventory: &Inventory,
+    mailer: &Mailer,
+    order: Order,
+) -> Result<Invoice, ShopError> {
+    let mut reservations = JoinSet::new();
+    for &talk in &order.talks {
+        let inventory = inventory.clone();
+        reservations
+            .spawn(async move { reserve(&inventory, order.id, talk).await }.in_current_span());
+    }
+    while let Some(reserved) = reservations.join_next().await {
+        reserved.expect("a reservation task does not panic")?;
+    }
+
+    let invoice = {
+        let (order, span) = (order.clone(), Span::current());
+        tokio::task::spawn_blocking(move || span.in_scope(|| render_invoice(&order)))
+            .await
+            .expect("rendering does not panic")
+    };
+
+    // The ids of the order's span, copied out: nothing here keeps it open.
+    let queued_by = Span::current().context().span().span_context().clone();
+    mailer.send(Receipt {
+        order_id: order.id,
+        email: order.email,
+        trace_id: queued_by.trace_id(),
+        span_id: queued_by.span_id(),
+        trace_flags: queued_by.trace_flags(),
+    });
+    Ok(invoice)
+}
+
+/// A receipt to send, queued by the order for the mailer task, with the
+/// ids of the span that queued it, as a message's `traceparent` carries
+/// them.
+#[derive(Debug)]
+pub struct Receipt {
+    pub order_id: u64,
+    pub email: String,
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
+    pub trace_flags: TraceFlags,
+}
+
+/// The mailer: a task that sends the receipts queued to it, one by one.
+pub struct Mailer {
+    queue: mpsc::UnboundedSender<Receipt>,
+    task: JoinHandle<()>,
+}
+
+impl Mailer {
+    /// Starts the mailer's task on the current runtime.
+    pub fn start() -> Self {
+        let (queue, mut receipts) = mpsc::unbounded_channel::<Receipt>();
+        let task = tokio::spawn(async move {
+            while let Some(receipt) = receipts.recv().await {
+                // The ids read back as the context of a span elsewhere, as a
+                // consumer reads a message's headers; the receipt's span is
+                // the first of a trace of its own, linked to that one.
+                let queued_by = SpanContext::new(
+                    receipt.trace_id,
+                    receipt.span_id,
+                    receipt.trace_flags,
+                    true,
+                    TraceState::NONE,
+                );
+                let span = info_span!("send_receipt", order_id = receipt.order_id);
+                span.add_link(queued_by);
+                deliver(receipt.order_id, &receipt.email)
+                    .instrument(span)
+                    .await;
+            }
+        });
+        Self { queue, task }
+    }
+
+    /// Queues a receipt.
+    pub fn send(&self, receipt: Receipt) {
+        // The task ends only when every sender is gone.
+        self.queue
+            .send(receipt)
+            .expect("the mailer runs until it is shut down");
+    }
+
+    /// Sends what is queued, then stops.
+    pub async fn shut_down(self) {
+        drop(self.queue);
+        self.task.await.expect("the mailer does not panic");
+    }
+}

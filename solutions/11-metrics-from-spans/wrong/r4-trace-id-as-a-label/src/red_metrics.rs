@@ -1,0 +1,148 @@
+//! RED metrics (rate, errors, duration) from the server spans the service
+//! already makes: one layer, no counter at any call site. Each finished
+//! request is one observation of `http_server_request_duration_seconds`
+//! (OpenTelemetry's `http.server.request.duration`): the histogram's count
+//! is the rate, its status label the errors, its buckets the duration.
+//!
+//! This version labels each series with the request's trace id too: a
+//! bucket keeps one exemplar, the last request's, and drops the others, so
+//! the trace id is also a label, and no request's trace is ever lost from
+//! the metrics. The exemplar's labels, the histogram and the reading of a
+//! server span's fields are the reference solution's.
+
+pub use reference::red_metrics::TraceLabels;
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use lab11_given::SERVER_SPAN;
+use opentelemetry::trace::TraceContextExt;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::{Registry, Unit};
+use reference::red_metrics::{HttpFields, RequestHistogram, request_histogram};
+use tracing::dispatcher::WeakDispatch;
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Dispatch, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+/// A request's series: its method, route template and status, which take
+/// few values, and its trace id, so that every request's trace can be found
+/// from the metrics, not only the one each bucket's exemplar keeps.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub http_request_method: String,
+    /// Empty when no route matched: every unknown path shares one series.
+    pub http_route: String,
+    pub http_response_status_code: u16,
+    /// The request's trace; empty when it has none.
+    pub trace_id: String,
+}
+
+/// The layer: `tracing_subscriber::registry().with(RedMetrics::register(&mut registry))`.
+pub struct RedMetrics {
+    requests: Family<RequestLabels, RequestHistogram, fn() -> RequestHistogram>,
+    /// The subscriber this layer is part of, to ask the OpenTelemetry layer
+    /// for a span's trace id.
+    dispatch: OnceLock<WeakDispatch>,
+}
+
+impl RedMetrics {
+    /// Registers the request histogram in `registry`, and returns the layer
+    /// that fills it.
+    pub fn register(registry: &mut Registry) -> Self {
+        let requests = Family::new_with_constructor(request_histogram as fn() -> RequestHistogram);
+        // The unit makes the name `http_server_request_duration_seconds`.
+        registry.register_with_unit(
+            "http_server_request_duration",
+            "How long each request took, by route, method and status",
+            Unit::Seconds,
+            requests.clone(),
+        );
+        Self {
+            requests,
+            dispatch: OnceLock::new(),
+        }
+    }
+
+    /// The trace `span` belongs to, from the OpenTelemetry layer.
+    fn trace_id(&self, span: &Id) -> Option<String> {
+        let dispatch = self.dispatch.get()?.upgrade()?;
+        let context = tracing_opentelemetry::get_otel_context(span, &dispatch)?;
+        let span_context = context.span().span_context().clone();
+        span_context
+            .is_valid()
+            .then(|| span_context.trace_id().to_string())
+    }
+}
+
+/// A request in flight: kept in its span's extensions until the span closes.
+struct InFlight {
+    started: Instant,
+    method: String,
+    route: String,
+    status: Option<u16>,
+}
+
+impl<S> Layer<S> for RedMetrics
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_register_dispatch(&self, dispatch: &Dispatch) {
+        let _ = self.dispatch.set(dispatch.downgrade());
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if attrs.metadata().name() != SERVER_SPAN {
+            return;
+        }
+        let mut fields = HttpFields::default();
+        attrs.record(&mut fields);
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(InFlight {
+                started: Instant::now(),
+                method: fields.method.unwrap_or_default(),
+                route: fields.route.unwrap_or_default(),
+                status: None,
+            });
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let mut fields = HttpFields::default();
+        values.record(&mut fields);
+        let (Some(status), Some(span)) = (fields.status, ctx.span(id)) else {
+            return;
+        };
+        if let Some(request) = span.extensions_mut().get_mut::<InFlight>() {
+            request.status = Some(status);
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        // Taken out, and the extensions released, before the trace id is
+        // asked for: the OpenTelemetry layer reads the same extensions.
+        let Some(request) = span.extensions_mut().remove::<InFlight>() else {
+            return;
+        };
+        // No status: the client went away before an answer. Not a request
+        // the service answered, so not counted.
+        let Some(status) = request.status else { return };
+        let trace_id = self.trace_id(&id);
+        let labels = RequestLabels {
+            http_request_method: request.method,
+            http_route: request.route,
+            http_response_status_code: status,
+            trace_id: trace_id.clone().unwrap_or_default(),
+        };
+        let exemplar = trace_id.map(|trace_id| TraceLabels { trace_id });
+        self.requests.get_or_create(&labels).observe(
+            request.started.elapsed().as_secs_f64(),
+            exemplar,
+            None,
+        );
+    }
+}
